@@ -1,0 +1,10 @@
+//! terraform-provider-rhelazure: RHEL on Azure as a Terraform / OpenTofu provider.
+//!
+//! Rooms, bottom to top (see DESIGN.md): [`plugin`] speaks the protocol,
+//! [`framework`] is what a resource author sees, [`provider`] configures the
+//! provider, [`resources`] holds one file per resource, data source or function.
+
+pub mod framework;
+pub mod plugin;
+pub mod provider;
+pub mod resources;

@@ -1,0 +1,65 @@
+//! `terraform-provider-rhelazure`: started by Terraform (or OpenTofu) as a plugin.
+//!
+//! `--version` prints the version; `--debug` runs the provider unmanaged and
+//! prints a `TF_REATTACH_PROVIDERS` value to attach Terraform to it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rhelazure::plugin::{logging, serve};
+
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/rhel-on-azure/rhelazure";
+
+fn usage() -> String {
+    format!(
+        "terraform-provider-rhelazure {}\n\nA Terraform / OpenTofu provider; Terraform starts it for you.\n\n\
+         Options:\n  --debug     run unmanaged and print TF_REATTACH_PROVIDERS for attaching Terraform\n  \
+         --version   print the version\n  --help      this text\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn main() -> ExitCode {
+    let mut debug = false;
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        match parser.next() {
+            Ok(None) => break,
+            Ok(Some(lexopt::Arg::Long("debug"))) => debug = true,
+            Ok(Some(lexopt::Arg::Long("version"))) => {
+                println!("terraform-provider-rhelazure {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h'))) => {
+                print!("{}", usage());
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(other)) => {
+                eprintln!("unexpected argument {:?}\n\n{}", other.unexpected(), usage());
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("{e}\n\n{}", usage());
+                return ExitCode::from(2);
+            }
+        }
+    }
+
+    logging::init(if debug { tracing::level_filters::LevelFilter::DEBUG } else { logging::level_from_env() });
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let service = Arc::new(rhelazure::resources::registry());
+    let opts = serve::ServeOptions { provider_address: PROVIDER_ADDRESS.to_string(), debug };
+    match runtime.block_on(serve::serve(service, opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

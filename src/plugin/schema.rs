@@ -1,0 +1,159 @@
+//! Protocol-level schemas: blocks, attributes, nested types and functions, as
+//! Terraform sees them. The framework builds these from resource definitions;
+//! the server turns them into protobuf and uses [`Block::value_type`] to decode
+//! values.
+
+use super::value::{ObjectType, Type};
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub version: i64,
+    pub block: Block,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+    /// Markdown.
+    pub description: String,
+    pub deprecation: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum AttributeType {
+    Plain(Type),
+    Nested(NestedObject),
+}
+
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: AttributeType,
+    /// Markdown.
+    pub description: String,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    pub sensitive: bool,
+    pub write_only: bool,
+    pub deprecation: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectNesting {
+    Single,
+    List,
+    Set,
+    Map,
+}
+
+/// Protocol 6 nested attributes: `attr = { ... }` / `attr = [{ ... }]`.
+#[derive(Clone, Debug)]
+pub struct NestedObject {
+    pub attributes: Vec<Attribute>,
+    pub nesting: ObjectNesting,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockNesting {
+    Single,
+    Group,
+    List,
+    Set,
+    Map,
+}
+
+/// A nested block: `timeouts { ... }`, `users { ... }` repeated.
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub type_name: String,
+    pub block: Block,
+    pub nesting: BlockNesting,
+    pub min_items: i64,
+    pub max_items: i64,
+}
+
+impl Attribute {
+    pub fn value_type(&self) -> Type {
+        match &self.ty {
+            AttributeType::Plain(t) => t.clone(),
+            AttributeType::Nested(n) => n.value_type(),
+        }
+    }
+}
+
+impl NestedObject {
+    pub fn object_type(&self) -> Type {
+        object_of(&self.attributes, &[])
+    }
+
+    pub fn value_type(&self) -> Type {
+        let o = self.object_type();
+        match self.nesting {
+            ObjectNesting::Single => o,
+            ObjectNesting::List => Type::list(o),
+            ObjectNesting::Set => Type::set(o),
+            ObjectNesting::Map => Type::map(o),
+        }
+    }
+}
+
+impl Block {
+    /// The object type values of this block have (what msgpack is decoded with).
+    pub fn value_type(&self) -> Type {
+        object_of(&self.attributes, &self.blocks)
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    pub fn nested_block(&self, name: &str) -> Option<&NestedBlock> {
+        self.blocks.iter().find(|b| b.type_name == name)
+    }
+}
+
+impl NestedBlock {
+    pub fn value_type(&self) -> Type {
+        let o = self.block.value_type();
+        match self.nesting {
+            BlockNesting::Single | BlockNesting::Group => o,
+            BlockNesting::List => Type::list(o),
+            BlockNesting::Set => Type::set(o),
+            BlockNesting::Map => Type::map(o),
+        }
+    }
+}
+
+fn object_of(attributes: &[Attribute], blocks: &[NestedBlock]) -> Type {
+    let mut o = ObjectType::default();
+    for a in attributes {
+        o.attrs.insert(a.name.clone(), a.value_type());
+    }
+    for b in blocks {
+        o.attrs.insert(b.type_name.clone(), b.value_type());
+    }
+    Type::Object(o)
+}
+
+/// A provider-defined function's signature and docs.
+#[derive(Clone, Debug)]
+pub struct FunctionSignature {
+    pub parameters: Vec<Parameter>,
+    pub variadic: Option<Parameter>,
+    pub return_type: Type,
+    pub summary: String,
+    /// Markdown.
+    pub description: String,
+    pub deprecation: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub ty: Type,
+    pub allow_null: bool,
+    pub allow_unknown: bool,
+    pub description: String,
+}

@@ -1,0 +1,350 @@
+//! The provider block: its schema (azurerm-compatible names and environment
+//! variables, plus the `redhat` block) and how configuration plus environment
+//! become the settings every resource call gets.
+//!
+//! Settings needed only by some resources (Red Hat credentials, say) are not
+//! required here: the resource that needs them checks at plan time and names
+//! the missing setting, so an ARM-only configuration needs no Red Hat account.
+
+use async_trait::async_trait;
+
+use crate::framework::validators::one_of;
+use crate::framework::{Attr, BlockDef, BlockNesting, Diagnostic, Diagnostics, ProviderDef, ResourceSchema, Value};
+
+/// Azure clouds and their endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AzureEnvironment {
+    Public,
+    UsGovernment,
+    China,
+}
+
+impl AzureEnvironment {
+    fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "public" | "azurepubliccloud" => Some(Self::Public),
+            "usgovernment" | "azureusgovernmentcloud" => Some(Self::UsGovernment),
+            "china" | "azurechinacloud" => Some(Self::China),
+            _ => None,
+        }
+    }
+
+    pub fn arm_endpoint(self) -> &'static str {
+        match self {
+            Self::Public => "https://management.azure.com",
+            Self::UsGovernment => "https://management.usgovcloudapi.net",
+            Self::China => "https://management.chinacloudapi.cn",
+        }
+    }
+
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Self::Public => "https://login.microsoftonline.com",
+            Self::UsGovernment => "https://login.microsoftonline.us",
+            Self::China => "https://login.chinacloudapi.cn",
+        }
+    }
+}
+
+pub const DEFAULT_RH_API_URL: &str = "https://console.redhat.com";
+pub const DEFAULT_RH_SSO_URL: &str = "https://sso.redhat.com";
+
+/// Azure settings after configuration and environment are merged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AzureSettings {
+    pub subscription_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_certificate_path: Option<String>,
+    pub client_certificate_password: Option<String>,
+    pub use_oidc: bool,
+    pub oidc_token: Option<String>,
+    pub oidc_token_file_path: Option<String>,
+    pub use_msi: bool,
+    pub use_cli: bool,
+    pub arm_endpoint: String,
+    pub authority_host: String,
+}
+
+/// Red Hat settings after configuration and environment are merged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RedHatSettings {
+    pub offline_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub api_url: String,
+    pub sso_url: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    pub azure: AzureSettings,
+    pub redhat: RedHatSettings,
+    /// Some configuration values were unknown (plan time, values from other
+    /// resources): resources that need them must wait for apply.
+    pub partially_unknown: bool,
+}
+
+/// What every resource call gets once the provider is configured.
+#[derive(Debug)]
+pub struct ProviderData {
+    pub settings: Settings,
+    pub terraform_version: String,
+}
+
+pub struct RhelAzureProvider {
+    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl Default for RhelAzureProvider {
+    fn default() -> Self {
+        RhelAzureProvider { env: Box::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) }
+    }
+}
+
+impl RhelAzureProvider {
+    /// A provider reading "environment variables" from `env` (tests).
+    pub fn with_env(env: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        RhelAzureProvider { env: Box::new(env) }
+    }
+
+    /// Merges the provider block with environment variables (the block wins).
+    pub fn resolve(&self, config: &Value) -> Result<Settings, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut unknown = false;
+        let mut s = |obj: &Value, attr: &str, env: &str| -> Option<String> {
+            match obj.attr(attr) {
+                Value::String(v) => Some(v.clone()),
+                Value::Unknown(_) => {
+                    unknown = true;
+                    None
+                }
+                _ => (self.env)(env),
+            }
+        };
+        let rh = config.attr("redhat");
+        let mut azure = AzureSettings {
+            subscription_id: s(config, "subscription_id", "ARM_SUBSCRIPTION_ID"),
+            tenant_id: s(config, "tenant_id", "ARM_TENANT_ID"),
+            client_id: s(config, "client_id", "ARM_CLIENT_ID"),
+            client_secret: s(config, "client_secret", "ARM_CLIENT_SECRET"),
+            client_certificate_path: s(config, "client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH"),
+            client_certificate_password: s(config, "client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD"),
+            oidc_token: s(config, "oidc_token", "ARM_OIDC_TOKEN"),
+            oidc_token_file_path: s(config, "oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH"),
+            ..Default::default()
+        };
+        let environment = s(config, "environment", "ARM_ENVIRONMENT");
+        let arm_endpoint = s(config, "arm_endpoint", "ARM_ENDPOINT");
+        let authority_host = s(config, "authority_host", "ARM_AUTHORITY_HOST");
+        let redhat = RedHatSettings {
+            offline_token: s(rh, "offline_token", "RH_OFFLINE_TOKEN"),
+            client_id: s(rh, "client_id", "RH_CLIENT_ID"),
+            client_secret: s(rh, "client_secret", "RH_CLIENT_SECRET"),
+            api_url: s(rh, "api_url", "RH_API_URL").unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
+            sso_url: s(rh, "sso_url", "RH_SSO_URL").unwrap_or_else(|| DEFAULT_RH_SSO_URL.into()),
+        };
+
+        let mut flag = |attr: &str, env: &str, default: bool| -> bool {
+            match config.attr(attr) {
+                Value::Bool(b) => *b,
+                Value::Unknown(_) => {
+                    unknown = true;
+                    default
+                }
+                _ => match (self.env)(env).map(|v| v.to_ascii_lowercase()) {
+                    Some(v) if v == "true" || v == "1" => true,
+                    Some(v) if v == "false" || v == "0" => false,
+                    Some(v) => {
+                        diags.push(Diagnostic::error(
+                            "Invalid environment variable",
+                            format!("{env} must be true or false; got {v:?}."),
+                        ));
+                        default
+                    }
+                    None => default,
+                },
+            }
+        };
+        azure.use_oidc = flag("use_oidc", "ARM_USE_OIDC", false);
+        azure.use_msi = flag("use_msi", "ARM_USE_MSI", false);
+        azure.use_cli = flag("use_cli", "ARM_USE_CLI", true);
+
+        let env = match environment.as_deref() {
+            None => AzureEnvironment::Public,
+            Some(e) => AzureEnvironment::parse(e).unwrap_or_else(|| {
+                diags.error_at(
+                    crate::framework::AttributePath::attrs(&["environment"]),
+                    "Unknown Azure environment",
+                    format!("environment (or ARM_ENVIRONMENT) must be public, usgovernment or china; got {e:?}."),
+                );
+                AzureEnvironment::Public
+            }),
+        };
+        azure.arm_endpoint = trim_url(arm_endpoint.as_deref().unwrap_or(env.arm_endpoint()));
+        azure.authority_host = trim_url(authority_host.as_deref().unwrap_or(env.authority_host()));
+        let redhat = RedHatSettings { api_url: trim_url(&redhat.api_url), sso_url: trim_url(&redhat.sso_url), ..redhat };
+
+        for (attr, env_var, url) in [
+            ("arm_endpoint", "ARM_ENDPOINT", &azure.arm_endpoint),
+            ("authority_host", "ARM_AUTHORITY_HOST", &azure.authority_host),
+            ("redhat.api_url", "RH_API_URL", &redhat.api_url),
+            ("redhat.sso_url", "RH_SSO_URL", &redhat.sso_url),
+        ] {
+            if let Err(why) = check_url(url) {
+                let path = crate::framework::AttributePath::attrs(&attr.split('.').collect::<Vec<_>>());
+                diags.error_at(path, "Invalid endpoint URL", format!("{attr} (or {env_var}) {why}"));
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(Settings { azure, redhat, partially_unknown: unknown })
+    }
+}
+
+fn trim_url(u: &str) -> String {
+    u.trim_end_matches('/').to_string()
+}
+
+/// Tokens travel to these URLs: plain HTTP only to loopback (the local cloud).
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else if let Some(r) = url.strip_prefix("http://") {
+        let host = r.split(['/', ':']).next().unwrap_or("");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "") {
+            return Err(format!("uses plain http to {host:?}; credentials must travel over https (http is accepted for loopback only)."));
+        }
+        r
+    } else {
+        return Err(format!("must start with https:// ; got {url:?}."));
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("has no host: {url:?}."));
+    }
+    Ok(())
+}
+
+pub fn provider_schema() -> ResourceSchema {
+    let env = |name: &str, var: &str, what: &str| Attr::string(name).optional().description(&format!("{what} Defaults to `{var}`."));
+    ResourceSchema::new(
+        "Manage RHEL on Azure: RHEL images, Red Hat subscriptions on Azure (Cloud Access, activation keys, \
+         Marketplace terms, Hybrid Benefit) and Atomic container hosts. Azure settings use the same names and \
+         environment variables as the azurerm provider.",
+        vec![
+            env("subscription_id", "ARM_SUBSCRIPTION_ID", "Azure subscription id."),
+            env("tenant_id", "ARM_TENANT_ID", "Microsoft Entra tenant id."),
+            env("client_id", "ARM_CLIENT_ID", "Service principal (application) client id."),
+            env("client_secret", "ARM_CLIENT_SECRET", "Service principal client secret.").sensitive(),
+            env("client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH", "Path to a PFX/PEM client certificate."),
+            env("client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD", "Password of the client certificate.")
+                .sensitive(),
+            Attr::bool("use_oidc").optional().description("Authenticate with OIDC workload identity federation. Defaults to `ARM_USE_OIDC`."),
+            env("oidc_token", "ARM_OIDC_TOKEN", "An OIDC token to exchange.").sensitive(),
+            env("oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH", "A file holding the OIDC token."),
+            Attr::bool("use_msi").optional().description("Authenticate with a managed identity. Defaults to `ARM_USE_MSI`."),
+            Attr::bool("use_cli").optional().description("Fall back to the Azure CLI's login. Defaults to `ARM_USE_CLI`, else true."),
+            env("environment", "ARM_ENVIRONMENT", "Azure cloud: `public`, `usgovernment` or `china`.")
+                .validate(one_of(&["public", "usgovernment", "china"])),
+            env("arm_endpoint", "ARM_ENDPOINT", "Azure Resource Manager endpoint override (sovereign clouds, the local cloud)."),
+            env("authority_host", "ARM_AUTHORITY_HOST", "Microsoft Entra authority host override."),
+        ],
+    )
+    .blocks(vec![BlockDef::new(
+        "redhat",
+        BlockNesting::Single,
+        vec![
+            env("offline_token", "RH_OFFLINE_TOKEN", "Red Hat API offline token (from console.redhat.com).").sensitive(),
+            env("client_id", "RH_CLIENT_ID", "Red Hat service account client id."),
+            env("client_secret", "RH_CLIENT_SECRET", "Red Hat service account client secret.").sensitive(),
+            env("api_url", "RH_API_URL", &format!("Red Hat API base URL (default `{DEFAULT_RH_API_URL}`).")),
+            env("sso_url", "RH_SSO_URL", &format!("Red Hat SSO base URL (default `{DEFAULT_RH_SSO_URL}`).")),
+        ],
+    )
+    .description("Red Hat credentials: an offline token, or a service account (client id and secret).")])
+}
+
+#[async_trait]
+impl ProviderDef<ProviderData> for RhelAzureProvider {
+    fn schema(&self) -> ResourceSchema {
+        provider_schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let rh = config.attr("redhat");
+        let has = |v: &Value| !v.is_null();
+        if has(rh.attr("client_id")) != has(rh.attr("client_secret")) && !rh.attr("client_id").is_unknown() && !rh.attr("client_secret").is_unknown() {
+            diags.error_at(
+                crate::framework::AttributePath::attrs(&["redhat"]),
+                "Incomplete Red Hat service account",
+                "Set both redhat.client_id and redhat.client_secret, or neither (and use an offline token).",
+            );
+        }
+    }
+
+    async fn configure(&self, terraform_version: &str, config: &Value) -> Result<ProviderData, Diagnostics> {
+        let settings = self.resolve(config)?;
+        tracing::debug!(
+            target: "rhelazure.provider",
+            arm_endpoint = %settings.azure.arm_endpoint,
+            redhat_api = %settings.redhat.api_url,
+            partially_unknown = settings.partially_unknown,
+            "provider configured"
+        );
+        Ok(ProviderData { settings, terraform_version: terraform_version.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn provider(env: &[(&str, &str)]) -> RhelAzureProvider {
+        let map: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        RhelAzureProvider::with_env(move |k| map.get(k).cloned())
+    }
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+    }
+
+    #[test]
+    fn environment_fills_what_the_block_leaves_out() {
+        let p = provider(&[("ARM_SUBSCRIPTION_ID", "env-sub"), ("ARM_CLIENT_ID", "env-client"), ("RH_OFFLINE_TOKEN", "tok")]);
+        let s = p.resolve(&config(&[("subscription_id", "cfg-sub".into())])).unwrap();
+        assert_eq!(s.azure.subscription_id.as_deref(), Some("cfg-sub"));
+        assert_eq!(s.azure.client_id.as_deref(), Some("env-client"));
+        assert_eq!(s.redhat.offline_token.as_deref(), Some("tok"));
+        assert_eq!(s.azure.arm_endpoint, "https://management.azure.com");
+        assert_eq!(s.redhat.api_url, DEFAULT_RH_API_URL);
+        assert!(s.azure.use_cli && !s.azure.use_msi);
+    }
+
+    #[test]
+    fn sovereign_clouds_and_overrides() {
+        let s = provider(&[("ARM_ENVIRONMENT", "usgovernment")]).resolve(&Value::Null).unwrap();
+        assert_eq!(s.azure.arm_endpoint, "https://management.usgovcloudapi.net");
+        let s = provider(&[("ARM_ENDPOINT", "http://127.0.0.1:8080/")]).resolve(&Value::Null).unwrap();
+        assert_eq!(s.azure.arm_endpoint, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn bad_settings_are_diagnosed() {
+        let e = provider(&[("ARM_ENVIRONMENT", "mars")]).resolve(&Value::Null).unwrap_err();
+        assert!(e.0[0].detail.contains("mars"));
+        let e = provider(&[("RH_API_URL", "http://example.com")]).resolve(&Value::Null).unwrap_err();
+        assert!(e.0[0].detail.contains("https"), "{:?}", e);
+        let e = provider(&[("ARM_USE_MSI", "maybe")]).resolve(&Value::Null).unwrap_err();
+        assert!(e.0[0].detail.contains("ARM_USE_MSI"));
+    }
+
+    #[test]
+    fn unknown_values_are_flagged_not_guessed() {
+        let s = provider(&[("ARM_SUBSCRIPTION_ID", "env")]).resolve(&config(&[("subscription_id", Value::unknown())])).unwrap();
+        assert!(s.partially_unknown);
+        assert_eq!(s.azure.subscription_id, None);
+    }
+}

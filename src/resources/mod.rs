@@ -1,0 +1,14 @@
+//! The provider's resources, data sources, ephemeral resources and functions:
+//! one file each, schema next to behaviour. Nothing here knows about gRPC.
+
+pub mod image_urn;
+
+use crate::framework::Registry;
+use crate::provider::{ProviderData, RhelAzureProvider};
+
+/// Everything the provider serves.
+pub fn registry() -> Registry<ProviderData> {
+    Registry::new(RhelAzureProvider::default())
+        .function(image_urn::ParseImageUrn)
+        .function(image_urn::BuildImageUrn)
+}

@@ -9,6 +9,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Clients are compiled too: the protocol tests talk to the real binary.
         .build_client(true)
         .build_server(true)
-        .compile_protos(&["proto/tfplugin6.proto", "proto/go_plugin.proto"], &["proto"])?;
+        .compile_protos(
+            &["proto/tfplugin6.proto", "proto/go_plugin.proto"],
+            &["proto"],
+        )?;
     Ok(())
 }

@@ -35,7 +35,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             Ok(Some(other)) => {
-                eprintln!("unexpected argument {:?}\n\n{}", other.unexpected(), usage());
+                eprintln!(
+                    "unexpected argument {:?}\n\n{}",
+                    other.unexpected(),
+                    usage()
+                );
                 return ExitCode::from(2);
             }
             Err(e) => {
@@ -45,8 +49,15 @@ fn main() -> ExitCode {
         }
     }
 
-    logging::init(if debug { tracing::level_filters::LevelFilter::DEBUG } else { logging::level_from_env() });
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    logging::init(if debug {
+        tracing::level_filters::LevelFilter::DEBUG
+    } else {
+        logging::level_from_env()
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -54,7 +65,10 @@ fn main() -> ExitCode {
         }
     };
     let service = Arc::new(rhelazure::resources::registry());
-    let opts = serve::ServeOptions { provider_address: PROVIDER_ADDRESS.to_string(), debug };
+    let opts = serve::ServeOptions {
+        provider_address: PROVIDER_ADDRESS.to_string(),
+        debug,
+    };
     match runtime.block_on(serve::serve(service, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -9,7 +9,9 @@
 use async_trait::async_trait;
 
 use crate::framework::validators::one_of;
-use crate::framework::{Attr, BlockDef, BlockNesting, Diagnostic, Diagnostics, ProviderDef, ResourceSchema, Value};
+use crate::framework::{
+    Attr, BlockDef, BlockNesting, Diagnostic, Diagnostics, ProviderDef, ResourceSchema, Value,
+};
 
 /// Azure clouds and their endpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,13 +95,18 @@ pub struct ProviderData {
     pub terraform_version: String,
 }
 
+/// Reads an environment variable (swappable in tests).
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct RhelAzureProvider {
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
 }
 
 impl Default for RhelAzureProvider {
     fn default() -> Self {
-        RhelAzureProvider { env: Box::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) }
+        RhelAzureProvider {
+            env: Box::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+        }
     }
 }
 
@@ -129,8 +136,16 @@ impl RhelAzureProvider {
             tenant_id: s(config, "tenant_id", "ARM_TENANT_ID"),
             client_id: s(config, "client_id", "ARM_CLIENT_ID"),
             client_secret: s(config, "client_secret", "ARM_CLIENT_SECRET"),
-            client_certificate_path: s(config, "client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH"),
-            client_certificate_password: s(config, "client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD"),
+            client_certificate_path: s(
+                config,
+                "client_certificate_path",
+                "ARM_CLIENT_CERTIFICATE_PATH",
+            ),
+            client_certificate_password: s(
+                config,
+                "client_certificate_password",
+                "ARM_CLIENT_CERTIFICATE_PASSWORD",
+            ),
             oidc_token: s(config, "oidc_token", "ARM_OIDC_TOKEN"),
             oidc_token_file_path: s(config, "oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH"),
             ..Default::default()
@@ -184,23 +199,40 @@ impl RhelAzureProvider {
         };
         azure.arm_endpoint = trim_url(arm_endpoint.as_deref().unwrap_or(env.arm_endpoint()));
         azure.authority_host = trim_url(authority_host.as_deref().unwrap_or(env.authority_host()));
-        let redhat = RedHatSettings { api_url: trim_url(&redhat.api_url), sso_url: trim_url(&redhat.sso_url), ..redhat };
+        let redhat = RedHatSettings {
+            api_url: trim_url(&redhat.api_url),
+            sso_url: trim_url(&redhat.sso_url),
+            ..redhat
+        };
 
         for (attr, env_var, url) in [
             ("arm_endpoint", "ARM_ENDPOINT", &azure.arm_endpoint),
-            ("authority_host", "ARM_AUTHORITY_HOST", &azure.authority_host),
+            (
+                "authority_host",
+                "ARM_AUTHORITY_HOST",
+                &azure.authority_host,
+            ),
             ("redhat.api_url", "RH_API_URL", &redhat.api_url),
             ("redhat.sso_url", "RH_SSO_URL", &redhat.sso_url),
         ] {
             if let Err(why) = check_url(url) {
-                let path = crate::framework::AttributePath::attrs(&attr.split('.').collect::<Vec<_>>());
-                diags.error_at(path, "Invalid endpoint URL", format!("{attr} (or {env_var}) {why}"));
+                let path =
+                    crate::framework::AttributePath::attrs(&attr.split('.').collect::<Vec<_>>());
+                diags.error_at(
+                    path,
+                    "Invalid endpoint URL",
+                    format!("{attr} (or {env_var}) {why}"),
+                );
             }
         }
         if diags.has_errors() {
             return Err(diags);
         }
-        Ok(Settings { azure, redhat, partially_unknown: unknown })
+        Ok(Settings {
+            azure,
+            redhat,
+            partially_unknown: unknown,
+        })
     }
 }
 
@@ -228,7 +260,11 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 pub fn provider_schema() -> ResourceSchema {
-    let env = |name: &str, var: &str, what: &str| Attr::string(name).optional().description(&format!("{what} Defaults to `{var}`."));
+    let env = |name: &str, var: &str, what: &str| {
+        Attr::string(name)
+            .optional()
+            .description(&format!("{what} Defaults to `{var}`."))
+    };
     ResourceSchema::new(
         "Manage RHEL on Azure: RHEL images, Red Hat subscriptions on Azure (Cloud Access, activation keys, \
          Marketplace terms, Hybrid Benefit) and Atomic container hosts. Azure settings use the same names and \
@@ -275,7 +311,10 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let rh = config.attr("redhat");
         let has = |v: &Value| !v.is_null();
-        if has(rh.attr("client_id")) != has(rh.attr("client_secret")) && !rh.attr("client_id").is_unknown() && !rh.attr("client_secret").is_unknown() {
+        if has(rh.attr("client_id")) != has(rh.attr("client_secret"))
+            && !rh.attr("client_id").is_unknown()
+            && !rh.attr("client_secret").is_unknown()
+        {
             diags.error_at(
                 crate::framework::AttributePath::attrs(&["redhat"]),
                 "Incomplete Red Hat service account",
@@ -284,7 +323,11 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
         }
     }
 
-    async fn configure(&self, terraform_version: &str, config: &Value) -> Result<ProviderData, Diagnostics> {
+    async fn configure(
+        &self,
+        terraform_version: &str,
+        config: &Value,
+    ) -> Result<ProviderData, Diagnostics> {
         let settings = self.resolve(config)?;
         tracing::debug!(
             target: "rhelazure.provider",
@@ -293,7 +336,10 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
             partially_unknown = settings.partially_unknown,
             "provider configured"
         );
-        Ok(ProviderData { settings, terraform_version: terraform_version.to_string() })
+        Ok(ProviderData {
+            settings,
+            terraform_version: terraform_version.to_string(),
+        })
     }
 }
 
@@ -303,18 +349,32 @@ mod tests {
     use std::collections::{BTreeMap, HashMap};
 
     fn provider(env: &[(&str, &str)]) -> RhelAzureProvider {
-        let map: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         RhelAzureProvider::with_env(move |k| map.get(k).cloned())
     }
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
     }
 
     #[test]
     fn environment_fills_what_the_block_leaves_out() {
-        let p = provider(&[("ARM_SUBSCRIPTION_ID", "env-sub"), ("ARM_CLIENT_ID", "env-client"), ("RH_OFFLINE_TOKEN", "tok")]);
-        let s = p.resolve(&config(&[("subscription_id", "cfg-sub".into())])).unwrap();
+        let p = provider(&[
+            ("ARM_SUBSCRIPTION_ID", "env-sub"),
+            ("ARM_CLIENT_ID", "env-client"),
+            ("RH_OFFLINE_TOKEN", "tok"),
+        ]);
+        let s = p
+            .resolve(&config(&[("subscription_id", "cfg-sub".into())]))
+            .unwrap();
         assert_eq!(s.azure.subscription_id.as_deref(), Some("cfg-sub"));
         assert_eq!(s.azure.client_id.as_deref(), Some("env-client"));
         assert_eq!(s.redhat.offline_token.as_deref(), Some("tok"));
@@ -325,25 +385,37 @@ mod tests {
 
     #[test]
     fn sovereign_clouds_and_overrides() {
-        let s = provider(&[("ARM_ENVIRONMENT", "usgovernment")]).resolve(&Value::Null).unwrap();
+        let s = provider(&[("ARM_ENVIRONMENT", "usgovernment")])
+            .resolve(&Value::Null)
+            .unwrap();
         assert_eq!(s.azure.arm_endpoint, "https://management.usgovcloudapi.net");
-        let s = provider(&[("ARM_ENDPOINT", "http://127.0.0.1:8080/")]).resolve(&Value::Null).unwrap();
+        let s = provider(&[("ARM_ENDPOINT", "http://127.0.0.1:8080/")])
+            .resolve(&Value::Null)
+            .unwrap();
         assert_eq!(s.azure.arm_endpoint, "http://127.0.0.1:8080");
     }
 
     #[test]
     fn bad_settings_are_diagnosed() {
-        let e = provider(&[("ARM_ENVIRONMENT", "mars")]).resolve(&Value::Null).unwrap_err();
+        let e = provider(&[("ARM_ENVIRONMENT", "mars")])
+            .resolve(&Value::Null)
+            .unwrap_err();
         assert!(e.0[0].detail.contains("mars"));
-        let e = provider(&[("RH_API_URL", "http://example.com")]).resolve(&Value::Null).unwrap_err();
+        let e = provider(&[("RH_API_URL", "http://example.com")])
+            .resolve(&Value::Null)
+            .unwrap_err();
         assert!(e.0[0].detail.contains("https"), "{:?}", e);
-        let e = provider(&[("ARM_USE_MSI", "maybe")]).resolve(&Value::Null).unwrap_err();
+        let e = provider(&[("ARM_USE_MSI", "maybe")])
+            .resolve(&Value::Null)
+            .unwrap_err();
         assert!(e.0[0].detail.contains("ARM_USE_MSI"));
     }
 
     #[test]
     fn unknown_values_are_flagged_not_guessed() {
-        let s = provider(&[("ARM_SUBSCRIPTION_ID", "env")]).resolve(&config(&[("subscription_id", Value::unknown())])).unwrap();
+        let s = provider(&[("ARM_SUBSCRIPTION_ID", "env")])
+            .resolve(&config(&[("subscription_id", Value::unknown())]))
+            .unwrap();
         assert!(s.partially_unknown);
         assert_eq!(s.azure.subscription_id, None);
     }

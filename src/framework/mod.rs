@@ -68,10 +68,18 @@ pub struct ApplyOutcome {
 
 impl ApplyOutcome {
     pub fn ok(state: Value) -> Self {
-        ApplyOutcome { state, private: Private::default(), diagnostics: Diagnostics::new() }
+        ApplyOutcome {
+            state,
+            private: Private::default(),
+            diagnostics: Diagnostics::new(),
+        }
     }
     pub fn failed(state: Value, diagnostics: Diagnostics) -> Self {
-        ApplyOutcome { state, private: Private::default(), diagnostics }
+        ApplyOutcome {
+            state,
+            private: Private::default(),
+            diagnostics,
+        }
     }
 }
 
@@ -123,8 +131,20 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
 
     async fn create(&self, ctx: &Ctx<C>, planned: &Value, config: &Value) -> ApplyOutcome;
     /// `Ok(None)`: the object is gone (Terraform plans to create it again).
-    async fn read(&self, ctx: &Ctx<C>, state: &Value, private: &Private) -> Result<Option<(Value, Private)>, Diagnostics>;
-    async fn update(&self, ctx: &Ctx<C>, prior: &Value, planned: &Value, config: &Value, private: &Private) -> ApplyOutcome;
+    async fn read(
+        &self,
+        ctx: &Ctx<C>,
+        state: &Value,
+        private: &Private,
+    ) -> Result<Option<(Value, Private)>, Diagnostics>;
+    async fn update(
+        &self,
+        ctx: &Ctx<C>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome;
     async fn delete(&self, ctx: &Ctx<C>, prior: &Value, private: &Private) -> Diagnostics;
 
     /// From the id given to `terraform import` / an `import` block to a partial
@@ -132,7 +152,11 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     async fn import(&self, _ctx: &Ctx<C>, id: &str) -> Result<Value, Diagnostics> {
         let schema = self.schema();
         if !schema.attrs.iter().any(|a| a.name() == "id") {
-            return Err(Diagnostic::error("Import not supported", format!("{} cannot be imported.", self.type_name())).into());
+            return Err(Diagnostic::error(
+                "Import not supported",
+                format!("{} cannot be imported.", self.type_name()),
+            )
+            .into());
         }
         let mut m: std::collections::BTreeMap<String, Value> = Default::default();
         m.insert("id".into(), Value::from(id));
@@ -142,10 +166,17 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     /// Rewrites state JSON written by schema version `from` (older than the current one)
     /// into the current shape. Called once per older version step is not required:
     /// this gets the stored version and must produce the current shape.
-    fn upgrade_state(&self, from: i64, _state: serde_json::Value) -> Result<serde_json::Value, Diagnostic> {
+    fn upgrade_state(
+        &self,
+        from: i64,
+        _state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostic> {
         Err(Diagnostic::error(
             "Unsupported state version",
-            format!("{} has no upgrade from schema version {from}.", self.type_name()),
+            format!(
+                "{} has no upgrade from schema version {from}.",
+                self.type_name()
+            ),
         ))
     }
 
@@ -180,7 +211,11 @@ pub trait EphemeralResource<C: Send + Sync + 'static>: Send + Sync {
     fn schema(&self) -> ResourceSchema;
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
     async fn open(&self, ctx: &Ctx<C>, config: &Value) -> Result<EphemeralOpen, Diagnostics>;
-    async fn renew(&self, _ctx: &Ctx<C>, _private: &Private) -> Result<Option<std::time::SystemTime>, Diagnostics> {
+    async fn renew(
+        &self,
+        _ctx: &Ctx<C>,
+        _private: &Private,
+    ) -> Result<Option<std::time::SystemTime>, Diagnostics> {
         Ok(None)
     }
     async fn close(&self, _ctx: &Ctx<C>, _private: &Private) -> Diagnostics {

@@ -12,16 +12,28 @@ use crate::plugin::value::{json, Type, Value};
 /// Reads a typed model from a value.
 pub fn decode<T: DeserializeOwned>(v: &Value) -> Result<T, Diagnostic> {
     serde_json::from_value(v.to_serde()).map_err(|e| {
-        Diagnostic::error("Unexpected value shape", format!("The provider could not read a value: {e}. Please report this."))
+        Diagnostic::error(
+            "Unexpected value shape",
+            format!("The provider could not read a value: {e}. Please report this."),
+        )
     })
 }
 
 /// Writes a typed model as a value of `ty`; attributes the model lacks are null.
 pub fn encode<T: Serialize>(model: &T, ty: &Type) -> Result<Value, Diagnostic> {
-    let j = serde_json::to_value(model)
-        .map_err(|e| Diagnostic::error("Internal error", format!("could not serialize a model: {e}")))?;
-    json::value_from_serde(&j, ty)
-        .map_err(|e| Diagnostic::error("Internal error", format!("model does not fit the schema: {e}")).at(e.path))
+    let j = serde_json::to_value(model).map_err(|e| {
+        Diagnostic::error(
+            "Internal error",
+            format!("could not serialize a model: {e}"),
+        )
+    })?;
+    json::value_from_serde(&j, ty).map_err(|e| {
+        Diagnostic::error(
+            "Internal error",
+            format!("model does not fit the schema: {e}"),
+        )
+        .at(e.path)
+    })
 }
 
 #[cfg(test)]
@@ -44,10 +56,17 @@ mod tests {
             ("size_gb", Type::Number),
             ("extra", Type::Bool),
         ]);
-        let m = Urn { publisher: "RedHat".into(), version: None, size_gb: Some(18446744073709551615) };
+        let m = Urn {
+            publisher: "RedHat".into(),
+            version: None,
+            size_gb: Some(18446744073709551615),
+        };
         let v = encode(&m, &ty).unwrap();
         assert_eq!(v.attr("extra"), &Value::Null);
-        assert_eq!(v.attr("size_gb").as_number().unwrap().to_u64(), Some(u64::MAX));
+        assert_eq!(
+            v.attr("size_gb").as_number().unwrap().to_u64(),
+            Some(u64::MAX)
+        );
         assert_eq!(decode::<Urn>(&v).unwrap(), m);
     }
 }

@@ -29,9 +29,19 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
 
     if !creating && state == *prior {
         // Nothing changes: keep every computed value as it is.
-        return Planned { state: prior.clone(), requires_replace: Vec::new() };
+        return Planned {
+            state: prior.clone(),
+            requires_replace: Vec::new(),
+        };
     }
-    mark_computed(&schema.attrs, &schema.blocks, &mut state, config, prior, creating);
+    mark_computed(
+        &schema.attrs,
+        &schema.blocks,
+        &mut state,
+        config,
+        prior,
+        creating,
+    );
 
     let mut requires_replace = Vec::new();
     if !creating {
@@ -47,7 +57,10 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
             }
         }
     }
-    Planned { state, requires_replace }
+    Planned {
+        state,
+        requires_replace,
+    }
 }
 
 /// Unknown counts as different: it may well change.
@@ -55,8 +68,15 @@ fn differs(prior: &Value, planned: &Value) -> bool {
     !planned.is_fully_known() || prior != planned
 }
 
-fn apply_defaults_and_write_only(attrs: &[Attr], blocks: &[BlockDef], obj: &mut Value, config: &Value) {
-    let Some(map) = obj.as_object_mut() else { return };
+fn apply_defaults_and_write_only(
+    attrs: &[Attr],
+    blocks: &[BlockDef],
+    obj: &mut Value,
+    config: &Value,
+) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
     for a in attrs {
         if a.proto.write_only {
             map.insert(a.name().to_string(), Value::Null);
@@ -67,18 +87,37 @@ fn apply_defaults_and_write_only(attrs: &[Attr], blocks: &[BlockDef], obj: &mut 
         }
     }
     for b in blocks {
-        for_each_block_object(b, map, config, &mut |o, c| apply_defaults_and_write_only(&b.attrs, &b.blocks, o, c));
+        for_each_block_object(b, map, config, &mut |o, c| {
+            apply_defaults_and_write_only(&b.attrs, &b.blocks, o, c)
+        });
     }
 }
 
-fn mark_computed(attrs: &[Attr], blocks: &[BlockDef], obj: &mut Value, config: &Value, prior: &Value, creating: bool) {
-    let Some(map) = obj.as_object_mut() else { return };
-    for a in attrs.iter().filter(|a| a.proto.computed && a.behaviour.default.is_none()) {
+fn mark_computed(
+    attrs: &[Attr],
+    blocks: &[BlockDef],
+    obj: &mut Value,
+    config: &Value,
+    prior: &Value,
+    creating: bool,
+) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    for a in attrs
+        .iter()
+        .filter(|a| a.proto.computed && a.behaviour.default.is_none())
+    {
         if !config.attr(a.name()).is_null() {
             continue;
         }
-        let keep = !creating && a.behaviour.use_state_for_unknown && !prior.attr(a.name()).is_null();
-        let v = if keep { prior.attr(a.name()).clone() } else { Value::unknown() };
+        let keep =
+            !creating && a.behaviour.use_state_for_unknown && !prior.attr(a.name()).is_null();
+        let v = if keep {
+            prior.attr(a.name()).clone()
+        } else {
+            Value::unknown()
+        };
         map.insert(a.name().to_string(), v);
     }
     for b in blocks {
@@ -88,7 +127,9 @@ fn mark_computed(attrs: &[Attr], blocks: &[BlockDef], obj: &mut Value, config: &
         for_each_block_object(b, map, config, &mut |o, c| {
             let p = match (&b.nesting, &prior_block) {
                 (BlockNesting::Single | BlockNesting::Group, p) => p.clone(),
-                (BlockNesting::List, Value::List(items)) => items.get(index).cloned().unwrap_or(Value::Null),
+                (BlockNesting::List, Value::List(items)) => {
+                    items.get(index).cloned().unwrap_or(Value::Null)
+                }
                 _ => Value::Null,
             };
             index += 1;
@@ -116,7 +157,11 @@ fn for_each_block_object(
         }
         Some(Value::Map(entries)) => {
             for (k, item) in entries.iter_mut() {
-                let c = cfg.as_object().and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
+                let c = cfg
+                    .as_object()
+                    .and_then(|m| m.get(k))
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 f(item, &c);
             }
         }
@@ -127,11 +172,23 @@ fn for_each_block_object(
 /// Runs every attribute's validators over `config`, nested attributes and blocks included.
 pub fn validate(schema: &ResourceSchema, config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    validate_level(&schema.attrs, &schema.blocks, config, &AttributePath::root(), &mut diags);
+    validate_level(
+        &schema.attrs,
+        &schema.blocks,
+        config,
+        &AttributePath::root(),
+        &mut diags,
+    );
     diags
 }
 
-fn validate_level(attrs: &[Attr], blocks: &[BlockDef], obj: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+fn validate_level(
+    attrs: &[Attr],
+    blocks: &[BlockDef],
+    obj: &Value,
+    path: &AttributePath,
+    diags: &mut Diagnostics,
+) {
     for a in attrs {
         let v = obj.attr(a.name());
         let p = path.attr(a.name());
@@ -141,13 +198,17 @@ fn validate_level(attrs: &[Attr], blocks: &[BlockDef], obj: &Value, path: &Attri
             }
         }
         if !a.nested.is_empty() {
-            each_element(v, &p, &mut |o, op| validate_level(&a.nested, &[], o, op, diags));
+            each_element(v, &p, &mut |o, op| {
+                validate_level(&a.nested, &[], o, op, diags)
+            });
         }
     }
     for b in blocks {
         let v = obj.attr(&b.type_name);
         let p = path.attr(&b.type_name);
-        each_element(v, &p, &mut |o, op| validate_level(&b.attrs, &b.blocks, o, op, diags));
+        each_element(v, &p, &mut |o, op| {
+            validate_level(&b.attrs, &b.blocks, o, op, diags)
+        });
     }
 }
 
@@ -156,7 +217,10 @@ fn each_element(v: &Value, path: &AttributePath, f: &mut dyn FnMut(&Value, &Attr
         Value::Object(_) => f(v, path),
         // Set elements have no path step of their own: point at the set.
         Value::Set(items) => items.iter().for_each(|i| f(i, path)),
-        Value::List(items) | Value::Tuple(items) => items.iter().enumerate().for_each(|(i, x)| f(x, &path.index(i))),
+        Value::List(items) | Value::Tuple(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| f(x, &path.index(i))),
         Value::Map(m) => m.iter().for_each(|(k, x)| f(x, &path.key(k))),
         _ => {}
     }
@@ -175,7 +239,10 @@ mod tests {
                 Attr::string("id").computed().use_state_for_unknown(),
                 Attr::string("name").required().force_new(),
                 Attr::string("size").required(),
-                Attr::string("generation").default("V2").force_new().validate(one_of(&["V1", "V2"])),
+                Attr::string("generation")
+                    .default("V2")
+                    .force_new()
+                    .validate(one_of(&["V1", "V2"])),
                 Attr::string("etag").computed(),
                 Attr::string("password").optional().write_only(),
             ],
@@ -184,7 +251,10 @@ mod tests {
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
         let mut m: BTreeMap<String, Value> =
-            ["id", "name", "size", "generation", "etag", "password"].iter().map(|k| (k.to_string(), Value::Null)).collect();
+            ["id", "name", "size", "generation", "etag", "password"]
+                .iter()
+                .map(|k| (k.to_string(), Value::Null))
+                .collect();
         for (k, v) in pairs {
             m.insert(k.to_string(), v.clone());
         }
@@ -193,18 +263,31 @@ mod tests {
 
     #[test]
     fn create_marks_computed_unknown_and_applies_defaults() {
-        let config = obj(&[("name", "a".into()), ("size", "s".into()), ("password", "pw12345".into())]);
+        let config = obj(&[
+            ("name", "a".into()),
+            ("size", "s".into()),
+            ("password", "pw12345".into()),
+        ]);
         let p = plan(&schema(), &Value::Null, &config, &config);
         assert!(p.state.attr("id").is_unknown());
         assert!(p.state.attr("etag").is_unknown());
         assert_eq!(p.state.attr("generation"), &Value::from("V2"));
-        assert!(p.state.attr("password").is_null(), "write-only never planned");
+        assert!(
+            p.state.attr("password").is_null(),
+            "write-only never planned"
+        );
         assert!(p.requires_replace.is_empty());
     }
 
     #[test]
     fn no_change_keeps_prior_state() {
-        let prior = obj(&[("id", "i".into()), ("name", "a".into()), ("size", "s".into()), ("generation", "V2".into()), ("etag", "e1".into())]);
+        let prior = obj(&[
+            ("id", "i".into()),
+            ("name", "a".into()),
+            ("size", "s".into()),
+            ("generation", "V2".into()),
+            ("etag", "e1".into()),
+        ]);
         let config = obj(&[("name", "a".into()), ("size", "s".into())]);
         let p = plan(&schema(), &prior, &prior, &config);
         assert_eq!(p.state, prior);
@@ -213,16 +296,38 @@ mod tests {
 
     #[test]
     fn in_place_change_and_replacement() {
-        let prior = obj(&[("id", "i".into()), ("name", "a".into()), ("size", "s".into()), ("generation", "V2".into()), ("etag", "e1".into())]);
+        let prior = obj(&[
+            ("id", "i".into()),
+            ("name", "a".into()),
+            ("size", "s".into()),
+            ("generation", "V2".into()),
+            ("etag", "e1".into()),
+        ]);
         let config = obj(&[("name", "a".into()), ("size", "big".into())]);
-        let proposed = obj(&[("id", "i".into()), ("name", "a".into()), ("size", "big".into()), ("generation", "V2".into()), ("etag", "e1".into())]);
+        let proposed = obj(&[
+            ("id", "i".into()),
+            ("name", "a".into()),
+            ("size", "big".into()),
+            ("generation", "V2".into()),
+            ("etag", "e1".into()),
+        ]);
         let p = plan(&schema(), &prior, &proposed, &config);
-        assert_eq!(p.state.attr("id"), &Value::from("i"), "use_state_for_unknown keeps the id");
+        assert_eq!(
+            p.state.attr("id"),
+            &Value::from("i"),
+            "use_state_for_unknown keeps the id"
+        );
         assert!(p.state.attr("etag").is_unknown());
         assert!(p.requires_replace.is_empty(), "size is updated in place");
 
         let config = obj(&[("name", "b".into()), ("size", "s".into())]);
-        let proposed = obj(&[("id", "i".into()), ("name", "b".into()), ("size", "s".into()), ("generation", "V2".into()), ("etag", "e1".into())]);
+        let proposed = obj(&[
+            ("id", "i".into()),
+            ("name", "b".into()),
+            ("size", "s".into()),
+            ("generation", "V2".into()),
+            ("etag", "e1".into()),
+        ]);
         let p = plan(&schema(), &prior, &proposed, &config);
         assert_eq!(p.requires_replace, vec![AttributePath::attrs(&["name"])]);
     }
@@ -234,6 +339,9 @@ mod tests {
         assert_eq!(d.0.len(), 1);
         assert_eq!(d.0[0].path, Some(AttributePath::attrs(&["generation"])));
         let unknown = obj(&[("generation", Value::unknown())]);
-        assert!(validate(&schema(), &unknown).is_empty(), "unknown values are checked later");
+        assert!(
+            validate(&schema(), &unknown).is_empty(),
+            "unknown values are checked later"
+        );
     }
 }

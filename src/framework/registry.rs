@@ -9,15 +9,17 @@ use tokio::sync::watch;
 
 use crate::plugin::diag::{Diagnostic, Diagnostics};
 use crate::plugin::service::{
-    ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, MoveRequest, MoveResponse,
-    OpenEphemeralResponse, PlanRequest, PlanResponse, ProviderSchemas, ProviderService, ReadResponse,
-    RenewEphemeralResponse,
+    ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, MoveRequest,
+    MoveResponse, OpenEphemeralResponse, PlanRequest, PlanResponse, ProviderSchemas,
+    ProviderService, ReadResponse, RenewEphemeralResponse,
 };
 use crate::plugin::value::{json, Value};
 
 use super::plan;
 use super::schema::ResourceSchema;
-use super::{Ctx, DataSource, EphemeralResource, Function, PlanContext, Private, ProviderDef, Resource};
+use super::{
+    Ctx, DataSource, EphemeralResource, Function, PlanContext, Private, ProviderDef, Resource,
+};
 
 struct Entry<T: ?Sized> {
     schema: ResourceSchema,
@@ -38,10 +40,12 @@ pub struct Registry<C: Send + Sync + 'static> {
 impl<C: Send + Sync + 'static> Registry<C> {
     pub fn new(provider: impl ProviderDef<C> + 'static) -> Self {
         let schema = provider.schema();
-        let mut schemas = ProviderSchemas::default();
-        schemas.provider = schema.to_protocol();
+        let schemas = ProviderSchemas { provider: schema.to_protocol(), ..Default::default() };
         Registry {
-            provider: Entry { schema, imp: Box::new(provider) },
+            provider: Entry {
+                schema,
+                imp: Box::new(provider),
+            },
             resources: BTreeMap::new(),
             data_sources: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
@@ -54,43 +58,80 @@ impl<C: Send + Sync + 'static> Registry<C> {
 
     pub fn resource(mut self, r: impl Resource<C> + 'static) -> Self {
         let schema = r.schema();
-        self.schemas.resources.insert(r.type_name().to_string(), schema.to_protocol());
-        self.resources.insert(r.type_name().to_string(), Entry { schema, imp: Box::new(r) });
+        self.schemas
+            .resources
+            .insert(r.type_name().to_string(), schema.to_protocol());
+        self.resources.insert(
+            r.type_name().to_string(),
+            Entry {
+                schema,
+                imp: Box::new(r),
+            },
+        );
         self
     }
 
     pub fn data_source(mut self, d: impl DataSource<C> + 'static) -> Self {
         let schema = d.schema();
-        self.schemas.data_sources.insert(d.type_name().to_string(), schema.to_protocol());
-        self.data_sources.insert(d.type_name().to_string(), Entry { schema, imp: Box::new(d) });
+        self.schemas
+            .data_sources
+            .insert(d.type_name().to_string(), schema.to_protocol());
+        self.data_sources.insert(
+            d.type_name().to_string(),
+            Entry {
+                schema,
+                imp: Box::new(d),
+            },
+        );
         self
     }
 
     pub fn ephemeral_resource(mut self, e: impl EphemeralResource<C> + 'static) -> Self {
         let schema = e.schema();
-        self.schemas.ephemeral_resources.insert(e.type_name().to_string(), schema.to_protocol());
-        self.ephemerals.insert(e.type_name().to_string(), Entry { schema, imp: Box::new(e) });
+        self.schemas
+            .ephemeral_resources
+            .insert(e.type_name().to_string(), schema.to_protocol());
+        self.ephemerals.insert(
+            e.type_name().to_string(),
+            Entry {
+                schema,
+                imp: Box::new(e),
+            },
+        );
         self
     }
 
     pub fn function(mut self, f: impl Function + 'static) -> Self {
-        self.schemas.functions.insert(f.name().to_string(), f.signature());
+        self.schemas
+            .functions
+            .insert(f.name().to_string(), f.signature());
         self.functions.insert(f.name().to_string(), Box::new(f));
         self
     }
 
     fn ctx(&self) -> Ctx<C> {
-        Ctx { data: self.data.read().ok().and_then(|d| d.clone()), stop: self.stop.subscribe() }
+        Ctx {
+            data: self.data.read().ok().and_then(|d| d.clone()),
+            stop: self.stop.subscribe(),
+        }
     }
 
     fn find_resource(&self, type_name: &str) -> Result<&Entry<dyn Resource<C>>, Diagnostics> {
         self.resources.get(type_name).ok_or_else(|| {
-            Diagnostic::error("Unknown resource type", format!("This provider has no resource type {type_name:?}.")).into()
+            Diagnostic::error(
+                "Unknown resource type",
+                format!("This provider has no resource type {type_name:?}."),
+            )
+            .into()
         })
     }
 }
 
-fn validate_with(schema: &ResourceSchema, config: &Value, extra: impl FnOnce(&mut Diagnostics)) -> Diagnostics {
+fn validate_with(
+    schema: &ResourceSchema,
+    config: &Value,
+    extra: impl FnOnce(&mut Diagnostics),
+) -> Diagnostics {
     let mut diags = plan::validate(schema, config);
     extra(&mut diags);
     diags
@@ -103,7 +144,9 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
     }
 
     async fn validate_provider_config(&self, config: &Value) -> Diagnostics {
-        validate_with(&self.provider.schema, config, |d| self.provider.imp.validate(config, d))
+        validate_with(&self.provider.schema, config, |d| {
+            self.provider.imp.validate(config, d)
+        })
     }
 
     async fn configure_provider(&self, terraform_version: &str, config: &Value) -> Diagnostics {
@@ -132,14 +175,23 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
         }
     }
 
-    async fn validate_ephemeral_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+    async fn validate_ephemeral_resource_config(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> Diagnostics {
         match self.ephemerals.get(type_name) {
             Some(r) => validate_with(&r.schema, config, |d| r.imp.validate(config, d)),
             None => Diagnostic::error("Unknown ephemeral resource", type_name.to_string()).into(),
         }
     }
 
-    async fn upgrade_resource_state(&self, type_name: &str, version: i64, raw: &[u8]) -> (Value, Diagnostics) {
+    async fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw: &[u8],
+    ) -> (Value, Diagnostics) {
         let r = match self.find_resource(type_name) {
             Ok(r) => r,
             Err(d) => return (Value::Null, d),
@@ -162,7 +214,12 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
         } else {
             let old: serde_json::Value = match serde_json::from_slice(raw) {
                 Ok(v) => v,
-                Err(e) => return (Value::Null, Diagnostic::error("Unreadable state", e.to_string()).into()),
+                Err(e) => {
+                    return (
+                        Value::Null,
+                        Diagnostic::error("Unreadable state", e.to_string()).into(),
+                    )
+                }
             };
             match r.imp.upgrade_state(version, old) {
                 Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
@@ -171,37 +228,67 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
         };
         match json::decode_lenient(&bytes, &ty) {
             Ok(v) => (v, Diagnostics::new()),
-            Err(e) => (Value::Null, crate::plugin::convert::codec_diag(e, "Unreadable state").into()),
+            Err(e) => (
+                Value::Null,
+                crate::plugin::convert::codec_diag(e, "Unreadable state").into(),
+            ),
         }
     }
 
     async fn read_resource(&self, type_name: &str, state: &Value, private: &[u8]) -> ReadResponse {
         let r = match self.find_resource(type_name) {
             Ok(r) => r,
-            Err(diagnostics) => return ReadResponse { new_state: state.clone(), diagnostics, ..Default::default() },
+            Err(diagnostics) => {
+                return ReadResponse {
+                    new_state: state.clone(),
+                    diagnostics,
+                    ..Default::default()
+                }
+            }
         };
         if state.is_null() {
             return ReadResponse::default();
         }
         let ctx = self.ctx();
         match r.imp.read(&ctx, state, &Private::from_bytes(private)).await {
-            Ok(Some((new_state, p))) => ReadResponse { new_state, private: p.to_bytes(), diagnostics: Diagnostics::new() },
+            Ok(Some((new_state, p))) => ReadResponse {
+                new_state,
+                private: p.to_bytes(),
+                diagnostics: Diagnostics::new(),
+            },
             Ok(None) => ReadResponse::default(),
             // Keep the prior state when the read fails: losing it would orphan the object.
-            Err(diagnostics) => ReadResponse { new_state: state.clone(), private: private.to_vec(), diagnostics },
+            Err(diagnostics) => ReadResponse {
+                new_state: state.clone(),
+                private: private.to_vec(),
+                diagnostics,
+            },
         }
     }
 
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse {
         let r = match self.find_resource(&req.type_name) {
             Ok(r) => r,
-            Err(diagnostics) => return PlanResponse { diagnostics, ..Default::default() },
+            Err(diagnostics) => {
+                return PlanResponse {
+                    diagnostics,
+                    ..Default::default()
+                }
+            }
         };
         if req.proposed_new_state.is_null() {
             // Destroy: nothing to plan beyond "gone".
-            return PlanResponse { planned_private: req.prior_private, ..Default::default() };
+            return PlanResponse {
+                planned_private: req.prior_private,
+                ..Default::default()
+            };
         }
-        let planned = plan::plan(&r.schema, &req.prior_state, &req.proposed_new_state, &req.config);
+        let planned = plan::plan(
+            &r.schema,
+            &req.prior_state,
+            &req.proposed_new_state,
+            &req.config,
+        );
         let mut pc = PlanContext {
             prior: &req.prior_state,
             config: &req.config,
@@ -223,42 +310,85 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse {
         let r = match self.find_resource(&req.type_name) {
             Ok(r) => r,
-            Err(diagnostics) => return ApplyResponse { new_state: req.prior_state, diagnostics, ..Default::default() },
+            Err(diagnostics) => {
+                return ApplyResponse {
+                    new_state: req.prior_state,
+                    diagnostics,
+                    ..Default::default()
+                }
+            }
         };
         let ctx = self.ctx();
         let private = Private::from_bytes(&req.planned_private);
         if req.planned_state.is_null() {
             let diagnostics = r.imp.delete(&ctx, &req.prior_state, &private).await;
             // A failed delete keeps the object in state, so it is not forgotten.
-            let new_state = if diagnostics.has_errors() { req.prior_state } else { Value::Null };
-            return ApplyResponse { new_state, private: req.planned_private, diagnostics };
+            let new_state = if diagnostics.has_errors() {
+                req.prior_state
+            } else {
+                Value::Null
+            };
+            return ApplyResponse {
+                new_state,
+                private: req.planned_private,
+                diagnostics,
+            };
         }
         let out = if req.prior_state.is_null() {
             r.imp.create(&ctx, &req.planned_state, &req.config).await
         } else {
-            r.imp.update(&ctx, &req.prior_state, &req.planned_state, &req.config, &private).await
+            r.imp
+                .update(
+                    &ctx,
+                    &req.prior_state,
+                    &req.planned_state,
+                    &req.config,
+                    &private,
+                )
+                .await
         };
-        ApplyResponse { new_state: out.state, private: out.private.to_bytes(), diagnostics: out.diagnostics }
+        ApplyResponse {
+            new_state: out.state,
+            private: out.private.to_bytes(),
+            diagnostics: out.diagnostics,
+        }
     }
 
     async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportResponse {
         let r = match self.find_resource(type_name) {
             Ok(r) => r,
-            Err(diagnostics) => return ImportResponse { diagnostics, ..Default::default() },
+            Err(diagnostics) => {
+                return ImportResponse {
+                    diagnostics,
+                    ..Default::default()
+                }
+            }
         };
         match r.imp.import(&self.ctx(), id).await {
             Ok(state) => ImportResponse {
-                imported: vec![ImportedResource { type_name: type_name.to_string(), state, private: Vec::new() }],
+                imported: vec![ImportedResource {
+                    type_name: type_name.to_string(),
+                    state,
+                    private: Vec::new(),
+                }],
                 diagnostics: Diagnostics::new(),
             },
-            Err(diagnostics) => ImportResponse { diagnostics, ..Default::default() },
+            Err(diagnostics) => ImportResponse {
+                diagnostics,
+                ..Default::default()
+            },
         }
     }
 
     async fn move_resource_state(&self, req: MoveRequest) -> MoveResponse {
         let r = match self.find_resource(&req.target_type_name) {
             Ok(r) => r,
-            Err(diagnostics) => return MoveResponse { diagnostics, ..Default::default() },
+            Err(diagnostics) => {
+                return MoveResponse {
+                    diagnostics,
+                    ..Default::default()
+                }
+            }
         };
         match r.imp.move_state(&req) {
             Some(Ok(target_state)) => MoveResponse { target_state, ..Default::default() },
@@ -279,7 +409,10 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
 
     async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics) {
         let Some(d) = self.data_sources.get(type_name) else {
-            return (Value::Null, Diagnostic::error("Unknown data source", type_name.to_string()).into());
+            return (
+                Value::Null,
+                Diagnostic::error("Unknown data source", type_name.to_string()).into(),
+            );
         };
         match d.imp.read(&self.ctx(), config).await {
             Ok(v) => (v, Diagnostics::new()),
@@ -287,10 +420,15 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
         }
     }
 
-    async fn open_ephemeral_resource(&self, type_name: &str, config: &Value) -> OpenEphemeralResponse {
+    async fn open_ephemeral_resource(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> OpenEphemeralResponse {
         let Some(e) = self.ephemerals.get(type_name) else {
             return OpenEphemeralResponse {
-                diagnostics: Diagnostic::error("Unknown ephemeral resource", type_name.to_string()).into(),
+                diagnostics: Diagnostic::error("Unknown ephemeral resource", type_name.to_string())
+                    .into(),
                 ..Default::default()
             };
         };
@@ -301,29 +439,56 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 renew_at: o.renew_at,
                 diagnostics: Diagnostics::new(),
             },
-            Err(diagnostics) => OpenEphemeralResponse { diagnostics, ..Default::default() },
+            Err(diagnostics) => OpenEphemeralResponse {
+                diagnostics,
+                ..Default::default()
+            },
         }
     }
 
-    async fn renew_ephemeral_resource(&self, type_name: &str, private: Option<&[u8]>) -> RenewEphemeralResponse {
-        let Some(e) = self.ephemerals.get(type_name) else { return RenewEphemeralResponse::default() };
+    async fn renew_ephemeral_resource(
+        &self,
+        type_name: &str,
+        private: Option<&[u8]>,
+    ) -> RenewEphemeralResponse {
+        let Some(e) = self.ephemerals.get(type_name) else {
+            return RenewEphemeralResponse::default();
+        };
         let p = Private::from_bytes(private.unwrap_or_default());
         match e.imp.renew(&self.ctx(), &p).await {
-            Ok(renew_at) => RenewEphemeralResponse { private: Some(p.to_bytes()), renew_at, diagnostics: Diagnostics::new() },
-            Err(diagnostics) => RenewEphemeralResponse { diagnostics, ..Default::default() },
+            Ok(renew_at) => RenewEphemeralResponse {
+                private: Some(p.to_bytes()),
+                renew_at,
+                diagnostics: Diagnostics::new(),
+            },
+            Err(diagnostics) => RenewEphemeralResponse {
+                diagnostics,
+                ..Default::default()
+            },
         }
     }
 
-    async fn close_ephemeral_resource(&self, type_name: &str, private: Option<&[u8]>) -> Diagnostics {
-        let Some(e) = self.ephemerals.get(type_name) else { return Diagnostics::new() };
-        e.imp.close(&self.ctx(), &Private::from_bytes(private.unwrap_or_default())).await
+    async fn close_ephemeral_resource(
+        &self,
+        type_name: &str,
+        private: Option<&[u8]>,
+    ) -> Diagnostics {
+        let Some(e) = self.ephemerals.get(type_name) else {
+            return Diagnostics::new();
+        };
+        e.imp
+            .close(
+                &self.ctx(),
+                &Private::from_bytes(private.unwrap_or_default()),
+            )
+            .await
     }
 
     async fn call_function(&self, name: &str, args: Vec<Value>) -> Result<Value, FunctionError> {
-        let f = self
-            .functions
-            .get(name)
-            .ok_or_else(|| FunctionError { text: format!("This provider has no function {name:?}."), argument: None })?;
+        let f = self.functions.get(name).ok_or_else(|| FunctionError {
+            text: format!("This provider has no function {name:?}."),
+            argument: None,
+        })?;
         f.call(&args)
     }
 

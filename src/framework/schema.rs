@@ -153,7 +153,11 @@ impl BlockDef {
             type_name: type_name.to_string(),
             nesting,
             min_items: 0,
-            max_items: if nesting == BlockNesting::Single { 1 } else { 0 },
+            max_items: if nesting == BlockNesting::Single {
+                1
+            } else {
+                0
+            },
             attrs,
             blocks: Vec::new(),
             description: String::new(),
@@ -200,7 +204,12 @@ pub struct ResourceSchema {
 
 impl ResourceSchema {
     pub fn new(description: &str, attrs: Vec<Attr>) -> Self {
-        ResourceSchema { version: 0, description: description.to_string(), attrs, blocks: Vec::new() }
+        ResourceSchema {
+            version: 0,
+            description: description.to_string(),
+            attrs,
+            blocks: Vec::new(),
+        }
     }
     pub fn version(mut self, v: i64) -> Self {
         self.version = v;
@@ -212,7 +221,10 @@ impl ResourceSchema {
     }
 
     pub fn to_protocol(&self) -> ps::Schema {
-        ps::Schema { version: self.version, block: block(&self.attrs, &self.blocks, &self.description) }
+        ps::Schema {
+            version: self.version,
+            block: block(&self.attrs, &self.blocks, &self.description),
+        }
     }
 
     pub fn value_type(&self) -> Type {
@@ -235,7 +247,10 @@ mod tests {
 
     #[test]
     fn builder_sets_protocol_flags_and_behaviour() {
-        let a = Attr::string("name").required().force_new().description("The name.");
+        let a = Attr::string("name")
+            .required()
+            .force_new()
+            .description("The name.");
         assert!(a.proto.required && !a.proto.optional && a.behaviour.force_new);
         let d = Attr::string("generation").default("V2");
         assert!(d.proto.optional && d.proto.computed);
@@ -244,8 +259,9 @@ mod tests {
 
     #[test]
     fn value_type_covers_attributes_and_blocks() {
-        let s = ResourceSchema::new("", vec![Attr::string("a").optional()])
-            .blocks(vec![BlockDef::new("b", BlockNesting::List, vec![Attr::number("n").optional()])]);
+        let s = ResourceSchema::new("", vec![Attr::string("a").optional()]).blocks(vec![
+            BlockDef::new("b", BlockNesting::List, vec![Attr::number("n").optional()]),
+        ]);
         let want = Type::object([
             ("a", Type::String),
             ("b", Type::list(Type::object([("n", Type::Number)]))),

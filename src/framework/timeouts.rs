@@ -19,7 +19,9 @@ pub fn block(operations: &[&str]) -> BlockDef {
                 Attr::string(op)
                     .optional()
                     .validate(duration())
-                    .description(&format!("How long to wait for {op}, such as `\"30m\"` or `\"1h30m\"`."))
+                    .description(&format!(
+                        "How long to wait for {op}, such as `\"30m\"` or `\"1h30m\"`."
+                    ))
             })
             .collect(),
     )
@@ -45,8 +47,17 @@ mod tests {
     fn reads_configured_or_default() {
         let t = Value::Object(BTreeMap::from([("create".to_string(), Value::from("2h"))]));
         let r = Value::Object(BTreeMap::from([("timeouts".to_string(), t)]));
-        assert_eq!(get(&r, "create", Duration::from_secs(60)), Duration::from_secs(7200));
-        assert_eq!(get(&r, "delete", Duration::from_secs(60)), Duration::from_secs(60));
-        assert_eq!(get(&Value::Null, "create", Duration::from_secs(5)), Duration::from_secs(5));
+        assert_eq!(
+            get(&r, "create", Duration::from_secs(60)),
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            get(&r, "delete", Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            get(&Value::Null, "create", Duration::from_secs(5)),
+            Duration::from_secs(5)
+        );
     }
 }

@@ -48,7 +48,11 @@ impl Validator for StringMatches {
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             if !(self.check)(s) {
-                diags.error_at(path.clone(), "Invalid value", format!("{path} must be {}; got {s:?}.", self.expected));
+                diags.error_at(
+                    path.clone(),
+                    "Invalid value",
+                    format!("{path} must be {}; got {s:?}.", self.expected),
+                );
             }
         }
     }
@@ -72,7 +76,10 @@ impl Validator for LengthBetween {
                 diags.error_at(
                     path.clone(),
                     "Invalid length",
-                    format!("{path} must be {} to {} characters long; got {n}.", self.min, self.max),
+                    format!(
+                        "{path} must be {} to {} characters long; got {n}.",
+                        self.min, self.max
+                    ),
                 );
             }
         }
@@ -97,7 +104,10 @@ impl Validator for IntBetween {
                 _ => diags.error_at(
                     path.clone(),
                     "Invalid number",
-                    format!("{path} must be a whole number from {} to {}; got {n}.", self.min, self.max),
+                    format!(
+                        "{path} must be a whole number from {} to {}; got {n}.",
+                        self.min, self.max
+                    ),
                 ),
             }
         }
@@ -137,12 +147,18 @@ pub struct UniqueElements;
 
 impl Validator for UniqueElements {
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-        let Some(items) = value.as_elements() else { return };
+        let Some(items) = value.as_elements() else {
+            return;
+        };
         let mut seen = BTreeSet::new();
         for (i, item) in items.iter().enumerate() {
             if let Some(s) = item.as_str() {
                 if !seen.insert(s) {
-                    diags.error_at(path.index(i), "Duplicate value", format!("{s:?} appears more than once in {path}."));
+                    diags.error_at(
+                        path.index(i),
+                        "Duplicate value",
+                        format!("{s:?} appears more than once in {path}."),
+                    );
                 }
             }
         }
@@ -150,7 +166,11 @@ impl Validator for UniqueElements {
 }
 
 fn quoted_list(items: &[String]) -> String {
-    items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 use super::diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 use super::proto::tfplugin6 as pb;
 use super::schema::{
-    Attribute, AttributeType, Block, BlockNesting, FunctionSignature, NestedBlock, ObjectNesting, Parameter, Schema,
+    Attribute, AttributeType, Block, BlockNesting, FunctionSignature, NestedBlock, ObjectNesting,
+    Parameter, Schema,
 };
 use super::value::{json, msgpack, CodecError, Type, Value};
 
 pub fn schema(s: &Schema) -> pb::Schema {
-    pb::Schema { version: s.version, block: Some(block(&s.block, s.version)) }
+    pb::Schema {
+        version: s.version,
+        block: Some(block(&s.block, s.version)),
+    }
 }
 
 fn block(b: &Block, version: i64) -> pb::schema::Block {
@@ -87,7 +91,9 @@ pub fn function(f: &FunctionSignature) -> pb::Function {
     pb::Function {
         parameters: f.parameters.iter().map(param).collect(),
         variadic_parameter: f.variadic.as_ref().map(param),
-        r#return: Some(pb::function::Return { r#type: f.return_type.to_json_bytes() }),
+        r#return: Some(pb::function::Return {
+            r#type: f.return_type.to_json_bytes(),
+        }),
         summary: f.summary.clone(),
         description: f.description.clone(),
         description_kind: pb::StringKind::Markdown as i32,
@@ -145,12 +151,25 @@ pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Va
 /// Encodes a value for Terraform; always msgpack, as the wire format asks.
 pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostic> {
     msgpack::encode(v, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
         .map_err(|e| codec_diag(e, &format!("Provider produced an invalid {what}")))
 }
 
 pub fn codec_diag(e: CodecError, summary: &str) -> Diagnostic {
-    let at = if e.path.is_root() { String::new() } else { format!(" at {}", e.path) };
-    Diagnostic::error(summary, format!("{}{at}. This is a bug in the provider or in the data it was given; please report it.", e.message))
-        .at(e.path)
+    let at = if e.path.is_root() {
+        String::new()
+    } else {
+        format!(" at {}", e.path)
+    };
+    Diagnostic::error(
+        summary,
+        format!(
+            "{}{at}. This is a bug in the provider or in the data it was given; please report it.",
+            e.message
+        ),
+    )
+    .at(e.path)
 }

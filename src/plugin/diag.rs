@@ -25,7 +25,12 @@ impl AttributePath {
 
     /// A path of object attributes: `AttributePath::attrs(&["os_disk", "size_gb"])`.
     pub fn attrs(names: &[&str]) -> Self {
-        AttributePath(names.iter().map(|n| PathStep::Attr((*n).to_string())).collect())
+        AttributePath(
+            names
+                .iter()
+                .map(|n| PathStep::Attr((*n).to_string()))
+                .collect(),
+        )
     }
 
     pub fn attr(&self, name: &str) -> Self {
@@ -91,11 +96,21 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
 
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
 
     /// Points the diagnostic at an attribute (the root path means "no attribute").
@@ -140,7 +155,12 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail));
     }
 
-    pub fn error_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
@@ -177,13 +197,21 @@ mod tests {
 
     #[test]
     fn paths_print_like_terraform_addresses() {
-        let p = AttributePath::attrs(&["customizations", "users"]).index(0).attr("name");
+        let p = AttributePath::attrs(&["customizations", "users"])
+            .index(0)
+            .attr("name");
         assert_eq!(p.to_string(), "customizations.users[0].name");
-        assert_eq!(AttributePath::attrs(&["tags"]).key("env").to_string(), "tags[\"env\"]");
+        assert_eq!(
+            AttributePath::attrs(&["tags"]).key("env").to_string(),
+            "tags[\"env\"]"
+        );
     }
 
     #[test]
     fn root_path_means_no_attribute() {
-        assert_eq!(Diagnostic::error("x", "").at(AttributePath::root()).path, None);
+        assert_eq!(
+            Diagnostic::error("x", "").at(AttributePath::root()).path,
+            None
+        );
     }
 }

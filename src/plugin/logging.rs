@@ -50,7 +50,9 @@ pub fn redact(secret: &str) {
 pub fn redact_value(v: &Value) {
     match v {
         Value::String(s) => redact(s),
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter().for_each(redact_value),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            items.iter().for_each(redact_value)
+        }
         Value::Map(m) | Value::Object(m) => m.values().for_each(redact_value),
         _ => {}
     }
@@ -58,7 +60,9 @@ pub fn redact_value(v: &Value) {
 
 /// `text` with every registered secret masked.
 pub fn scrub(text: &str) -> String {
-    let Ok(set) = secrets().read() else { return text.to_string() };
+    let Ok(set) = secrets().read() else {
+        return text.to_string();
+    };
     let mut out = text.to_string();
     // Longest first, so a secret containing another is masked whole.
     let mut list: Vec<&String> = set.iter().collect();
@@ -74,9 +78,17 @@ pub fn scrub(text: &str) -> String {
 /// Field names whose values are masked regardless of content.
 fn is_secret_field(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["secret", "password", "token", "authorization", "activation_key", "sig", "api_key"]
-        .iter()
-        .any(|k| n.contains(k))
+    [
+        "secret",
+        "password",
+        "token",
+        "authorization",
+        "activation_key",
+        "sig",
+        "api_key",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
 }
 
 /// The level Terraform asked for: `TF_LOG_PROVIDER_RHELAZURE`, `TF_LOG_PROVIDER`,
@@ -111,8 +123,13 @@ struct HclogLayer {
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        let ours = meta.target().starts_with("rhelazure") || meta.target().starts_with("terraform_provider_rhelazure");
-        let limit = if ours { self.level } else { self.level.min(LevelFilter::WARN) };
+        let ours = meta.target().starts_with("rhelazure")
+            || meta.target().starts_with("terraform_provider_rhelazure");
+        let limit = if ours {
+            self.level
+        } else {
+            self.level.min(LevelFilter::WARN)
+        };
         *meta.level() <= limit
     }
 
@@ -138,7 +155,12 @@ fn format_line(event: &Event<'_>) -> String {
     obj.insert("@level".into(), level.into());
     obj.insert("@message".into(), scrub(&fields.message).into());
     obj.insert("@module".into(), meta.target().into());
-    obj.insert("@timestamp".into(), humantime::format_rfc3339_micros(SystemTime::now()).to_string().into());
+    obj.insert(
+        "@timestamp".into(),
+        humantime::format_rfc3339_micros(SystemTime::now())
+            .to_string()
+            .into(),
+    );
     for (k, v) in fields.pairs {
         obj.insert(k, v);
     }
@@ -155,7 +177,11 @@ struct FieldCollector {
 
 impl FieldCollector {
     fn put(&mut self, field: &Field, value: serde_json::Value) {
-        let value = if is_secret_field(field.name()) { MASK.into() } else { value };
+        let value = if is_secret_field(field.name()) {
+            MASK.into()
+        } else {
+            value
+        };
         self.pairs.push((field.name().to_string(), value));
     }
 }
@@ -188,7 +214,10 @@ impl Visit for FieldCollector {
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into));
+        self.put(
+            field,
+            serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into),
+        );
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use tokio::sync::Notify;
+use tokio_stream::Stream;
 use tonic::transport::server::{Connected, Router};
 use tonic::transport::Server;
-use tokio_stream::Stream;
 
 use super::proto::{plugin as gp, tfplugin6 as pb};
 use super::server::{Broker, Controller, GrpcProvider, Stdio};
@@ -18,7 +18,8 @@ use super::service::ProviderService;
 
 /// From Terraform's `internal/plugin6/serve.go`; it never changes.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 pub const PROTOCOL_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,13 +66,23 @@ pub fn negotiate_protocol(client_versions: Option<&str>) -> u32 {
 }
 
 fn unique_socket_path() -> PathBuf {
-    let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     dir.join(format!("plugin-rhelazure-{}-{nanos}", std::process::id()))
 }
 
 fn port_range() -> (u16, u16) {
-    let get = |k: &str, d: u16| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let get = |k: &str, d: u16| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     (get("PLUGIN_MIN_PORT", 10000), get("PLUGIN_MAX_PORT", 25000))
 }
 
@@ -85,11 +96,16 @@ async fn listen() -> std::io::Result<Listener> {
                 apply_socket_group(&path);
                 return Ok(Listener::Unix(l, path));
             }
-            Err(e) => tracing::warn!(target: "rhelazure.plugin", error = %e, "no Unix socket; falling back to TCP"),
+            Err(e) => {
+                tracing::warn!(target: "rhelazure.plugin", error = %e, "no Unix socket; falling back to TCP")
+            }
         }
     }
     let (min, max) = port_range();
-    let mut last = std::io::Error::new(std::io::ErrorKind::AddrInUse, "empty PLUGIN_MIN_PORT..PLUGIN_MAX_PORT range");
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "empty PLUGIN_MIN_PORT..PLUGIN_MAX_PORT range",
+    );
     for port in min..=max {
         match tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
             Ok(l) => {
@@ -105,25 +121,37 @@ async fn listen() -> std::io::Result<Listener> {
 /// `PLUGIN_UNIX_SOCKET_GROUP` (a group name or id): hand the socket to that group, mode 0660.
 fn apply_socket_group(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(group) = std::env::var("PLUGIN_UNIX_SOCKET_GROUP") else { return };
+    let Ok(group) = std::env::var("PLUGIN_UNIX_SOCKET_GROUP") else {
+        return;
+    };
     let gid = group.parse::<u32>().ok().or_else(|| {
-        std::fs::read_to_string("/etc/group").ok()?.lines().find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == group).then(|| f.nth(1)?.parse().ok()).flatten()
-        })
+        std::fs::read_to_string("/etc/group")
+            .ok()?
+            .lines()
+            .find_map(|l| {
+                let mut f = l.split(':');
+                (f.next()? == group)
+                    .then(|| f.nth(1)?.parse().ok())
+                    .flatten()
+            })
     });
     match gid {
         Some(gid) => {
             let _ = std::os::unix::fs::chown(path, None, Some(gid));
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
         }
-        None => tracing::warn!(target: "rhelazure.plugin", group, "PLUGIN_UNIX_SOCKET_GROUP names no known group"),
+        None => {
+            tracing::warn!(target: "rhelazure.plugin", group, "PLUGIN_UNIX_SOCKET_GROUP names no known group")
+        }
     }
 }
 
 /// Runs the plugin until Terraform says stop (GRPCController.Shutdown), SIGTERM,
 /// or, in debug mode, Ctrl-C.
-pub async fn serve<S: ProviderService>(service: Arc<S>, opts: ServeOptions) -> Result<(), ServeError> {
+pub async fn serve<S: ProviderService>(
+    service: Arc<S>,
+    opts: ServeOptions,
+) -> Result<(), ServeError> {
     if !opts.debug && std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
         return Err(ServeError::NotLaunchedByTerraform);
     }
@@ -138,11 +166,17 @@ pub async fn serve<S: ProviderService>(service: Arc<S>, opts: ServeOptions) -> R
     }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
     let shutdown = Arc::new(Notify::new());
     let router = Server::builder()
         .add_service(health_service)
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(Controller { shutdown: shutdown.clone() }))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            Controller {
+                shutdown: shutdown.clone(),
+            },
+        ))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(Broker))
         .add_service(
@@ -157,11 +191,16 @@ pub async fn serve<S: ProviderService>(service: Arc<S>, opts: ServeOptions) -> R
         Listener::Tcp(_, a) => ("tcp", a.to_string()),
     };
     if opts.debug {
-        print_reattach(&opts.provider_address, protocol, network, &address).map_err(ServeError::Stdout)?;
+        print_reattach(&opts.provider_address, protocol, network, &address)
+            .map_err(ServeError::Stdout)?;
     } else {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "1|{protocol}|{network}|{address}|grpc|{server_cert_b64}").map_err(ServeError::Stdout)?;
+        writeln!(
+            out,
+            "1|{protocol}|{network}|{address}|grpc|{server_cert_b64}"
+        )
+        .map_err(ServeError::Stdout)?;
         out.flush().map_err(ServeError::Stdout)?;
     }
     tracing::info!(target: "rhelazure.plugin", network, address = %address, "plugin server listening");
@@ -189,12 +228,35 @@ pub async fn serve<S: ProviderService>(service: Arc<S>, opts: ServeOptions) -> R
     result.map_err(ServeError::from)
 }
 
-async fn run<I, IO>(router: Router, incoming: I, stop: impl std::future::Future<Output = ()>) -> Result<(), tonic::transport::Error>
+async fn run<I, IO>(
+    router: Router,
+    incoming: I,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), tonic::transport::Error>
 where
     I: Stream<Item = Result<IO, std::io::Error>>,
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Connected + Unpin + Send + 'static,
 {
-    router.serve_with_incoming_shutdown(incoming, stop).await
+    // Terraform waits 2 s after Shutdown before killing us; finish in-flight
+    // calls within that, then exit even if a client keeps its connection open.
+    const GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = router.serve_with_incoming_shutdown(incoming, async {
+        let _ = rx.await;
+    });
+    tokio::pin!(server, stop);
+    tokio::select! {
+        r = &mut server => return r,
+        _ = &mut stop => {}
+    }
+    let _ = tx.send(());
+    match tokio::time::timeout(GRACE, server).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::debug!(target: "rhelazure.plugin", "connections still open after the grace period; exiting");
+            Ok(())
+        }
+    }
 }
 
 async fn stop_signal(shutdown: Arc<Notify>, debug: bool) {

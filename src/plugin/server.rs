@@ -32,11 +32,18 @@ pub struct GrpcProvider<S: ProviderService> {
 
 impl<S: ProviderService> GrpcProvider<S> {
     pub fn new(service: Arc<S>) -> Self {
-        GrpcProvider { service, schema_response: OnceLock::new() }
+        GrpcProvider {
+            service,
+            schema_response: OnceLock::new(),
+        }
     }
 
     fn resource_schema(&self, type_name: &str) -> Result<&Schema, Diagnostics> {
-        self.service.schemas().resources.get(type_name).ok_or_else(|| unknown_type("resource", type_name))
+        self.service
+            .schemas()
+            .resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
     }
 }
 
@@ -73,14 +80,18 @@ fn redact_sensitive(block: &Block, value: &Value) {
     fn for_each_object(v: &Value, f: &mut dyn FnMut(&Value)) {
         match v {
             Value::Object(_) => f(v),
-            Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter().for_each(|i| f(i)),
-            Value::Map(m) => m.values().for_each(|i| f(i)),
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+                items.iter().for_each(&mut *f)
+            }
+            Value::Map(m) => m.values().for_each(f),
             _ => {}
         }
     }
     walk_attrs(&block.attributes, value);
     for b in &block.blocks {
-        for_each_object(value.attr(&b.type_name), &mut |o| redact_sensitive(&b.block, o));
+        for_each_object(value.attr(&b.type_name), &mut |o| {
+            redact_sensitive(&b.block, o)
+        });
     }
 }
 
@@ -94,7 +105,11 @@ struct RpcTimer {
 impl RpcTimer {
     fn start(rpc: &'static str, type_name: &str) -> Self {
         tracing::trace!(target: "rhelazure.plugin", rpc, type_name, "rpc started");
-        RpcTimer { rpc, type_name: type_name.to_string(), start: Instant::now() }
+        RpcTimer {
+            rpc,
+            type_name: type_name.to_string(),
+            start: Instant::now(),
+        }
     }
 }
 
@@ -106,8 +121,13 @@ impl Drop for RpcTimer {
 }
 
 fn system_time_to_proto(t: SystemTime) -> prost_types::Timestamp {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    prost_types::Timestamp { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }
+    let d = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    prost_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
 }
 
 fn not_offered(what: &str) -> Vec<pb::Diagnostic> {
@@ -143,14 +163,32 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let s = self.service.schemas();
         Ok(Response::new(m::Response {
             server_capabilities: Some(capabilities()),
-            resources: s.resources.keys().map(|k| m::ResourceMetadata { type_name: k.clone() }).collect(),
-            data_sources: s.data_sources.keys().map(|k| m::DataSourceMetadata { type_name: k.clone() }).collect(),
+            resources: s
+                .resources
+                .keys()
+                .map(|k| m::ResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+            data_sources: s
+                .data_sources
+                .keys()
+                .map(|k| m::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
             ephemeral_resources: s
                 .ephemeral_resources
                 .keys()
-                .map(|k| m::EphemeralMetadata { type_name: k.clone() })
+                .map(|k| m::EphemeralMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
-            functions: s.functions.keys().map(|k| m::FunctionMetadata { name: k.clone() }).collect(),
+            functions: s
+                .functions
+                .keys()
+                .map(|k| m::FunctionMetadata { name: k.clone() })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -163,14 +201,20 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let resp = self.schema_response.get_or_init(|| {
             let s = self.service.schemas();
             let map = |m: &std::collections::BTreeMap<String, Schema>| {
-                m.iter().map(|(k, v)| (k.clone(), convert::schema(v))).collect()
+                m.iter()
+                    .map(|(k, v)| (k.clone(), convert::schema(v)))
+                    .collect()
             };
             pb::get_provider_schema::Response {
                 provider: Some(convert::schema(&s.provider)),
                 resource_schemas: map(&s.resources),
                 data_source_schemas: map(&s.data_sources),
                 ephemeral_resource_schemas: map(&s.ephemeral_resources),
-                functions: s.functions.iter().map(|(k, f)| (k.clone(), convert::function(f))).collect(),
+                functions: s
+                    .functions
+                    .iter()
+                    .map(|(k, f)| (k.clone(), convert::function(f)))
+                    .collect(),
                 server_capabilities: Some(capabilities()),
                 ..Default::default()
             }
@@ -186,10 +230,19 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let req = req.into_inner();
         let block = &self.service.schemas().provider.block;
         let resp = pb::validate_provider_config::Response::default();
-        let config = try_diags!(decode(req.config.as_ref(), &block.value_type(), "provider configuration"), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &block.value_type(),
+                "provider configuration"
+            ),
+            resp
+        );
         redact_sensitive(block, &config);
         let diags = self.service.validate_provider_config(&config).await;
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: convert::diagnostics(&diags) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn validate_resource_config(
@@ -200,10 +253,22 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let _t = RpcTimer::start("ValidateResourceConfig", &req.type_name);
         let resp = pb::validate_resource_config::Response::default();
         let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
-        let config = try_diags!(decode(req.config.as_ref(), &schema.block.value_type(), "resource configuration"), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "resource configuration"
+            ),
+            resp
+        );
         redact_sensitive(&schema.block, &config);
-        let diags = self.service.validate_resource_config(&req.type_name, &config).await;
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
+        let diags = self
+            .service
+            .validate_resource_config(&req.type_name, &config)
+            .await;
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -218,10 +283,22 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 diagnostics: convert::diagnostics(&unknown_type("data source", &req.type_name)),
             }));
         };
-        let config = try_diags!(decode(req.config.as_ref(), &schema.block.value_type(), "data source configuration"), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "data source configuration"
+            ),
+            resp
+        );
         redact_sensitive(&schema.block, &config);
-        let diags = self.service.validate_data_source_config(&req.type_name, &config).await;
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
+        let diags = self
+            .service
+            .validate_data_source_config(&req.type_name, &config)
+            .await;
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -245,7 +322,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 ..Default::default()
             }));
         }
-        let (value, mut diags) = self.service.upgrade_resource_state(&req.type_name, req.version, &raw.json).await;
+        let (value, mut diags) = self
+            .service
+            .upgrade_resource_state(&req.type_name, req.version, &raw.json)
+            .await;
         redact_sensitive(&schema.block, &value);
         let upgraded_state = if diags.has_errors() {
             None
@@ -258,7 +338,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 }
             }
         };
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state, diagnostics: convert::diagnostics(&diags) }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn get_resource_identity_schemas(
@@ -287,10 +370,22 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let req = req.into_inner();
         let block = &self.service.schemas().provider.block;
         let resp = pb::configure_provider::Response::default();
-        let config = try_diags!(decode(req.config.as_ref(), &block.value_type(), "provider configuration"), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &block.value_type(),
+                "provider configuration"
+            ),
+            resp
+        );
         redact_sensitive(block, &config);
-        let diags = self.service.configure_provider(&req.terraform_version, &config).await;
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: convert::diagnostics(&diags) }))
+        let diags = self
+            .service
+            .configure_provider(&req.terraform_version, &config)
+            .await;
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     async fn read_resource(
@@ -302,12 +397,20 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let resp = pb::read_resource::Response::default();
         let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
         let ty = schema.block.value_type();
-        let state = try_diags!(decode(req.current_state.as_ref(), &ty, "current state"), resp);
+        let state = try_diags!(
+            decode(req.current_state.as_ref(), &ty, "current state"),
+            resp
+        );
         redact_sensitive(&schema.block, &state);
-        let out = self.service.read_resource(&req.type_name, &state, &req.private).await;
+        let out = self
+            .service
+            .read_resource(&req.type_name, &state, &req.private)
+            .await;
         let mut diags = out.diagnostics;
         redact_sensitive(&schema.block, &out.new_state);
-        let new_state = encode(&out.new_state, &ty, "state").map_err(|d| diags.push(d)).ok();
+        let new_state = encode(&out.new_state, &ty, "state")
+            .map_err(|d| diags.push(d))
+            .ok();
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             private: out.private,
@@ -326,7 +429,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
         let ty = schema.block.value_type();
         let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
-        let proposed_new_state = try_diags!(decode(req.proposed_new_state.as_ref(), &ty, "proposed new state"), resp);
+        let proposed_new_state = try_diags!(
+            decode(req.proposed_new_state.as_ref(), &ty, "proposed new state"),
+            resp
+        );
         let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
         redact_sensitive(&schema.block, &config);
         redact_sensitive(&schema.block, &prior_state);
@@ -341,10 +447,16 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             })
             .await;
         let mut diags = out.diagnostics;
-        let planned_state = encode(&out.planned_state, &ty, "planned state").map_err(|d| diags.push(d)).ok();
+        let planned_state = encode(&out.planned_state, &ty, "planned state")
+            .map_err(|d| diags.push(d))
+            .ok();
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
-            requires_replace: out.requires_replace.iter().map(convert::path_to_proto).collect(),
+            requires_replace: out
+                .requires_replace
+                .iter()
+                .map(convert::path_to_proto)
+                .collect(),
             planned_private: out.planned_private,
             diagnostics: convert::diagnostics(&diags),
             ..Default::default()
@@ -361,7 +473,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
         let ty = schema.block.value_type();
         let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
-        let planned_state = try_diags!(decode(req.planned_state.as_ref(), &ty, "planned state"), resp);
+        let planned_state = try_diags!(
+            decode(req.planned_state.as_ref(), &ty, "planned state"),
+            resp
+        );
         let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
         redact_sensitive(&schema.block, &config);
         redact_sensitive(&schema.block, &planned_state);
@@ -376,7 +491,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             })
             .await;
         let mut diags = out.diagnostics;
-        let new_state = encode(&out.new_state, &ty, "new state").map_err(|d| diags.push(d)).ok();
+        let new_state = encode(&out.new_state, &ty, "new state")
+            .map_err(|d| diags.push(d))
+            .ok();
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private: out.private,
@@ -391,7 +508,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = req.into_inner();
         let _t = RpcTimer::start("ImportResourceState", &req.type_name);
-        let out = self.service.import_resource_state(&req.type_name, &req.id).await;
+        let out = self
+            .service
+            .import_resource_state(&req.type_name, &req.id)
+            .await;
         let mut diags = out.diagnostics;
         let mut imported = Vec::new();
         for r in out.imported {
@@ -399,7 +519,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 diags.extend(unknown_type("resource", &r.type_name));
                 continue;
             };
-            if let Ok(state) = encode(&r.state, &schema.block.value_type(), "imported state").map_err(|d| diags.push(d)) {
+            if let Ok(state) = encode(&r.state, &schema.block.value_type(), "imported state")
+                .map_err(|d| diags.push(d))
+            {
                 imported.push(pb::import_resource_state::ImportedResource {
                     type_name: r.type_name,
                     state: Some(state),
@@ -422,7 +544,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let req = req.into_inner();
         let _t = RpcTimer::start("MoveResourceState", &req.target_type_name);
         let resp = pb::move_resource_state::Response::default();
-        let schema = try_diags!(self.resource_schema(&req.target_type_name).map_err(first), resp);
+        let schema = try_diags!(
+            self.resource_schema(&req.target_type_name).map_err(first),
+            resp
+        );
         let out = self
             .service
             .move_resource_state(MoveRequest {
@@ -438,7 +563,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let target_state = if diags.has_errors() {
             None
         } else {
-            encode(&out.target_state, &schema.block.value_type(), "moved state").map_err(|d| diags.push(d)).ok()
+            encode(&out.target_state, &schema.block.value_type(), "moved state")
+                .map_err(|d| diags.push(d))
+                .ok()
         };
         Ok(Response::new(pb::move_resource_state::Response {
             target_state,
@@ -462,12 +589,25 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             }));
         };
         let ty = schema.block.value_type();
-        let config = try_diags!(decode(req.config.as_ref(), &ty, "data source configuration"), resp);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &ty, "data source configuration"),
+            resp
+        );
         redact_sensitive(&schema.block, &config);
         let (state, mut diags) = self.service.read_data_source(&req.type_name, &config).await;
         redact_sensitive(&schema.block, &state);
-        let state = if diags.has_errors() { None } else { encode(&state, &ty, "data source state").map_err(|d| diags.push(d)).ok() };
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: convert::diagnostics(&diags), deferred: None }))
+        let state = if diags.has_errors() {
+            None
+        } else {
+            encode(&state, &ty, "data source state")
+                .map_err(|d| diags.push(d))
+                .ok()
+        };
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: convert::diagnostics(&diags),
+            deferred: None,
+        }))
     }
 
     async fn generate_resource_config(
@@ -487,15 +627,39 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let req = req.into_inner();
         let _t = RpcTimer::start("ValidateEphemeralResourceConfig", &req.type_name);
         let resp = pb::validate_ephemeral_resource_config::Response::default();
-        let Some(schema) = self.service.schemas().ephemeral_resources.get(&req.type_name) else {
-            return Ok(Response::new(pb::validate_ephemeral_resource_config::Response {
-                diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &req.type_name)),
-            }));
+        let Some(schema) = self
+            .service
+            .schemas()
+            .ephemeral_resources
+            .get(&req.type_name)
+        else {
+            return Ok(Response::new(
+                pb::validate_ephemeral_resource_config::Response {
+                    diagnostics: convert::diagnostics(&unknown_type(
+                        "ephemeral resource",
+                        &req.type_name,
+                    )),
+                },
+            ));
         };
-        let config = try_diags!(decode(req.config.as_ref(), &schema.block.value_type(), "ephemeral resource configuration"), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "ephemeral resource configuration"
+            ),
+            resp
+        );
         redact_sensitive(&schema.block, &config);
-        let diags = self.service.validate_ephemeral_resource_config(&req.type_name, &config).await;
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
+        let diags = self
+            .service
+            .validate_ephemeral_resource_config(&req.type_name, &config)
+            .await;
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: convert::diagnostics(&diags),
+            },
+        ))
     }
 
     async fn open_ephemeral_resource(
@@ -505,19 +669,39 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let req = req.into_inner();
         let _t = RpcTimer::start("OpenEphemeralResource", &req.type_name);
         let resp = pb::open_ephemeral_resource::Response::default();
-        let Some(schema) = self.service.schemas().ephemeral_resources.get(&req.type_name) else {
+        let Some(schema) = self
+            .service
+            .schemas()
+            .ephemeral_resources
+            .get(&req.type_name)
+        else {
             return Ok(Response::new(pb::open_ephemeral_resource::Response {
-                diagnostics: convert::diagnostics(&unknown_type("ephemeral resource", &req.type_name)),
+                diagnostics: convert::diagnostics(&unknown_type(
+                    "ephemeral resource",
+                    &req.type_name,
+                )),
                 ..Default::default()
             }));
         };
         let ty = schema.block.value_type();
-        let config = try_diags!(decode(req.config.as_ref(), &ty, "ephemeral resource configuration"), resp);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &ty, "ephemeral resource configuration"),
+            resp
+        );
         redact_sensitive(&schema.block, &config);
-        let out = self.service.open_ephemeral_resource(&req.type_name, &config).await;
+        let out = self
+            .service
+            .open_ephemeral_resource(&req.type_name, &config)
+            .await;
         redact_sensitive(&schema.block, &out.result);
         let mut diags = out.diagnostics;
-        let result = if diags.has_errors() { None } else { encode(&out.result, &ty, "ephemeral result").map_err(|d| diags.push(d)).ok() };
+        let result = if diags.has_errors() {
+            None
+        } else {
+            encode(&out.result, &ty, "ephemeral result")
+                .map_err(|d| diags.push(d))
+                .ok()
+        };
         Ok(Response::new(pb::open_ephemeral_resource::Response {
             diagnostics: convert::diagnostics(&diags),
             renew_at: out.renew_at.map(system_time_to_proto),
@@ -533,7 +717,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
         let req = req.into_inner();
         let _t = RpcTimer::start("RenewEphemeralResource", &req.type_name);
-        let out = self.service.renew_ephemeral_resource(&req.type_name, req.private.as_deref()).await;
+        let out = self
+            .service
+            .renew_ephemeral_resource(&req.type_name, req.private.as_deref())
+            .await;
         Ok(Response::new(pb::renew_ephemeral_resource::Response {
             diagnostics: convert::diagnostics(&out.diagnostics),
             renew_at: out.renew_at.map(system_time_to_proto),
@@ -547,8 +734,13 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         let req = req.into_inner();
         let _t = RpcTimer::start("CloseEphemeralResource", &req.type_name);
-        let diags = self.service.close_ephemeral_resource(&req.type_name, req.private.as_deref()).await;
-        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: convert::diagnostics(&diags) }))
+        let diags = self
+            .service
+            .close_ephemeral_resource(&req.type_name, req.private.as_deref())
+            .await;
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&diags),
+        }))
     }
 
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
@@ -557,7 +749,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        let event = pb::list_resource::Event { diagnostic: not_offered("list resources"), ..Default::default() };
+        let event = pb::list_resource::Event {
+            diagnostic: not_offered("list resources"),
+            ..Default::default()
+        };
         Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
     }
 
@@ -565,15 +760,26 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: not_offered("list resources") }))
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: not_offered("list resources"),
+        }))
     }
 
     async fn get_functions(
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> Result<Response<pb::get_functions::Response>, Status> {
-        let functions = self.service.schemas().functions.iter().map(|(k, f)| (k.clone(), convert::function(f))).collect();
-        Ok(Response::new(pb::get_functions::Response { functions, diagnostics: Vec::new() }))
+        let functions = self
+            .service
+            .schemas()
+            .functions
+            .iter()
+            .map(|(k, f)| (k.clone(), convert::function(f)))
+            .collect();
+        Ok(Response::new(pb::get_functions::Response {
+            functions,
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn call_function(
@@ -585,11 +791,17 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let fail = |text: String, argument: Option<i64>| {
             Ok(Response::new(pb::call_function::Response {
                 result: None,
-                error: Some(pb::FunctionError { text, function_argument: argument }),
+                error: Some(pb::FunctionError {
+                    text,
+                    function_argument: argument,
+                }),
             }))
         };
         let Some(sig) = self.service.schemas().functions.get(&req.name) else {
-            return fail(format!("This provider has no function {:?}.", req.name), None);
+            return fail(
+                format!("This provider has no function {:?}.", req.name),
+                None,
+            );
         };
         let mut args = Vec::with_capacity(req.arguments.len());
         for (i, dv) in req.arguments.iter().enumerate() {
@@ -597,7 +809,16 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 Some(p) => p.ty.clone(),
                 None => match &sig.variadic {
                     Some(p) => p.ty.clone(),
-                    None => return fail(format!("Too many arguments: {} takes {}.", req.name, sig.parameters.len()), None),
+                    None => {
+                        return fail(
+                            format!(
+                                "Too many arguments: {} takes {}.",
+                                req.name,
+                                sig.parameters.len()
+                            ),
+                            None,
+                        )
+                    }
                 },
             };
             match decode(Some(dv), &ty, "function argument") {
@@ -607,7 +828,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         }
         match self.service.call_function(&req.name, args).await {
             Ok(v) => match encode(&v, &sig.return_type, "function result") {
-                Ok(result) => Ok(Response::new(pb::call_function::Response { result: Some(result), error: None })),
+                Ok(result) => Ok(Response::new(pb::call_function::Response {
+                    result: Some(result),
+                    error: None,
+                })),
                 Err(d) => fail(format!("{}: {}", d.summary, d.detail), None),
             },
             Err(e) => fail(e.text, e.argument.map(|a| a as i64)),
@@ -618,14 +842,18 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::validate_state_store::Request>,
     ) -> Result<Response<pb::validate_state_store::Response>, Status> {
-        Ok(Response::new(pb::validate_state_store::Response { diagnostics: not_offered("state stores") }))
+        Ok(Response::new(pb::validate_state_store::Response {
+            diagnostics: not_offered("state stores"),
+        }))
     }
 
     async fn configure_state_store(
         &self,
         _: Request<pb::configure_state_store::Request>,
     ) -> Result<Response<pb::configure_state_store::Response>, Status> {
-        Ok(Response::new(pb::configure_state_store::Response { diagnostics: not_offered("state stores") }))
+        Ok(Response::new(pb::configure_state_store::Response {
+            diagnostics: not_offered("state stores"),
+        }))
     }
 
     type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;
@@ -634,7 +862,10 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::read_state_bytes::Request>,
     ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
-        let r = pb::read_state_bytes::Response { diagnostics: not_offered("state stores"), ..Default::default() };
+        let r = pb::read_state_bytes::Response {
+            diagnostics: not_offered("state stores"),
+            ..Default::default()
+        };
         Ok(Response::new(Box::pin(tokio_stream::once(Ok(r)))))
     }
 
@@ -642,28 +873,38 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
-        Ok(Response::new(pb::write_state_bytes::Response { diagnostics: not_offered("state stores") }))
+        Ok(Response::new(pb::write_state_bytes::Response {
+            diagnostics: not_offered("state stores"),
+        }))
     }
 
     async fn get_states(
         &self,
         _: Request<pb::get_states::Request>,
     ) -> Result<Response<pb::get_states::Response>, Status> {
-        Ok(Response::new(pb::get_states::Response { diagnostics: not_offered("state stores"), ..Default::default() }))
+        Ok(Response::new(pb::get_states::Response {
+            diagnostics: not_offered("state stores"),
+            ..Default::default()
+        }))
     }
 
     async fn delete_state(
         &self,
         _: Request<pb::delete_state::Request>,
     ) -> Result<Response<pb::delete_state::Response>, Status> {
-        Ok(Response::new(pb::delete_state::Response { diagnostics: not_offered("state stores") }))
+        Ok(Response::new(pb::delete_state::Response {
+            diagnostics: not_offered("state stores"),
+        }))
     }
 
     async fn plan_action(
         &self,
         _: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
-        Ok(Response::new(pb::plan_action::Response { diagnostics: not_offered("actions"), deferred: None }))
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: not_offered("actions"),
+            deferred: None,
+        }))
     }
 
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
@@ -674,7 +915,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
         use pb::invoke_action::event;
         let e = pb::invoke_action::Event {
-            r#type: Some(event::Type::Completed(event::Completed { diagnostics: not_offered("actions") })),
+            r#type: Some(event::Type::Completed(event::Completed {
+                diagnostics: not_offered("actions"),
+            })),
         };
         Ok(Response::new(Box::pin(tokio_stream::once(Ok(e)))))
     }
@@ -683,7 +926,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        Ok(Response::new(pb::validate_action_config::Response { diagnostics: not_offered("actions") }))
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: not_offered("actions"),
+        }))
     }
 
     async fn stop_provider(
@@ -697,7 +942,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
 }
 
 fn first(d: Diagnostics) -> Diagnostic {
-    d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Unknown error", ""))
+    d.0.into_iter()
+        .next()
+        .unwrap_or_else(|| Diagnostic::error("Unknown error", ""))
 }
 
 /// `plugin.GRPCController`: Terraform's request to exit.
@@ -723,7 +970,10 @@ pub struct Stdio;
 impl gp::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = BoxStream<gp::StdioData>;
 
-    async fn stream_stdio(&self, _: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         Ok(Response::new(Box::pin(tokio_stream::pending())))
     }
 }

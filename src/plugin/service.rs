@@ -126,20 +126,46 @@ pub trait ProviderService: Send + Sync + 'static {
 
     async fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics;
     async fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics;
-    async fn validate_ephemeral_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics;
+    async fn validate_ephemeral_resource_config(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> Diagnostics;
 
     /// `raw_state_json` is written by schema `version` (possibly older than current).
-    async fn upgrade_resource_state(&self, type_name: &str, version: i64, raw_state_json: &[u8]) -> (Value, Diagnostics);
-    async fn read_resource(&self, type_name: &str, current_state: &Value, private: &[u8]) -> ReadResponse;
+    async fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw_state_json: &[u8],
+    ) -> (Value, Diagnostics);
+    async fn read_resource(
+        &self,
+        type_name: &str,
+        current_state: &Value,
+        private: &[u8],
+    ) -> ReadResponse;
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse;
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse;
     async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportResponse;
     async fn move_resource_state(&self, req: MoveRequest) -> MoveResponse;
     async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics);
 
-    async fn open_ephemeral_resource(&self, type_name: &str, config: &Value) -> OpenEphemeralResponse;
-    async fn renew_ephemeral_resource(&self, type_name: &str, private: Option<&[u8]>) -> RenewEphemeralResponse;
-    async fn close_ephemeral_resource(&self, type_name: &str, private: Option<&[u8]>) -> Diagnostics;
+    async fn open_ephemeral_resource(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> OpenEphemeralResponse;
+    async fn renew_ephemeral_resource(
+        &self,
+        type_name: &str,
+        private: Option<&[u8]>,
+    ) -> RenewEphemeralResponse;
+    async fn close_ephemeral_resource(
+        &self,
+        type_name: &str,
+        private: Option<&[u8]>,
+    ) -> Diagnostics;
 
     async fn call_function(&self, name: &str, args: Vec<Value>) -> Result<Value, FunctionError>;
 

@@ -54,7 +54,9 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
         }
     }
 
@@ -85,13 +87,25 @@ impl ClientCertVerifier for PinnedClientCert {
 /// its own CA, as go-plugin's client pins it as the only root).
 /// Returns (DER certificate, PKCS#8 DER key).
 pub fn generate_server_cert() -> Result<(Vec<u8>, Vec<u8>), rcgen::Error> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose as E, IsCa, KeyPair, KeyUsagePurpose as K};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose as E, IsCa, KeyPair,
+        KeyUsagePurpose as K,
+    };
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.distinguished_name.push(DnType::OrganizationName, "terraform-provider-rhelazure");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "terraform-provider-rhelazure");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![K::DigitalSignature, K::KeyEncipherment, K::KeyAgreement, K::KeyCertSign];
+    params.key_usages = vec![
+        K::DigitalSignature,
+        K::KeyEncipherment,
+        K::KeyAgreement,
+        K::KeyCertSign,
+    ];
     params.extended_key_usages = vec![E::ServerAuth, E::ClientAuth];
     let cert = params.self_signed(&key)?;
     Ok((cert.der().to_vec(), key.serialize_der()))
@@ -103,12 +117,18 @@ pub fn acceptor(client_cert_pem: &str) -> Result<(TlsAcceptor, Vec<u8>), TlsErro
         .map_err(|e| TlsError::ClientCert(e.to_string()))?
         .into_owned();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = PinnedClientCert { expected, algorithms: provider.signature_verification_algorithms };
+    let verifier = PinnedClientCert {
+        expected,
+        algorithms: provider.signature_verification_algorithms,
+    };
     let (cert_der, key_der) = generate_server_cert()?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(vec![CertificateDer::from(cert_der.clone())], PrivatePkcs8KeyDer::from(key_der).into())?;
+        .with_single_cert(
+            vec![CertificateDer::from(cert_der.clone())],
+            PrivatePkcs8KeyDer::from(key_der).into(),
+        )?;
     // gRPC clients insist on HTTP/2 being negotiated.
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok((TlsAcceptor::from(Arc::new(config)), cert_der))
@@ -141,7 +161,9 @@ where
                     Ok(tls) => {
                         let _ = tx.send(Ok(tls)).await;
                     }
-                    Err(e) => tracing::warn!(target: "rhelazure.plugin", error = %e, "TLS handshake with the client failed"),
+                    Err(e) => {
+                        tracing::warn!(target: "rhelazure.plugin", error = %e, "TLS handshake with the client failed")
+                    }
                 }
             });
         }

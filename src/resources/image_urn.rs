@@ -19,13 +19,18 @@ fn check_part(name: &str, value: &str) -> Option<String> {
         return Some(format!("the {name} is empty"));
     }
     if name == "version" {
-        let numeric = value.split('.').all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
+        let numeric = value
+            .split('.')
+            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
         if value != "latest" && !numeric {
             return Some(format!("the version {value:?} must be \"latest\" or numbers separated by dots (such as \"9.6.2025052113\")"));
         }
         return None;
     }
-    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
         return Some(format!("the {name} {value:?} contains {c:?}; only letters, digits, '-', '_' and '.' are allowed"));
     }
     None
@@ -46,7 +51,12 @@ pub fn parse_urn(urn: &str) -> Result<[String; 4], String> {
             return Err(format!("{urn:?} is not an image URN: {why}."));
         }
     }
-    Ok([parts[0].into(), parts[1].into(), parts[2].into(), parts[3].into()])
+    Ok([
+        parts[0].into(),
+        parts[1].into(),
+        parts[2].into(),
+        parts[3].into(),
+    ])
 }
 
 pub struct ParseImageUrn;
@@ -76,12 +86,21 @@ impl Function for ParseImageUrn {
     }
 
     fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
-        let urn = args
-            .first()
-            .and_then(Value::as_str)
-            .ok_or(FunctionError { text: "urn must be a string.".into(), argument: Some(0) })?;
-        let parts = parse_urn(urn).map_err(|text| FunctionError { text, argument: Some(0) })?;
-        Ok(Value::Object(PARTS.iter().zip(parts).map(|(k, v)| (k.to_string(), Value::String(v))).collect()))
+        let urn = args.first().and_then(Value::as_str).ok_or(FunctionError {
+            text: "urn must be a string.".into(),
+            argument: Some(0),
+        })?;
+        let parts = parse_urn(urn).map_err(|text| FunctionError {
+            text,
+            argument: Some(0),
+        })?;
+        Ok(Value::Object(
+            PARTS
+                .iter()
+                .zip(parts)
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect(),
+        ))
     }
 }
 
@@ -116,14 +135,19 @@ impl Function for BuildImageUrn {
     }
 
     fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
-        let fail = |text: String| FunctionError { text, argument: Some(0) };
+        let fail = |text: String| FunctionError {
+            text,
+            argument: Some(0),
+        };
         let empty = BTreeMap::new();
         let obj = match args.first() {
             Some(Value::Object(m) | Value::Map(m)) => m,
             _ => &empty,
         };
         if obj.is_empty() {
-            return Err(fail("image must be an object with publisher, offer, sku and optionally version.".into()));
+            return Err(fail(
+                "image must be an object with publisher, offer, sku and optionally version.".into(),
+            ));
         }
         let mut out = Vec::with_capacity(4);
         for name in PARTS {
@@ -131,7 +155,12 @@ impl Function for BuildImageUrn {
                 Some(Value::String(s)) => s.clone(),
                 None | Some(Value::Null) if name == "version" => "latest".to_string(),
                 None | Some(Value::Null) => return Err(fail(format!("image.{name} is required."))),
-                Some(other) => return Err(fail(format!("image.{name} must be a string, not {}.", other.infer_type().to_json()))),
+                Some(other) => {
+                    return Err(fail(format!(
+                        "image.{name} must be a string, not {}.",
+                        other.infer_type().to_json()
+                    )))
+                }
             };
             if let Some(why) = check_part(name, &part) {
                 return Err(fail(format!("image.{name}: {why}.")));
@@ -148,7 +177,9 @@ mod tests {
 
     #[test]
     fn parses_real_urns() {
-        let v = ParseImageUrn.call(&["RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113".into()]).unwrap();
+        let v = ParseImageUrn
+            .call(&["RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113".into()])
+            .unwrap();
         assert_eq!(v.attr("offer"), &Value::from("rhel-byos"));
         assert_eq!(v.attr("version"), &Value::from("9.6.2025052113"));
     }
@@ -158,22 +189,46 @@ mod tests {
         let e = ParseImageUrn.call(&["RedHat:RHEL:9".into()]).unwrap_err();
         assert!(e.text.contains("has 3 parts"), "{}", e.text);
         assert_eq!(e.argument, Some(0));
-        assert!(ParseImageUrn.call(&["RedHat:RHEL:9 x:latest".into()]).unwrap_err().text.contains("sku"));
-        assert!(ParseImageUrn.call(&["RedHat:RHEL:9:newest".into()]).unwrap_err().text.contains("version"));
-        assert!(ParseImageUrn.call(&["RedHat::9:latest".into()]).unwrap_err().text.contains("offer is empty"));
+        assert!(ParseImageUrn
+            .call(&["RedHat:RHEL:9 x:latest".into()])
+            .unwrap_err()
+            .text
+            .contains("sku"));
+        assert!(ParseImageUrn
+            .call(&["RedHat:RHEL:9:newest".into()])
+            .unwrap_err()
+            .text
+            .contains("version"));
+        assert!(ParseImageUrn
+            .call(&["RedHat::9:latest".into()])
+            .unwrap_err()
+            .text
+            .contains("offer is empty"));
     }
 
     #[test]
     fn build_is_the_inverse_and_defaults_version() {
-        let parts = ParseImageUrn.call(&["RedHat:RHEL:9-lvm-gen2:9.6.1".into()]).unwrap();
-        assert_eq!(BuildImageUrn.call(&[parts]).unwrap(), Value::from("RedHat:RHEL:9-lvm-gen2:9.6.1"));
+        let parts = ParseImageUrn
+            .call(&["RedHat:RHEL:9-lvm-gen2:9.6.1".into()])
+            .unwrap();
+        assert_eq!(
+            BuildImageUrn.call(&[parts]).unwrap(),
+            Value::from("RedHat:RHEL:9-lvm-gen2:9.6.1")
+        );
         let mut m = BTreeMap::new();
         m.insert("publisher".to_string(), Value::from("RedHat"));
         m.insert("offer".to_string(), Value::from("RHEL"));
         m.insert("sku".to_string(), Value::from("10-lvm-gen2"));
         m.insert("plan".to_string(), Value::Null);
-        assert_eq!(BuildImageUrn.call(&[Value::Object(m.clone())]).unwrap(), Value::from("RedHat:RHEL:10-lvm-gen2:latest"));
+        assert_eq!(
+            BuildImageUrn.call(&[Value::Object(m.clone())]).unwrap(),
+            Value::from("RedHat:RHEL:10-lvm-gen2:latest")
+        );
         m.remove("sku");
-        assert!(BuildImageUrn.call(&[Value::Object(m)]).unwrap_err().text.contains("image.sku is required"));
+        assert!(BuildImageUrn
+            .call(&[Value::Object(m)])
+            .unwrap_err()
+            .text
+            .contains("image.sku is required"));
     }
 }

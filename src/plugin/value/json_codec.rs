@@ -36,10 +36,17 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
 
 fn parse(bytes: &[u8]) -> Result<J, CodecError> {
     // serde_json refuses nesting beyond 128 levels by itself.
-    serde_json::from_slice(bytes).map_err(|e| CodecError::new(&AttributePath::root(), format!("invalid JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| CodecError::new(&AttributePath::root(), format!("invalid JSON: {e}")))
 }
 
-fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool) -> Result<Value, CodecError> {
+fn from_json(
+    j: &J,
+    ty: &Type,
+    path: &AttributePath,
+    depth: usize,
+    lenient: bool,
+) -> Result<Value, CodecError> {
     if depth > MAX_DEPTH {
         return Err(CodecError::new(path, "value nested too deeply"));
     }
@@ -81,7 +88,14 @@ fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool
         Type::Tuple(types) => {
             let items = j.as_array().ok_or_else(|| mismatch("array"))?;
             if items.len() != types.len() {
-                return Err(CodecError::new(path, format!("tuple needs {} elements, found {}", types.len(), items.len())));
+                return Err(CodecError::new(
+                    path,
+                    format!(
+                        "tuple needs {} elements, found {}",
+                        types.len(),
+                        items.len()
+                    ),
+                ));
             }
             Value::Tuple(
                 items
@@ -96,7 +110,10 @@ fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool
             let m = j.as_object().ok_or_else(|| mismatch("object"))?;
             let mut out = BTreeMap::new();
             for (k, x) in m {
-                out.insert(k.clone(), from_json(x, t, &path.key(k), depth + 1, lenient)?);
+                out.insert(
+                    k.clone(),
+                    from_json(x, t, &path.key(k), depth + 1, lenient)?,
+                );
             }
             Value::Map(out)
         }
@@ -106,10 +123,18 @@ fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool
             for (k, x) in m {
                 match obj.attrs.get(k) {
                     Some(t) => {
-                        out.insert(k.clone(), from_json(x, t, &path.attr(k), depth + 1, lenient)?);
+                        out.insert(
+                            k.clone(),
+                            from_json(x, t, &path.attr(k), depth + 1, lenient)?,
+                        );
                     }
                     None if lenient => {}
-                    None => return Err(CodecError::new(path, format!("unsupported attribute {k:?}"))),
+                    None => {
+                        return Err(CodecError::new(
+                            path,
+                            format!("unsupported attribute {k:?}"),
+                        ))
+                    }
                 }
             }
             for name in obj.attrs.keys() {
@@ -118,7 +143,9 @@ fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool
             Value::Object(out)
         }
         Type::Dynamic => {
-            let m = j.as_object().ok_or_else(|| mismatch("{\"type\", \"value\"} object"))?;
+            let m = j
+                .as_object()
+                .ok_or_else(|| mismatch("{\"type\", \"value\"} object"))?;
             let (Some(t), Some(v)) = (m.get("type"), m.get("value")) else {
                 return Err(mismatch("{\"type\", \"value\"} object"));
             };
@@ -129,10 +156,20 @@ fn from_json(j: &J, ty: &Type, path: &AttributePath, depth: usize, lenient: bool
 }
 
 fn to_json(v: &Value, ty: &Type, path: &AttributePath) -> Result<J, CodecError> {
-    let mismatch = || CodecError::new(path, format!("value {} does not fit type {}", kind(v), ty.to_json()));
+    let mismatch = || {
+        CodecError::new(
+            path,
+            format!("value {} does not fit type {}", kind(v), ty.to_json()),
+        )
+    };
     Ok(match (v, ty) {
         (Value::Null, _) => J::Null,
-        (Value::Unknown(_), _) => return Err(CodecError::new(path, "unknown values cannot be written as JSON")),
+        (Value::Unknown(_), _) => {
+            return Err(CodecError::new(
+                path,
+                "unknown values cannot be written as JSON",
+            ))
+        }
         (_, Type::Dynamic) => {
             let inner = v.infer_type();
             serde_json::json!({ "value": to_json(v, &inner, path)?, "type": inner.to_json() })
@@ -140,28 +177,49 @@ fn to_json(v: &Value, ty: &Type, path: &AttributePath) -> Result<J, CodecError> 
         (Value::Bool(b), Type::Bool) => J::Bool(*b),
         (Value::Number(n), Type::Number) => J::Number(n.to_serde()),
         (Value::String(s), Type::String) => J::String(s.clone()),
-        (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(t) | Type::Set(t)) => J::Array(
-            items.iter().enumerate().map(|(i, x)| to_json(x, t, &path.index(i))).collect::<Result<_, _>>()?,
-        ),
-        (Value::Tuple(items) | Value::List(items), Type::Tuple(types)) if items.len() == types.len() => J::Array(
+        (
+            Value::List(items) | Value::Set(items) | Value::Tuple(items),
+            Type::List(t) | Type::Set(t),
+        ) => J::Array(
             items
                 .iter()
-                .zip(types)
                 .enumerate()
-                .map(|(i, (x, t))| to_json(x, t, &path.index(i)))
+                .map(|(i, x)| to_json(x, t, &path.index(i)))
                 .collect::<Result<_, _>>()?,
         ),
+        (Value::Tuple(items) | Value::List(items), Type::Tuple(types))
+            if items.len() == types.len() =>
+        {
+            J::Array(
+                items
+                    .iter()
+                    .zip(types)
+                    .enumerate()
+                    .map(|(i, (x, t))| to_json(x, t, &path.index(i)))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         (Value::Map(m) | Value::Object(m), Type::Map(t)) => J::Object(
-            m.iter().map(|(k, x)| Ok((k.clone(), to_json(x, t, &path.key(k))?))).collect::<Result<_, CodecError>>()?,
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), to_json(x, t, &path.key(k))?)))
+                .collect::<Result<_, CodecError>>()?,
         ),
         (Value::Object(m) | Value::Map(m), Type::Object(obj)) => {
             if let Some(extra) = m.keys().find(|k| !obj.attrs.contains_key(*k)) {
-                return Err(CodecError::new(path, format!("attribute {extra:?} is not in the schema")));
+                return Err(CodecError::new(
+                    path,
+                    format!("attribute {extra:?} is not in the schema"),
+                ));
             }
             J::Object(
                 obj.attrs
                     .iter()
-                    .map(|(k, t)| Ok((k.clone(), to_json(m.get(k).unwrap_or(&Value::Null), t, &path.attr(k))?)))
+                    .map(|(k, t)| {
+                        Ok((
+                            k.clone(),
+                            to_json(m.get(k).unwrap_or(&Value::Null), t, &path.attr(k))?,
+                        ))
+                    })
                     .collect::<Result<_, CodecError>>()?,
             )
         }

@@ -87,8 +87,11 @@ impl Type {
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
             Type::Object(o) => {
-                let attrs: serde_json::Map<String, J> =
-                    o.attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs: serde_json::Map<String, J> = o
+                    .attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 if o.optional.is_empty() {
                     json!(["object", attrs])
                 } else {
@@ -155,25 +158,30 @@ impl Type {
                             .ok_or_else(|| TypeError("object needs a map of attributes".into()))?;
                         let mut o = ObjectType::default();
                         for (k, t) in attrs {
-                            o.attrs.insert(k.clone(), Self::from_json_depth(t, depth + 1)?);
+                            o.attrs
+                                .insert(k.clone(), Self::from_json_depth(t, depth + 1)?);
                         }
                         if let Some(opt) = parts.get(2) {
-                            let names = opt
-                                .as_array()
-                                .ok_or_else(|| TypeError("optional attributes must be a list".into()))?;
+                            let names = opt.as_array().ok_or_else(|| {
+                                TypeError("optional attributes must be a list".into())
+                            })?;
                             for n in names {
-                                let n = n
-                                    .as_str()
-                                    .ok_or_else(|| TypeError("optional attribute names are strings".into()))?;
+                                let n = n.as_str().ok_or_else(|| {
+                                    TypeError("optional attribute names are strings".into())
+                                })?;
                                 if !o.attrs.contains_key(n) {
-                                    return Err(TypeError(format!("optional attribute {n:?} is not in the object")));
+                                    return Err(TypeError(format!(
+                                        "optional attribute {n:?} is not in the object"
+                                    )));
                                 }
                                 o.optional.insert(n.to_string());
                             }
                         }
                         Ok(Type::Object(o))
                     }
-                    _ => Err(TypeError(format!("unknown or malformed type kind {kind:?}"))),
+                    _ => Err(TypeError(format!(
+                        "unknown or malformed type kind {kind:?}"
+                    ))),
                 }
             }
             _ => Err(TypeError("a type is a string or an array".into())),
@@ -204,8 +212,9 @@ impl Refinements {
 ///
 /// Dynamic-typed slots hold the concrete value; its type is inferred again when
 /// it is encoded (see [`Value::infer_type`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub enum Value {
+    #[default]
     Null,
     /// Not known until apply; refinements narrow it down.
     Unknown(Option<Box<Refinements>>),
@@ -236,25 +245,19 @@ impl PartialEq for Value {
                     return false;
                 }
                 let mut used = vec![false; b.len()];
-                a.iter().all(|x| {
-                    match b.iter().enumerate().find(|(i, y)| !used[*i] && x == *y) {
+                a.iter().all(
+                    |x| match b.iter().enumerate().find(|(i, y)| !used[*i] && x == *y) {
                         Some((i, _)) => {
                             used[i] = true;
                             true
                         }
                         None => false,
-                    }
-                })
+                    },
+                )
             }
             (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
             _ => false,
         }
-    }
-}
-
-impl Default for Value {
-    fn default() -> Self {
-        Value::Null
     }
 }
 
@@ -363,7 +366,9 @@ impl Value {
             cur = match (step, cur) {
                 (PathStep::Attr(n), Value::Object(m)) => m.get(n)?,
                 (PathStep::Key(k), Value::Map(m)) => m.get(k)?,
-                (PathStep::Index(i), Value::List(v) | Value::Tuple(v)) => v.get(usize::try_from(*i).ok()?)?,
+                (PathStep::Index(i), Value::List(v) | Value::Tuple(v)) => {
+                    v.get(usize::try_from(*i).ok()?)?
+                }
                 _ => return None,
             };
         }
@@ -373,7 +378,9 @@ impl Value {
     /// A type that describes this value, for dynamic-typed slots.
     pub fn infer_type(&self) -> Type {
         fn elem(v: &[Value]) -> Type {
-            v.iter().find(|e| !e.is_null() && !e.is_unknown()).map_or(Type::Dynamic, Value::infer_type)
+            v.iter()
+                .find(|e| !e.is_null() && !e.is_unknown())
+                .map_or(Type::Dynamic, Value::infer_type)
         }
         match self {
             Value::Null | Value::Unknown(_) => Type::Dynamic,
@@ -397,8 +404,12 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Number(n) => J::Number(n.to_serde()),
             Value::String(s) => J::String(s.clone()),
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => J::Array(v.iter().map(Value::to_serde).collect()),
-            Value::Map(m) | Value::Object(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_serde())).collect()),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                J::Array(v.iter().map(Value::to_serde).collect())
+            }
+            Value::Map(m) | Value::Object(m) => {
+                J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_serde())).collect())
+            }
         }
     }
 }
@@ -413,7 +424,10 @@ pub struct CodecError {
 
 impl CodecError {
     pub(crate) fn new(path: &AttributePath, message: impl Into<String>) -> Self {
-        CodecError { path: path.clone(), message: message.into() }
+        CodecError {
+            path: path.clone(),
+            message: message.into(),
+        }
     }
 }
 

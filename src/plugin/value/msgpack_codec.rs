@@ -22,7 +22,10 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let root = AttributePath::root();
     let v = r.value(ty, &root, 0)?;
     if r.pos != bytes.len() {
-        return Err(CodecError::new(&root, format!("{} unexpected trailing bytes", bytes.len() - r.pos)));
+        return Err(CodecError::new(
+            &root,
+            format!("{} unexpected trailing bytes", bytes.len() - r.pos),
+        ));
     }
     Ok(v)
 }
@@ -54,7 +57,10 @@ impl<'a> Reader<'a> {
     }
 
     fn uint(&mut self, n: usize, path: &AttributePath) -> Result<u64, CodecError> {
-        Ok(self.take(n, path)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n, path)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn marker(&mut self, path: &AttributePath) -> Result<Marker, CodecError> {
@@ -67,8 +73,12 @@ impl<'a> Reader<'a> {
             Marker::FixStr(n) => u64::from(n),
             Marker::FixArray(n) | Marker::FixMap(n) => u64::from(n),
             Marker::Str8 | Marker::Bin8 | Marker::Ext8 => self.uint(1, path)?,
-            Marker::Str16 | Marker::Bin16 | Marker::Array16 | Marker::Map16 | Marker::Ext16 => self.uint(2, path)?,
-            Marker::Str32 | Marker::Bin32 | Marker::Array32 | Marker::Map32 | Marker::Ext32 => self.uint(4, path)?,
+            Marker::Str16 | Marker::Bin16 | Marker::Array16 | Marker::Map16 | Marker::Ext16 => {
+                self.uint(2, path)?
+            }
+            Marker::Str32 | Marker::Bin32 | Marker::Array32 | Marker::Map32 | Marker::Ext32 => {
+                self.uint(4, path)?
+            }
             Marker::FixExt1 => 1,
             Marker::FixExt2 => 2,
             Marker::FixExt4 => 4,
@@ -97,7 +107,12 @@ impl<'a> Reader<'a> {
         )
     }
 
-    fn value(&mut self, ty: &Type, path: &AttributePath, depth: usize) -> Result<Value, CodecError> {
+    fn value(
+        &mut self,
+        ty: &Type,
+        path: &AttributePath,
+        depth: usize,
+    ) -> Result<Value, CodecError> {
         if depth > MAX_DEPTH {
             return Err(CodecError::new(path, "value nested too deeply"));
         }
@@ -109,10 +124,15 @@ impl<'a> Reader<'a> {
             let len = self.len_after(m, path)?.unwrap_or(0);
             let code = self.take(1, path)?[0] as i8;
             let payload = self.take(len, path)?;
-            let refinements = if code == EXT_REFINED_UNKNOWN { read_refinements(payload, path)? } else { None };
+            let refinements = if code == EXT_REFINED_UNKNOWN {
+                read_refinements(payload, path)?
+            } else {
+                None
+            };
             return Ok(Value::Unknown(refinements.map(Box::new)));
         }
-        let mismatch = |what: &str| CodecError::new(path, format!("expected {what}, found msgpack {m:?}"));
+        let mismatch =
+            |what: &str| CodecError::new(path, format!("expected {what}, found msgpack {m:?}"));
         match ty {
             Type::Bool => match m {
                 Marker::True => Ok(Value::Bool(true)),
@@ -130,12 +150,19 @@ impl<'a> Reader<'a> {
                 for i in 0..n {
                     items.push(self.value(elem, &path.index(i), depth + 1)?);
                 }
-                Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(items)
+                } else {
+                    Value::List(items)
+                })
             }
             Type::Tuple(types) => {
                 let n = self.array_len(m, path).ok_or_else(|| mismatch("array"))??;
                 if n != types.len() {
-                    return Err(CodecError::new(path, format!("tuple needs {} elements, found {n}", types.len())));
+                    return Err(CodecError::new(
+                        path,
+                        format!("tuple needs {} elements, found {n}", types.len()),
+                    ));
                 }
                 let mut items = Vec::with_capacity(n);
                 for (i, t) in types.iter().enumerate() {
@@ -159,7 +186,10 @@ impl<'a> Reader<'a> {
                 for _ in 0..n {
                     let key = self.key(path)?;
                     let Some(t) = obj.attrs.get(&key) else {
-                        return Err(CodecError::new(path, format!("unsupported attribute {key:?}")));
+                        return Err(CodecError::new(
+                            path,
+                            format!("unsupported attribute {key:?}"),
+                        ));
                     };
                     let v = self.value(t, &path.attr(&key), depth + 1)?;
                     attrs.insert(key, v);
@@ -170,9 +200,14 @@ impl<'a> Reader<'a> {
                 Ok(Value::Object(attrs))
             }
             Type::Dynamic => {
-                let n = self.array_len(m, path).ok_or_else(|| mismatch("[type, value] pair"))??;
+                let n = self
+                    .array_len(m, path)
+                    .ok_or_else(|| mismatch("[type, value] pair"))??;
                 if n != 2 {
-                    return Err(CodecError::new(path, "a dynamic value is a [type, value] pair"));
+                    return Err(CodecError::new(
+                        path,
+                        "a dynamic value is a [type, value] pair",
+                    ));
                 }
                 let tm = self.marker(path)?;
                 let ty_bytes = match tm {
@@ -182,10 +217,16 @@ impl<'a> Reader<'a> {
                     }
                     _ => match self.str_after(tm, path)? {
                         Some(s) => s.into_bytes(),
-                        None => return Err(CodecError::new(path, "dynamic value type must be JSON bytes")),
+                        None => {
+                            return Err(CodecError::new(
+                                path,
+                                "dynamic value type must be JSON bytes",
+                            ))
+                        }
                     },
                 };
-                let inner = Type::from_json_bytes(&ty_bytes).map_err(|e| CodecError::new(path, e.to_string()))?;
+                let inner = Type::from_json_bytes(&ty_bytes)
+                    .map_err(|e| CodecError::new(path, e.to_string()))?;
                 self.value(&inner, path, depth + 1)
             }
         }
@@ -203,11 +244,15 @@ impl<'a> Reader<'a> {
 
     fn key(&mut self, path: &AttributePath) -> Result<String, CodecError> {
         let m = self.marker(path)?;
-        self.str_after(m, path)?.ok_or_else(|| CodecError::new(path, "map keys must be strings"))
+        self.str_after(m, path)?
+            .ok_or_else(|| CodecError::new(path, "map keys must be strings"))
     }
 
     fn str_after(&mut self, m: Marker, path: &AttributePath) -> Result<Option<String>, CodecError> {
-        if !matches!(m, Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) {
+        if !matches!(
+            m,
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
+        ) {
             return Ok(None);
         }
         let len = self.len_after(m, path)?.unwrap_or(0);
@@ -244,7 +289,12 @@ impl<'a> Reader<'a> {
             _ => match self.str_after(m, path)? {
                 // Terraform sends numbers beyond int64 / float64 as decimal strings.
                 Some(s) => Number::parse(&s).map_err(|e| CodecError::new(path, e.to_string()))?,
-                None => return Err(CodecError::new(path, format!("expected number, found msgpack {m:?}"))),
+                None => {
+                    return Err(CodecError::new(
+                        path,
+                        format!("expected number, found msgpack {m:?}"),
+                    ))
+                }
             },
         };
         Ok(n)
@@ -287,10 +337,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn read_refinements(payload: &[u8], path: &AttributePath) -> Result<Option<Refinements>, CodecError> {
-    let mut r = Reader { buf: payload, pos: 0 };
+fn read_refinements(
+    payload: &[u8],
+    path: &AttributePath,
+) -> Result<Option<Refinements>, CodecError> {
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+    };
     let m = r.marker(path)?;
-    let n = r.map_len(m, path).ok_or_else(|| CodecError::new(path, "refinements must be a map"))??;
+    let n = r
+        .map_len(m, path)
+        .ok_or_else(|| CodecError::new(path, "refinements must be a map"))??;
     let mut out = Refinements::default();
     for _ in 0..n {
         let km = r.marker(path)?;
@@ -305,7 +363,12 @@ fn read_refinements(payload: &[u8], path: &AttributePath) -> Result<Option<Refin
         };
         match key {
             1 => out.nullness = r.value(&Type::Bool, path, 1)?.as_bool(),
-            2 => out.string_prefix = r.value(&Type::String, path, 1)?.as_str().map(str::to_string),
+            2 => {
+                out.string_prefix = r
+                    .value(&Type::String, path, 1)?
+                    .as_str()
+                    .map(str::to_string)
+            }
             3 | 4 => {
                 let bound = r.value(&Type::Tuple(vec![Type::Number, Type::Bool]), path, 1)?;
                 let parsed = match bound.as_elements() {
@@ -319,7 +382,10 @@ fn read_refinements(payload: &[u8], path: &AttributePath) -> Result<Option<Refin
                 }
             }
             5 | 6 => {
-                let len = r.value(&Type::Number, path, 1)?.as_number().and_then(Number::to_u64);
+                let len = r
+                    .value(&Type::Number, path, 1)?
+                    .as_number()
+                    .and_then(Number::to_u64);
                 if key == 5 {
                     out.length_lower = len;
                 } else {
@@ -368,8 +434,18 @@ mod w {
     }
 }
 
-fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttributePath) -> Result<(), CodecError> {
-    let mismatch = || CodecError::new(path, format!("value {} does not fit type {}", kind(v), ty.to_json()));
+fn write_value(
+    out: &mut Vec<u8>,
+    v: &Value,
+    ty: &Type,
+    path: &AttributePath,
+) -> Result<(), CodecError> {
+    let mismatch = || {
+        CodecError::new(
+            path,
+            format!("value {} does not fit type {}", kind(v), ty.to_json()),
+        )
+    };
     match (v, ty) {
         (Value::Null, _) => w::nil(out),
         (Value::Unknown(refs), _) => write_unknown(out, refs.as_deref()),
@@ -382,8 +458,11 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttributePath) ->
         (Value::Bool(b), Type::Bool) => w::bool(out, *b),
         (Value::Number(n), Type::Number) => write_number(out, n),
         (Value::String(s), Type::String) => w::str(out, s),
-        (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(t) | Type::Set(t)) => {
-            w::array_len(out, items.len() );
+        (
+            Value::List(items) | Value::Set(items) | Value::Tuple(items),
+            Type::List(t) | Type::Set(t),
+        ) => {
+            w::array_len(out, items.len());
             for (i, item) in items.iter().enumerate() {
                 write_value(out, item, t, &path.index(i))?;
             }
@@ -392,13 +471,13 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttributePath) ->
             if items.len() != types.len() {
                 return Err(mismatch());
             }
-            w::array_len(out, items.len() );
+            w::array_len(out, items.len());
             for (i, (item, t)) in items.iter().zip(types).enumerate() {
                 write_value(out, item, t, &path.index(i))?;
             }
         }
         (Value::Map(m) | Value::Object(m), Type::Map(t)) => {
-            w::map_len(out, m.len() );
+            w::map_len(out, m.len());
             for (k, item) in m {
                 w::str(out, k);
                 write_value(out, item, t, &path.key(k))?;
@@ -406,10 +485,13 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttributePath) ->
         }
         (Value::Object(m) | Value::Map(m), Type::Object(obj)) => {
             if let Some(extra) = m.keys().find(|k| !obj.attrs.contains_key(*k)) {
-                return Err(CodecError::new(path, format!("attribute {extra:?} is not in the schema")));
+                return Err(CodecError::new(
+                    path,
+                    format!("attribute {extra:?} is not in the schema"),
+                ));
             }
             // Every attribute is written, absent ones as null, as Terraform expects.
-            w::map_len(out, obj.attrs.len() );
+            w::map_len(out, obj.attrs.len());
             for (k, t) in &obj.attrs {
                 w::str(out, k);
                 write_value(out, m.get(k).unwrap_or(&Value::Null), t, &path.attr(k))?;
@@ -448,7 +530,7 @@ fn write_unknown(out: &mut Vec<u8>, refs: Option<&Refinements>) {
         r.length_lower.is_some(),
         r.length_upper.is_some(),
     ];
-    w::map_len(&mut body, entries.iter().filter(|b| **b).count() );
+    w::map_len(&mut body, entries.iter().filter(|b| **b).count());
     if let Some(n) = r.nullness {
         w::uint(&mut body, 1);
         w::bool(&mut body, n);

@@ -55,7 +55,10 @@ impl Number {
             None => (mantissa, ""),
         };
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
+        if (int_part.is_empty() && frac_part.is_empty())
+            || !all_digits(int_part)
+            || !all_digits(frac_part)
+        {
             return Err(bad());
         }
         let mut exponent: i64 = match exp_part {
@@ -63,13 +66,19 @@ impl Number {
             Some(e) => {
                 let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
                 if digits.is_empty() || !all_digits(digits) || digits.len() > 12 {
-                    return Err(if digits.len() > 12 { NumberError::TooLarge } else { bad() });
+                    return Err(if digits.len() > 12 {
+                        NumberError::TooLarge
+                    } else {
+                        bad()
+                    });
                 }
                 e.parse::<i64>().map_err(|_| bad())?
             }
         };
         exponent -= frac_part.len() as i64;
-        let mut digits: String = format!("{int_part}{frac_part}").trim_start_matches('0').to_string();
+        let mut digits: String = format!("{int_part}{frac_part}")
+            .trim_start_matches('0')
+            .to_string();
         let trimmed = digits.trim_end_matches('0').len();
         exponent += (digits.len() - trimmed) as i64;
         digits.truncate(trimmed);
@@ -79,11 +88,19 @@ impl Number {
         if (exponent + digits.len() as i64).abs() > MAX_EXPONENT {
             return Err(NumberError::TooLarge);
         }
-        Ok(Number { negative, digits, exponent })
+        Ok(Number {
+            negative,
+            digits,
+            exponent,
+        })
     }
 
     pub fn zero() -> Number {
-        Number { negative: false, digits: String::new(), exponent: 0 }
+        Number {
+            negative: false,
+            digits: String::new(),
+            exponent: 0,
+        }
     }
 
     pub fn from_f64(f: f64) -> Result<Number, NumberError> {
@@ -126,7 +143,9 @@ impl Number {
 
     pub fn to_serde(&self) -> serde_json::Number {
         // Our canonical text is always valid JSON number syntax.
-        self.to_string().parse().expect("canonical number text is valid JSON")
+        self.to_string()
+            .parse()
+            .expect("canonical number text is valid JSON")
     }
 }
 
@@ -193,7 +212,10 @@ mod tests {
             ("0.001", "0.001"),
             ("1e3", "1000"),
             ("1.5E-2", "0.015"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
             ("1e100", "1e+100"),
             ("2.5e-80", "2.5e-80"),
             (".5", "0.5"),
@@ -205,7 +227,9 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "-", ".", "1e", "abc", "1.2.3", "0x10", "1e+", "--1", "1 "] {
+        for bad in [
+            "", "-", ".", "1e", "abc", "1.2.3", "0x10", "1e+", "--1", "1 ",
+        ] {
             assert!(Number::parse(bad).is_err(), "{bad:?} should fail");
         }
         assert_eq!(Number::parse("1e999999999"), Err(NumberError::TooLarge));
@@ -220,7 +244,12 @@ mod tests {
         assert_eq!(Number::parse("-42").unwrap().to_i64(), Some(-42));
         assert_eq!(Number::parse("4.2").unwrap().to_i64(), None);
         assert_eq!(Number::parse("0.1").unwrap().to_f64_exact(), Some(0.1));
-        assert_eq!(Number::parse("0.10000000000000000000001").unwrap().to_f64_exact(), None);
+        assert_eq!(
+            Number::parse("0.10000000000000000000001")
+                .unwrap()
+                .to_f64_exact(),
+            None
+        );
         assert_eq!(Number::from_f64(0.1).unwrap().to_string(), "0.1");
         assert_eq!(Number::parse("1.0").unwrap(), Number::from(1i64));
     }

@@ -22,6 +22,14 @@ pub enum AzureEnvironment {
 }
 
 impl AzureEnvironment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::UsGovernment => "usgovernment",
+            Self::China => "china",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "public" | "azurepubliccloud" => Some(Self::Public),
@@ -65,6 +73,8 @@ pub struct AzureSettings {
     pub oidc_token_file_path: Option<String>,
     pub use_msi: bool,
     pub use_cli: bool,
+    /// `public`, `usgovernment` or `china`.
+    pub environment: String,
     pub arm_endpoint: String,
     pub authority_host: String,
 }
@@ -72,11 +82,23 @@ pub struct AzureSettings {
 /// Red Hat settings after configuration and environment are merged.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RedHatSettings {
+    // Credentials: an offline token, or a service account (client id + secret).
     pub offline_token: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub api_url: String,
     pub sso_url: String,
+}
+
+impl RedHatSettings {
+    /// Which Red Hat credential will be used, without revealing it.
+    pub fn credential_kind(&self) -> &'static str {
+        match (&self.offline_token, &self.client_id, &self.client_secret) {
+            (_, Some(_), Some(_)) => "service_account",
+            (Some(_), _, _) => "offline_token",
+            _ => "none",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -197,6 +219,7 @@ impl RhelAzureProvider {
                 AzureEnvironment::Public
             }),
         };
+        azure.environment = env.name().to_string();
         azure.arm_endpoint = trim_url(arm_endpoint.as_deref().unwrap_or(env.arm_endpoint()));
         azure.authority_host = trim_url(authority_host.as_deref().unwrap_or(env.authority_host()));
         let redhat = RedHatSettings {

@@ -40,7 +40,10 @@ pub struct Registry<C: Send + Sync + 'static> {
 impl<C: Send + Sync + 'static> Registry<C> {
     pub fn new(provider: impl ProviderDef<C> + 'static) -> Self {
         let schema = provider.schema();
-        let schemas = ProviderSchemas { provider: schema.to_protocol(), ..Default::default() };
+        let schemas = ProviderSchemas {
+            provider: schema.to_protocol(),
+            ..Default::default()
+        };
         Registry {
             provider: Entry {
                 schema,

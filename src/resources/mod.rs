@@ -1,6 +1,7 @@
 //! The provider's resources, data sources, ephemeral resources and functions:
 //! one file each, schema next to behaviour. Nothing here knows about gRPC.
 
+pub mod client_config;
 pub mod image_urn;
 
 use crate::framework::Registry;
@@ -9,6 +10,7 @@ use crate::provider::{ProviderData, RhelAzureProvider};
 /// Everything the provider serves.
 pub fn registry() -> Registry<ProviderData> {
     Registry::new(RhelAzureProvider::default())
+        .data_source(client_config::ClientConfig)
         .function(image_urn::ParseImageUrn)
         .function(image_urn::BuildImageUrn)
 }

@@ -1,0 +1,293 @@
+//! Identity: an Entra ID token endpoint (client credentials -> signed JWT) and
+//! Red Hat SSO's token endpoint (offline-token refresh, service-account client
+//! credentials), and the checks ARM and Red Hat routes apply to bearer tokens,
+//! answering with each service's real 401 bodies.
+//!
+//! Tokens are HS256 JWTs signed with a key kept in the emulator state, so they
+//! survive a restart with `--state`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+use crate::http::{json_response, now_secs, ArmError, Req};
+use crate::Emulator;
+
+/// Audiences ARM accepts (as Azure does, with and without the trailing slash).
+pub const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "https://management.azure.com/",
+    "https://management.azure.com",
+];
+
+pub fn sign(key: &[u8], claims: &Json) -> String {
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+    let input = format!("{header}.{payload}");
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    let sig = aws_lc_rs::hmac::sign(&k, input.as_bytes());
+    format!("{input}.{}", B64.encode(sig.as_ref()))
+}
+
+/// The claims of a token we signed, or why it is not one.
+pub fn verify(key: &[u8], token: &str) -> Result<Json, &'static str> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("malformed");
+    };
+    let sig = B64.decode(s).map_err(|_| "malformed")?;
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::verify(&k, format!("{h}.{p}").as_bytes(), &sig).map_err(|_| "signature")?;
+    let claims: Json = serde_json::from_slice(&B64.decode(p).map_err(|_| "malformed")?)
+        .map_err(|_| "malformed")?;
+    Ok(claims)
+}
+
+fn bearer(req: &Req) -> Option<&str> {
+    let h = req.header("authorization")?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn aad_error(status: u16, error: &str, code: u32, description: &str) -> axum::response::Response {
+    json_response(
+        status,
+        &json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code],
+            "timestamp": crate::http::rfc3339(crate::http::now_ms()),
+            "trace_id": crate::http::guid(),
+            "correlation_id": crate::http::guid(),
+        }),
+    )
+}
+
+/// `POST {authority}/{tenant}/oauth2/v2.0/token` (client credentials).
+pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::Response {
+    let form = req.form();
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if get("grant_type") != "client_credentials" {
+        return aad_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type. Use client_credentials.",
+        );
+    }
+    let seed = emu.seed();
+    if !seed
+        .tenants
+        .iter()
+        .any(|t| t.id.eq_ignore_ascii_case(tenant))
+    {
+        return aad_error(
+            400,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
+            ),
+        );
+    }
+    let client_id = get("client_id");
+    let Some((t, sp)) = seed.tenant_of_client(client_id) else {
+        return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
+    };
+    if !t.id.eq_ignore_ascii_case(tenant) {
+        return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
+    }
+    if get("client_secret") != sp.client_secret {
+        return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.");
+    }
+    let scope = get("scope");
+    let Some(resource) = scope.strip_suffix("/.default") else {
+        return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."));
+    };
+    let base = emu.base_url();
+    let aud = if resource.trim_end_matches('/') == base.trim_end_matches('/') {
+        // Tokens for the local ARM endpoint carry the public ARM audience, as sovereign-cloud tokens carry theirs.
+        "https://management.azure.com/".to_string()
+    } else if resource.starts_with("https://") {
+        format!("{}/", resource.trim_end_matches('/'))
+    } else {
+        return aad_error(400, "invalid_resource", 500011, &format!("The resource principal named {resource} was not found in the tenant named {tenant}."));
+    };
+    let lifetime = emu.token_lifetime_secs();
+    let now = now_secs();
+    let claims = json!({
+        "aud": aud,
+        "iss": format!("https://sts.windows.net/{}/", t.id),
+        "iat": now, "nbf": now, "exp": now + lifetime,
+        "appid": sp.client_id, "oid": sp.client_id, "sub": sp.client_id,
+        "tid": t.id, "ver": "1.0",
+    });
+    let token = sign(&emu.signing_key(), &claims);
+    json_response(
+        200,
+        &json!({ "token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token }),
+    )
+}
+
+/// Checks an ARM request's bearer token for the subscription's tenant.
+pub fn check_arm(emu: &Emulator, req: &Req, subscription_tenant: &str) -> Result<Json, ArmError> {
+    let unauthorized = |code: &str, msg: String, desc: &str| {
+        ArmError::new(401, code, msg).header(
+            "WWW-Authenticate",
+            format!("Bearer authorization_uri=\"{}/{subscription_tenant}\", error=\"invalid_token\", error_description=\"{desc}\"", emu.base_url() + "/login"),
+        )
+    };
+    let Some(token) = bearer(req) else {
+        return Err(unauthorized(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".into(),
+            "The authentication failed because of missing 'Authorization' header.",
+        ));
+    };
+    let claims = verify(&emu.signing_key(), token).map_err(|_| {
+        unauthorized(
+            "InvalidAuthenticationToken",
+            "The access token is invalid.".into(),
+            "The access token is invalid.",
+        )
+    })?;
+    let exp = claims["exp"].as_u64().unwrap_or(0);
+    let now = now_secs();
+    if exp <= now {
+        return Err(unauthorized(
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                crate::http::rfc3339(exp * 1000),
+                crate::http::rfc3339(now * 1000)
+            ),
+            "The access token has expired.",
+        ));
+    }
+    let aud = claims["aud"].as_str().unwrap_or("");
+    if !ARM_AUDIENCES.contains(&aud) {
+        return Err(unauthorized(
+            "InvalidAuthenticationTokenAudience",
+            format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{}'.", ARM_AUDIENCES.join("','")),
+            "The access token has been obtained for wrong audience.",
+        ));
+    }
+    let tid = claims["tid"].as_str().unwrap_or("");
+    if !tid.eq_ignore_ascii_case(subscription_tenant) {
+        return Err(unauthorized(
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer 'https://sts.windows.net/{tid}/'. It must match the tenant 'https://sts.windows.net/{subscription_tenant}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{subscription_tenant}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+            ),
+            "The access token is from the wrong issuer.",
+        ));
+    }
+    Ok(claims)
+}
+
+/// `POST {sso}/auth/realms/redhat-external/protocol/openid-connect/token`.
+pub fn redhat_token(emu: &Emulator, req: &Req) -> axum::response::Response {
+    let form = req.form();
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let seed = emu.seed();
+    let rh = &seed.redhat;
+    let oidc_error = |status: u16, error: &str, desc: &str| {
+        json_response(
+            status,
+            &json!({ "error": error, "error_description": desc }),
+        )
+    };
+    let (subject, scope) = match get("grant_type") {
+        "refresh_token" => {
+            if get("client_id") != "rhsm-api" {
+                return oidc_error(
+                    401,
+                    "unauthorized_client",
+                    "Invalid client or Invalid client credentials",
+                );
+            }
+            if !rh.offline_tokens.iter().any(|t| t == get("refresh_token")) {
+                return oidc_error(400, "invalid_grant", "Invalid refresh token");
+            }
+            (
+                "offline-token-user".to_string(),
+                "openid api.iam offline_access",
+            )
+        }
+        "client_credentials" => {
+            let ok = rh.service_accounts.iter().any(|s| {
+                s.client_id == get("client_id") && s.client_secret == get("client_secret")
+            });
+            if !ok {
+                return oidc_error(
+                    401,
+                    "invalid_client",
+                    "Invalid client or Invalid client credentials",
+                );
+            }
+            (
+                format!("service-account-{}", get("client_id")),
+                "openid api.iam.service_accounts api.console",
+            )
+        }
+        "" => return oidc_error(400, "invalid_request", "Missing form parameter: grant_type"),
+        other => {
+            return oidc_error(
+                400,
+                "unsupported_grant_type",
+                &format!("Unsupported grant_type {other}"),
+            )
+        }
+    };
+    let lifetime = emu.redhat_token_lifetime_secs();
+    let now = now_secs();
+    let claims = json!({
+        "iss": format!("{}/sso/auth/realms/redhat-external", emu.base_url()),
+        "aud": "cloud-services", "azp": get("client_id"), "sub": subject, "typ": "Bearer",
+        "iat": now, "exp": now + lifetime, "scope": scope,
+        "organization": { "id": rh.org_id, "account_number": rh.account_number },
+    });
+    let token = sign(&emu.signing_key(), &claims);
+    json_response(
+        200,
+        &json!({
+            "access_token": token, "expires_in": lifetime, "refresh_expires_in": 0,
+            "token_type": "Bearer", "not-before-policy": 0, "scope": scope,
+        }),
+    )
+}
+
+/// Why a Red Hat API request is not authenticated (each API words its 401 itself).
+pub fn check_redhat(emu: &Emulator, req: &Req) -> Result<Json, String> {
+    let token = bearer(req).ok_or_else(|| "Missing Authorization header".to_string())?;
+    let claims = verify(&emu.signing_key(), token).map_err(|_| "Invalid token".to_string())?;
+    if claims["aud"] != "cloud-services" {
+        return Err("Invalid token: wrong audience".into());
+    }
+    if claims["exp"].as_u64().unwrap_or(0) <= now_secs() {
+        return Err("Token expired".into());
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_tokens_verify_and_tampering_fails() {
+        let key = b"k3y";
+        let t = sign(key, &json!({"aud": "x", "exp": 1}));
+        assert_eq!(verify(key, &t).unwrap()["aud"], "x");
+        assert!(verify(b"other", &t).is_err());
+        let mut bad = t.clone();
+        bad.insert(bad.len() / 2, 'A');
+        assert!(verify(key, &bad).is_err());
+        assert!(verify(key, "not.a.jwt.at.all").is_err());
+    }
+}

@@ -1,0 +1,341 @@
+//! The control API under `/_emulator/`: fault injection, throttle budgets,
+//! run-time settings, reset, a state dump (for "nothing left behind"
+//! assertions) and the JSON-lines request log (with secrets masked).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/_emulator/health` | liveness |
+//! | POST | `/_emulator/reset` | back to the seed |
+//! | GET | `/_emulator/state` | the whole state as JSON |
+//! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
+//! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults |
+//! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
+//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s"}` |
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use axum::http::Method;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use crate::http::{empty_response, json_response, random_unit, ArmError, Req};
+use crate::ratelimit::Budget;
+use crate::{Emulator, Tunables};
+
+/// One injected fault, matched by method and path substring.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    #[serde(default)]
+    pub id: String,
+    /// HTTP method to match; any when absent.
+    pub method: Option<String>,
+    /// Substring of the request path (case-insensitive); `*` matches everything.
+    pub path: String,
+    /// Answer with this status (and an ARM error body) instead of serving the request.
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// Chance that a matching request is hit, 0..=1 (default 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// Added before answering.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Close the connection without an answer.
+    #[serde(default)]
+    pub drop_connection: bool,
+    /// The long-running operation this request starts ends `Failed`.
+    #[serde(default)]
+    pub lro_fail: bool,
+    /// How many times it may fire; unlimited when absent.
+    pub count: Option<u32>,
+    /// Seconds for Retry-After (429 / 503).
+    pub retry_after: Option<u64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Fault {
+    fn matches(&self, req: &Req) -> bool {
+        let method_ok = self
+            .method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(req.method.as_str()));
+        let path_ok = self.path == "*"
+            || req
+                .path
+                .to_ascii_lowercase()
+                .contains(&self.path.to_ascii_lowercase());
+        method_ok && path_ok
+    }
+
+    pub fn response(&self) -> Response {
+        let status = self.status.unwrap_or(500);
+        let code = self.code.clone().unwrap_or_else(|| match status {
+            429 => "TooManyRequests".into(),
+            503 => "ServiceUnavailable".into(),
+            408 => "RequestTimeout".into(),
+            _ => "InternalServerError".into(),
+        });
+        let msg = self.message.clone().unwrap_or_else(|| {
+            format!(
+                "Injected fault {}: the local cloud answered {status}.",
+                self.id
+            )
+        });
+        let mut e = ArmError::new(status, &code, msg);
+        if let Some(s) = self.retry_after {
+            e = e.header("Retry-After", s.to_string());
+        }
+        e.response()
+    }
+}
+
+/// The fault to apply to this request, if any (consumes one use). LRO-failure
+/// faults are left for [`take_lro_failure`].
+pub fn fault_for(emu: &Emulator, req: &Req) -> Option<Fault> {
+    let mut faults = emu.faults.lock().unwrap_or_else(|p| p.into_inner());
+    let idx = faults
+        .iter()
+        .position(|f| !f.lro_fail && f.matches(req) && random_unit() < f.probability)?;
+    let f = faults[idx].clone();
+    if let Some(c) = faults[idx].count.as_mut() {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            faults.remove(idx);
+        }
+    }
+    Some(f)
+}
+
+/// Whether the long-running operation this request starts must end Failed.
+pub fn take_lro_failure(emu: &Emulator, req: &Req) -> Option<ArmError> {
+    let mut faults = emu.faults.lock().unwrap_or_else(|p| p.into_inner());
+    let idx = faults
+        .iter()
+        .position(|f| f.lro_fail && f.matches(req) && random_unit() < f.probability)?;
+    let f = faults[idx].clone();
+    if let Some(c) = faults[idx].count.as_mut() {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            faults.remove(idx);
+        }
+    }
+    Some(ArmError::new(
+        200,
+        f.code.as_deref().unwrap_or("InternalOperationError"),
+        f.message
+            .unwrap_or_else(|| "Injected fault: the operation failed in the local cloud.".into()),
+    ))
+}
+
+/// Marker payload for a deliberate connection drop; the panic hook stays quiet for it.
+pub const DROP_MARKER: &str = "rhelazure-emulator: dropping connection (injected fault)";
+
+/// Ends the current connection without a response (see `lib.rs`).
+pub fn drop_connection() -> ! {
+    std::panic::panic_any(DROP_MARKER)
+}
+
+/// Installs (once) a panic hook that keeps deliberate drops out of stderr.
+pub fn quiet_drops() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&DROP_MARKER) {
+                prev(info);
+            }
+        }));
+    });
+}
+
+const SECRET_KEYS: [&str; 10] = [
+    "client_secret",
+    "password",
+    "refresh_token",
+    "access_token",
+    "activation_key",
+    "activation-key",
+    "adminpassword",
+    "value",
+    "secret",
+    "signature",
+];
+
+fn is_secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    SECRET_KEYS.iter().any(|s| k == *s) || k.ends_with("secret") || k.ends_with("token")
+}
+
+/// Masks secret-looking fields; `value` only inside storage keys (`keys[].value`).
+fn redact(v: &mut Json, parent: &str) {
+    match v {
+        Json::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                let secret = if k == "value" {
+                    parent == "keys"
+                } else {
+                    is_secret_key(k)
+                };
+                if secret && !x.is_null() && !x.is_object() && !x.is_array() {
+                    *x = json!("[REDACTED]");
+                } else {
+                    redact(x, k);
+                }
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(|x| redact(x, parent)),
+        _ => {}
+    }
+}
+
+fn body_for_log(bytes: &[u8], content_type: Option<&str>) -> Json {
+    if bytes.is_empty() {
+        return Json::Null;
+    }
+    if let Ok(mut j) = serde_json::from_slice::<Json>(bytes) {
+        redact(&mut j, "");
+        return j;
+    }
+    if content_type.is_some_and(|c| c.contains("form")) {
+        let mut m = serde_json::Map::new();
+        for (k, v) in crate::http::parse_query(std::str::from_utf8(bytes).unwrap_or("")) {
+            m.insert(
+                k.clone(),
+                if is_secret_key(&k) || k == "assertion" {
+                    json!("[REDACTED]")
+                } else {
+                    json!(v)
+                },
+            );
+        }
+        return Json::Object(m);
+    }
+    json!(format!("<{} bytes>", bytes.len()))
+}
+
+/// Appends one request to the log (and to `--request-log FILE`).
+pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_body: &[u8]) {
+    let mut entry = json!({
+        "time": crate::http::rfc3339(crate::http::now_ms()),
+        "method": req.method.as_str(),
+        "path": req.path,
+        "api_version": req.api_version(),
+        "status": resp.status().as_u16(),
+        "duration_ms": took.as_millis() as u64,
+        "client_request_id": req.header("x-ms-client-request-id"),
+        "request_body": body_for_log(&req.body, req.header("content-type")),
+        "response_body": body_for_log(resp_body, resp.headers().get("content-type").and_then(|v| v.to_str().ok())),
+    });
+    // Belt and braces: no seeded secret may appear anywhere in a log line.
+    let mut line = entry.to_string();
+    for s in emu.seed().secrets() {
+        if line.contains(&s) {
+            line = line.replace(&s, "[REDACTED]");
+        }
+    }
+    entry = serde_json::from_str(&line).unwrap_or(entry);
+    if let Some(path) = &emu.request_log_file {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    emu.requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(entry);
+}
+
+#[derive(Deserialize)]
+struct ThrottleBody {
+    reads: Option<Budget>,
+    writes: Option<Budget>,
+}
+
+pub fn handle(emu: &Emulator, req: &Req) -> Response {
+    let rest: Vec<&str> = req.segments[1..].iter().map(String::as_str).collect();
+    let bad = |m: String| json_response(400, &json!({ "error": m }));
+    match (req.method.clone(), rest.as_slice()) {
+        (Method::GET, ["health"]) => json_response(200, &json!({ "status": "ok" })),
+        (Method::POST, ["reset"]) => {
+            emu.reset();
+            empty_response(204)
+        }
+        (Method::GET, ["state"]) => json_response(
+            200,
+            &serde_json::to_value(&*emu.state()).unwrap_or_default(),
+        ),
+        (Method::GET, ["requests"]) => {
+            let lines: Vec<String> = emu
+                .requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(Json::to_string)
+                .collect();
+            let mut r = Response::new(axum::body::Body::from(
+                lines.join("\n") + if lines.is_empty() { "" } else { "\n" },
+            ));
+            crate::http::set_header(&mut r, "content-type", "application/x-ndjson");
+            r
+        }
+        (Method::DELETE, ["requests"]) => {
+            emu.requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+            empty_response(204)
+        }
+        (Method::GET, ["faults"]) => json_response(
+            200,
+            &serde_json::to_value(&*emu.faults.lock().unwrap_or_else(|p| p.into_inner()))
+                .unwrap_or_default(),
+        ),
+        (Method::POST, ["faults"]) => match serde_json::from_slice::<Fault>(&req.body) {
+            Ok(mut f) => {
+                f.id = crate::http::guid();
+                let body = serde_json::to_value(&f).unwrap_or_default();
+                emu.faults.lock().unwrap_or_else(|p| p.into_inner()).push(f);
+                json_response(201, &body)
+            }
+            Err(e) => bad(format!("not a fault: {e}")),
+        },
+        (Method::DELETE, ["faults"]) => {
+            emu.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            empty_response(204)
+        }
+        (Method::PUT, ["throttle"]) => match serde_json::from_slice::<ThrottleBody>(&req.body) {
+            Ok(t) => {
+                let mut l = emu.limits.lock().unwrap_or_else(|p| p.into_inner());
+                let (r, w) = (t.reads.unwrap_or(l.reads), t.writes.unwrap_or(l.writes));
+                l.set(r, w);
+                empty_response(204)
+            }
+            Err(e) => bad(format!("not a throttle setting: {e}")),
+        },
+        (Method::GET, ["config"]) => json_response(
+            200,
+            &serde_json::to_value(emu.tunables()).unwrap_or_default(),
+        ),
+        (Method::PUT, ["config"]) => match serde_json::from_slice::<Tunables>(&req.body) {
+            Ok(t) => {
+                emu.set_tunables(t);
+                empty_response(204)
+            }
+            Err(e) => bad(format!("not a config: {e}")),
+        },
+        _ => json_response(
+            404,
+            &json!({ "error": format!("no control route {} {}", req.method, req.path) }),
+        ),
+    }
+}

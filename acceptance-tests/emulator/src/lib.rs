@@ -1,0 +1,393 @@
+//! The local cloud's emulator: a strict, stateful imitation of exactly the
+//! Azure Resource Manager and Red Hat APIs terraform-provider-rhelazure uses,
+//! on one loopback port:
+//!
+//! | base URL            | what                                            |
+//! |---------------------|-------------------------------------------------|
+//! | `/`                 | ARM (`/subscriptions/...`)                      |
+//! | `/login`            | Entra ID authority (`/{tenant}/oauth2/v2.0/token`) |
+//! | `/redhat`           | Red Hat API (`/api/rhsm/v2`, ...)               |
+//! | `/sso`              | Red Hat SSO (`/auth/realms/redhat-external/...`) |
+//! | `/_emulator`        | control API: faults, throttling, state, request log, reset |
+//!
+//! Modules: [`auth`] identity, [`arm`] resource manager, [`redhat`] Red Hat
+//! APIs, [`control`] the control API, [`state`] what is stored, [`http`] plumbing.
+
+// ARM errors are built at most once per request; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod arm;
+pub mod auth;
+pub mod control;
+pub mod http;
+pub mod ratelimit;
+pub mod redhat;
+pub mod seed;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State as AxState;
+use axum::http::Request;
+use axum::response::Response;
+use serde_json::{json, Value as Json};
+
+use http::Req;
+pub use seed::Seed;
+pub use state::State;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub blob_endpoint: Option<String>,
+    pub state_file: Option<PathBuf>,
+    pub seed: Option<PathBuf>,
+    pub request_log: Option<PathBuf>,
+    pub lro_delay: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            blob_endpoint: None,
+            state_file: None,
+            seed: None,
+            request_log: None,
+            lro_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Settings the control API can change at run time.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Tunables {
+    pub lro_delay_ms: u64,
+    pub token_lifetime_s: u64,
+    pub redhat_token_lifetime_s: u64,
+}
+
+pub struct Emulator {
+    seed: Seed,
+    base_url: RwLock<String>,
+    pub blob_endpoint: Option<String>,
+    state_file: Option<PathBuf>,
+    request_log_file: Option<PathBuf>,
+    tunables: RwLock<Tunables>,
+    state: Mutex<State>,
+    pub(crate) faults: Mutex<Vec<control::Fault>>,
+    pub(crate) limits: Mutex<ratelimit::Limits>,
+    pub(crate) requests: Mutex<Vec<Json>>,
+}
+
+impl Emulator {
+    pub fn new(opts: &Options) -> Result<Arc<Emulator>, String> {
+        let seed = match &opts.seed {
+            Some(p) => Seed::load(p)?,
+            None => Seed::builtin(),
+        };
+        let state = match &opts.state_file {
+            Some(p) if p.exists() => State::load(p)?,
+            _ => State::from_seed(&seed),
+        };
+        Ok(Arc::new(Emulator {
+            seed,
+            base_url: RwLock::new(String::new()),
+            blob_endpoint: opts.blob_endpoint.clone(),
+            state_file: opts.state_file.clone(),
+            request_log_file: opts.request_log.clone(),
+            tunables: RwLock::new(Tunables {
+                lro_delay_ms: opts.lro_delay.as_millis() as u64,
+                token_lifetime_s: 3599,
+                redhat_token_lifetime_s: 900,
+            }),
+            state: Mutex::new(state),
+            faults: Mutex::new(Vec::new()),
+            limits: Mutex::new(ratelimit::Limits::default()),
+            requests: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub fn seed(&self) -> &Seed {
+        &self.seed
+    }
+    pub fn base_url(&self) -> String {
+        self.base_url.read().map(|s| s.clone()).unwrap_or_default()
+    }
+    pub fn tunables(&self) -> Tunables {
+        self.tunables
+            .read()
+            .map(|t| t.clone())
+            .expect("tunables lock")
+    }
+    pub fn set_tunables(&self, t: Tunables) {
+        if let Ok(mut w) = self.tunables.write() {
+            *w = t;
+        }
+    }
+    pub fn token_lifetime_secs(&self) -> u64 {
+        self.tunables().token_lifetime_s
+    }
+    pub fn redhat_token_lifetime_secs(&self) -> u64 {
+        self.tunables().redhat_token_lifetime_s
+    }
+    pub fn signing_key(&self) -> Vec<u8> {
+        self.state().signing_key()
+    }
+
+    /// The state, with long-running operations that are due applied first.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.advance(http::now_ms(), self);
+        s
+    }
+
+    pub fn reset(&self) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::from_seed(&self.seed);
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = ratelimit::Limits::default();
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn persist(&self) {
+        if let Some(path) = &self.state_file {
+            let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = s.save(path) {
+                eprintln!(
+                    "rhelazure-emulator: could not save state to {}: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    /// Environment variables that point the provider at this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        env_for(&self.seed, &self.base_url())
+    }
+
+    /// The one JSON line printed at start-up.
+    pub fn startup_line(&self) -> Json {
+        let base = self.base_url();
+        let env: serde_json::Map<String, Json> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k, Json::String(v)))
+            .collect();
+        json!({
+            "arm": base,
+            "login": format!("{base}/login"),
+            "redhat_api": format!("{base}/redhat"),
+            "redhat_sso": format!("{base}/sso"),
+            "control": format!("{base}/_emulator"),
+            "blob_endpoint": self.blob_endpoint,
+            "env": env,
+        })
+    }
+}
+
+/// Environment variables that point the provider at an emulator at `base`
+/// with the seeded credentials.
+pub fn env_for(seed: &Seed, base: &str) -> Vec<(String, String)> {
+    let sub = &seed.subscriptions[0];
+    let sp = &seed.tenants[0].service_principals[0];
+    vec![
+        ("ARM_ENDPOINT".into(), base.to_string()),
+        ("ARM_AUTHORITY_HOST".into(), format!("{base}/login")),
+        ("ARM_TENANT_ID".into(), sub.tenant_id.clone()),
+        ("ARM_SUBSCRIPTION_ID".into(), sub.id.clone()),
+        ("ARM_CLIENT_ID".into(), sp.client_id.clone()),
+        ("ARM_CLIENT_SECRET".into(), sp.client_secret.clone()),
+        ("RH_API_URL".into(), format!("{base}/redhat")),
+        ("RH_SSO_URL".into(), format!("{base}/sso")),
+        (
+            "RH_OFFLINE_TOKEN".into(),
+            seed.redhat.offline_tokens[0].clone(),
+        ),
+    ]
+}
+
+/// A running emulator (for tests and the binary).
+pub struct Running {
+    pub emulator: Arc<Emulator>,
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        self.emulator.base_url()
+    }
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.emulator.persist();
+    }
+}
+
+/// Binds, and serves in a background task.
+pub async fn start(opts: Options) -> Result<Running, String> {
+    control::quiet_drops();
+    let emulator = Emulator::new(&opts)?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| format!("listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Ok(mut b) = emulator.base_url.write() {
+        *b = format!("http://{addr}");
+    }
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(emulator.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Running {
+        emulator,
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+const MAX_BODY: usize = 32 << 20;
+
+async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => {
+            return http::ArmError::new(
+                413,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            )
+            .response()
+        }
+    };
+    let raw_path = parts.uri.path().to_string();
+    let req = Req {
+        method: parts.method.clone(),
+        segments: raw_path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(http::percent_decode)
+            .collect(),
+        path: raw_path,
+        query: http::parse_query(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+        body: bytes,
+    };
+    let started = std::time::Instant::now();
+    let is_control = req.segments.first().map(String::as_str) == Some("_emulator");
+
+    let mut response = if is_control {
+        control::handle(&emu, &req)
+    } else {
+        match control::fault_for(&emu, &req) {
+            Some(f) => {
+                if f.latency_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+                }
+                if f.drop_connection {
+                    // Dropping the connection mid-request, as a flaky network does:
+                    // abandoning this task makes hyper close the socket without a response.
+                    control::drop_connection();
+                }
+                match f.status {
+                    Some(_) => f.response(),
+                    None => route(&emu, &req),
+                }
+            }
+            None => route(&emu, &req),
+        }
+    };
+    // Every response carries request ids, as ARM's do; the client's id is echoed.
+    http::set_header(&mut response, "x-ms-request-id", &http::guid());
+    http::set_header(&mut response, "x-ms-correlation-request-id", &http::guid());
+    if let Some(id) = req.header("x-ms-client-request-id").map(str::to_string) {
+        http::set_header(&mut response, "x-ms-client-request-id", &id);
+    }
+    if !is_control {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .unwrap_or_default();
+        control::record(
+            &emu,
+            &req,
+            &Response::from_parts(parts.clone(), Body::empty()),
+            started.elapsed(),
+            &bytes,
+        );
+        response = Response::from_parts(parts, Body::from(bytes));
+        if req.method != axum::http::Method::GET && req.method != axum::http::Method::HEAD {
+            emu.persist();
+        }
+    }
+    response
+}
+
+fn route(emu: &Emulator, req: &Req) -> Response {
+    let first = req.segments.first().map(|s| s.to_ascii_lowercase());
+    match first.as_deref() {
+        Some("login")
+            if req.segments.len() == 5
+                && req.segments[2] == "oauth2"
+                && req.segments[3] == "v2.0"
+                && req.segments[4] == "token" =>
+        {
+            if req.method != axum::http::Method::POST {
+                return http::empty_response(405);
+            }
+            auth::entra_token(emu, req, &req.segments[1])
+        }
+        Some("sso") => {
+            let rest: Vec<&str> = req.segments[1..].iter().map(String::as_str).collect();
+            if rest
+                == [
+                    "auth",
+                    "realms",
+                    "redhat-external",
+                    "protocol",
+                    "openid-connect",
+                    "token",
+                ]
+                && req.method == axum::http::Method::POST
+            {
+                auth::redhat_token(emu, req)
+            } else {
+                http::json_response(404, &json!({ "error": "Not Found" }))
+            }
+        }
+        Some("redhat") => redhat::handle(emu, req),
+        Some("subscriptions") => arm::handle(emu, req),
+        _ => http::ArmError::new(
+            404,
+            "NotFound",
+            format!(
+                "The local cloud serves no route {} {}.",
+                req.method, req.path
+            ),
+        )
+        .response(),
+    }
+}

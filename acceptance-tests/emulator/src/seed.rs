@@ -1,0 +1,125 @@
+//! Seed data: tenants and service principals, subscriptions, locations, the
+//! Red Hat account, the RHEL Marketplace catalogue and the demo network. Read
+//! from `seed/seed.json` (built in) or a file given with `--seed`.
+
+use serde::{Deserialize, Serialize};
+
+pub const BUILTIN: &str = include_str!("../seed/seed.json");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Seed {
+    pub tenants: Vec<Tenant>,
+    pub subscriptions: Vec<Subscription>,
+    pub locations: Vec<String>,
+    pub redhat: RedHat,
+    pub catalog: Catalog,
+    pub demo: Demo,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub service_principals: Vec<ServicePrincipal>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServicePrincipal {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub registered: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RedHat {
+    pub org_id: String,
+    pub account_number: String,
+    pub offline_tokens: Vec<String>,
+    pub service_accounts: Vec<ServicePrincipal>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Catalog {
+    pub publisher: String,
+    pub offers: Vec<Offer>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Offer {
+    pub name: String,
+    /// Private "gold image" offer: needs a plan, accepted terms and Cloud Access enrolment.
+    #[serde(default)]
+    pub byos: bool,
+    pub skus: Vec<Sku>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sku {
+    pub name: String,
+    pub generation: String,
+    pub architecture: String,
+    pub versions: Vec<String>,
+    /// version -> scheduled deprecation time
+    #[serde(default)]
+    pub deprecated: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Demo {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    pub virtual_network: String,
+    pub address_space: String,
+    pub subnet: String,
+    pub subnet_prefix: String,
+}
+
+impl Seed {
+    pub fn builtin() -> Seed {
+        serde_json::from_str(BUILTIN).expect("the built-in seed is valid")
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Seed, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn tenant_of_client(&self, client_id: &str) -> Option<(&Tenant, &ServicePrincipal)> {
+        self.tenants.iter().find_map(|t| {
+            t.service_principals
+                .iter()
+                .find(|sp| sp.client_id == client_id)
+                .map(|sp| (t, sp))
+        })
+    }
+
+    /// Every credential in the seed (masked in logs whatever field carries it).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tenants
+            .iter()
+            .flat_map(|t| t.service_principals.iter().map(|s| s.client_secret.clone()))
+            .collect();
+        v.extend(self.redhat.offline_tokens.iter().cloned());
+        v.extend(
+            self.redhat
+                .service_accounts
+                .iter()
+                .map(|s| s.client_secret.clone()),
+        );
+        v
+    }
+
+    pub fn subscription(&self, id: &str) -> Option<&Subscription> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
+    }
+}

@@ -10,7 +10,8 @@
 //! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
 //! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
-//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s"}` |
+//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms"}` |
+//! | PUT | `/_emulator/image-builder` | `{"tenant_id", "authorized": bool}`: Red Hat's Image Builder app consented in that tenant or not |
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -333,6 +334,21 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
             }
             Err(e) => bad(format!("not a config: {e}")),
         },
+        (Method::PUT, ["image-builder"]) => {
+            let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();
+            let (Some(t), Some(a)) = (body["tenant_id"].as_str(), body["authorized"].as_bool())
+            else {
+                return bad("expected {\"tenant_id\": \"...\", \"authorized\": true|false}".into());
+            };
+            let mut st = emu.state();
+            if a {
+                st.image_builder_unauthorized
+                    .remove(&t.to_ascii_lowercase());
+            } else {
+                st.image_builder_unauthorized.insert(t.to_ascii_lowercase());
+            }
+            empty_response(204)
+        }
         _ => json_response(
             404,
             &json!({ "error": format!("no control route {} {}", req.method, req.path) }),

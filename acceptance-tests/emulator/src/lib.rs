@@ -69,6 +69,13 @@ pub struct Tunables {
     pub lro_delay_ms: u64,
     pub token_lifetime_s: u64,
     pub redhat_token_lifetime_s: u64,
+    /// Duration of each Image Builder compose phase (pending, building, uploading, registering).
+    #[serde(default = "default_phase")]
+    pub compose_phase_ms: u64,
+}
+
+fn default_phase() -> u64 {
+    250
 }
 
 pub struct Emulator {
@@ -104,6 +111,7 @@ impl Emulator {
                 lro_delay_ms: opts.lro_delay.as_millis() as u64,
                 token_lifetime_s: 3599,
                 redhat_token_lifetime_s: 900,
+                compose_phase_ms: default_phase(),
             }),
             state: Mutex::new(state),
             faults: Mutex::new(Vec::new()),

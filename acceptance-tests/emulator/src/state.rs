@@ -67,6 +67,22 @@ pub struct Subscription {
     pub agreements: BTreeMap<String, Json>,
     /// Enrolled in Red Hat Cloud Access (gold images visible).
     pub cloud_access: bool,
+    /// Enrolment requested through Sources; gold images appear at this time.
+    pub cloud_access_due: Option<u64>,
+}
+
+/// A hosted Image Builder compose.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Compose {
+    pub id: String,
+    pub request: Json,
+    pub created_ms: u64,
+    pub created_at: String,
+    /// Final outcome once decided: None while running.
+    pub status: Option<String>,
+    pub error: Option<Json>,
+    /// Forced failure (fault injection).
+    pub fail: Option<Json>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -78,6 +94,14 @@ pub struct State {
     pub activation_keys: BTreeMap<String, Json>,
     /// Counter for private IP addresses handed out.
     pub next_host: u32,
+    /// Sources API objects by id.
+    pub sources: BTreeMap<String, Json>,
+    pub applications: BTreeMap<String, Json>,
+    pub authentications: BTreeMap<String, Json>,
+    pub next_sources_id: u64,
+    pub composes: BTreeMap<String, Compose>,
+    /// Tenants where Red Hat's Image Builder app is *not* authorized (control API).
+    pub image_builder_unauthorized: BTreeSet<String>,
 }
 
 impl State {
@@ -87,6 +111,7 @@ impl State {
             signing_key: base64::engine::general_purpose::STANDARD
                 .encode(crate::http::random_bytes::<32>()),
             next_host: 4,
+            next_sources_id: 100,
             ..Default::default()
         };
         for sub in &seed.subscriptions {
@@ -139,6 +164,10 @@ impl State {
     /// Applies every operation that is due.
     pub fn advance(&mut self, now: u64, emu: &Emulator) {
         for sub in self.subscriptions.values_mut() {
+            if sub.cloud_access_due.is_some_and(|t| t <= now) {
+                sub.cloud_access_due = None;
+                sub.cloud_access = true;
+            }
             let due: Vec<String> = sub
                 .registering
                 .iter()
@@ -159,5 +188,6 @@ impl State {
         for id in due {
             crate::arm::complete_operation(self, &id, now, emu);
         }
+        crate::redhat::advance(self, now, emu);
     }
 }

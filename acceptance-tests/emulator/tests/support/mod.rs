@@ -198,7 +198,7 @@ impl Cloud {
     pub fn put_and_wait(&self, token: &str, path: &str, body: Json) -> Resp {
         let r = self.request("PUT", path, Some(token), Some(&body));
         assert!(
-            matches!(r.status, 200 | 201 | 202),
+            matches!(r.status, 200..=202),
             "PUT {path}: {} {}",
             r.status,
             r.text

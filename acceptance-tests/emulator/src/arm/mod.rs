@@ -9,6 +9,7 @@
 
 pub mod agreements;
 pub mod catalog;
+pub mod sas;
 pub mod types;
 
 use axum::http::Method;

@@ -623,6 +623,14 @@ pub fn action(
                 { "keyName": "key2", "value": AZURITE_KEY, "permissions": "FULL", "creationTime": crate::http::rfc3339(crate::http::now_ms()) },
             ] }),
         )),
+        ("microsoft.storage/storageaccounts", "listaccountsas", Method::POST) => Ok(json_response(
+            200,
+            &super::sas::account_sas(&req.json_body()?)?,
+        )),
+        ("microsoft.storage/storageaccounts", "listservicesas", Method::POST) => Ok(json_response(
+            200,
+            &super::sas::service_sas(&req.json_body()?, &name_of(id))?,
+        )),
         _ => Err(ArmError::bad_request(
             "InvalidResourceType",
             format!(

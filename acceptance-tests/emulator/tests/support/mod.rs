@@ -224,3 +224,65 @@ impl Cloud {
         assert!(matches!(r.status, 200 | 201), "{}", r.text);
     }
 }
+
+/// Microsoft's Azurite (blob service) on a free loopback port, stopped on drop.
+/// Installed by `scripts/install-azurite.sh` (which `make test` runs).
+pub struct Azurite {
+    child: std::process::Child,
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Azurite {
+    pub fn start() -> Azurite {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let bin = root.join(".tools/azurite/node_modules/.bin/azurite-blob");
+        assert!(
+            bin.exists(),
+            "Azurite is not installed: run scripts/install-azurite.sh (make test does)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(bin)
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--silent",
+                "--location",
+            ])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Azurite starts");
+        let az = Azurite {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}/devstoreaccount1"),
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Azurite did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        az
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -11,6 +11,9 @@
 //! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
 //! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms"}` |
+//! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
+//! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout"}`: the next Run Command on it fails so |
+//! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "files": {path: content or null}}` simulates drift |
 //! | PUT | `/_emulator/image-builder` | `{"tenant_id", "authorized": bool}`: Red Hat's Image Builder app consented in that tenant or not |
 
 use std::io::Write as _;
@@ -334,6 +337,58 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
             }
             Err(e) => bad(format!("not a config: {e}")),
         },
+        (Method::GET, ["run-commands"]) => json_response(200, &json!(emu.state().run_log)),
+        (Method::POST, ["run-commands", "fail"]) => {
+            let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();
+            if !body["vm"].is_string() {
+                return bad(
+                    "expected {\"vm\": \"name|id|*\", \"exit_code\": 1, \"stderr\": \"...\"}"
+                        .into(),
+                );
+            }
+            emu.state().run_failures.push(body);
+            empty_response(204)
+        }
+        (m @ (Method::GET | Method::PATCH), ["guest"]) => {
+            let Some(vm) = req.query("vm").map(|v| v.to_ascii_lowercase()) else {
+                return bad("guest needs ?vm=<VM resource id>".into());
+            };
+            let mut st = emu.state();
+            let found = st
+                .subscriptions
+                .values_mut()
+                .find_map(|s| s.resources.get_mut(&vm));
+            let Some(r) = found else {
+                return json_response(404, &json!({ "error": "no such VM" }));
+            };
+            if !r.body["_guest"].is_object() {
+                r.body["_guest"] = crate::arm::guest::new_guest(None);
+            }
+            if m == Method::PATCH {
+                let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();
+                if let Some(img) = body.get("booted_image") {
+                    r.body["_guest"]["booted_image"] = img.clone();
+                    r.body["_guest"]["booted_digest"] = img
+                        .as_str()
+                        .map(|i| json!(crate::arm::guest::digest_of(i)))
+                        .unwrap_or(Json::Null);
+                }
+                if let Some(d) = body.get("booted_digest") {
+                    r.body["_guest"]["booted_digest"] = d.clone();
+                }
+                for (path, content) in body["files"].as_object().cloned().unwrap_or_default() {
+                    match content {
+                        Json::Null => {
+                            r.body["_guest"]["files"]
+                                .as_object_mut()
+                                .map(|f| f.remove(&path));
+                        }
+                        c => r.body["_guest"]["files"][path] = c,
+                    }
+                }
+            }
+            json_response(200, &r.body["_guest"])
+        }
         (Method::PUT, ["image-builder"]) => {
             let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();
             let (Some(t), Some(a)) = (body["tenant_id"].as_str(), body["authorized"].as_bool())

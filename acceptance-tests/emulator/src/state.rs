@@ -102,6 +102,10 @@ pub struct State {
     pub composes: BTreeMap<String, Compose>,
     /// Tenants where Red Hat's Image Builder app is *not* authorized (control API).
     pub image_builder_unauthorized: BTreeSet<String>,
+    /// Every Run Command executed: VM, name, script, exit code, output.
+    pub run_log: Vec<Json>,
+    /// Failures to hand to the next Run Command on a VM (control API).
+    pub run_failures: Vec<Json>,
 }
 
 impl State {

@@ -1117,3 +1117,124 @@ fn state_survives_a_restart() {
         "tokens from before the restart stay valid"
     );
 }
+
+#[test]
+fn run_commands_drive_a_simulated_guest() {
+    let c = Cloud::start();
+    let t = c.arm_token();
+    c.create_group(&t, "rc");
+    let (_, vm, r) = network_and_vm(
+        &c,
+        &t,
+        "rc",
+        "host",
+        json!({ "publisher": "RedHat", "offer": "RHEL", "sku": "10-lvm-gen2", "version": "latest" }),
+        None,
+        "Standard_B2s",
+    );
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let script = "#!/bin/bash\nset -euo pipefail\ncat > /etc/containers/systemd/web.container <<'EOF'\n[Container]\nImage=registry.access.redhat.com/ubi9/ubi:9.6\nEOF\nsystemctl daemon-reload\nsystemctl restart web.service\nbootc switch --apply quay.io/acme/host:2\nsha256sum /etc/containers/systemd/web.container\n";
+    let rc = format!("{vm}/runCommands/apply");
+    let r = c.request("PUT", &format!("{rc}?api-version={COMPUTE}"), Some(&t), Some(&json!({ "location": "eastus", "properties": { "source": { "script": script }, "asyncExecution": false } })));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.body["properties"].get("instanceView").is_none());
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let got = c.request(
+        "GET",
+        &format!("{rc}?api-version={COMPUTE}&$expand=instanceView"),
+        Some(&t),
+        None,
+    );
+    let iv = &got.body["properties"]["instanceView"];
+    assert_eq!(
+        (iv["executionState"].as_str(), iv["exitCode"].as_i64()),
+        (Some("Succeeded"), Some(0)),
+        "{}",
+        got.text
+    );
+    assert!(iv["output"]
+        .as_str()
+        .unwrap()
+        .contains("/etc/containers/systemd/web.container"));
+
+    // The script is recorded; the guest facts follow it and can be changed to simulate drift.
+    let log = c.control("GET", "run-commands", None).body;
+    assert_eq!(log[0]["script"], script);
+    let guest = c.control("GET", &format!("guest?vm={vm}"), None).body;
+    assert_eq!(guest["booted_image"], "quay.io/acme/host:2");
+    assert_eq!(guest["restarted"], json!(["web.service"]));
+    assert_eq!(guest["unknown_commands"], json!([]));
+    c.control(
+        "PATCH",
+        &format!("guest?vm={vm}"),
+        Some(json!({ "booted_image": "quay.io/acme/host:tampered" })),
+    );
+    let status = c.request("PUT", &format!("{vm}/runCommands/status?api-version={COMPUTE}"), Some(&t), Some(&json!({ "location": "eastus", "properties": { "source": { "script": "bootc status --format json" } } })));
+    c.wait_async(&t, status.header("azure-asyncoperation").unwrap());
+    let iv = c
+        .request(
+            "GET",
+            &format!("{vm}/runCommands/status?api-version={COMPUTE}&$expand=instanceView"),
+            Some(&t),
+            None,
+        )
+        .body;
+    assert!(iv["properties"]["instanceView"]["output"]
+        .as_str()
+        .unwrap()
+        .contains("host:tampered"));
+
+    // A queued failure: the next Run Command fails with that stderr.
+    c.control(
+        "POST",
+        "run-commands/fail",
+        Some(json!({ "vm": "host", "exit_code": 125, "stderr": "Error: image not known" })),
+    );
+    let r = c.request(
+        "PUT",
+        &format!("{rc}?api-version={COMPUTE}"),
+        Some(&t),
+        Some(&json!({ "location": "eastus", "properties": { "source": { "script": script } } })),
+    );
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let iv = c
+        .request(
+            "GET",
+            &format!("{rc}?api-version={COMPUTE}&$expand=instanceView"),
+            Some(&t),
+            None,
+        )
+        .body["properties"]["instanceView"]
+        .clone();
+    assert_eq!(
+        (
+            iv["executionState"].as_str(),
+            iv["exitCode"].as_i64(),
+            iv["error"].as_str()
+        ),
+        (Some("Failed"), Some(125), Some("Error: image not known"))
+    );
+
+    // The v1 action works too (and is what Arm64 hosts must use).
+    let r = c.request(
+        "POST",
+        &format!("{vm}/runCommand?api-version={COMPUTE}"),
+        Some(&t),
+        Some(&json!({ "commandId": "RunShellScript", "script": ["echo hello"] })),
+    );
+    assert_eq!(r.status, 202);
+    let loc = r.header("location").unwrap().to_string();
+    let mut result = None;
+    for _ in 0..50 {
+        let p = c.request("GET", &loc, Some(&t), None);
+        if p.status == 200 {
+            result = Some(p.body);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(result.unwrap()["value"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("[stdout]\nhello"));
+}

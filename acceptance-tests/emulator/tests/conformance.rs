@@ -186,7 +186,7 @@ fn tour(c: &Cloud) {
         Some(&t),
         None,
     );
-    for action in ["powerOff", "start", "restart", "deallocate"] {
+    for action in ["powerOff", "start", "deallocate", "start", "restart"] {
         let r = c.request(
             "POST",
             &format!("{vm}/{action}?api-version={COMPUTE}"),

@@ -9,6 +9,7 @@
 
 pub mod agreements;
 pub mod catalog;
+pub mod guest;
 pub mod sas;
 pub mod types;
 

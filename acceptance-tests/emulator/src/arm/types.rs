@@ -345,12 +345,22 @@ pub fn crud(
             let r = existing.ok_or_else(|| not_found(spec, id))?;
             let s = st.subscription(sub).expect("checked");
             let mut body = render(s, &r);
-            if req
+            let expand = req
                 .query("$expand")
-                .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"))
-                && spec.key == "microsoft.compute/virtualmachines"
-            {
+                .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+            if expand && spec.key == "microsoft.compute/virtualmachines" {
                 body["properties"]["instanceView"] = instance_view(&r);
+            }
+            if expand && spec.key == "microsoft.compute/virtualmachines/runcommands" {
+                let done = matches!(
+                    r.body["properties"]["provisioningState"].as_str(),
+                    Some("Succeeded" | "Failed")
+                );
+                body["properties"]["instanceView"] = if done {
+                    r.body["_result"].clone()
+                } else {
+                    json!({ "executionState": "Running" })
+                };
             }
             Ok(json_response(200, &body))
         }
@@ -603,6 +613,63 @@ pub fn action(
                 .get_mut(&key)
             {
                 res.op = Some(op.clone());
+            }
+            let mut resp = empty_response(202);
+            location_headers(
+                &mut resp,
+                emu,
+                sub,
+                "Microsoft.Compute",
+                &location,
+                &op,
+                false,
+            );
+            Ok(resp)
+        }
+        ("microsoft.compute/virtualmachines", "runcommand", Method::POST) => {
+            let body = req.json_body()?;
+            if body["commandId"] != "RunShellScript" {
+                return Err(invalid(
+                    "commandId",
+                    "The local cloud supports commandId 'RunShellScript'.",
+                ));
+            }
+            let script = body["script"]
+                .as_array()
+                .map(|lines| {
+                    lines
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default();
+            let location = r.body["location"].as_str().unwrap_or("").to_string();
+            // v1 Run Command works on Arm64 too: no managed-command size check here.
+            let outcome = {
+                let s = st.subscription_mut(sub).expect("checked");
+                let vm = s.resources.get_mut(&key).expect("exists");
+                if !vm.body["_guest"].is_object() {
+                    vm.body["_guest"] = super::guest::new_guest(None);
+                }
+                super::guest::run(&mut vm.body["_guest"], &script)
+            };
+            st.run_log.push(json!({ "vm": id, "name": "RunShellScript", "script": script, "exit_code": outcome.exit_code, "output": outcome.stdout, "error": outcome.stderr, "time": crate::http::rfc3339(crate::http::now_ms()) }));
+            let op = new_operation(
+                &mut st,
+                emu,
+                sub,
+                "Microsoft.Compute",
+                &location,
+                &key,
+                OpKind::Action("runcommand".into()),
+                None,
+            );
+            if let Some(o) = st.operations.get_mut(&op) {
+                o.result = Some(json!({ "value": [{
+                    "code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded",
+                    "message": format!("Enable succeeded: \n[stdout]\n{}\n[stderr]\n{}", super::guest::tail(&outcome.stdout), super::guest::tail(&outcome.stderr)),
+                }] }));
             }
             let mut resp = empty_response(202);
             location_headers(
@@ -1406,17 +1473,22 @@ fn build(
             out = super::catalog::build_vm(emu, &s, sub, id, body, existing, location)?;
         }
         "microsoft.compute/virtualmachines/runcommands" => {
-            if !props["source"]["script"].is_string()
-                && !props["source"]["scriptUri"].is_string()
-                && !props["source"]["commandId"].is_string()
-            {
+            let Some(script) = props["source"]["script"].as_str() else {
                 return Err(invalid(
-                    "source",
-                    "The run command needs source.script, source.scriptUri or source.commandId.",
+                    "source.script",
+                    "The local cloud runs inline scripts only: set source.script.",
                 ));
+            };
+            let started = crate::http::rfc3339(crate::http::now_ms());
+            let result = run_on_vm(st, sub, &parent_of(id), &name_of(id), script)?;
+            out["_result"] = json!({
+                "executionState": if result.exit_code == 0 { "Succeeded" } else { "Failed" },
+                "exitCode": result.exit_code, "output": super::guest::tail(&result.stdout), "error": super::guest::tail(&result.stderr),
+                "startTime": started, "endTime": crate::http::rfc3339(crate::http::now_ms()),
+            });
+            if let Some(m) = out["properties"].as_object_mut() {
+                m.remove("instanceView");
             }
-            out["properties"]["instanceView"] =
-                json!({ "executionState": "Succeeded", "exitCode": 0, "output": "", "error": "" });
         }
         "microsoft.compute/galleries"
         | "microsoft.compute/galleries/images"
@@ -1459,6 +1531,65 @@ fn build(
         _ => {}
     }
     Ok(out)
+}
+
+/// Runs a script in the simulated guest of the VM at `vm_id`, honouring a
+/// failure queued through the control API, and records it.
+fn run_on_vm(
+    st: &mut crate::state::State,
+    sub: &str,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+) -> Result<super::guest::Outcome, ArmError> {
+    let vm_key = lower(vm_id);
+    let s = st.subscription_mut(sub).expect("checked");
+    let vm = s.resources.get_mut(&vm_key).ok_or_else(|| ArmError::new(404, "ParentResourceNotFound", format!("Can not perform requested operation on nested resource. Parent resource '{}' not found.", name_of(vm_id))))?;
+    let size_name = vm.body["properties"]["hardwareProfile"]["vmSize"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if size(&size_name).is_some_and(|s| s.2 == "Arm64") {
+        return Err(ArmError::new(409, "OperationNotAllowed", "Managed Run Command is not supported on Arm64 virtual machines. Use the action runCommand (RunShellScript) instead."));
+    }
+    if vm.body["_power"].as_str().unwrap_or("running") != "running" {
+        return Err(ArmError::new(
+            409,
+            "OperationNotAllowed",
+            format!(
+                "Cannot run a command on VM '{}' because it is not running.",
+                name_of(vm_id)
+            ),
+        ));
+    }
+    let vm_name = lower(&name_of(vm_id));
+    let forced = st.run_failures.iter().position(|f| {
+        f["vm"]
+            .as_str()
+            .map(lower)
+            .is_some_and(|v| v == "*" || v == vm_name || v == vm_key)
+    });
+    let forced = forced.map(|i| st.run_failures.remove(i));
+    let s = st.subscription_mut(sub).expect("checked");
+    let vm = s.resources.get_mut(&vm_key).expect("checked above");
+    let outcome = match forced {
+        Some(f) => super::guest::Outcome {
+            exit_code: f["exit_code"].as_i64().unwrap_or(1),
+            stdout: f["stdout"].as_str().unwrap_or("").to_string(),
+            stderr: f["stderr"].as_str().unwrap_or("").to_string(),
+        },
+        None => {
+            if !vm.body["_guest"].is_object() {
+                vm.body["_guest"] = super::guest::new_guest(None);
+            }
+            super::guest::run(&mut vm.body["_guest"], script)
+        }
+    };
+    st.run_log.push(json!({
+        "vm": vm_id, "name": name, "script": script, "exit_code": outcome.exit_code,
+        "output": outcome.stdout, "error": outcome.stderr, "time": crate::http::rfc3339(crate::http::now_ms()),
+    }));
+    Ok(outcome)
 }
 
 pub fn spec_for(key: &str) -> &'static TypeSpec {

@@ -1,0 +1,276 @@
+//! The simulated guest behind Run Command: a tiny interpreter for the shell
+//! the provider's scripts use, over a guest state (files, booted bootc image,
+//! units restarted, registration). It makes in-place updates observable: a
+//! script that rewrites a quadlet file or switches the bootc image changes
+//! what the next status script reads back (`sha256sum`, `bootc status`), and
+//! the control API can change those facts to simulate drift.
+//!
+//! Supported: `#` comments, `set ...`, `mkdir -p`, `cat > FILE <<'TAG'` heredocs,
+//! `rm -f`, `systemctl daemon-reload|restart|start|stop|enable [--now]|disable`,
+//! `bootc switch [--apply] [--transport T] REF`, `bootc status --format json`,
+//! `sha256sum FILE...`, `echo`, `exit N`, `subscription-manager unregister`,
+//! `rhc disconnect`, `true`, `a && b`, `cmd || true`. Any other command is
+//! recorded in `unknown_commands` and treated as a successful no-op (a real
+//! host has every command; tests can assert the list stays empty).
+
+use serde_json::{json, Value as Json};
+
+/// A fresh guest booted from `image` (a bootc reference, or null for package mode).
+pub fn new_guest(image: Option<&str>) -> Json {
+    let mut g = json!({ "files": {}, "booted_image": null, "booted_digest": null, "restarted": [], "enabled": [], "registered": true, "unknown_commands": [] });
+    if let Some(i) = image {
+        g["booted_image"] = json!(i);
+        g["booted_digest"] = json!(digest_of(i));
+    }
+    g
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The digest a registry would report for an image reference (stable per reference).
+pub fn digest_of(image: &str) -> String {
+    format!("sha256:{}", sha256_hex(image.as_bytes()))
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches(|c| c == '\'' || c == '"').to_string()
+}
+
+/// Words of a command line (quotes removed; no expansion).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+pub struct Outcome {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `script` against `guest`, changing it as the commands would.
+pub fn run(guest: &mut Json, script: &str) -> Outcome {
+    let mut out = Outcome {
+        exit_code: 0,
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    let lines: Vec<&str> = script.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        i += 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // Heredoc: cat > FILE <<'TAG' ... TAG
+        if let Some(rest) = line.strip_prefix("cat >") {
+            if let Some((file, tag)) = rest.split_once("<<") {
+                let file = unquote(file);
+                let tag = unquote(tag.trim_start_matches('-'));
+                let mut body = String::new();
+                while i < lines.len() && lines[i].trim_end() != tag {
+                    body.push_str(lines[i]);
+                    body.push('\n');
+                    i += 1;
+                }
+                i += 1;
+                guest["files"][file] = json!(body);
+                continue;
+            }
+        }
+        for part in line.split("&&") {
+            let (cmd, tolerant) = match part.trim().strip_suffix("|| true") {
+                Some(c) => (c.trim(), true),
+                None => (part.trim(), false),
+            };
+            let code = command(guest, cmd, &mut out);
+            if code != 0 && !tolerant {
+                out.exit_code = code;
+                return out;
+            }
+            if out.exit_code != 0 {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
+    let w = words(cmd);
+    let Some(first) = w.first() else { return 0 };
+    let args: Vec<&str> = w[1..].iter().map(String::as_str).collect();
+    match first.as_str() {
+        "set" | "true" | "mkdir" | ":" => 0,
+        "exit" => {
+            out.exit_code = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+            out.exit_code
+        }
+        "echo" => {
+            out.stdout.push_str(&args.join(" "));
+            out.stdout.push('\n');
+            0
+        }
+        "rm" => {
+            for f in args.iter().filter(|a| !a.starts_with('-')) {
+                if let Some(files) = guest["files"].as_object_mut() {
+                    files.remove(*f);
+                }
+            }
+            0
+        }
+        "systemctl" => {
+            let verb = args.first().copied().unwrap_or("");
+            let units: Vec<String> = args
+                .iter()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .map(|s| s.to_string())
+                .collect();
+            match verb {
+                "restart" | "start" | "try-restart" | "reload-or-restart" => {
+                    for u in units {
+                        guest["restarted"]
+                            .as_array_mut()
+                            .expect("array")
+                            .push(json!(u));
+                    }
+                }
+                "enable" => {
+                    for u in units {
+                        guest["enabled"]
+                            .as_array_mut()
+                            .expect("array")
+                            .push(json!(u));
+                    }
+                }
+                _ => {}
+            }
+            0
+        }
+        "bootc" => match args.first().copied() {
+            Some("switch") => {
+                let Some(image) = args.iter().skip(1).rfind(|a| !a.starts_with("--")) else {
+                    out.stderr
+                        .push_str("error: switch: missing image reference\n");
+                    return 2;
+                };
+                // `--transport X` takes a value; the last bare word is the reference.
+                guest["booted_image"] = json!(image);
+                guest["booted_digest"] = json!(digest_of(image));
+                0
+            }
+            Some("status") => {
+                let status = match guest["booted_image"].as_str() {
+                    Some(img) => {
+                        json!({ "apiVersion": "org.containers.bootc/v1", "kind": "BootcHost",
+                        "status": { "booted": { "image": { "image": { "image": img, "transport": "registry" }, "imageDigest": guest["booted_digest"] } } } })
+                    }
+                    None => {
+                        json!({ "apiVersion": "org.containers.bootc/v1", "kind": "BootcHost", "status": { "booted": null } })
+                    }
+                };
+                out.stdout.push_str(&status.to_string());
+                out.stdout.push('\n');
+                0
+            }
+            _ => {
+                out.stderr
+                    .push_str("bootc: unsupported subcommand in the local cloud\n");
+                2
+            }
+        },
+        "sha256sum" => {
+            let mut code = 0;
+            for f in args.iter().filter(|a| !a.starts_with('-')) {
+                match guest["files"][*f].as_str() {
+                    Some(content) => out
+                        .stdout
+                        .push_str(&format!("{}  {f}\n", sha256_hex(content.as_bytes()))),
+                    None => {
+                        out.stderr
+                            .push_str(&format!("sha256sum: {f}: No such file or directory\n"));
+                        code = 1;
+                    }
+                }
+            }
+            code
+        }
+        "subscription-manager" | "rhc" => {
+            if matches!(args.first().copied(), Some("unregister" | "disconnect")) {
+                guest["registered"] = json!(false);
+            }
+            0
+        }
+        other => {
+            guest["unknown_commands"]
+                .as_array_mut()
+                .expect("array")
+                .push(json!(other));
+            0
+        }
+    }
+}
+
+/// The last 4 KiB, as Run Command reports output.
+pub fn tail(s: &str) -> String {
+    if s.len() <= 4096 {
+        return s.to_string();
+    }
+    let mut start = s.len() - 4096;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s[start..].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quadlets_bootc_and_status() {
+        let mut g = new_guest(Some("registry.redhat.io/rhel9/rhel-bootc:9.6"));
+        let script = "#!/bin/bash\nset -euo pipefail\nmkdir -p /etc/containers/systemd\ncat > /etc/containers/systemd/web.container <<'EOF'\n[Container]\nImage=ubi9\nEOF\nsystemctl daemon-reload\nsystemctl restart web.service\nbootc switch --apply quay.io/me/app:2\nsha256sum /etc/containers/systemd/web.container\n";
+        let o = run(&mut g, script);
+        assert_eq!(o.exit_code, 0, "{}", o.stderr);
+        assert_eq!(g["restarted"], json!(["web.service"]));
+        assert_eq!(g["booted_image"], "quay.io/me/app:2");
+        assert!(o.stdout.contains(&sha256_hex(b"[Container]\nImage=ubi9\n")));
+        let s = run(&mut g, "bootc status --format json");
+        assert!(s.stdout.contains("quay.io/me/app:2"));
+        let f = run(&mut g, "sha256sum /nope\necho after");
+        assert_eq!(f.exit_code, 1);
+        assert!(!f.stdout.contains("after"), "stops at the first failure");
+        assert_eq!(
+            run(&mut g, "sha256sum /nope || true\necho after").exit_code,
+            0
+        );
+        assert_eq!(run(&mut g, "exit 3").exit_code, 3);
+    }
+}

@@ -1238,3 +1238,61 @@ fn run_commands_drive_a_simulated_guest() {
         .unwrap()
         .contains("[stdout]\nhello"));
 }
+
+#[test]
+fn etags_and_reset() {
+    let c = Cloud::start();
+    let t = c.arm_token();
+    c.create_group(&t, "etag");
+    let path = format!(
+        "{}/providers/Microsoft.Compute/images/e?api-version={COMPUTE}",
+        Cloud::rg_path("etag")
+    );
+    let created = c.put_and_wait(&t, &path, image_body("V2"));
+    let etag = created.body["etag"].as_str().unwrap().to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let put_if = |tag: &str| {
+        let req = ureq::http::Request::builder()
+            .method("PUT")
+            .uri(format!("{}{path}", c.base))
+            .header("Authorization", format!("Bearer {t}"))
+            .header("Content-Type", "application/json")
+            .header("If-Match", tag)
+            .body(image_body("V2").to_string())
+            .unwrap();
+        agent.run(req).unwrap().status().as_u16()
+    };
+    assert_eq!(put_if("W/\"stale\""), 412, "a stale ETag is refused");
+    assert_eq!(put_if(&etag), 200, "the current ETag is accepted");
+    let none_match = ureq::http::Request::builder()
+        .method("PUT")
+        .uri(format!("{}{path}", c.base))
+        .header("Authorization", format!("Bearer {t}"))
+        .header("Content-Type", "application/json")
+        .header("If-None-Match", "*")
+        .body(image_body("V2").to_string())
+        .unwrap();
+    assert_eq!(
+        agent.run(none_match).unwrap().status().as_u16(),
+        412,
+        "If-None-Match: * on an existing resource"
+    );
+
+    // Reset returns to the seed: the group is gone, the demo network is back.
+    assert_eq!(c.control("POST", "reset", None).status, 204);
+    let t = c.arm_token();
+    assert_eq!(
+        c.request(
+            "GET",
+            &format!("{}?api-version=2024-03-01", Cloud::rg_path("etag")),
+            Some(&t),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(c.request("GET", &format!("{}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet?api-version={NETWORK}", Cloud::rg_path("rhel-demo")), Some(&t), None).status, 200);
+}

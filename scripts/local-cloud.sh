@@ -22,27 +22,35 @@ start() {
   (cd "$root" && cargo build --quiet -p rhelazure-emulator --bin rhelazure-emulator)
   local port
   port=$(free_port)
-  mkdir -p "$dir/azurite"
-  "$root/.tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-    --location "$dir/azurite" --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1 &
-  echo $! >"$dir/pids"
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
-  local blob="http://127.0.0.1:$port/devstoreaccount1"
+  local blob="https://127.0.0.1:$port/devstoreaccount1"
+  # The emulator serves HTTPS with a throwaway CA (ca.pem) and writes the server
+  # certificate Azurite then uses too; SSL_CERT_FILE in env trusts that CA.
   "$root/target/debug/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
-    --request-log "$dir/requests.jsonl" >"$dir/emulator.json" 2>"$dir/emulator.log" &
-  echo $! >>"$dir/pids"
+    --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" >"$dir/emulator.json" 2>"$dir/emulator.log" &
+  echo $! >"$dir/pids"
   for _ in $(seq 1 100); do
     [ -s "$dir/emulator.json" ] && break
     sleep 0.05
   done
   [ -s "$dir/emulator.json" ] || { echo "the emulator did not start; see $dir/emulator.log" >&2; stop "$dir"; exit 1; }
-  local base
-  base=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["arm"])' "$dir/emulator.json")
-  "$root/target/debug/rhelazure-emulator" env --base-url "$base" >"$dir/env"
-  echo "export RHELAZURE_BLOB_ENDPOINT='$blob'" >>"$dir/env"
+  mkdir -p "$dir/azurite"
+  "$root/.tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
+    --cert "$dir/ca.server.pem" --key "$dir/ca.server.key" \
+    --location "$dir/azurite" --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1 &
+  echo $! >>"$dir/pids"
+  local up=""
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$up" ] || { echo "Azurite did not start within 30 s; see $dir/azurite.log" >&2; stop "$dir"; exit 1; }
+  python3 - "$dir/emulator.json" "$blob" >"$dir/env" <<'PY'
+import json, shlex, sys
+line = json.load(open(sys.argv[1]))
+for k, v in line["env"].items():
+    print(f"export {k}={shlex.quote(v)}")
+print(f"export RHELAZURE_BLOB_ENDPOINT={shlex.quote(sys.argv[2])}")
+PY
 }
 
 stop() {
@@ -72,7 +80,7 @@ case "${1:-}" in
     cat "$dir/env"
     echo
     echo "(or: source $dir/env). Ctrl-C stops Azurite and the emulator."
-    while kill -0 "$(tail -1 "$dir/pids")" 2>/dev/null; do sleep 1; done
+    while kill -0 "$(head -1 "$dir/pids")" 2>/dev/null; do sleep 1; done
     ;;
   *) echo "usage: $0 run | start DIR | stop DIR" >&2; exit 2 ;;
 esac

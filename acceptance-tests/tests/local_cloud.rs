@@ -58,7 +58,7 @@ fn start_use_and_stop_the_local_cloud() {
     );
     let blob = get("RHELAZURE_BLOB_ENDPOINT");
     let port = blob
-        .trim_start_matches("http://127.0.0.1:")
+        .trim_start_matches("https://127.0.0.1:")
         .split('/')
         .next()
         .unwrap()
@@ -68,20 +68,35 @@ fn start_use_and_stop_the_local_cloud() {
         "Azurite answers"
     );
 
+    // Azurite answers over HTTPS with the same CA.
     // The credentials in env get a token.
     let form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
         get("ARM_CLIENT_ID"),
         get("ARM_CLIENT_SECRET")
     );
-    let mut resp = ureq::post(format!(
-        "{}/{}/oauth2/v2.0/token",
-        get("ARM_AUTHORITY_HOST"),
-        get("ARM_TENANT_ID")
-    ))
-    .content_type("application/x-www-form-urlencoded")
-    .send(form)
-    .expect("token endpoint answers");
+    // HTTPS, trusting exactly the local cloud's CA (SSL_CERT_FILE).
+    let ca = std::fs::read(get("SSL_CERT_FILE")).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+            ureq::tls::Certificate::from_pem(&ca).unwrap(),
+        ]))
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    assert!(get("ARM_ENDPOINT").starts_with("https://"));
+    assert!(blob.starts_with("https://"));
+    let mut resp = agent
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            get("ARM_AUTHORITY_HOST"),
+            get("ARM_TENANT_ID")
+        ))
+        .content_type("application/x-www-form-urlencoded")
+        .send(form)
+        .expect("token endpoint answers");
     assert!(resp
         .body_mut()
         .read_to_string()

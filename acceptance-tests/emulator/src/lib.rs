@@ -24,6 +24,7 @@ pub mod ratelimit;
 pub mod redhat;
 pub mod seed;
 pub mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ pub struct Options {
     pub seed: Option<PathBuf>,
     pub request_log: Option<PathBuf>,
     pub lro_delay: Duration,
+    /// Serve HTTPS, with a certificate from a throwaway CA written to this PEM file.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             seed: None,
             request_log: None,
             lro_delay: Duration::from_millis(200),
+            tls_ca_file: None,
         }
     }
 }
@@ -81,6 +85,7 @@ fn default_phase() -> u64 {
 pub struct Emulator {
     seed: Seed,
     base_url: RwLock<String>,
+    ca_file: Option<PathBuf>,
     pub blob_endpoint: Option<String>,
     state_file: Option<PathBuf>,
     request_log_file: Option<PathBuf>,
@@ -104,6 +109,7 @@ impl Emulator {
         Ok(Arc::new(Emulator {
             seed,
             base_url: RwLock::new(String::new()),
+            ca_file: opts.tls_ca_file.clone(),
             blob_endpoint: opts.blob_endpoint.clone(),
             state_file: opts.state_file.clone(),
             request_log_file: opts.request_log.clone(),
@@ -181,7 +187,12 @@ impl Emulator {
 
     /// Environment variables that point the provider at this emulator.
     pub fn env(&self) -> Vec<(String, String)> {
-        env_for(&self.seed, &self.base_url())
+        let mut env = env_for(&self.seed, &self.base_url());
+        if let Some(ca) = &self.ca_file {
+            // How a client trusts the local cloud's CA (rustls-native-certs, OpenSSL, curl all read it).
+            env.push(("SSL_CERT_FILE".into(), ca.display().to_string()));
+        }
+        env
     }
 
     /// The one JSON line printed at start-up.
@@ -199,6 +210,7 @@ impl Emulator {
             "redhat_sso": format!("{base}/sso"),
             "control": format!("{base}/_emulator"),
             "blob_endpoint": self.blob_endpoint,
+            "ca_cert": self.ca_file.as_ref().map(|p| p.display().to_string()),
             "env": env,
         })
     }
@@ -254,20 +266,36 @@ pub async fn start(opts: Options) -> Result<Running, String> {
         .await
         .map_err(|e| format!("listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if opts.tls_ca_file.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     if let Ok(mut b) = emulator.base_url.write() {
-        *b = format!("http://{addr}");
+        *b = format!("{scheme}://{addr}");
     }
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(emulator.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
+    let task = match &opts.tls_ca_file {
+        Some(ca) => {
+            let config = tls::server_config(ca)?;
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tls::serve(listener, config, app) => {}
+                    _ = rx => {}
+                }
             })
-            .await;
-    });
+        }
+        None => tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        }),
+    };
     Ok(Running {
         emulator,
         addr,

@@ -4,6 +4,7 @@
 //! [`framework`] is what a resource author sees, [`provider`] configures the
 //! provider, [`resources`] holds one file per resource, data source or function.
 
+pub mod arm;
 pub mod framework;
 pub mod plugin;
 pub mod provider;

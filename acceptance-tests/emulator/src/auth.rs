@@ -139,7 +139,7 @@ pub fn check_arm(emu: &Emulator, req: &Req, subscription_tenant: &str) -> Result
     let unauthorized = |code: &str, msg: String, desc: &str| {
         ArmError::new(401, code, msg).header(
             "WWW-Authenticate",
-            format!("Bearer authorization_uri=\"{}/{subscription_tenant}\", error=\"invalid_token\", error_description=\"{desc}\"", emu.base_url() + "/login"),
+            format!("Bearer authorization_uri=\"{}/{subscription_tenant}\", error=\"invalid_token\", error_description=\"{desc}\"", emu.base_url()),
         )
     };
     let Some(token) = bearer(req) else {

@@ -5,7 +5,7 @@
 //! | base URL            | what                                            |
 //! |---------------------|-------------------------------------------------|
 //! | `/`                 | ARM (`/subscriptions/...`)                      |
-//! | `/login`            | Entra ID authority (`/{tenant}/oauth2/v2.0/token`) |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID: the authority host is the same origin (the Azure SDK joins the token path onto the authority's origin) |
 //! | `/redhat`           | Red Hat API (`/api/rhsm/v2`, ...)               |
 //! | `/sso`              | Red Hat SSO (`/auth/realms/redhat-external/...`) |
 //! | `/_emulator`        | control API: faults, throttling, state, request log, reset |
@@ -205,7 +205,7 @@ impl Emulator {
             .collect();
         json!({
             "arm": base,
-            "login": format!("{base}/login"),
+            "login": base,
             "redhat_api": format!("{base}/redhat"),
             "redhat_sso": format!("{base}/sso"),
             "control": format!("{base}/_emulator"),
@@ -223,7 +223,7 @@ pub fn env_for(seed: &Seed, base: &str) -> Vec<(String, String)> {
     let sp = &seed.tenants[0].service_principals[0];
     vec![
         ("ARM_ENDPOINT".into(), base.to_string()),
-        ("ARM_AUTHORITY_HOST".into(), format!("{base}/login")),
+        ("ARM_AUTHORITY_HOST".into(), base.to_string()),
         ("ARM_TENANT_ID".into(), sub.tenant_id.clone()),
         ("ARM_SUBSCRIPTION_ID".into(), sub.id.clone()),
         ("ARM_CLIENT_ID".into(), sp.client_id.clone()),
@@ -384,17 +384,16 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
 
 fn route(emu: &Emulator, req: &Req) -> Response {
     let first = req.segments.first().map(|s| s.to_ascii_lowercase());
+    let token_path = req.segments.len() == 4
+        && req.segments[1] == "oauth2"
+        && req.segments[2] == "v2.0"
+        && req.segments[3] == "token";
     match first.as_deref() {
-        Some("login")
-            if req.segments.len() == 5
-                && req.segments[2] == "oauth2"
-                && req.segments[3] == "v2.0"
-                && req.segments[4] == "token" =>
-        {
+        Some(_) if token_path => {
             if req.method != axum::http::Method::POST {
                 return http::empty_response(405);
             }
-            auth::entra_token(emu, req, &req.segments[1])
+            auth::entra_token(emu, req, &req.segments[0])
         }
         Some("sso") => {
             let rest: Vec<&str> = req.segments[1..].iter().map(String::as_str).collect();

@@ -74,7 +74,7 @@ fn env_prints_exports_for_a_running_emulator() {
         "{text}"
     );
     assert!(text.contains("export RH_SSO_URL='http://127.0.0.1:4242/sso'"));
-    assert!(text.contains("export ARM_AUTHORITY_HOST='http://127.0.0.1:4242/login'"));
+    assert!(text.contains("export ARM_AUTHORITY_HOST='http://127.0.0.1:4242'"));
     let bad = Command::new(BIN).arg("env").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }

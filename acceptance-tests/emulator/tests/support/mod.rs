@@ -152,7 +152,7 @@ impl Cloud {
         );
         self.raw(
             "POST",
-            &format!("/login/{tenant}/oauth2/v2.0/token"),
+            &format!("/{tenant}/oauth2/v2.0/token"),
             None,
             Some(("application/x-www-form-urlencoded", form)),
         )

@@ -1,0 +1,557 @@
+//! `ArmClient`: the only way the provider talks to Azure Resource Manager.
+//! Every call goes through one azure_core pipeline (call log, throttle,
+//! retries, client request id, bearer token), answers become typed errors,
+//! `MissingSubscriptionRegistration` registers that one namespace and retries,
+//! and long-running operations are polled by [`Operation::wait`].
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use azure_core::credentials::TokenCredential;
+use azure_core::http::headers::{HeaderName, Headers};
+use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
+use azure_core::http::policies::Policy;
+use azure_core::http::{
+    ClientOptions, Context, Method, Pipeline, PipelineSendOptions, Request, RetryOptions,
+    Transport, Url,
+};
+use serde_json::Value as Json;
+
+use super::error::{ApiError, ArmError};
+use super::policy::{Attempts, CallLog, Deadline, Retry, Throttle};
+use crate::provider::AzureSettings;
+
+/// api-version of Microsoft.Resources (providers, resource groups).
+pub const RESOURCES_API: &str = "2024-03-01";
+
+/// A plain answer: status, headers, body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    pub client_request_id: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &'static str) -> Option<&str> {
+        self.headers
+            .get_optional_str(&HeaderName::from_static(name))
+    }
+    pub fn json(&self) -> Option<Json> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+pub struct ArmClient {
+    pipeline: Pipeline,
+    endpoint: String,
+    subscription: String,
+    pub retry: Arc<Retry>,
+    pub throttle: Arc<Throttle>,
+    registered: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.endpoint)
+            .field("subscription", &self.subscription)
+            .finish()
+    }
+}
+
+fn guid() -> String {
+    let mut b = [0u8; 16];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+impl ArmClient {
+    /// A client for the settings' endpoint, subscription and credential chain.
+    /// `transport` replaces the default HTTP client (None in the provider).
+    pub fn new(s: &AzureSettings, transport: Option<Transport>) -> Result<ArmClient, ArmError> {
+        let sub = s.subscription_id.clone().filter(|x| !x.is_empty()).ok_or_else(|| {
+            ArmError::Config("No Azure subscription: set subscription_id in the provider block or ARM_SUBSCRIPTION_ID.".into())
+        })?;
+        let (credential, method) = super::credential::from_settings(s, transport.clone())?;
+        tracing::debug!(target: "rhelazure.arm", method = ?method, endpoint = %s.arm_endpoint, "Azure credential chosen");
+        Ok(Self::with_credential(
+            &s.arm_endpoint,
+            &sub,
+            credential,
+            transport,
+        ))
+    }
+
+    /// A client with an explicit credential and, optionally, transport (tests).
+    pub fn with_credential(
+        endpoint: &str,
+        subscription: &str,
+        credential: Arc<dyn TokenCredential>,
+        transport: Option<Transport>,
+    ) -> ArmClient {
+        let retry = Arc::new(Retry::default());
+        let throttle = Arc::new(Throttle::default());
+        // Tokens for the ARM audience; sovereign and local endpoints accept it as Azure does.
+        let scope = if endpoint.contains("management.usgovcloudapi.net") {
+            "https://management.usgovcloudapi.net/.default".to_string()
+        } else if endpoint.contains("management.chinacloudapi.cn") {
+            "https://management.chinacloudapi.cn/.default".to_string()
+        } else {
+            "https://management.azure.com/.default".to_string()
+        };
+        // Our Retry policy replaces azure_core's: it honours ARM's hints and the caller's deadline.
+        let options = ClientOptions {
+            retry: RetryOptions::none(),
+            transport,
+            ..Default::default()
+        };
+        let per_call: Vec<Arc<dyn Policy>> =
+            vec![Arc::new(CallLog), throttle.clone(), retry.clone()];
+        let per_try: Vec<Arc<dyn Policy>> = vec![Arc::new(BearerTokenAuthorizationPolicy::new(
+            credential,
+            [scope],
+        ))];
+        let pipeline = Pipeline::new(
+            Some("terraform-provider-rhelazure"),
+            Some(env!("CARGO_PKG_VERSION")),
+            options,
+            per_call,
+            per_try,
+            None,
+        );
+        ArmClient {
+            pipeline,
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            subscription: subscription.to_string(),
+            retry,
+            throttle,
+            registered: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.subscription
+    }
+
+    /// `/subscriptions/{sub}` + `rest`.
+    pub fn sub_path(&self, rest: &str) -> String {
+        format!("/subscriptions/{}{rest}", self.subscription)
+    }
+
+    fn url(&self, path: &str, api_version: Option<&str>) -> Result<Url, ArmError> {
+        let full = if path.starts_with("https://") || path.starts_with("http://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.endpoint)
+        };
+        let full = match api_version {
+            Some(v) => format!(
+                "{full}{}api-version={v}",
+                if full.contains('?') { '&' } else { '?' }
+            ),
+            None => full,
+        };
+        Url::parse(&full).map_err(|e| ArmError::Config(format!("bad URL {full}: {e}")))
+    }
+
+    /// One call (retries, throttling and auth included). Error statuses become
+    /// [`ArmError::Api`]; `MissingSubscriptionRegistration` registers and retries once.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: Option<&str>,
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<Answer, ArmError> {
+        let answer = self
+            .call_once(method, path, api_version, body, deadline)
+            .await?;
+        if answer.status < 400 {
+            return Ok(answer);
+        }
+        let err = api_error(&method, path, &answer);
+        if err.code == "MissingSubscriptionRegistration" {
+            if let Some(ns) = err.target.clone().or_else(|| namespace_in(path)) {
+                self.register(&ns, deadline).await?;
+                let again = self
+                    .call_once(method, path, api_version, body, deadline)
+                    .await?;
+                if again.status < 400 {
+                    return Ok(again);
+                }
+                return Err(ArmError::Api(Box::new(api_error(&method, path, &again))));
+            }
+        }
+        Err(ArmError::Api(Box::new(err)))
+    }
+
+    async fn call_once(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: Option<&str>,
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<Answer, ArmError> {
+        let url = self.url(path, api_version)?;
+        let mut req = Request::new(url, method);
+        let client_request_id = guid();
+        req.insert_header("x-ms-client-request-id", client_request_id.clone());
+        req.insert_header("accept", "application/json");
+        if let Some(b) = body {
+            req.insert_header("content-type", "application/json");
+            req.set_body(serde_json::to_vec(b).unwrap_or_default());
+        }
+        let ctx = Context::new()
+            .with_value(Deadline(deadline))
+            .with_value(Attempts::default());
+        let opts = PipelineSendOptions {
+            skip_checks: true,
+            ..Default::default()
+        };
+        let resp = self
+            .pipeline
+            .send(&ctx, &mut req, Some(opts))
+            .await
+            .map_err(|e| match e.kind() {
+                azure_core::error::ErrorKind::Credential => ArmError::Auth(e.to_string()),
+                _ => ArmError::Transport {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    message: format!("{e} (x-ms-client-request-id: {client_request_id})"),
+                },
+            })?;
+        let status = u16::from(resp.status());
+        let (_, headers, body) = resp.deconstruct();
+        Ok(Answer {
+            status,
+            headers,
+            body: body.as_ref().to_vec(),
+            client_request_id,
+        })
+    }
+
+    /// Registers a resource provider namespace and waits until it is registered.
+    pub async fn register(&self, namespace: &str, deadline: Instant) -> Result<(), ArmError> {
+        let key = namespace.to_ascii_lowercase();
+        if self
+            .registered
+            .lock()
+            .map(|r| r.contains(&key))
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        tracing::info!(target: "rhelazure.arm", namespace, "registering the resource provider in the subscription");
+        let path = self.sub_path(&format!("/providers/{namespace}"));
+        self.call_once(
+            Method::Post,
+            &format!("{path}/register"),
+            Some(RESOURCES_API),
+            None,
+            deadline,
+        )
+        .await?;
+        loop {
+            let a = self
+                .call_once(Method::Get, &path, Some(RESOURCES_API), None, deadline)
+                .await?;
+            if a.json()
+                .is_some_and(|j| j["registrationState"] == "Registered")
+            {
+                if let Ok(mut r) = self.registered.lock() {
+                    r.insert(key);
+                }
+                return Ok(());
+            }
+            if Instant::now() + Duration::from_secs(1) > deadline {
+                return Err(ArmError::Timeout {
+                    what: format!("Registration of {namespace}"),
+                    waited_secs: 0,
+                });
+            }
+            tokio::time::sleep(poll_interval(&a)).await;
+        }
+    }
+
+    /// GET as JSON; `None` when the object does not exist (404).
+    pub async fn get(
+        &self,
+        path: &str,
+        api_version: &str,
+        deadline: Instant,
+    ) -> Result<Option<Json>, ArmError> {
+        match self
+            .call(Method::Get, path, Some(api_version), None, deadline)
+            .await
+        {
+            Ok(a) => a.json().map(Some).ok_or_else(|| ArmError::Decode {
+                path: path.into(),
+                message: "not JSON".into(),
+            }),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts a PUT / PATCH / DELETE / POST that may be long-running.
+    pub async fn begin(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<Operation<'_>, ArmError> {
+        let a = self
+            .call(method, path, Some(api_version), body, deadline)
+            .await?;
+        Ok(Operation {
+            client: self,
+            method,
+            path: path.to_string(),
+            api_version: api_version.to_string(),
+            async_url: a.header("azure-asyncoperation").map(str::to_string),
+            location_url: a.header("location").map(str::to_string),
+            first_wait: poll_interval(&a),
+            initial: a.json(),
+            status: a.status,
+            started: Instant::now(),
+        })
+    }
+
+    /// `begin(...).wait(...)` in one.
+    pub async fn run(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: Option<&Json>,
+        deadline: Instant,
+    ) -> Result<Option<Json>, ArmError> {
+        self.begin(method, path, api_version, body, deadline)
+            .await?
+            .wait(deadline)
+            .await
+    }
+}
+
+fn namespace_in(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split('/').collect();
+    segs.iter()
+        .position(|s| s.eq_ignore_ascii_case("providers"))
+        .and_then(|i| segs.get(i + 1))
+        .map(|s| s.to_string())
+}
+
+fn api_error(method: &Method, path: &str, a: &Answer) -> ApiError {
+    let j = a.json().unwrap_or(Json::Null);
+    let e = &j["error"];
+    ApiError {
+        status: a.status,
+        code: e["code"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP{}", a.status)),
+        message: e["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&a.body).chars().take(500).collect()),
+        target: e["target"].as_str().map(str::to_string),
+        details: e["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|x| {
+                        format!(
+                            "{}: {}",
+                            x["code"].as_str().unwrap_or(""),
+                            x["message"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        method: method.to_string(),
+        path: path.split('?').next().unwrap_or(path).to_string(),
+        client_request_id: a.client_request_id.clone(),
+        request_id: a.header("x-ms-request-id").map(str::to_string),
+    }
+}
+
+/// How long to wait before the next poll: the service's hint, else 5 s.
+fn poll_interval(a: &Answer) -> Duration {
+    super::policy::retry_hint(&a.headers, b"")
+        .unwrap_or(Duration::from_secs(5))
+        .max(Duration::from_millis(50))
+}
+
+/// A started operation. [`Operation::resource`] is the first answer's body
+/// (with the resource id) so the caller can record it before waiting.
+pub struct Operation<'a> {
+    client: &'a ArmClient,
+    method: Method,
+    path: String,
+    api_version: String,
+    async_url: Option<String>,
+    location_url: Option<String>,
+    first_wait: Duration,
+    initial: Option<Json>,
+    status: u16,
+    started: Instant,
+}
+
+impl Operation<'_> {
+    pub fn resource(&self) -> Option<&Json> {
+        self.initial.as_ref()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.async_url.is_none() && self.location_url.is_none() && !self.provisioning_in_progress()
+    }
+
+    fn provisioning_in_progress(&self) -> bool {
+        let state = self
+            .initial
+            .as_ref()
+            .and_then(|j| j["properties"]["provisioningState"].as_str())
+            .unwrap_or("Succeeded");
+        !matches!(state, "Succeeded" | "Failed" | "Canceled")
+            && matches!(self.method, Method::Put | Method::Patch)
+    }
+
+    fn what(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Waits until the operation ends. PUT / PATCH return the resource as it
+    /// now is; DELETE returns None; POST returns the result body, if any.
+    pub async fn wait(self, deadline: Instant) -> Result<Option<Json>, ArmError> {
+        let mut wait = self.first_wait;
+        let mut last_progress = Instant::now();
+        let timeout = |op: &Operation<'_>| ArmError::Timeout {
+            what: op.what(),
+            waited_secs: op.started.elapsed().as_secs(),
+        };
+        if let Some(url) = self.async_url.clone() {
+            loop {
+                if Instant::now() + wait > deadline {
+                    return Err(timeout(&self));
+                }
+                tokio::time::sleep(wait).await;
+                let a = self
+                    .client
+                    .call(Method::Get, &url, None, None, deadline)
+                    .await?;
+                let j = a.json().unwrap_or(Json::Null);
+                let status = j["status"].as_str().unwrap_or("InProgress").to_string();
+                match status.as_str() {
+                    "Succeeded" => break,
+                    "Failed" | "Canceled" => {
+                        return Err(ArmError::OperationFailed {
+                            operation: self.method.to_string(),
+                            resource: self.path.clone(),
+                            status,
+                            code: j["error"]["code"].as_str().unwrap_or("").to_string(),
+                            message: j["error"]["message"].as_str().unwrap_or("").to_string(),
+                        })
+                    }
+                    _ => {}
+                }
+                wait = poll_interval(&a);
+                progress(&self, &mut last_progress);
+            }
+        } else if let Some(url) = self.location_url.clone() {
+            loop {
+                if Instant::now() + wait > deadline {
+                    return Err(timeout(&self));
+                }
+                tokio::time::sleep(wait).await;
+                let a = self
+                    .client
+                    .call(Method::Get, &url, None, None, deadline)
+                    .await?;
+                if a.status != 202 {
+                    return Ok(if self.method == Method::Delete {
+                        None
+                    } else {
+                        a.json()
+                    });
+                }
+                wait = poll_interval(&a);
+                progress(&self, &mut last_progress);
+            }
+        } else if self.provisioning_in_progress() {
+            // No operation header: follow provisioningState on the resource itself.
+            loop {
+                if Instant::now() + wait > deadline {
+                    return Err(timeout(&self));
+                }
+                tokio::time::sleep(wait).await;
+                let j = self
+                    .client
+                    .get(&self.path, &self.api_version, deadline)
+                    .await?
+                    .unwrap_or(Json::Null);
+                match j["properties"]["provisioningState"]
+                    .as_str()
+                    .unwrap_or("Succeeded")
+                {
+                    "Succeeded" => return Ok(Some(j)),
+                    s @ ("Failed" | "Canceled") => {
+                        return Err(ArmError::OperationFailed {
+                            operation: self.method.to_string(),
+                            resource: self.path.clone(),
+                            status: s.into(),
+                            code: String::new(),
+                            message: "provisioning ended without success".into(),
+                        })
+                    }
+                    _ => progress(&self, &mut last_progress),
+                }
+            }
+        } else {
+            return Ok(if self.method == Method::Delete || self.status == 204 {
+                None
+            } else {
+                self.initial
+            });
+        }
+        match self.method {
+            Method::Put | Method::Patch => {
+                self.client
+                    .get(&self.path, &self.api_version, deadline)
+                    .await
+            }
+            Method::Post => match &self.location_url {
+                Some(loc) => Ok(self
+                    .client
+                    .call(Method::Get, loc, None, None, deadline)
+                    .await?
+                    .json()),
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Logs progress of long waits at least every 30 seconds.
+fn progress(op: &Operation<'_>, last: &mut Instant) {
+    if last.elapsed() >= Duration::from_secs(30) {
+        tracing::info!(target: "rhelazure.arm", operation = %op.what(), elapsed_s = op.started.elapsed().as_secs(), "still waiting for the operation");
+        *last = Instant::now();
+    }
+}

@@ -1,0 +1,243 @@
+//! Azure credentials from `azure_identity`, chosen in the order users of
+//! azurerm and the Azure CLI expect: client secret, client certificate,
+//! OIDC / workload identity federation, managed identity, Azure CLI.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+};
+
+use super::ArmError;
+use crate::provider::AzureSettings;
+
+/// What authenticates, for logs (never the secret itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    ClientSecret,
+    Oidc,
+    ManagedIdentity,
+    AzureCli,
+}
+
+fn client_options(s: &AzureSettings, transport: Option<Transport>) -> ClientOptions {
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = s.authority_host.clone();
+    ClientOptions {
+        cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+        transport,
+        ..Default::default()
+    }
+}
+
+fn need<'a>(v: &'a Option<String>, what: &str, env: &str, why: &str) -> Result<&'a str, ArmError> {
+    v.as_deref()
+        .filter(|x| !x.is_empty())
+        .ok_or_else(|| ArmError::Config(format!("{why} needs {what} (or {env}).")))
+}
+
+fn id_err(e: azure_core::Error) -> ArmError {
+    ArmError::Auth(e.to_string())
+}
+
+/// An OIDC token to exchange: given directly, read from a file (refreshed each
+/// time, as Kubernetes rotates it), or requested from GitHub Actions.
+#[derive(Debug)]
+enum OidcSource {
+    Token(Secret),
+    File(String),
+    GitHubActions { url: String, bearer: Secret },
+}
+
+#[async_trait]
+impl ClientAssertion for OidcSource {
+    async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+        match self {
+            OidcSource::Token(t) => Ok(t.secret().to_string()),
+            OidcSource::File(p) => std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    azure_core::Error::with_message(
+                        azure_core::error::ErrorKind::Credential,
+                        format!("reading the OIDC token file {p}: {e}"),
+                    )
+                }),
+            OidcSource::GitHubActions { url, bearer } => {
+                github_actions_token(url, bearer.secret()).await
+            }
+        }
+    }
+}
+
+/// `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=api://AzureADTokenExchange`.
+async fn github_actions_token(url: &str, bearer: &str) -> azure_core::Result<String> {
+    use azure_core::http::{Method as M, Request, Url};
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = Url::parse(&format!(
+        "{url}{sep}audience=api%3A%2F%2FAzureADTokenExchange"
+    ))?;
+    let mut req = Request::new(url, M::Get);
+    req.insert_header("authorization", format!("Bearer {bearer}"));
+    let client = azure_core::http::new_http_client(None);
+    let resp = client
+        .execute_request(&req)
+        .await?
+        .try_into_raw_response()
+        .await?;
+    let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())?;
+    body["value"].as_str().map(str::to_string).ok_or_else(|| {
+        azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "GitHub Actions returned no OIDC token (does the job have `id-token: write`?)",
+        )
+    })
+}
+
+/// The credential the settings describe, and which kind it is. `transport`
+/// replaces the default HTTP client (tests that trust a private CA).
+pub fn from_settings(
+    s: &AzureSettings,
+    transport: Option<Transport>,
+) -> Result<(Arc<dyn TokenCredential>, Method), ArmError> {
+    let opts = client_options(s, transport);
+    if s.client_secret.is_some() {
+        let why = "Authenticating with a client secret";
+        let tenant = need(&s.tenant_id, "tenant_id", "ARM_TENANT_ID", why)?;
+        let client = need(&s.client_id, "client_id", "ARM_CLIENT_ID", why)?;
+        let secret = Secret::new(s.client_secret.clone().unwrap_or_default());
+        let c = ClientSecretCredential::new(
+            tenant,
+            client.to_string(),
+            secret,
+            Some(ClientSecretCredentialOptions {
+                client_options: opts,
+            }),
+        )
+        .map_err(id_err)?;
+        return Ok((c, Method::ClientSecret));
+    }
+    if s.client_certificate_path.is_some() {
+        return Err(ArmError::Config(
+            "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) is not supported by this provider build yet: \
+             use a client secret, OIDC workload identity federation, a managed identity or the Azure CLI."
+                .into(),
+        ));
+    }
+    if s.use_oidc {
+        let why = "OIDC authentication (use_oidc)";
+        let tenant = need(&s.tenant_id, "tenant_id", "ARM_TENANT_ID", why)?;
+        let client = need(&s.client_id, "client_id", "ARM_CLIENT_ID", why)?;
+        let source = if let Some(t) = &s.oidc_token {
+            OidcSource::Token(Secret::new(t.clone()))
+        } else if let Some(p) = &s.oidc_token_file_path {
+            OidcSource::File(p.clone())
+        } else if let (Ok(url), Ok(bearer)) = (
+            std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+            std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        ) {
+            OidcSource::GitHubActions {
+                url,
+                bearer: Secret::new(bearer),
+            }
+        } else {
+            return Err(ArmError::Config(
+                "use_oidc is set but there is no token: set oidc_token (ARM_OIDC_TOKEN), oidc_token_file_path \
+                 (ARM_OIDC_TOKEN_FILE_PATH), or run in GitHub Actions with `id-token: write`."
+                    .into(),
+            ));
+        };
+        let c = ClientAssertionCredential::new(
+            tenant.to_string(),
+            client.to_string(),
+            source,
+            Some(ClientAssertionCredentialOptions {
+                client_options: opts,
+            }),
+        )
+        .map_err(id_err)?;
+        return Ok((c, Method::Oidc));
+    }
+    if s.use_msi {
+        let o = ManagedIdentityCredentialOptions {
+            user_assigned_id: s.client_id.clone().map(UserAssignedId::ClientId),
+            client_options: opts,
+        };
+        return Ok((
+            ManagedIdentityCredential::new(Some(o)).map_err(id_err)?,
+            Method::ManagedIdentity,
+        ));
+    }
+    if s.use_cli {
+        let o = AzureCliCredentialOptions {
+            tenant_id: s.tenant_id.clone(),
+            subscription: s.subscription_id.clone(),
+            ..Default::default()
+        };
+        return Ok((
+            AzureCliCredential::new(Some(o)).map_err(id_err)?,
+            Method::AzureCli,
+        ));
+    }
+    Err(ArmError::Config(
+        "No Azure credentials: set client_id and client_secret (ARM_CLIENT_ID, ARM_CLIENT_SECRET), use_oidc, use_msi, \
+         or log in with the Azure CLI (use_cli, the default)."
+            .into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AzureSettings {
+        AzureSettings {
+            tenant_id: Some("c0ffee00-0000-4000-a000-00000000e1a0".into()),
+            client_id: Some("5e7ab1e0-0000-4000-a000-0000000000a1".into()),
+            authority_host: "https://login.microsoftonline.com".into(),
+            arm_endpoint: "https://management.azure.com".into(),
+            use_cli: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn chain_order() {
+        let mut s = settings();
+        s.client_secret = Some("x".into());
+        s.use_oidc = true;
+        assert_eq!(
+            from_settings(&s, None).unwrap().1,
+            Method::ClientSecret,
+            "a secret wins"
+        );
+        s.client_secret = None;
+        s.oidc_token = Some("eyJ".into());
+        assert_eq!(from_settings(&s, None).unwrap().1, Method::Oidc);
+        s.use_oidc = false;
+        s.use_msi = true;
+        assert_eq!(from_settings(&s, None).unwrap().1, Method::ManagedIdentity);
+        s.use_msi = false;
+        assert_eq!(from_settings(&s, None).unwrap().1, Method::AzureCli);
+        s.use_cli = false;
+        assert!(matches!(from_settings(&s, None), Err(ArmError::Config(_))));
+    }
+
+    #[test]
+    fn missing_pieces_are_named() {
+        let mut s = settings();
+        s.client_secret = Some("x".into());
+        s.tenant_id = None;
+        let e = from_settings(&s, None).unwrap_err().to_string();
+        assert!(e.contains("ARM_TENANT_ID"), "{e}");
+        let mut s = settings();
+        s.use_oidc = true;
+        let e = from_settings(&s, None).unwrap_err().to_string();
+        assert!(e.contains("ARM_OIDC_TOKEN"), "{e}");
+    }
+}

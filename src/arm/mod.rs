@@ -1,0 +1,15 @@
+//! Azure Resource Manager, the only way the provider talks to Azure:
+//! [`ArmClient`] (one azure_core pipeline with auth, retries, throttling,
+//! request ids and logging; long-running operations; on-demand provider
+//! registration), credentials ([`credential`]), the pipeline policies
+//! ([`policy`]), typed errors ([`ArmError`]) and the typed calls resources use
+//! ([`catalog`]).
+
+pub mod catalog;
+mod client;
+pub mod credential;
+mod error;
+pub mod policy;
+
+pub use client::{Answer, ArmClient, Operation, RESOURCES_API};
+pub use error::{ApiError, ArmError};

@@ -1,0 +1,311 @@
+//! The ARM client against the local cloud over HTTPS: the credential chain's
+//! client secret against the emulated Entra ID, typed errors with ARM's codes
+//! and request ids, long-running operations (Azure-AsyncOperation and
+//! Location), on-demand provider registration, retries on injected 5xx / 429
+//! with their hints, pacing ahead of the subscription budget, the catalogue's
+//! numeric `latest`, and Marketplace terms.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use azure_core::http::{Method, Transport};
+use rhelazure::arm::{ArmClient, ArmError};
+use rhelazure::provider::AzureSettings;
+use serde_json::json;
+
+struct Cloud {
+    rt: tokio::runtime::Runtime,
+    running: Option<rhelazure_emulator::Running>,
+    transport: Transport,
+    _dir: tempfile::TempDir,
+    control: String,
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+impl Cloud {
+    fn start() -> Cloud {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt
+            .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
+                tls_ca_file: Some(ca.clone()),
+                lro_delay: Duration::from_millis(0),
+                ..Default::default()
+            }))
+            .unwrap();
+        let cert = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(cert)
+            .build()
+            .unwrap();
+        let control = format!("{}/_emulator", running.base_url());
+        Cloud {
+            rt,
+            running: Some(running),
+            transport: Transport::new(Arc::new(client)),
+            _dir: dir,
+            control,
+        }
+    }
+
+    fn settings(&self) -> AzureSettings {
+        let env: std::collections::HashMap<String, String> = self
+            .running
+            .as_ref()
+            .unwrap()
+            .emulator
+            .env()
+            .into_iter()
+            .collect();
+        AzureSettings {
+            subscription_id: Some(env["ARM_SUBSCRIPTION_ID"].clone()),
+            tenant_id: Some(env["ARM_TENANT_ID"].clone()),
+            client_id: Some(env["ARM_CLIENT_ID"].clone()),
+            client_secret: Some(env["ARM_CLIENT_SECRET"].clone()),
+            arm_endpoint: env["ARM_ENDPOINT"].clone(),
+            authority_host: env["ARM_AUTHORITY_HOST"].clone(),
+            environment: "public".into(),
+            ..Default::default()
+        }
+    }
+
+    fn client(&self) -> ArmClient {
+        ArmClient::new(&self.settings(), Some(self.transport.clone())).unwrap()
+    }
+
+    /// The control API (through the same trusted transport).
+    fn control(&self, method: &str, path: &str, body: serde_json::Value) {
+        let client = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(
+                    &std::fs::read(self._dir.path().join("ca.pem")).unwrap(),
+                )
+                .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let url = format!("{}/{path}", self.control);
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let status = self.rt.block_on(async {
+            client
+                .request(m, url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(status.is_success(), "control {path}: {status}");
+    }
+
+    fn run<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+#[test]
+fn crud_with_long_running_operations_and_typed_errors() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    cloud.run(async {
+        let rg = arm.sub_path("/resourceGroups/arm-client");
+        arm.call(Method::Put, &rg, Some("2024-03-01"), Some(&json!({ "location": "eastus" })), soon()).await.unwrap();
+        let img = format!("{rg}/providers/Microsoft.Compute/images/rhel");
+        let body = json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/a.vhd" } } } });
+        let op = arm.begin(Method::Put, &img, "2024-03-01", Some(&body), soon()).await.unwrap();
+        let id = op.resource().unwrap()["id"].as_str().unwrap().to_string();
+        assert!(id.ends_with("/images/rhel"), "the id is known before waiting");
+        let done = op.wait(soon()).await.unwrap().unwrap();
+        assert_eq!(done["properties"]["provisioningState"], "Succeeded");
+
+        // Typed errors: code, target, ids.
+        let bad = arm.call(Method::Put, &format!("{rg}/providers/Microsoft.Compute/images/x"), Some("2024-03-01"), Some(&json!({ "location": "eastus", "properties": {} })), soon()).await.unwrap_err();
+        let api = bad.api().unwrap();
+        assert_eq!((api.status, api.code.as_str(), api.target.as_deref()), (400, "InvalidParameter", Some("storageProfile.osDisk")));
+        assert!(api.request_id.is_some() && !api.client_request_id.is_empty());
+        assert!(bad.to_string().contains("x-ms-client-request-id"));
+        assert!(arm.get(&format!("{rg}/providers/Microsoft.Compute/images/nope"), "2024-03-01", soon()).await.unwrap().is_none());
+
+        // DELETE through Location polling.
+        assert!(arm.run(Method::Delete, &img, "2024-03-01", None, soon()).await.unwrap().is_none());
+        assert!(arm.get(&img, "2024-03-01", soon()).await.unwrap().is_none());
+    });
+}
+
+#[test]
+fn a_failed_operation_is_a_typed_error() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    cloud.control("POST", "faults", json!({ "method": "PUT", "path": "/images/", "lro_fail": true, "code": "InternalOperationError", "message": "disk copy failed", "count": 1 }));
+    cloud.run(async {
+        let rg = arm.sub_path("/resourceGroups/rhel-demo");
+        let body = json!({ "location": "eastus", "properties": { "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://x/y.vhd" } } } });
+        let err = arm.run(Method::Put, &format!("{rg}/providers/Microsoft.Compute/images/f"), "2024-03-01", Some(&body), soon()).await.unwrap_err();
+        match err {
+            ArmError::OperationFailed { status, code, message, .. } => {
+                assert_eq!((status.as_str(), code.as_str(), message.as_str()), ("Failed", "InternalOperationError", "disk copy failed"));
+            }
+            other => panic!("expected OperationFailed, got {other}"),
+        }
+    });
+}
+
+#[test]
+fn missing_registration_registers_that_namespace_and_retries() {
+    let cloud = Cloud::start();
+    let mut s = cloud.settings();
+    s.subscription_id = Some("5ab5c41d-0000-4000-a000-0000000fe5e5".into());
+    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    cloud.run(async {
+        let rg = arm.sub_path("/resourceGroups/fresh");
+        arm.call(Method::Put, &rg, Some("2024-03-01"), Some(&json!({ "location": "eastus" })), soon()).await.unwrap();
+        let body = json!({ "location": "eastus", "properties": { "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://x/y.vhd" } } } });
+        let img = arm.run(Method::Put, &format!("{rg}/providers/Microsoft.Compute/images/i"), "2024-03-01", Some(&body), soon()).await.unwrap();
+        assert_eq!(img.unwrap()["properties"]["provisioningState"], "Succeeded");
+        let state = arm.get(&arm.sub_path("/providers/Microsoft.Compute"), "2024-03-01", soon()).await.unwrap().unwrap();
+        assert_eq!(state["registrationState"], "Registered");
+        let network = arm.get(&arm.sub_path("/providers/Microsoft.Network"), "2024-03-01", soon()).await.unwrap().unwrap();
+        assert_eq!(network["registrationState"], "NotRegistered", "only the namespace needed");
+    });
+}
+
+#[test]
+fn retries_honour_hints_within_the_deadline() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    cloud.control("POST", "faults", json!({ "method": "GET", "path": "/resourceGroups/rhel-demo", "status": 503, "retry_after": 1, "count": 2 }));
+    cloud.run(async {
+        let rg = arm.sub_path("/resourceGroups/rhel-demo");
+        let got = arm.get(&rg, "2024-03-01", soon()).await.unwrap().unwrap();
+        assert_eq!(got["name"], "rhel-demo");
+        assert_eq!(
+            arm.retry.retries.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "two 503s, two retries"
+        );
+    });
+    // Not enough time left for the hinted wait: the error comes back at once.
+    cloud.control("POST", "faults", json!({ "method": "GET", "path": "/resourceGroups/rhel-demo", "status": 429, "retry_after": 30, "count": 1 }));
+    cloud.run(async {
+        let rg = arm.sub_path("/resourceGroups/rhel-demo");
+        let err = arm
+            .get(&rg, "2024-03-01", Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(429));
+    });
+}
+
+#[test]
+fn pacing_ahead_of_the_write_budget() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    // 25 writes, refilled at 10 a second: the client sees the budget shrink and slows down.
+    cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": 25.0, "per_second": 10.0 } }),
+    );
+    cloud.run(async {
+        for i in 0..40 {
+            let rg = arm.sub_path(&format!("/resourceGroups/paced-{i}"));
+            arm.call(
+                Method::Put,
+                &rg,
+                Some("2024-03-01"),
+                Some(&json!({ "location": "eastus" })),
+                soon(),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let paced = arm
+        .throttle
+        .paced
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let retries = arm.retry.retries.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        paced > 0,
+        "the client paced itself before the budget ran out"
+    );
+    eprintln!("40 writes against a 25-request budget: {paced} paced, {retries} retried after 429");
+}
+
+#[test]
+fn catalogue_and_terms() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    cloud.run(async {
+        let v = arm
+            .get_image_version("eastus", "RedHat", "RHEL", "8-lvm-gen2", "latest", soon())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.version, "8.10.2025012007", "numeric latest");
+        assert_eq!(v.hyper_v_generation.as_deref(), Some("V2"));
+        assert!(arm
+            .get_image_version("eastus", "RedHat", "RHEL", "nope", "latest", soon())
+            .await
+            .unwrap()
+            .is_none());
+        let terms = arm
+            .get_terms("redhat", "rhel-byos", "rhel-lvm96-gen2", soon())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(terms["properties"]["accepted"], false);
+        let accepted = arm
+            .accept_terms("redhat", "rhel-byos", "rhel-lvm96-gen2", soon())
+            .await
+            .unwrap();
+        assert_eq!(accepted["properties"]["accepted"], true);
+        arm.cancel_terms("redhat", "rhel-byos", "rhel-lvm96-gen2", soon())
+            .await
+            .unwrap();
+        let after = arm
+            .get_terms("redhat", "rhel-byos", "rhel-lvm96-gen2", soon())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after["properties"]["accepted"], false);
+    });
+}
+
+#[test]
+fn wrong_secret_is_an_auth_error_naming_the_cause() {
+    let cloud = Cloud::start();
+    let mut s = cloud.settings();
+    s.client_secret = Some("wrong".into());
+    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let err = cloud
+        .run(arm.get(
+            &arm.sub_path("/resourceGroups/rhel-demo"),
+            "2024-03-01",
+            soon(),
+        ))
+        .unwrap_err();
+    assert!(matches!(err, ArmError::Auth(_)), "{err}");
+    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "the secret is not echoed"
+    );
+}

@@ -190,6 +190,7 @@ pub async fn serve<S: ProviderService>(
         Listener::Unix(_, p) => ("unix", p.display().to_string()),
         Listener::Tcp(_, a) => ("tcp", a.to_string()),
     };
+    let signals = install_signals();
     if opts.debug {
         print_reattach(&opts.provider_address, protocol, network, &address)
             .map_err(ServeError::Stdout)?;
@@ -205,7 +206,7 @@ pub async fn serve<S: ProviderService>(
     }
     tracing::info!(target: "rhelazure.plugin", network, address = %address, "plugin server listening");
 
-    let stop = stop_signal(shutdown, opts.debug);
+    let stop = stop_signal(shutdown, opts.debug, signals);
     let result = match (listener, tls) {
         (Listener::Unix(l, path), tls) => {
             let conns = tokio_stream::wrappers::UnixListenerStream::new(l);
@@ -259,12 +260,25 @@ where
     }
 }
 
-async fn stop_signal(shutdown: Arc<Notify>, debug: bool) {
+/// SIGTERM and SIGINT handlers, installed before the handshake line is
+/// printed: a signal that arrives right after it must not kill the process.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+fn install_signals() -> Signals {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
     // Terraform forwards Ctrl-C as StopProvider; like go-plugin servers we must
     // survive the SIGINT the terminal sends to the whole process group.
-    let mut int = signal(SignalKind::interrupt()).ok();
+    Signals {
+        term: signal(SignalKind::terminate()).ok(),
+        int: signal(SignalKind::interrupt()).ok(),
+    }
+}
+
+async fn stop_signal(shutdown: Arc<Notify>, debug: bool, signals: Signals) {
+    let Signals { mut term, mut int } = signals;
     loop {
         tokio::select! {
             _ = shutdown.notified() => return,

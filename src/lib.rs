@@ -8,4 +8,5 @@ pub mod arm;
 pub mod framework;
 pub mod plugin;
 pub mod provider;
+pub mod redhat;
 pub mod resources;

@@ -35,12 +35,20 @@ fn header<'a>(h: &'a azure_core::http::headers::Headers, name: &'static str) -> 
 /// Wait hint of a response: `x-ms-retry-after-ms`, `retry-after-ms`, `Retry-After`
 /// (seconds or an HTTP date), or ARM's "retry after N seconds" in the body.
 pub fn retry_hint(headers: &azure_core::http::headers::Headers, body: &[u8]) -> Option<Duration> {
+    retry_hint_from(|name| header(headers, name), body)
+}
+
+/// [`retry_hint`] over any header lookup (the Red Hat client uses reqwest's headers).
+pub fn retry_hint_from<'a>(
+    header: impl Fn(&'static str) -> Option<&'a str>,
+    body: &[u8],
+) -> Option<Duration> {
     for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
-        if let Some(ms) = header(headers, name).and_then(|v| v.trim().parse::<u64>().ok()) {
+        if let Some(ms) = header(name).and_then(|v| v.trim().parse::<u64>().ok()) {
             return Some(Duration::from_millis(ms));
         }
     }
-    if let Some(v) = header(headers, "retry-after") {
+    if let Some(v) = header("retry-after") {
         if let Ok(secs) = v.trim().parse::<u64>() {
             return Some(Duration::from_secs(secs));
         }
@@ -85,7 +93,7 @@ fn httpdate(s: &str) -> Result<SystemTime, ()> {
     .map_err(|_| ())
 }
 
-fn retryable_status(status: u16) -> bool {
+pub fn retryable_status(status: u16) -> bool {
     status == 408
         || status == 429
         || (500..=599).contains(&status) && status != 501 && status != 505

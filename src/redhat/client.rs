@@ -1,0 +1,534 @@
+//! `RedHatClient`: typed calls to RHSM v2 (activation keys), Sources v3.1
+//! (Cloud Access enrolment) and Image Builder v1 (composes), each answering
+//! errors in its own shape, which we turn into one typed error with the API's
+//! own message. Retries follow the same rules as ARM (hints first, then
+//! backoff, within the caller's deadline); a 401 renews the token once.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+
+use super::token::TokenSource;
+use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
+use crate::provider::RedHatSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedHatError {
+    #[error("{method} {path} answered {status}: {message}")]
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("Red Hat authentication failed: {0}")]
+    Auth(String),
+    #[error("{what} failed: {message}")]
+    Transport { what: String, message: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("Image Builder compose {id} failed: {reason}{}", details.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    ComposeFailed {
+        id: String,
+        reason: String,
+        details: Option<String>,
+    },
+    #[error("{what} did not finish within the timeout ({waited_secs} s)")]
+    Timeout { what: String, waited_secs: u64 },
+}
+
+impl RedHatError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RedHatError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The status of a compose, as the provider needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComposeStatus {
+    /// pending, building, uploading, registering, success, failure
+    pub status: String,
+    pub image_name: Option<String>,
+    pub error_reason: Option<String>,
+    pub error_details: Option<String>,
+}
+
+/// A created compose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compose {
+    pub id: String,
+}
+
+pub struct RedHatClient {
+    http: reqwest::Client,
+    api: String,
+    tokens: TokenSource,
+}
+
+impl std::fmt::Debug for RedHatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedHatClient")
+            .field("api", &self.api)
+            .finish()
+    }
+}
+
+/// The message of an error body in any of the three APIs' shapes.
+fn error_message(body: &Json, text: &str) -> String {
+    if let Some(m) = body["error"]["message"].as_str() {
+        return m.to_string(); // RHSM
+    }
+    if let Some(errs) = body["errors"].as_array() {
+        // Sources ({status, detail}) and Image Builder ({title, detail}).
+        let parts: Vec<String> = errs
+            .iter()
+            .filter_map(|e| {
+                e["detail"]
+                    .as_str()
+                    .or(e["title"].as_str())
+                    .map(str::to_string)
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+    }
+    text.chars().take(300).collect()
+}
+
+impl RedHatClient {
+    /// `http` replaces the default HTTP client (tests that trust a private CA).
+    pub fn new(
+        s: &RedHatSettings,
+        http: Option<reqwest::Client>,
+    ) -> Result<RedHatClient, RedHatError> {
+        let http = match http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| RedHatError::Config(format!("cannot build an HTTP client: {e}")))?,
+        };
+        let tokens = TokenSource::new(s, http.clone())?;
+        Ok(RedHatClient {
+            http,
+            api: s.api_url.trim_end_matches('/').to_string(),
+            tokens,
+        })
+    }
+
+    /// A fresh access token (for the ephemeral resource that hands one out).
+    pub async fn access_token(&self) -> Result<String, RedHatError> {
+        self.tokens.token().await
+    }
+
+    /// One call with retries and one token renewal on 401. `Ok(None)` for 404 when `missing_ok`.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Json>,
+        deadline: Instant,
+        missing_ok: bool,
+    ) -> Result<Option<Json>, RedHatError> {
+        let url = format!("{}{path}", self.api);
+        let mut attempt = 0u32;
+        let mut renewed = false;
+        loop {
+            let token = self.tokens.token().await?;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&token)
+                .header("accept", "application/json");
+            if let Some(b) = body {
+                req = req
+                    .header("content-type", "application/json")
+                    .body(b.to_string());
+            }
+            let started = Instant::now();
+            let sent = req.send().await;
+            let (status, wait) = match sent {
+                Err(e) => {
+                    let wait = backoff(attempt);
+                    if Instant::now() + wait >= deadline {
+                        return Err(RedHatError::Transport {
+                            what: format!("{method} {path}"),
+                            message: e.without_url().to_string(),
+                        });
+                    }
+                    (0, wait)
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let text = resp.text().await.unwrap_or_default();
+                    tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, duration_ms = started.elapsed().as_millis() as u64, attempt = attempt + 1, "Red Hat call");
+                    let j: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+                    if status == 401 && !renewed {
+                        renewed = true;
+                        self.tokens.invalidate().await;
+                        continue;
+                    }
+                    if status == 404 && missing_ok {
+                        return Ok(None);
+                    }
+                    if (200..300).contains(&status) {
+                        return Ok(Some(j));
+                    }
+                    if !retryable_status(status) {
+                        return Err(RedHatError::Api {
+                            method: method.to_string(),
+                            path: path.to_string(),
+                            status,
+                            message: error_message(&j, &text),
+                        });
+                    }
+                    let hint = retry_hint_from(
+                        |n| headers.get(n).and_then(|v| v.to_str().ok()),
+                        text.as_bytes(),
+                    );
+                    let wait = hint.unwrap_or_else(|| backoff(attempt));
+                    if Instant::now() + wait >= deadline {
+                        return Err(RedHatError::Api {
+                            method: method.to_string(),
+                            path: path.to_string(),
+                            status,
+                            message: error_message(&j, &text),
+                        });
+                    }
+                    (status, wait)
+                }
+            };
+            tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    // --- RHSM v2: activation keys -------------------------------------------------
+
+    pub async fn get_activation_key(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<Json>, RedHatError> {
+        Ok(self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/rhsm/v2/activation_keys/{name}"),
+                None,
+                deadline,
+                true,
+            )
+            .await?
+            .map(|j| j["body"].clone()))
+    }
+
+    pub async fn create_activation_key(
+        &self,
+        key: &Json,
+        deadline: Instant,
+    ) -> Result<Json, RedHatError> {
+        Ok(self
+            .call(
+                reqwest::Method::POST,
+                "/api/rhsm/v2/activation_keys",
+                Some(key),
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default()["body"]
+            .clone())
+    }
+
+    /// PUT the mutable fields (description, releaseVersion, role, serviceLevel, usage).
+    pub async fn update_activation_key(
+        &self,
+        name: &str,
+        fields: &Json,
+        deadline: Instant,
+    ) -> Result<Json, RedHatError> {
+        Ok(self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/rhsm/v2/activation_keys/{name}"),
+                Some(fields),
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default()["body"]
+            .clone())
+    }
+
+    /// Deletes the key; a key that is already gone is not an error.
+    pub async fn delete_activation_key(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<(), RedHatError> {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/api/rhsm/v2/activation_keys/{name}"),
+            None,
+            deadline,
+            true,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn add_repositories(
+        &self,
+        name: &str,
+        labels: &[String],
+        deadline: Instant,
+    ) -> Result<(), RedHatError> {
+        let body = json!(labels
+            .iter()
+            .map(|l| json!({ "repositoryLabel": l }))
+            .collect::<Vec<_>>());
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
+            Some(&body),
+            deadline,
+            false,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn remove_repositories(
+        &self,
+        name: &str,
+        labels: &[String],
+        deadline: Instant,
+    ) -> Result<(), RedHatError> {
+        let body = json!(labels
+            .iter()
+            .map(|l| json!({ "repositoryLabel": l }))
+            .collect::<Vec<_>>());
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
+            Some(&body),
+            deadline,
+            false,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    // --- Sources v3.1: Cloud Access enrolment ---------------------------------------
+
+    /// Enrols an Azure subscription in Cloud Access: an `azure` source with the
+    /// RHEL management (`cloud-meter`) application and a
+    /// `lighthouse_subscription_id` authentication, in one `bulk_create`.
+    pub async fn enrol_azure_subscription(
+        &self,
+        source_name: &str,
+        subscription_id: &str,
+        deadline: Instant,
+    ) -> Result<Json, RedHatError> {
+        let body = json!({
+            "sources": [{ "name": source_name, "source_type_name": "azure", "app_creation_workflow": "manual_configuration" }],
+            "applications": [{ "source_name": source_name, "application_type_name": "/insights/platform/cloud-meter" }],
+            "authentications": [{ "resource_type": "Application", "resource_name": "/insights/platform/cloud-meter", "authtype": "lighthouse_subscription_id", "username": subscription_id }],
+        });
+        let j = self
+            .call(
+                reqwest::Method::POST,
+                "/api/sources/v3.1/bulk_create",
+                Some(&body),
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(j["sources"][0].clone())
+    }
+
+    pub async fn find_source(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Option<Json>, RedHatError> {
+        let path = format!(
+            "/api/sources/v3.1/sources?filter[name]={}",
+            name.replace(' ', "%20")
+        );
+        let j = self
+            .call(reqwest::Method::GET, &path, None, deadline, false)
+            .await?
+            .unwrap_or_default();
+        Ok(j["data"].as_array().and_then(|d| d.first().cloned()))
+    }
+
+    pub async fn get_source(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<Json>, RedHatError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/api/sources/v3.1/sources/{id}"),
+            None,
+            deadline,
+            true,
+        )
+        .await
+    }
+
+    pub async fn source_applications(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Vec<Json>, RedHatError> {
+        let j = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/sources/v3.1/sources/{id}/applications"),
+                None,
+                deadline,
+                true,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(j["data"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub async fn rename_source(
+        &self,
+        id: &str,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<Json, RedHatError> {
+        Ok(self
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/api/sources/v3.1/sources/{id}"),
+                Some(&json!({ "name": name })),
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn delete_source(&self, id: &str, deadline: Instant) -> Result<(), RedHatError> {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/api/sources/v3.1/sources/{id}"),
+            None,
+            deadline,
+            true,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    // --- Image Builder v1 ---------------------------------------------------------
+
+    pub async fn compose(&self, request: &Json, deadline: Instant) -> Result<Compose, RedHatError> {
+        let j = self
+            .call(
+                reqwest::Method::POST,
+                "/api/image-builder/v1/compose",
+                Some(request),
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        let id = j["id"].as_str().ok_or_else(|| {
+            RedHatError::Config("Image Builder answered without a compose id".into())
+        })?;
+        Ok(Compose { id: id.to_string() })
+    }
+
+    pub async fn compose_status(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<ComposeStatus>, RedHatError> {
+        let Some(j) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/image-builder/v1/composes/{id}"),
+                None,
+                deadline,
+                true,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let s = &j["image_status"];
+        Ok(Some(ComposeStatus {
+            status: s["status"].as_str().unwrap_or("pending").to_string(),
+            image_name: s["upload_status"]["options"]["image_name"]
+                .as_str()
+                .map(str::to_string),
+            error_reason: s["error"]["reason"].as_str().map(str::to_string),
+            error_details: match &s["error"]["details"] {
+                Json::Null => None,
+                Json::String(d) => Some(d.clone()),
+                other => Some(other.to_string()),
+            },
+        }))
+    }
+
+    /// Polls until the compose succeeds (its image is then in Azure) or fails
+    /// (the service's reason, verbatim), logging progress at least every 30 s.
+    pub async fn wait_compose(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<ComposeStatus, RedHatError> {
+        let started = Instant::now();
+        let mut last_log = Instant::now();
+        let mut wait = Duration::from_millis(200);
+        loop {
+            let s = self
+                .compose_status(id, deadline)
+                .await?
+                .ok_or_else(|| RedHatError::Api {
+                    method: "GET".into(),
+                    path: format!("/api/image-builder/v1/composes/{id}"),
+                    status: 404,
+                    message: "the compose disappeared".into(),
+                })?;
+            match s.status.as_str() {
+                "success" => return Ok(s),
+                "failure" => {
+                    return Err(RedHatError::ComposeFailed {
+                        id: id.to_string(),
+                        reason: s.error_reason.unwrap_or_else(|| "no reason given".into()),
+                        details: s.error_details,
+                    })
+                }
+                phase => {
+                    if last_log.elapsed() >= Duration::from_secs(30) {
+                        tracing::info!(target: "rhelazure.redhat", compose = id, phase, elapsed_s = started.elapsed().as_secs(), "Image Builder compose still running");
+                        last_log = Instant::now();
+                    }
+                }
+            }
+            if Instant::now() + wait > deadline {
+                return Err(RedHatError::Timeout {
+                    what: format!("Image Builder compose {id}"),
+                    waited_secs: started.elapsed().as_secs(),
+                });
+            }
+            tokio::time::sleep(wait).await;
+            // Composes take minutes in real life: back off to 15 s between polls.
+            wait = (wait * 2).min(Duration::from_secs(15));
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Red Hat SSO access tokens. An offline token is exchanged with
+//! `grant_type=refresh_token&client_id=rhsm-api`; a service account with
+//! `grant_type=client_credentials` (scope `api.console`). Access tokens live
+//! about 15 minutes: the cached one is replaced a minute before it expires, or
+//! at once when an API answers 401.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::RedHatError;
+use crate::provider::RedHatSettings;
+
+#[derive(Debug, Clone)]
+enum Grant {
+    Offline(String),
+    ServiceAccount {
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct TokenSource {
+    grant: Grant,
+    endpoint: String,
+    http: reqwest::Client,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+}
+
+/// Renew this long before the token expires.
+const EARLY: Duration = Duration::from_secs(60);
+
+impl TokenSource {
+    /// From the provider settings: a service account if both halves are set,
+    /// else the offline token; an error naming the settings when neither is.
+    pub fn new(s: &RedHatSettings, http: reqwest::Client) -> Result<TokenSource, RedHatError> {
+        let grant = match (&s.client_id, &s.client_secret, &s.offline_token) {
+            (Some(id), Some(secret), _) => Grant::ServiceAccount { client_id: id.clone(), client_secret: secret.clone() },
+            (_, _, Some(t)) => Grant::Offline(t.clone()),
+            _ => {
+                return Err(RedHatError::Config(
+                    "No Red Hat credentials: set redhat.offline_token (RH_OFFLINE_TOKEN), or redhat.client_id and \
+                     redhat.client_secret (RH_CLIENT_ID, RH_CLIENT_SECRET) of a service account."
+                        .into(),
+                ))
+            }
+        };
+        Ok(TokenSource {
+            grant,
+            endpoint: format!(
+                "{}/auth/realms/redhat-external/protocol/openid-connect/token",
+                s.sso_url
+            ),
+            http,
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// A valid access token (cached or fresh).
+    pub async fn token(&self) -> Result<String, RedHatError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((t, until)) = cached.as_ref() {
+            if Instant::now() + EARLY < *until {
+                return Ok(t.clone());
+            }
+        }
+        let (t, lifetime) = self.fetch().await?;
+        *cached = Some((t.clone(), Instant::now() + lifetime));
+        Ok(t)
+    }
+
+    /// Forgets the cached token (after a 401).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn fetch(&self) -> Result<(String, Duration), RedHatError> {
+        let form: Vec<(&str, &str)> = match &self.grant {
+            Grant::Offline(t) => vec![
+                ("grant_type", "refresh_token"),
+                ("client_id", "rhsm-api"),
+                ("refresh_token", t),
+            ],
+            Grant::ServiceAccount {
+                client_id,
+                client_secret,
+            } => {
+                vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret),
+                    ("scope", "api.console"),
+                ]
+            }
+        };
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let resp = self
+            .http
+            .post(&self.endpoint)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| RedHatError::Transport {
+                what: format!("POST {}", self.endpoint),
+                message: e.without_url().to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if status != 200 {
+            let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let which = match self.grant {
+                Grant::Offline(_) => "the offline token (RH_OFFLINE_TOKEN)",
+                Grant::ServiceAccount { .. } => {
+                    "the service account (RH_CLIENT_ID / RH_CLIENT_SECRET)"
+                }
+            };
+            return Err(RedHatError::Auth(format!(
+                "Red Hat SSO refused {which}: {} {}",
+                j["error"].as_str().unwrap_or("error"),
+                j["error_description"].as_str().unwrap_or("")
+            )));
+        }
+        let t: TokenAnswer = serde_json::from_str(&text)
+            .map_err(|e| RedHatError::Auth(format!("unreadable token answer: {e}")))?;
+        tracing::debug!(target: "rhelazure.redhat", expires_in = t.expires_in, "Red Hat access token obtained");
+        Ok((t.access_token, Duration::from_secs(t.expires_in)))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

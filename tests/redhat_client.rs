@@ -1,0 +1,321 @@
+//! The Red Hat client against the local cloud over HTTPS: SSO tokens (offline
+//! token, service account, refused credentials), renewal on 401, activation
+//! keys, Cloud Access enrolment through Sources making gold images visible in
+//! ARM, and Image Builder composes (success, and failure reasons verbatim).
+
+use std::time::{Duration, Instant};
+
+use rhelazure::provider::RedHatSettings;
+use rhelazure::redhat::{RedHatClient, RedHatError};
+use serde_json::json;
+
+struct Cloud {
+    rt: tokio::runtime::Runtime,
+    running: Option<rhelazure_emulator::Running>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+impl Cloud {
+    fn start() -> Cloud {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt
+            .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
+                tls_ca_file: Some(ca.clone()),
+                lro_delay: Duration::from_millis(100),
+                ..Default::default()
+            }))
+            .unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap(),
+            )
+            .build()
+            .unwrap();
+        Cloud {
+            rt,
+            running: Some(running),
+            http,
+            _dir: dir,
+        }
+    }
+    fn env(&self, k: &str) -> String {
+        self.running
+            .as_ref()
+            .unwrap()
+            .emulator
+            .env()
+            .into_iter()
+            .find(|(n, _)| n == k)
+            .unwrap()
+            .1
+    }
+    fn settings(&self) -> RedHatSettings {
+        RedHatSettings {
+            offline_token: Some(self.env("RH_OFFLINE_TOKEN")),
+            api_url: self.env("RH_API_URL"),
+            sso_url: self.env("RH_SSO_URL"),
+            ..Default::default()
+        }
+    }
+    fn client(&self, s: &RedHatSettings) -> RedHatClient {
+        RedHatClient::new(s, Some(self.http.clone())).unwrap()
+    }
+    fn control(&self, method: reqwest::Method, path: &str, body: serde_json::Value) {
+        let url = format!("{}/_emulator/{path}", self.env("ARM_ENDPOINT"));
+        let s = self.rt.block_on(async {
+            self.http
+                .request(method, url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(s.is_success());
+    }
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+#[test]
+fn tokens_and_renewal() {
+    let cloud = Cloud::start();
+    let rh = cloud.client(&cloud.settings());
+    cloud.rt.block_on(async {
+        assert!(rh
+            .get_activation_key("none", soon())
+            .await
+            .unwrap()
+            .is_none());
+    });
+    // The emulator forgets its signing key on reset: the cached token is refused once, then renewed.
+    cloud.control(reqwest::Method::POST, "reset", json!({}));
+    cloud.rt.block_on(async {
+        assert!(
+            rh.get_activation_key("none", soon())
+                .await
+                .unwrap()
+                .is_none(),
+            "renewed after a 401"
+        );
+    });
+
+    let svc = RedHatSettings {
+        client_id: Some("b6e2f1a4-local-cloud-svc".into()),
+        client_secret: Some("local-cloud-svc-secret-58c1d2".into()),
+        ..cloud.settings()
+    };
+    cloud
+        .rt
+        .block_on(async { assert!(cloud.client(&svc).access_token().await.is_ok()) });
+
+    let bad = RedHatSettings {
+        offline_token: Some("expired-offline-token".into()),
+        ..cloud.settings()
+    };
+    let err = cloud
+        .rt
+        .block_on(cloud.client(&bad).access_token())
+        .unwrap_err();
+    assert!(matches!(err, RedHatError::Auth(_)));
+    assert!(
+        err.to_string().contains("RH_OFFLINE_TOKEN") && err.to_string().contains("invalid_grant"),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("expired-offline-token"),
+        "the token is not echoed"
+    );
+
+    let none = RedHatSettings {
+        offline_token: None,
+        ..cloud.settings()
+    };
+    let err = RedHatClient::new(&none, None).unwrap_err();
+    assert!(err.to_string().contains("RH_OFFLINE_TOKEN"));
+}
+
+#[test]
+fn activation_keys() {
+    let cloud = Cloud::start();
+    let rh = cloud.client(&cloud.settings());
+    cloud.rt.block_on(async {
+        let k = rh
+            .create_activation_key(
+                &json!({ "name": "hosts", "serviceLevel": "Premium", "usage": "Production" }),
+                soon(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(k["name"], "hosts");
+        let err = rh
+            .create_activation_key(&json!({ "name": "hosts" }), soon())
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(400));
+        assert!(err.to_string().contains("already exists"), "{err}");
+        rh.add_repositories(
+            "hosts",
+            &["rhel-9-for-x86_64-appstream-rpms".into()],
+            soon(),
+        )
+        .await
+        .unwrap();
+        let k = rh
+            .update_activation_key("hosts", &json!({ "usage": "Development/Test" }), soon())
+            .await
+            .unwrap();
+        assert_eq!(k["usage"], "Development/Test");
+        let got = rh
+            .get_activation_key("hosts", soon())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            got["additionalRepositories"][0]["repositoryLabel"],
+            "rhel-9-for-x86_64-appstream-rpms"
+        );
+        rh.remove_repositories(
+            "hosts",
+            &["rhel-9-for-x86_64-appstream-rpms".into()],
+            soon(),
+        )
+        .await
+        .unwrap();
+        rh.delete_activation_key("hosts", soon()).await.unwrap();
+        rh.delete_activation_key("hosts", soon()).await.unwrap();
+        assert!(rh
+            .get_activation_key("hosts", soon())
+            .await
+            .unwrap()
+            .is_none());
+    });
+}
+
+#[test]
+fn cloud_access_enrolment_shows_gold_images() {
+    let cloud = Cloud::start();
+    let rh = cloud.client(&cloud.settings());
+    let sub = cloud.env("ARM_SUBSCRIPTION_ID");
+    cloud.rt.block_on(async {
+        let azure = rhelazure::provider::AzureSettings {
+            subscription_id: Some(sub.clone()),
+            tenant_id: Some(cloud.env("ARM_TENANT_ID")),
+            client_id: Some(cloud.env("ARM_CLIENT_ID")),
+            client_secret: Some(cloud.env("ARM_CLIENT_SECRET")),
+            arm_endpoint: cloud.env("ARM_ENDPOINT"),
+            authority_host: cloud.env("ARM_AUTHORITY_HOST"),
+            ..Default::default()
+        };
+        let arm = rhelazure::arm::ArmClient::new(
+            &azure,
+            Some(azure_core::http::Transport::new(std::sync::Arc::new(
+                cloud.http.clone(),
+            ))),
+        )
+        .unwrap();
+        let offers = arm.list_offers("eastus", "RedHat", soon()).await.unwrap();
+        assert!(
+            !offers.contains(&"rhel-byos".to_string()),
+            "no gold images before enrolment"
+        );
+        let src = rh
+            .enrol_azure_subscription("rhel-on-azure", &sub, soon())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let offers = arm.list_offers("eastus", "RedHat", soon()).await.unwrap();
+        assert!(
+            offers.contains(&"rhel-byos".to_string()),
+            "gold images after enrolment: {offers:?}"
+        );
+        let id = src["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            rh.find_source("rhel-on-azure", soon())
+                .await
+                .unwrap()
+                .unwrap()["id"],
+            src["id"]
+        );
+        let apps = rh.source_applications(&id, soon()).await.unwrap();
+        assert_eq!(apps[0]["availability_status"], "available");
+        let renamed = rh.rename_source(&id, "renamed", soon()).await.unwrap();
+        assert_eq!(renamed["name"], "renamed");
+        rh.delete_source(&id, soon()).await.unwrap();
+        assert!(rh.get_source(&id, soon()).await.unwrap().is_none());
+        assert!(
+            !arm.list_offers("eastus", "RedHat", soon())
+                .await
+                .unwrap()
+                .contains(&"rhel-byos".to_string()),
+            "withdrawn"
+        );
+    });
+}
+
+#[test]
+fn image_builder_compose_and_failure_reason() {
+    let cloud = Cloud::start();
+    let rh = cloud.client(&cloud.settings());
+    let (tenant, sub) = (cloud.env("ARM_TENANT_ID"), cloud.env("ARM_SUBSCRIPTION_ID"));
+    let request = |name: &str| {
+        json!({
+            "distribution": "rhel-9.6", "image_name": name,
+            "image_requests": [{ "architecture": "x86_64", "image_type": "azure", "upload_request": { "type": "azure", "options": { "tenant_id": tenant, "subscription_id": sub, "resource_group": "rhel-demo", "image_name": name, "hyper_v_generation": "V2" } } }],
+        })
+    };
+    cloud.rt.block_on(async {
+        let c = rh.compose(&request("ok-image"), soon()).await.unwrap();
+        let s = rh.wait_compose(&c.id, soon()).await.unwrap();
+        assert_eq!(
+            (s.status.as_str(), s.image_name.as_deref()),
+            ("success", Some("ok-image"))
+        );
+    });
+    cloud.control(
+        reqwest::Method::PUT,
+        "image-builder",
+        json!({ "tenant_id": tenant, "authorized": false }),
+    );
+    cloud.rt.block_on(async {
+        let c = rh.compose(&request("denied"), soon()).await.unwrap();
+        let err = rh.wait_compose(&c.id, soon()).await.unwrap_err();
+        let RedHatError::ComposeFailed {
+            reason, details, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert!(reason.contains("not authorized"), "{reason}");
+        assert!(
+            details.as_deref().unwrap_or("").contains("Contributor"),
+            "the fix is named: {details:?}"
+        );
+        let bad = rh
+            .compose(
+                &json!({ "distribution": "rhel-42", "image_requests": [] }),
+                soon(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(bad.status(), Some(400));
+    });
+}

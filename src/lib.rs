@@ -10,3 +10,4 @@ pub mod plugin;
 pub mod provider;
 pub mod redhat;
 pub mod resources;
+pub mod vhd;

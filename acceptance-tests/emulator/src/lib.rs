@@ -18,6 +18,7 @@
 
 pub mod arm;
 pub mod auth;
+pub mod azurite;
 pub mod control;
 pub mod http;
 pub mod ratelimit;

@@ -4,12 +4,13 @@
 
 mod support;
 
+use rhelazure_emulator::azurite::Azurite;
 use serde_json::json;
 use support::*;
 
 #[test]
 fn sas_from_arm_works_against_azurite() {
-    let az = Azurite::start();
+    let az = Azurite::start().expect("Azurite starts");
     let c = Cloud::start_with(rhelazure_emulator::Options {
         blob_endpoint: Some(az.endpoint.clone()),
         lro_delay: std::time::Duration::from_millis(50),

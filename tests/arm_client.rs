@@ -309,3 +309,70 @@ fn wrong_secret_is_an_auth_error_naming_the_cause() {
         "the secret is not echoed"
     );
 }
+
+/// An unsigned JWT with these claims (the local cloud checks claims, not signatures).
+fn assertion(iss: &str, sub: &str, aud: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    format!(
+        "{}.{}.sig",
+        b64(json!({ "alg": "RS256", "typ": "JWT" })),
+        b64(json!({ "iss": iss, "sub": sub, "aud": aud, "exp": exp }))
+    )
+}
+
+#[test]
+fn oidc_workload_identity_from_a_token_file() {
+    let cloud = Cloud::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(
+        &file,
+        assertion(
+            "https://token.actions.githubusercontent.com",
+            "repo:rhel-on-azure/rhelazure:ref:refs/heads/main",
+            "api://AzureADTokenExchange",
+        ),
+    )
+    .unwrap();
+    let mut s = cloud.settings();
+    s.client_secret = None;
+    s.use_oidc = true;
+    s.oidc_token_file_path = Some(file.display().to_string());
+    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let rg = cloud
+        .run(arm.get(
+            &arm.sub_path("/resourceGroups/rhel-demo"),
+            "2024-03-01",
+            soon(),
+        ))
+        .unwrap();
+    assert_eq!(rg.unwrap()["name"], "rhel-demo");
+
+    // A token from another repository is refused, with Entra's reason.
+    std::fs::write(
+        &file,
+        assertion(
+            "https://token.actions.githubusercontent.com",
+            "repo:someone/else:ref:refs/heads/main",
+            "api://AzureADTokenExchange",
+        ),
+    )
+    .unwrap();
+    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let err = cloud
+        .run(arm.get(
+            &arm.sub_path("/resourceGroups/rhel-demo"),
+            "2024-03-01",
+            soon(),
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("AADSTS70021"), "{err}");
+}

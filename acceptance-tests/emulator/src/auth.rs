@@ -102,7 +102,45 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     if !t.id.eq_ignore_ascii_case(tenant) {
         return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
     }
-    if get("client_secret") != sp.client_secret {
+    if get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        // Workload identity federation: the assertion's issuer, subject and audience
+        // must match a federated credential of the app. (The local cloud has no
+        // issuer keys to fetch, so the assertion's signature is not checked.)
+        let claims = get("client_assertion")
+            .split('.')
+            .nth(1)
+            .and_then(|p| B64.decode(p.trim_end_matches('=')).ok())
+            .and_then(|b| serde_json::from_slice::<Json>(&b).ok());
+        let Some(c) = claims else {
+            return aad_error(
+                400,
+                "invalid_request",
+                50027,
+                "JWT token is invalid or malformed.",
+            );
+        };
+        if c["exp"].as_u64().unwrap_or(0) <= now_secs() {
+            return aad_error(
+                400,
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.",
+            );
+        }
+        let aud_ok = |f: &crate::seed::Federated| {
+            c["aud"] == json!(f.audience)
+                || c["aud"]
+                    .as_array()
+                    .is_some_and(|a| a.contains(&json!(f.audience)))
+        };
+        let matched = sp
+            .federated
+            .iter()
+            .any(|f| c["iss"] == json!(f.issuer) && c["sub"] == json!(f.subject) && aud_ok(f));
+        if !matched {
+            return aad_error(400, "invalid_request", 70021, &format!("No matching federated identity record found for presented assertion. Assertion Issuer: '{}'. Assertion Subject: '{}'. Assertion Audience: '{}'.", c["iss"].as_str().unwrap_or(""), c["sub"].as_str().unwrap_or(""), c["aud"]));
+        }
+    } else if get("client_secret") != sp.client_secret {
         return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.");
     }
     let scope = get("scope");

@@ -26,6 +26,16 @@ pub struct Tenant {
 pub struct ServicePrincipal {
     pub client_id: String,
     pub client_secret: String,
+    /// Federated identity credentials (OIDC workload identity federation).
+    #[serde(default)]
+    pub federated: Vec<Federated>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Federated {
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

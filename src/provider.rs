@@ -115,6 +115,26 @@ pub struct Settings {
 pub struct ProviderData {
     pub settings: Settings,
     pub terraform_version: String,
+    /// The ARM client, or why there is none (checked when a resource needs it).
+    pub arm: Result<std::sync::Arc<crate::arm::ArmClient>, String>,
+    /// The Red Hat client, or why there is none.
+    pub redhat: Result<std::sync::Arc<crate::redhat::RedHatClient>, String>,
+}
+
+impl ProviderData {
+    /// The ARM client, or an error diagnostic naming what is missing.
+    pub fn arm(&self) -> Result<&crate::arm::ArmClient, crate::framework::Diagnostic> {
+        self.arm.as_deref().map_err(|why| {
+            crate::framework::Diagnostic::error("Azure is not configured", why.clone())
+        })
+    }
+
+    /// The Red Hat client, or an error diagnostic naming what is missing.
+    pub fn redhat(&self) -> Result<&crate::redhat::RedHatClient, crate::framework::Diagnostic> {
+        self.redhat.as_deref().map_err(|why| {
+            crate::framework::Diagnostic::error("Red Hat credentials are missing", why.clone())
+        })
+    }
 }
 
 /// Reads an environment variable (swappable in tests).
@@ -359,9 +379,19 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
             partially_unknown = settings.partially_unknown,
             "provider configured"
         );
+        // Clients are built now but only required by the resources that use
+        // them, so an ARM-only configuration needs no Red Hat account.
+        let arm = crate::arm::ArmClient::new(&settings.azure, None)
+            .map(std::sync::Arc::new)
+            .map_err(|e| e.to_string());
+        let redhat = crate::redhat::RedHatClient::new(&settings.redhat, None)
+            .map(std::sync::Arc::new)
+            .map_err(|e| e.to_string());
         Ok(ProviderData {
             settings,
             terraform_version: terraform_version.to_string(),
+            arm,
+            redhat,
         })
     }
 }

@@ -193,3 +193,231 @@ impl Workspace {
         cmd.output().expect("terraform runs").into()
     }
 }
+
+/// The local cloud (Azurite + emulator over HTTPS) started by
+/// `scripts/local-cloud.sh` for one test, stopped when dropped. It also talks
+/// to the clouds directly, "as another tool would", to change things out of band.
+pub struct LocalCloud {
+    dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+    agent: ureq::Agent,
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/local-cloud.sh"))
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+impl LocalCloud {
+    pub fn start() -> LocalCloud {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ok = Command::new(repo_root().join("scripts/local-cloud.sh"))
+            .arg("start")
+            .arg(dir.path())
+            .status()
+            .expect("local-cloud.sh runs");
+        assert!(ok.success(), "the local cloud did not start");
+        let env: Vec<(String, String)> = std::fs::read_to_string(dir.path().join("env"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+                ureq::tls::Certificate::from_pem(&ca).unwrap(),
+            ]))
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        LocalCloud { dir, env, agent }
+    }
+
+    pub fn get(&self, k: &str) -> String {
+        self.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} not in the local cloud's env"))
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<(&str, String)>,
+    ) -> (u16, serde_json::Value) {
+        let mut b = ureq::http::Request::builder().method(method).uri(url);
+        if let Some(t) = token {
+            b = b.header("Authorization", format!("Bearer {t}"));
+        }
+        let (ct, payload) = body.unwrap_or(("application/json", String::new()));
+        if !payload.is_empty() {
+            b = b.header("Content-Type", ct);
+        }
+        let mut resp = self
+            .agent
+            .run(b.body(payload).unwrap())
+            .expect("the local cloud answers");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The control API (`/_emulator/...`).
+    pub fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.send(
+            method,
+            &format!("{}/_emulator/{path}", self.get("ARM_ENDPOINT")),
+            None,
+            Some(("application/json", body.to_string())),
+        )
+    }
+
+    fn arm_token(&self) -> String {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+            self.get("ARM_CLIENT_ID"),
+            self.get("ARM_CLIENT_SECRET")
+        );
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.get("ARM_AUTHORITY_HOST"),
+            self.get("ARM_TENANT_ID")
+        );
+        self.send(
+            "POST",
+            &url,
+            None,
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .1["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn redhat_token(&self) -> String {
+        let form = format!(
+            "grant_type=refresh_token&client_id=rhsm-api&refresh_token={}",
+            self.get("RH_OFFLINE_TOKEN")
+        );
+        let url = format!(
+            "{}/auth/realms/redhat-external/protocol/openid-connect/token",
+            self.get("RH_SSO_URL")
+        );
+        self.send(
+            "POST",
+            &url,
+            None,
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .1["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An ARM call with a token of the seeded service principal; `path` is relative to the endpoint.
+    pub fn arm(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let t = self.arm_token();
+        self.send(
+            method,
+            &format!("{}{path}", self.get("ARM_ENDPOINT")),
+            Some(&t),
+            body.map(|b| ("application/json", b.to_string())),
+        )
+    }
+
+    /// A Red Hat API call (`path` below the API base URL).
+    pub fn redhat(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let t = self.redhat_token();
+        self.send(
+            method,
+            &format!("{}{path}", self.get("RH_API_URL")),
+            Some(&t),
+            body.map(|b| ("application/json", b.to_string())),
+        )
+    }
+
+    /// The emulator's whole state (for "nothing left behind").
+    pub fn state(&self) -> serde_json::Value {
+        self.control("GET", "state", serde_json::Value::Null).1
+    }
+}
+
+impl Workspace {
+    /// Points this workspace's Terraform (and so the provider) at the local cloud.
+    pub fn cloud(mut self, cloud: &LocalCloud) -> Self {
+        for (k, v) in &cloud.env {
+            self.extra_env.push((k.clone(), v.clone()));
+        }
+        self
+    }
+
+    /// The plan JSON of `terraform plan -out` + `show -json`.
+    pub fn plan_json(&self) -> serde_json::Value {
+        self.run(&["plan", "-out=tf.plan", "-input=false", "-no-color"])
+            .ok();
+        self.run(&["show", "-json", "tf.plan"]).ok().json()
+    }
+
+    /// Actions planned for `address` (["create"], ["update"], ["delete","create"], ["no-op"]...).
+    pub fn planned_actions(&self, address: &str) -> Vec<String> {
+        let plan = self.plan_json();
+        plan["resource_changes"]
+            .as_array()
+            .and_then(|rc| rc.iter().find(|c| c["address"] == address))
+            .map(|c| {
+                c["change"]["actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A second plan is empty (`-detailed-exitcode` 0).
+    pub fn assert_no_changes(&self) {
+        let r = self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
+        assert_eq!(
+            r.code, 0,
+            "terraform {}: expected no changes:\n{}{}",
+            self.tf.version, r.stdout, r.stderr
+        );
+    }
+}

@@ -153,11 +153,8 @@ impl BlockDef {
             type_name: type_name.to_string(),
             nesting,
             min_items: 0,
-            max_items: if nesting == BlockNesting::Single {
-                1
-            } else {
-                0
-            },
+            // Terraform requires min == max for single blocks; 0/0 means optional.
+            max_items: 0,
             attrs,
             blocks: Vec::new(),
             description: String::new(),
@@ -267,5 +264,17 @@ mod tests {
             ("b", Type::list(Type::object([("n", Type::Number)]))),
         ]);
         assert_eq!(s.value_type(), want);
+    }
+}
+
+#[cfg(test)]
+mod single_block_tests {
+    use super::*;
+
+    #[test]
+    fn single_blocks_have_equal_min_and_max() {
+        // Terraform refuses a schema whose single block has min != max.
+        let b = BlockDef::new("timeouts", BlockNesting::Single, vec![]).to_protocol();
+        assert_eq!((b.min_items, b.max_items), (0, 0));
     }
 }

@@ -1,0 +1,266 @@
+//! Subscription resources through real Terraform against the local cloud:
+//! `rhelazure_activation_key` and `rhelazure_marketplace_agreement` — create,
+//! empty second plan, update in place, replacement, import (CLI and `import`
+//! block), drift (changed and deleted out of band), destroy with nothing left,
+//! and bad input / missing credentials as diagnostics.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::json;
+
+fn key_config(name: &str, usage: &str) -> String {
+    format!(
+        r#"
+provider "rhelazure" {{}}
+
+resource "rhelazure_activation_key" "k" {{
+  name          = "{name}"
+  service_level = "Premium"
+  usage         = "{usage}"
+  role          = "Red Hat Enterprise Linux Server"
+  additional_repositories = ["rhel-9-for-x86_64-appstream-rpms"]
+}}
+"#
+    )
+}
+
+#[test]
+fn activation_key_lifecycle() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let name = format!("hosts-{}", tf.version.replace('.', "-"));
+        let ws = Workspace::new(&tf, &key_config(&name, "Production")).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
+        let (s, key) = cloud.redhat("GET", &format!("/api/rhsm/v2/activation_keys/{name}"), None);
+        assert_eq!(
+            (s, key["body"]["usage"].as_str()),
+            (200, Some("Production"))
+        );
+
+        // In place, then replacement.
+        ws.write_config(&key_config(&name, "Development/Test"));
+        assert_eq!(
+            ws.planned_actions("rhelazure_activation_key.k"),
+            vec!["update"],
+            "terraform {}",
+            tf.version
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            cloud
+                .redhat("GET", &format!("/api/rhsm/v2/activation_keys/{name}"), None)
+                .1["body"]["usage"],
+            "Development/Test"
+        );
+        ws.write_config(&key_config(&format!("{name}-2"), "Development/Test"));
+        assert_eq!(
+            ws.planned_actions("rhelazure_activation_key.k"),
+            vec!["delete", "create"]
+        );
+        ws.write_config(&key_config(&name, "Development/Test"));
+
+        // Drift: changed, then deleted out of band.
+        cloud.redhat(
+            "PUT",
+            &format!("/api/rhsm/v2/activation_keys/{name}"),
+            Some(json!({ "usage": "Production" })),
+        );
+        assert_eq!(
+            ws.planned_actions("rhelazure_activation_key.k"),
+            vec!["update"],
+            "a changed attribute plans the fix"
+        );
+        cloud.redhat(
+            "DELETE",
+            &format!("/api/rhsm/v2/activation_keys/{name}"),
+            None,
+        );
+        assert_eq!(
+            ws.planned_actions("rhelazure_activation_key.k"),
+            vec!["create"],
+            "a deleted key plans a re-create"
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
+
+        // Import with the CLI and with an import block, each into a fresh state.
+        let imported = Workspace::new(&tf, &key_config(&name, "Development/Test")).cloud(&cloud);
+        imported
+            .run(&["import", "-no-color", "rhelazure_activation_key.k", &name])
+            .ok();
+        imported.assert_no_changes();
+        let block = Workspace::new(
+            &tf,
+            &format!(
+                "{}\nimport {{\n  to = rhelazure_activation_key.k\n  id = \"{name}\"\n}}\n",
+                key_config(&name, "Development/Test")
+            ),
+        )
+        .cloud(&cloud);
+        assert_eq!(
+            block.planned_actions("rhelazure_activation_key.k"),
+            vec!["no-op"],
+            "imported as it is"
+        );
+        block.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        block.assert_no_changes();
+
+        // Destroy leaves nothing behind.
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            cloud
+                .redhat("GET", &format!("/api/rhsm/v2/activation_keys/{name}"), None)
+                .0,
+            404
+        );
+        assert!(
+            cloud.state()["activation_keys"]
+                .as_object()
+                .unwrap()
+                .is_empty(),
+            "no key left"
+        );
+    }
+}
+
+#[test]
+fn activation_key_bad_input_and_missing_credentials() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, &key_config("bad name!", "Production")).cloud(&cloud);
+        let r = ws.run(&["validate", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all()
+                .contains("name must be letters, digits, '_' and '-' only"),
+            "{}",
+            r.all()
+        );
+        let ws = Workspace::new(&tf, &key_config("ok", "Sometimes")).cloud(&cloud);
+        assert!(ws
+            .run(&["validate", "-no-color"])
+            .all()
+            .contains("usage must be one of"));
+
+        // No Red Hat credentials: the plan says which settings are missing.
+        let ws = Workspace::new(&tf, &key_config("ok", "Production"))
+            .cloud(&cloud)
+            .env("RH_OFFLINE_TOKEN", "");
+        let r = ws.run(&["plan", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("Red Hat credentials are missing")
+                && r.all().contains("RH_OFFLINE_TOKEN"),
+            "{}",
+            r.all()
+        );
+    }
+}
+
+fn terms_config(plan: &str) -> String {
+    format!(
+        r#"
+provider "rhelazure" {{}}
+
+resource "rhelazure_marketplace_agreement" "byos" {{
+  publisher = "redhat"
+  offer     = "rhel-byos"
+  plan      = "{plan}"
+}}
+"#
+    )
+}
+
+fn accepted(cloud: &LocalCloud, plan: &str) -> bool {
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let path = format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/{plan}/agreements/current?api-version=2021-01-01");
+    cloud.arm("GET", &path, None).1["properties"]["accepted"] == true
+}
+
+#[test]
+fn marketplace_agreement_lifecycle() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    for tf in terraforms() {
+        let plan = "rhel-lvm96-gen2";
+        let ws = Workspace::new(&tf, &terms_config(plan)).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert!(accepted(&cloud, plan));
+        ws.assert_no_changes();
+
+        // Cancelled out of band: drift, accepted again by the next apply.
+        cloud.arm("POST", &format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/agreements/redhat/offers/rhel-byos/plans/{plan}/cancel?api-version=2021-01-01"), None);
+        assert_eq!(
+            ws.planned_actions("rhelazure_marketplace_agreement.byos"),
+            vec!["create"]
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert!(accepted(&cloud, plan));
+
+        // Another plan replaces.
+        ws.write_config(&terms_config("rhel-lvm9-gen2"));
+        assert_eq!(
+            ws.planned_actions("rhelazure_marketplace_agreement.byos"),
+            vec!["delete", "create"]
+        );
+        ws.write_config(&terms_config(plan));
+
+        // A second configuration adopts the same terms; destroying it leaves them accepted.
+        let other = Workspace::new(&tf, &terms_config(plan)).cloud(&cloud);
+        other.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let r = other.run(&["destroy", "-auto-approve", "-no-color"]);
+        r.ok();
+        assert!(r.all().contains("Terms left accepted"), "{}", r.all());
+        assert!(
+            accepted(&cloud, plan),
+            "still accepted for the first configuration"
+        );
+        ws.assert_no_changes();
+
+        // Import (CLI and block).
+        let imported = Workspace::new(&tf, &terms_config(plan)).cloud(&cloud);
+        imported
+            .run(&[
+                "import",
+                "-no-color",
+                "rhelazure_marketplace_agreement.byos",
+                &format!("redhat:rhel-byos:{plan}"),
+            ])
+            .ok();
+        imported.assert_no_changes();
+        let block = Workspace::new(&tf, &format!("{}\nimport {{\n  to = rhelazure_marketplace_agreement.byos\n  id = \"redhat:rhel-byos:{plan}\"\n}}\n", terms_config(plan))).cloud(&cloud);
+        assert_eq!(
+            block.planned_actions("rhelazure_marketplace_agreement.byos"),
+            vec!["no-op"]
+        );
+
+        // The configuration that accepted them cancels them on destroy.
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        assert!(
+            !accepted(&cloud, plan),
+            "cancelled by the resource that accepted them"
+        );
+    }
+}
+
+#[test]
+fn marketplace_agreement_errors() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, &terms_config("bad plan!")).cloud(&cloud);
+        assert_eq!(ws.run(&["validate", "-no-color"]).code, 1);
+        let ws = Workspace::new(&tf, &terms_config("no-such-plan")).cloud(&cloud);
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("redhat:rhel-byos:no-such-plan"),
+            "{}",
+            r.all()
+        );
+        assert!(
+            r.all().contains("NotFound") || r.all().contains("No such Marketplace plan"),
+            "{}",
+            r.all()
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! What several resources share: deadlines from `timeouts`, turning client
+//! errors into diagnostics that name the call and the service's own words,
+//! and reading optional strings out of values.
+
+use std::time::{Duration, Instant};
+
+use crate::arm::ArmError;
+use crate::framework::{timeouts, AttributePath, Diagnostic, Diagnostics, Value};
+use crate::redhat::RedHatError;
+
+/// When an operation must be done, from the resource's `timeouts` block.
+pub fn deadline(resource: &Value, operation: &str, default: Duration) -> Instant {
+    Instant::now() + timeouts::get(resource, operation, default)
+}
+
+/// Azure errors as diagnostics: what we tried, and ARM's code, message, target and ids.
+pub fn arm_diag(action: &str, e: &ArmError) -> Diagnostic {
+    let hint = match e.code() {
+        Some("AuthorizationFailed") => "\n\nThe identity the provider uses lacks a role on this scope (Contributor on the resource group is enough for every rhelazure resource).",
+        Some("MarketplacePurchaseEligibilityFailed") => "\n\nAccept the image's Marketplace terms first: add a rhelazure_marketplace_agreement for its plan (and, for rhel-byos, a rhelazure_cloud_access enrolment).",
+        _ => "",
+    };
+    Diagnostic::error(format!("Could not {action}"), format!("{e}{hint}"))
+}
+
+pub fn redhat_diag(action: &str, e: &RedHatError) -> Diagnostic {
+    Diagnostic::error(format!("Could not {action}"), e.to_string())
+}
+
+/// A known string attribute, or None when null or unknown.
+pub fn opt_str(v: &Value, attr: &str) -> Option<String> {
+    v.attr(attr).as_str().map(str::to_string)
+}
+
+/// A diagnostic at `attr` when a required client is missing.
+pub fn need<T>(r: Result<T, Diagnostic>, attr: Option<&str>) -> Result<T, Diagnostics> {
+    r.map_err(|d| match attr {
+        Some(a) => d.at(AttributePath::attrs(&[a])).into(),
+        None => d.into(),
+    })
+}

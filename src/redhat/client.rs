@@ -403,6 +403,31 @@ impl RedHatClient {
         Ok(j["data"].as_array().cloned().unwrap_or_default())
     }
 
+    /// The Azure subscription a source enrols (its `lighthouse_subscription_id` authentication).
+    pub async fn source_subscription(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<String>, RedHatError> {
+        let j = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/sources/v3.1/sources/{id}/authentications"),
+                None,
+                deadline,
+                true,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(j["data"]
+            .as_array()
+            .and_then(|d| {
+                d.iter()
+                    .find(|a| a["authtype"] == "lighthouse_subscription_id")
+            })
+            .and_then(|a| a["username"].as_str().map(str::to_string)))
+    }
+
     pub async fn rename_source(
         &self,
         id: &str,

@@ -3,9 +3,13 @@
 
 pub mod activation_key;
 pub mod client_config;
+pub mod cloud_access;
 mod common;
 pub mod image_urn;
 pub mod marketplace_agreement;
+pub mod marketplace_image;
+pub mod redhat_token;
+pub mod rhel_sku;
 
 use crate::framework::Registry;
 use crate::provider::{ProviderData, RhelAzureProvider};
@@ -15,7 +19,12 @@ pub fn registry() -> Registry<ProviderData> {
     Registry::new(RhelAzureProvider::default())
         .resource(activation_key::ActivationKey)
         .resource(marketplace_agreement::MarketplaceAgreement)
+        .resource(cloud_access::CloudAccess)
         .data_source(client_config::ClientConfig)
+        .data_source(marketplace_image::MarketplaceImage)
+        .data_source(marketplace_image::MarketplaceImages)
+        .ephemeral_resource(redhat_token::RedHatAccessToken)
+        .function(rhel_sku::RhelMarketplaceSku)
         .function(image_urn::ParseImageUrn)
         .function(image_urn::BuildImageUrn)
 }

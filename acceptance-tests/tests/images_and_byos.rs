@@ -1,0 +1,233 @@
+//! The Marketplace data sources, the SKU function, Cloud Access enrolment and
+//! the BYOS flow in one apply (enrolment -> gold image found -> its terms
+//! accepted), and the ephemeral Red Hat token, through real Terraform against
+//! the local cloud.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+
+#[test]
+fn marketplace_lookup_selectors_and_errors() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let ws = Workspace::new(
+            &tf,
+            r#"
+data "rhelazure_marketplace_image" "rhel8" {
+  location     = "eastus"
+  rhel_version = "8"
+}
+data "rhelazure_marketplace_image" "arm" {
+  location     = "eastus"
+  rhel_version = "9.6"
+  architecture = "arm64"
+}
+data "rhelazure_marketplace_image" "explicit" {
+  location = "eastus"
+  offer    = "RHEL"
+  sku      = "9-lvm-gen2"
+  version  = "9.4.2024081415"
+}
+data "rhelazure_marketplace_images" "rhel10" {
+  location   = "eastus"
+  rhel_major = "10"
+}
+output "rhel8" { value = data.rhelazure_marketplace_image.rhel8 }
+output "arm" { value = data.rhelazure_marketplace_image.arm.urn }
+output "explicit" { value = data.rhelazure_marketplace_image.explicit }
+output "rhel10" { value = [for i in data.rhelazure_marketplace_images.rhel10.images : i.urn] }
+output "sku" { value = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", variant = "sap-ha" }) }
+"#,
+        )
+        .cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let out = ws.run(&["output", "-json"]).ok().json();
+        let rhel8 = &out["rhel8"]["value"];
+        assert_eq!(
+            rhel8["version"], "8.10.2025012007",
+            "terraform {}: latest is numeric, not a string sort",
+            tf.version
+        );
+        assert_eq!(rhel8["sku"], "8-lvm-gen2");
+        assert_eq!(rhel8["requires_plan"], false);
+        assert_eq!(
+            out["arm"]["value"],
+            "RedHat:rhel-arm64:9_6-arm64:9.6.2025052113"
+        );
+        assert_eq!(
+            out["explicit"]["value"]["image_state"],
+            "ScheduledForDeprecation"
+        );
+        assert!(out["explicit"]["value"]["scheduled_deprecation_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-31"));
+        let rhel10: Vec<String> = serde_json::from_value(out["rhel10"]["value"].clone()).unwrap();
+        assert!(
+            rhel10.contains(&"RedHat:RHEL:10-lvm-gen2:10.1.2025111810".to_string()),
+            "{rhel10:?}"
+        );
+        assert!(
+            rhel10.iter().all(|u| !u.contains(":9")),
+            "only RHEL 10: {rhel10:?}"
+        );
+        assert_eq!(out["sku"]["value"]["sku"], "96sapha-gen2");
+        assert_eq!(out["sku"]["value"]["offer"], "RHEL-SAP-HA");
+
+        // Bad input at validate/plan, pointing at the attribute.
+        let bad = Workspace::new(&tf, "data \"rhelazure_marketplace_image\" \"x\" {\n  location = \"eastus\"\n  rhel_version = \"11\"\n}\n").cloud(&cloud);
+        let r = bad.run(&["plan", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("RHEL \"11\" is not published on Azure")
+                && r.all().contains("rhel_version = \"11\""),
+            "{}",
+            r.all()
+        );
+        let half = Workspace::new(&tf, "data \"rhelazure_marketplace_image\" \"x\" {\n  location = \"eastus\"\n  offer = \"RHEL\"\n}\n").cloud(&cloud);
+        assert!(half
+            .run(&["plan", "-no-color"])
+            .all()
+            .contains("Set both offer and sku"));
+        let missing = Workspace::new(&tf, "data \"rhelazure_marketplace_image\" \"x\" {\n  location = \"eastus\"\n  offer = \"RHEL\"\n  sku = \"9_9\"\n}\n").cloud(&cloud);
+        let r = missing.run(&["plan", "-no-color"]);
+        assert!(
+            r.all().contains("has no SKU \"9_9\"") && r.all().contains("9-lvm-gen2"),
+            "names what exists: {}",
+            r.all()
+        );
+        let byos = Workspace::new(&tf, "data \"rhelazure_marketplace_image\" \"x\" {\n  location = \"eastus\"\n  rhel_version = \"9.6\"\n  billing = \"byos\"\n}\n").cloud(&cloud);
+        assert!(
+            byos.run(&["plan", "-no-color"])
+                .all()
+                .contains("rhelazure_cloud_access"),
+            "the fix for invisible gold images is named"
+        );
+    }
+}
+
+const BYOS: &str = r#"
+provider "rhelazure" {}
+
+resource "rhelazure_cloud_access" "this" {
+  name = "byos-demo"
+}
+
+data "rhelazure_marketplace_image" "gold" {
+  location     = "eastus"
+  rhel_version = "9.6"
+  billing      = "byos"
+  depends_on   = [rhelazure_cloud_access.this]
+}
+
+resource "rhelazure_marketplace_agreement" "gold" {
+  publisher = data.rhelazure_marketplace_image.gold.plan.publisher
+  offer     = data.rhelazure_marketplace_image.gold.plan.product
+  plan      = data.rhelazure_marketplace_image.gold.plan.name
+}
+
+output "urn" { value = data.rhelazure_marketplace_image.gold.urn }
+output "skus" { value = rhelazure_cloud_access.this.byos_skus }
+output "source" { value = rhelazure_cloud_access.this.id }
+"#;
+
+#[test]
+fn byos_enrolment_image_and_terms_in_one_apply() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, BYOS).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let out = ws.run(&["output", "-json"]).ok().json();
+        assert_eq!(
+            out["urn"]["value"], "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113",
+            "terraform {}",
+            tf.version
+        );
+        assert!(out["skus"]["value"].as_array().unwrap().len() >= 3);
+        let terms = cloud.arm("GET", &format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/rhel-lvm96-gen2/agreements/current?api-version=2021-01-01"), None).1;
+        assert_eq!(terms["properties"]["accepted"], true);
+        ws.assert_no_changes();
+
+        // Rename in place; another subscription replaces.
+        ws.write_config(&BYOS.replace("byos-demo", "byos-renamed"));
+        assert_eq!(
+            ws.planned_actions("rhelazure_cloud_access.this"),
+            vec!["update"]
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let id = out["source"]["value"].as_str().unwrap().to_string();
+        assert_eq!(
+            cloud
+                .redhat("GET", &format!("/api/sources/v3.1/sources/{id}"), None)
+                .1["name"],
+            "byos-renamed"
+        );
+        ws.assert_no_changes();
+
+        // Import by the Sources id reproduces the state.
+        let imp = Workspace::new(
+            &tf,
+            "resource \"rhelazure_cloud_access\" \"this\" {\n  name = \"byos-renamed\"\n}\n",
+        )
+        .cloud(&cloud);
+        imp.run(&["import", "-no-color", "rhelazure_cloud_access.this", &id])
+            .ok();
+        imp.assert_no_changes();
+
+        // Destroy: terms cancelled (this configuration accepted them), enrolment removed.
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            cloud
+                .redhat("GET", &format!("/api/sources/v3.1/sources/{id}"), None)
+                .0,
+            404
+        );
+        assert!(
+            cloud.state()["sources"].as_object().unwrap().is_empty(),
+            "no source left"
+        );
+        let offers = cloud.arm("GET", &format!("/subscriptions/{sub}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers?api-version=2024-03-01"), None).1;
+        assert!(
+            !offers.to_string().contains("rhel-byos"),
+            "gold images withdrawn"
+        );
+
+        // Deleted out of band: plans a re-create.
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let id = ws.run(&["output", "-raw", "source"]).ok().stdout.clone();
+        cloud.redhat("DELETE", &format!("/api/sources/v3.1/sources/{id}"), None);
+        assert_eq!(
+            ws.planned_actions("rhelazure_cloud_access.this"),
+            vec!["create"]
+        );
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    }
+}
+
+#[test]
+fn ephemeral_token_reaches_a_provisioner_and_never_the_state() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let ws = Workspace::new(
+            &tf,
+            r#"
+ephemeral "rhelazure_redhat_access_token" "t" {}
+
+resource "terraform_data" "use" {
+  provisioner "local-exec" {
+    command = "test -n \"$TOKEN\" && test \"$(printf %s \"$TOKEN\" | cut -c1-3)\" = eyJ"
+    environment = { TOKEN = ephemeral.rhelazure_redhat_access_token.t.access_token }
+  }
+}
+"#,
+        )
+        .cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
+        assert!(
+            !state.contains("eyJ"),
+            "terraform {}: no token in the state",
+            tf.version
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! `rhelazure_cloud_access`: enrols an Azure subscription in Red Hat Cloud
+//! Access (Sources: an `azure` source with the RHEL management application and
+//! a `lighthouse_subscription_id` authentication), so RHEL subscriptions the
+//! organization owns can be used on Azure; optionally waits until the gold
+//! images (`rhel-byos`) are visible in the subscription's Marketplace.
+//!
+//! A re-run after a half-finished create adopts the source it already made
+//! (same name, same subscription) instead of enrolling twice.
+
+use std::time::Duration;
+
+use super::common::{arm_diag, deadline, need, opt_str, redhat_diag};
+use crate::framework::{
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
+    ResourceSchema, Value,
+};
+use crate::provider::ProviderData;
+use async_trait::async_trait;
+
+pub struct CloudAccess;
+
+/// Red Hat documents that enablement can take hours.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+fn default_name(sub: &str) -> String {
+    format!("azure-{sub}")
+}
+
+#[async_trait]
+impl Resource<ProviderData> for CloudAccess {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_cloud_access"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "Enrols an Azure subscription in Red Hat Cloud Access, so RHEL subscriptions you own can be used on Azure \
+             (bring-your-own-subscription gold images, offer `rhel-byos`). Needs Red Hat credentials and, to wait for the \
+             gold images, Azure credentials.",
+            vec![
+                Attr::string("id").computed().use_state_for_unknown().description("The Sources id of the enrolment."),
+                Attr::string("azure_subscription_id").optional_computed().force_new().use_state_for_unknown().description("Subscription to enrol (default: the provider's)."),
+                Attr::string("name").optional_computed().use_state_for_unknown().description("Name of the Red Hat source (default `azure-<subscription id>`); changes in place."),
+                Attr::bool("wait_for_gold_images").default(true).description("Wait until the gold images are visible in the subscription's Marketplace (default true)."),
+                Attr::string("location").default("eastus").description("Region whose Marketplace is checked for the gold images (default `eastus`)."),
+                Attr::string("availability_status").computed().description("What Red Hat reports for the enrolment (`available`, `in_progress`, `unavailable`)."),
+                Attr::bool("gold_images_available").computed().description("Whether the `rhel-byos` offer is visible in the subscription."),
+                Attr::string_list("byos_skus").computed().description("The gold image SKUs visible in `location`."),
+            ],
+        )
+        .blocks(vec![timeouts::block(&["create", "update", "delete"])])
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        let Ok(data) = ctx.data() else { return };
+        if let Err(d) = data.redhat() {
+            plan.diagnostics.push(d);
+        }
+        if plan.config.attr("azure_subscription_id").is_null() && plan.is_create() {
+            match &data.settings.azure.subscription_id {
+                Some(s) => plan.set("azure_subscription_id", s.clone()),
+                None if !data.settings.partially_unknown => plan.diagnostics.push(Diagnostic::error(
+                    "No subscription to enrol",
+                    "Set azure_subscription_id, or the provider's subscription_id (ARM_SUBSCRIPTION_ID).",
+                )),
+                None => {}
+            }
+        }
+        if plan.config.attr("name").is_null() && plan.is_create() {
+            if let Some(s) = plan
+                .planned
+                .attr("azure_subscription_id")
+                .as_str()
+                .map(default_name)
+            {
+                plan.set("name", s);
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyOutcome {
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let rh = match data.redhat() {
+            Ok(r) => r,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let dl = deadline(planned, "create", CREATE_TIMEOUT);
+        let sub = opt_str(planned, "azure_subscription_id").unwrap_or_default();
+        let name = opt_str(planned, "name").unwrap_or_else(|| default_name(&sub));
+        // Adopt our own earlier, half-finished enrolment.
+        let source = match rh.find_source(&name, dl).await {
+            Ok(Some(s)) => s,
+            Ok(None) => match rh.enrol_azure_subscription(&name, &sub, dl).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return ApplyOutcome::failed(
+                        Value::Null,
+                        redhat_diag(&format!("enrol subscription {sub} in Cloud Access"), &e)
+                            .into(),
+                    )
+                }
+            },
+            Err(e) => {
+                return ApplyOutcome::failed(
+                    Value::Null,
+                    redhat_diag("look for an existing enrolment", &e).into(),
+                )
+            }
+        };
+        let mut state = planned.clone();
+        set(&mut state, "id", source["id"].as_str());
+        set(&mut state, "name", source["name"].as_str());
+        set(
+            &mut state,
+            "availability_status",
+            source["availability_status"].as_str(),
+        );
+        if source["availability_status"] == "unavailable" {
+            let apps = rh
+                .source_applications(source["id"].as_str().unwrap_or(""), dl)
+                .await
+                .unwrap_or_default();
+            let why = apps
+                .first()
+                .and_then(|a| a["availability_status_error"].as_str())
+                .unwrap_or("no reason given")
+                .to_string();
+            return ApplyOutcome::failed(
+                state,
+                Diagnostic::error(
+                    "Cloud Access enrolment is unavailable",
+                    format!("Red Hat reports the enrolment of {sub} as unavailable: {why}"),
+                )
+                .into(),
+            );
+        }
+        if planned
+            .attr("wait_for_gold_images")
+            .as_bool()
+            .unwrap_or(true)
+        {
+            let arm = match data.arm() {
+                Ok(a) => a,
+                Err(d) => return ApplyOutcome::failed(state, d.into()),
+            };
+            let location = opt_str(planned, "location").unwrap_or_else(|| "eastus".into());
+            let started = std::time::Instant::now();
+            let mut wait = Duration::from_millis(200);
+            loop {
+                match arm.list_skus(&location, "RedHat", "rhel-byos", dl).await {
+                    Ok(skus) if !skus.is_empty() => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        return ApplyOutcome::failed(
+                            state,
+                            arm_diag("list the gold images", &e).into(),
+                        )
+                    }
+                }
+                if std::time::Instant::now() + wait > dl {
+                    return ApplyOutcome::failed(state, Diagnostic::error("Gold images not visible yet", format!("Subscription {sub} is enrolled, but the rhel-byos images did not appear within the create timeout ({} s). Red Hat documents that this can take hours; apply again later, or raise timeouts.create.", started.elapsed().as_secs())).into());
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(60));
+            }
+        }
+        match self.refresh(data, &state).await {
+            Ok(Some(s)) => ApplyOutcome::ok(s),
+            Ok(None) => ApplyOutcome::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Enrolment vanished",
+                    "The source was deleted while being created.",
+                )
+                .into(),
+            ),
+            Err(d) => ApplyOutcome::failed(state, d),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+        private: &Private,
+    ) -> Result<Option<(Value, Private)>, Diagnostics> {
+        let data = need(ctx.data(), None)?;
+        Ok(self
+            .refresh(data, state)
+            .await?
+            .map(|s| (s, private.clone())))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome {
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
+        };
+        let rh = match data.redhat() {
+            Ok(r) => r,
+            Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
+        };
+        let id = opt_str(prior, "id").unwrap_or_default();
+        if prior.attr("name") != planned.attr("name") {
+            if let Err(e) = rh
+                .rename_source(
+                    &id,
+                    &opt_str(planned, "name").unwrap_or_default(),
+                    deadline(planned, "update", TIMEOUT),
+                )
+                .await
+            {
+                return ApplyOutcome::failed(
+                    prior.clone(),
+                    redhat_diag("rename the Cloud Access source", &e).into(),
+                );
+            }
+        }
+        let mut next = planned.clone();
+        for k in ["availability_status", "gold_images_available", "byos_skus"] {
+            if let Some(m) = next.as_object_mut() {
+                m.insert(k.into(), prior.attr(k).clone());
+            }
+        }
+        match self.refresh(data, &next).await {
+            Ok(Some(s)) => ApplyOutcome {
+                state: s,
+                private: private.clone(),
+                diagnostics: Diagnostics::new(),
+            },
+            Ok(None) => ApplyOutcome::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Enrolment vanished",
+                    "The source was deleted during the update.",
+                )
+                .into(),
+            ),
+            Err(d) => ApplyOutcome {
+                state: prior.clone(),
+                private: private.clone(),
+                diagnostics: d,
+            },
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        _private: &Private,
+    ) -> Diagnostics {
+        let rh = match need(ctx.data().and_then(|d| d.redhat()), None) {
+            Ok(r) => r,
+            Err(d) => return d,
+        };
+        let id = opt_str(prior, "id").unwrap_or_default();
+        match rh
+            .delete_source(&id, deadline(prior, "delete", TIMEOUT))
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => redhat_diag("delete the Cloud Access source", &e).into(),
+        }
+    }
+
+    /// Imported by the Sources id: `terraform import rhelazure_cloud_access.c 101`.
+    async fn import(&self, _ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Diagnostic::error("Invalid import id", format!("Import a Cloud Access enrolment by its Red Hat Sources id (digits); got {id:?}.")).into());
+        }
+        Ok(Value::Object(
+            [
+                ("id", Value::from(id)),
+                ("wait_for_gold_images", Value::Bool(true)),
+                ("location", Value::from("eastus")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        ))
+    }
+}
+
+fn set(v: &mut Value, k: &str, s: Option<&str>) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            k.to_string(),
+            s.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null),
+        );
+    }
+}
+
+impl CloudAccess {
+    /// The current state of an enrolment, or None if the source is gone.
+    async fn refresh(
+        &self,
+        data: &ProviderData,
+        state: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let rh = need(data.redhat(), None)?;
+        let dl = deadline(state, "read", TIMEOUT);
+        let id = opt_str(state, "id").unwrap_or_default();
+        let Some(source) = rh
+            .get_source(&id, dl)
+            .await
+            .map_err(|e| Diagnostics::from(redhat_diag("read the Cloud Access source", &e)))?
+        else {
+            return Ok(None);
+        };
+        let auths_sub = rh
+            .source_subscription(&id, dl)
+            .await
+            .map_err(|e| Diagnostics::from(redhat_diag("read the enrolled subscription", &e)))?
+            .or_else(|| opt_str(state, "azure_subscription_id"));
+        let mut s = state.clone();
+        set(&mut s, "name", source["name"].as_str());
+        set(
+            &mut s,
+            "availability_status",
+            source["availability_status"].as_str(),
+        );
+        let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
+        set(&mut s, "azure_subscription_id", sub.as_deref());
+        let location = opt_str(state, "location").unwrap_or_else(|| "eastus".into());
+        let skus: Vec<Value> = match data.arm() {
+            Ok(arm) => arm
+                .list_skus(&location, "RedHat", "rhel-byos", dl)
+                .await
+                .map_err(|e| Diagnostics::from(arm_diag("list the gold images", &e)))?
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Some(m) = s.as_object_mut() {
+            m.insert(
+                "gold_images_available".into(),
+                Value::Bool(!skus.is_empty()),
+            );
+            m.insert("byos_skus".into(), Value::List(skus));
+        }
+        Ok(Some(s))
+    }
+}

@@ -1,0 +1,397 @@
+//! data `rhelazure_marketplace_image` (one RHEL image, by offer + SKU or by a
+//! selector, `latest` numerically) and data `rhelazure_marketplace_images`
+//! (the catalogue of a region as a list). Plan images (rhel-byos) report their
+//! plan and whether its terms are accepted in the subscription.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::common::{arm_diag, need, opt_str};
+use super::rhel_sku::Selector;
+use crate::arm::catalog::ImageVersion;
+use crate::framework::validators::one_of;
+use crate::framework::{
+    Attr, AttributePath, Ctx, DataSource, Diagnostic, Diagnostics, ObjectNesting, ResourceSchema,
+    Type, Value,
+};
+use crate::provider::ProviderData;
+
+pub struct MarketplaceImage;
+pub struct MarketplaceImages;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn plan_type() -> Type {
+    Type::object([
+        ("publisher", Type::String),
+        ("product", Type::String),
+        ("name", Type::String),
+    ])
+}
+
+fn selector_attrs() -> Vec<Attr> {
+    vec![
+        Attr::string("rhel_version")
+            .optional()
+            .description("RHEL version: `\"9\"` (latest minor) or `\"9.6\"` (pinned, EUS)."),
+        Attr::string("architecture")
+            .optional()
+            .validate(one_of(&["x64", "arm64"]))
+            .description("`x64` (default) or `arm64`."),
+        Attr::string("hyper_v_generation")
+            .optional_computed()
+            .validate(one_of(&["V1", "V2"]))
+            .description("`V2` (default) or `V1`."),
+        Attr::string("partitioning")
+            .optional()
+            .validate(one_of(&["lvm", "raw"]))
+            .description("`lvm` (default) or `raw`."),
+        Attr::string("variant")
+            .optional()
+            .validate(one_of(&super::rhel_sku::VARIANTS))
+            .description("`base` (default), `ha`, `sap-apps` or `sap-ha`."),
+        Attr::string("billing")
+            .optional()
+            .validate(one_of(&["payg", "byos"]))
+            .description(
+                "`payg` (default, RHEL billed by Azure) or `byos` (Cloud Access gold images).",
+            ),
+    ]
+}
+
+fn selector(config: &Value) -> Result<Option<Selector>, Diagnostic> {
+    let Some(version) = opt_str(config, "rhel_version") else {
+        return Ok(None);
+    };
+    let s = |k: &str| opt_str(config, k);
+    Selector::parse(
+        &version,
+        s("architecture").as_deref(),
+        s("hyper_v_generation").as_deref(),
+        s("partitioning").as_deref(),
+        s("variant").as_deref(),
+        s("billing").as_deref(),
+    )
+    .map(Some)
+    .map_err(|e| {
+        Diagnostic::error("Invalid RHEL selector", e.message).at(AttributePath::attrs(&[e.attr]))
+    })
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for MarketplaceImage {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_marketplace_image"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        let out = |n: &str, d: &str| Attr::string(n).computed().description(d);
+        let mut attrs = vec![
+            Attr::string("location").required().description("Azure region, such as `eastus`."),
+            Attr::string("publisher").optional_computed().description("Publisher (default `RedHat`)."),
+            Attr::string("offer").optional_computed().description("Offer, such as `RHEL` or `rhel-byos`; set with `sku`, or leave both to the selector."),
+            Attr::string("sku").optional_computed().description("SKU, such as `9-lvm-gen2`; set with `offer`, or leave both to the selector."),
+            Attr::string("version").optional_computed().description("Image version; `latest` (default) is the numerically greatest (9.10 > 9.9)."),
+        ];
+        attrs.extend(selector_attrs());
+        attrs.extend([
+            out("urn", "`publisher:offer:sku:version` with the exact version."),
+            out("id", "ARM id of the image version."),
+            Attr::of_type("plan", plan_type()).computed().description("Purchase plan (`publisher`, `product`, `name`) of plan images such as rhel-byos; null otherwise."),
+            Attr::bool("requires_plan").computed().description("Whether VMs from this image need a `plan` (and accepted terms)."),
+            Attr::bool("terms_accepted").computed().description("For plan images: whether the subscription accepted the terms."),
+            out("architecture_resolved", "Architecture of the image (`x64` or `Arm64`)."),
+            out("image_state", "`Active`, `ScheduledForDeprecation` or `Deprecated`."),
+            out("scheduled_deprecation_time", "When the image is scheduled to be deprecated, if it is."),
+        ]);
+        ResourceSchema::new("Finds a RHEL image in the Azure Marketplace by offer and SKU, or by RHEL version and variant.", attrs)
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let (offer, sku) = (config.attr("offer"), config.attr("sku"));
+        if offer.is_null() != sku.is_null() && !offer.is_unknown() && !sku.is_unknown() {
+            diags.push(
+                Diagnostic::error(
+                    "offer and sku go together",
+                    "Set both offer and sku, or neither (and use rhel_version).",
+                )
+                .at(AttributePath::attrs(&["sku"])),
+            );
+        }
+        if offer.is_null() && config.attr("rhel_version").is_null() {
+            diags.push(Diagnostic::error("Nothing to look up", "Set rhel_version (and optionally architecture, variant, billing...), or offer and sku.").at(AttributePath::attrs(&["rhel_version"])));
+        }
+        if let Err(d) = selector(config) {
+            diags.push(d);
+        }
+        if let Ok(Some(s)) = selector(config) {
+            if let Err(e) = s.sku() {
+                diags.push(
+                    Diagnostic::error("Invalid RHEL selector", e.message)
+                        .at(AttributePath::attrs(&[e.attr])),
+                );
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let dl = Instant::now() + TIMEOUT;
+        let location = opt_str(config, "location").unwrap_or_default();
+        let publisher = opt_str(config, "publisher").unwrap_or_else(|| "RedHat".into());
+        let (offer, sku) = match (opt_str(config, "offer"), opt_str(config, "sku")) {
+            (Some(o), Some(k)) => (o, k),
+            _ => {
+                let s = selector(config)
+                    .map_err(Diagnostics::from)?
+                    .ok_or_else(|| {
+                        Diagnostics::from(Diagnostic::error(
+                            "Nothing to look up",
+                            "Set rhel_version, or offer and sku.",
+                        ))
+                    })?;
+                let sku = s.sku().map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error("Invalid RHEL selector", e.message)
+                            .at(AttributePath::attrs(&[e.attr])),
+                    )
+                })?;
+                (s.offer().to_string(), sku)
+            }
+        };
+        let version = opt_str(config, "version").unwrap_or_else(|| "latest".into());
+        let found = arm
+            .get_image_version(&location, &publisher, &offer, &sku, &version, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("look up the image", &e)))?;
+        let Some(img) = found else {
+            return Err(
+                not_found(arm, &location, &publisher, &offer, &sku, &version, dl)
+                    .await
+                    .into(),
+            );
+        };
+        let terms_accepted = match &img.plan {
+            Some(p) => arm
+                .get_terms(&p.publisher, &p.product, &p.name, dl)
+                .await
+                .map_err(|e| Diagnostics::from(arm_diag("read the image's Marketplace terms", &e)))?
+                .map(|t| t["properties"]["accepted"] == serde_json::Value::Bool(true)),
+            None => None,
+        };
+        Ok(state(config, &publisher, &img, terms_accepted))
+    }
+}
+
+fn state(
+    config: &Value,
+    publisher: &str,
+    img: &ImageVersion,
+    terms_accepted: Option<bool>,
+) -> Value {
+    let mut m: BTreeMap<String, Value> = config.as_object().cloned().unwrap_or_default();
+    let s = |v: &str| Value::from(v.to_string());
+    m.insert("publisher".into(), s(publisher));
+    m.insert("offer".into(), s(&img.offer));
+    m.insert("sku".into(), s(&img.sku));
+    m.insert("version".into(), s(&img.version));
+    m.insert(
+        "urn".into(),
+        s(&format!(
+            "{publisher}:{}:{}:{}",
+            img.offer, img.sku, img.version
+        )),
+    );
+    m.insert("id".into(), s(&img.id));
+    m.insert(
+        "hyper_v_generation".into(),
+        img.hyper_v_generation.as_deref().map(s).unwrap_or_default(),
+    );
+    m.insert(
+        "architecture_resolved".into(),
+        img.architecture.as_deref().map(s).unwrap_or_default(),
+    );
+    m.insert(
+        "image_state".into(),
+        img.image_state.as_deref().map(s).unwrap_or_default(),
+    );
+    m.insert(
+        "scheduled_deprecation_time".into(),
+        img.scheduled_deprecation_time
+            .as_deref()
+            .map(s)
+            .unwrap_or_default(),
+    );
+    m.insert("requires_plan".into(), Value::Bool(img.plan.is_some()));
+    m.insert(
+        "plan".into(),
+        match &img.plan {
+            Some(p) => Value::Object(
+                [
+                    ("publisher", &p.publisher),
+                    ("product", &p.product),
+                    ("name", &p.name),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), s(v)))
+                .collect(),
+            ),
+            None => Value::Null,
+        },
+    );
+    m.insert(
+        "terms_accepted".into(),
+        terms_accepted.map(Value::Bool).unwrap_or_default(),
+    );
+    Value::Object(m)
+}
+
+/// A not-found diagnostic that says what *is* there.
+async fn not_found(
+    arm: &crate::arm::ArmClient,
+    location: &str,
+    publisher: &str,
+    offer: &str,
+    sku: &str,
+    version: &str,
+    dl: Instant,
+) -> Diagnostic {
+    let offers = arm
+        .list_offers(location, publisher, dl)
+        .await
+        .unwrap_or_default();
+    let detail = if !offers.iter().any(|o| o.eq_ignore_ascii_case(offer)) {
+        let byos = if offer.eq_ignore_ascii_case("rhel-byos") {
+            "\n\nrhel-byos (gold images) is visible only to subscriptions enrolled in Red Hat Cloud Access: add a rhelazure_cloud_access resource and make this data source depend on it."
+        } else {
+            ""
+        };
+        format!(
+            "{publisher} publishes no offer {offer:?} in {location}. Offers there: {}.{byos}",
+            offers.join(", ")
+        )
+    } else {
+        let skus = arm
+            .list_skus(location, publisher, offer, dl)
+            .await
+            .unwrap_or_default();
+        if skus.iter().any(|k| k.eq_ignore_ascii_case(sku)) {
+            format!("{publisher}:{offer}:{sku} has no version {version:?} in {location}.")
+        } else {
+            format!(
+                "{publisher}:{offer} has no SKU {sku:?} in {location}. SKUs there: {}.",
+                skus.join(", ")
+            )
+        }
+    };
+    Diagnostic::error("No such RHEL image", detail)
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for MarketplaceImages {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_marketplace_images"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The RHEL images of a region as a list (latest version of each SKU), optionally filtered by offer and RHEL major version.",
+            vec![
+                Attr::string("location").required().description("Azure region."),
+                Attr::string("offer").optional().description("Only this offer (such as `RHEL`)."),
+                Attr::string("rhel_major").optional().validate(one_of(&["8", "9", "10"])).description("Only SKUs of this RHEL major version."),
+                Attr::nested("images", ObjectNesting::List, vec![
+                    Attr::string("offer").computed(),
+                    Attr::string("sku").computed(),
+                    Attr::string("version").computed(),
+                    Attr::string("urn").computed(),
+                ])
+                .computed()
+                .description("Each SKU's latest image."),
+            ],
+        )
+    }
+
+    async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let dl = Instant::now() + TIMEOUT;
+        let location = opt_str(config, "location").unwrap_or_default();
+        let major = opt_str(config, "rhel_major");
+        let offers = match opt_str(config, "offer") {
+            Some(o) => vec![o],
+            None => arm
+                .list_offers(&location, "RedHat", dl)
+                .await
+                .map_err(|e| Diagnostics::from(arm_diag("list RHEL offers", &e)))?,
+        };
+        let mut items = Vec::new();
+        for offer in offers {
+            for sku in arm
+                .list_skus(&location, "RedHat", &offer, dl)
+                .await
+                .map_err(|e| Diagnostics::from(arm_diag("list RHEL SKUs", &e)))?
+            {
+                if let Some(m) = &major {
+                    if sku_major(&sku).as_deref() != Some(m.as_str()) {
+                        continue;
+                    }
+                }
+                let Some(version) = arm
+                    .list_versions(&location, "RedHat", &offer, &sku, dl)
+                    .await
+                    .map_err(|e| Diagnostics::from(arm_diag("list versions", &e)))?
+                    .pop()
+                else {
+                    continue;
+                };
+                let urn = format!("RedHat:{offer}:{sku}:{version}");
+                items.push(Value::Object(
+                    [
+                        ("offer", offer.clone()),
+                        ("sku", sku),
+                        ("version", version),
+                        ("urn", urn),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(v)))
+                    .collect(),
+                ));
+            }
+        }
+        let mut m = config.as_object().cloned().unwrap_or_default();
+        m.insert("images".into(), Value::List(items));
+        Ok(Value::Object(m))
+    }
+}
+
+/// The RHEL major version a SKU name is for (`96-gen2` -> 9, `10_1` -> 10, `rhel-lvm95` -> 9).
+fn sku_major(sku: &str) -> Option<String> {
+    let rest = sku
+        .trim_start_matches("rhel-lvm")
+        .trim_start_matches("rhel-raw");
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.starts_with("10") {
+        Some("10".into())
+    } else {
+        digits.get(..1).map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sku_majors() {
+        for (sku, want) in [
+            ("96-gen2", "9"),
+            ("10_1", "10"),
+            ("rhel-lvm95", "9"),
+            ("8-lvm-gen2", "8"),
+            ("10-raw-gen2", "10"),
+            ("96sapha-gen2", "9"),
+        ] {
+            assert_eq!(super::sku_major(sku).as_deref(), Some(want), "{sku}");
+        }
+    }
+}

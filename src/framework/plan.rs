@@ -85,6 +85,27 @@ fn apply_defaults_and_write_only(
                 map.insert(a.name().to_string(), d.clone());
             }
         }
+        // Nested attributes carry their own defaults.
+        if !a.nested.is_empty() {
+            let cfg = config.attr(a.name()).clone();
+            if let Some(v) = map.get_mut(a.name()) {
+                match v {
+                    Value::Object(_) => apply_defaults_and_write_only(&a.nested, &[], v, &cfg),
+                    Value::List(items) | Value::Set(items) => {
+                        let cfg_items = cfg.as_elements().unwrap_or(&[]).to_vec();
+                        for (i, item) in items.iter_mut().enumerate() {
+                            apply_defaults_and_write_only(
+                                &a.nested,
+                                &[],
+                                item,
+                                cfg_items.get(i).unwrap_or(&Value::Null),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
     for b in blocks {
         for_each_block_object(b, map, config, &mut |o, c| {

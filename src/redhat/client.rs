@@ -509,6 +509,24 @@ impl RedHatClient {
         }))
     }
 
+    /// The request a compose was made with (import).
+    pub async fn compose_request(
+        &self,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<Json>, RedHatError> {
+        Ok(self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/image-builder/v1/composes/{id}"),
+                None,
+                deadline,
+                true,
+            )
+            .await?
+            .map(|j| j["request"].clone()))
+    }
+
     /// Polls until the compose succeeds (its image is then in Azure) or fails
     /// (the service's reason, verbatim), logging progress at least every 30 s.
     pub async fn wait_compose(

@@ -5,6 +5,7 @@ pub mod activation_key;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+pub mod image_build;
 pub mod image_urn;
 pub mod marketplace_agreement;
 pub mod marketplace_image;
@@ -20,6 +21,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(activation_key::ActivationKey)
         .resource(marketplace_agreement::MarketplaceAgreement)
         .resource(cloud_access::CloudAccess)
+        .resource(image_build::ImageBuild)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)

@@ -1,0 +1,138 @@
+//! `rhelazure_image_build` through real Terraform against the local cloud:
+//! a hosted Image Builder compose delivers a managed image into the resource
+//! group; changes rebuild; import recovers the request; drift; the service's
+//! failure reason (missing tenant authorization) surfaces with the fix.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::json;
+
+fn config(name: &str, packages: &str) -> String {
+    format!(
+        r#"
+provider "rhelazure" {{}}
+
+resource "rhelazure_image_build" "img" {{
+  distribution        = "rhel-9.6"
+  image_name          = "{name}"
+  resource_group_name = "rhel-demo"
+  customizations = {{
+    packages = [{packages}]
+    users    = [{{ name = "ops", ssh_key = "ssh-ed25519 AAAAC3Nza ops@example", groups = ["wheel"] }}]
+    subscription = {{
+      organization   = 11009103
+      activation_key = "image-key"
+      insights       = true
+    }}
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn image_build_lifecycle() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    for tf in terraforms() {
+        let name = format!("rhel96-{}", tf.version.replace('.', "-"));
+        let image = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/{name}");
+        let ws = Workspace::new(&tf, &config(&name, "\"podman\"")).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let (s, img) = cloud.arm("GET", &format!("{image}?api-version=2024-03-01"), None);
+        assert_eq!(
+            (s, img["properties"]["hyperVGeneration"].as_str()),
+            (200, Some("V2")),
+            "terraform {}",
+            tf.version
+        );
+        ws.assert_no_changes();
+
+        // Another package list is another image: replacement.
+        ws.write_config(&config(&name, "\"podman\", \"tmux\""));
+        assert_eq!(
+            ws.planned_actions("rhelazure_image_build.img"),
+            vec!["delete", "create"]
+        );
+        ws.write_config(&config(&name, "\"podman\""));
+
+        // Import by the image id rebuilds the state from the compose request.
+        let imp = Workspace::new(&tf, &config(&name, "\"podman\"")).cloud(&cloud);
+        imp.run(&["import", "-no-color", "rhelazure_image_build.img", &image])
+            .ok();
+        imp.assert_no_changes();
+
+        // Deleted out of band: plans a new build.
+        cloud.arm("DELETE", &format!("{image}?api-version=2024-03-01"), None);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(
+            ws.planned_actions("rhelazure_image_build.img"),
+            vec!["create"]
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(
+            cloud
+                .arm("GET", &format!("{image}?api-version=2024-03-01"), None)
+                .0,
+            404,
+            "nothing left behind"
+        );
+    }
+}
+
+#[test]
+fn image_build_failure_reason_and_bad_input() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let bad = Workspace::new(
+            &tf,
+            &config("-bad-name", "\"podman\"").replace("rhel-9.6", "rhel-11"),
+        )
+        .cloud(&cloud);
+        let r = bad.run(&["validate", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all()
+                .contains("distribution must be rhel-8, rhel-9 or rhel-10"),
+            "{}",
+            r.all()
+        );
+        assert!(
+            r.all().contains("image_name must be 1-60 letters"),
+            "{}",
+            r.all()
+        );
+    }
+    cloud.control(
+        "PUT",
+        "image-builder",
+        json!({ "tenant_id": cloud.get("ARM_TENANT_ID"), "authorized": false }),
+    );
+    for tf in terraforms() {
+        let ws = Workspace::new(
+            &tf,
+            &config(
+                &format!("denied-{}", tf.version.replace('.', "-")),
+                "\"podman\"",
+            ),
+        )
+        .cloud(&cloud);
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(r.code, 1);
+        let all = r.all();
+        assert!(
+            all.contains("Red Hat Image Builder is not authorized"),
+            "the service's reason verbatim: {all}"
+        );
+        assert!(
+            all.contains("Contributor role on the resource group"),
+            "the fix: {all}"
+        );
+        assert!(
+            !all.contains("image-key"),
+            "the activation key is not echoed"
+        );
+    }
+}

@@ -1,0 +1,581 @@
+//! `rhelazure_image_build`: a custom RHEL image built by Red Hat's hosted
+//! Image Builder and delivered as a managed image into the user's resource
+//! group. Every argument forces a new build. Read and delete act on the
+//! managed image in Azure (deleting the compose record would not delete it).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::http::Method;
+use serde_json::{json, Value as Json};
+
+use super::common::{arm_diag, deadline, need, opt_str, redhat_diag};
+use crate::framework::validators::{one_of, string_matches};
+use crate::framework::{
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
+    PlanContext, Private, Resource, ResourceSchema, Value,
+};
+use crate::provider::ProviderData;
+
+pub struct ImageBuild;
+
+pub const IMAGES_API: &str = "2024-03-01";
+const CREATE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
+const TIMEOUT: Duration = Duration::from_secs(1800);
+
+fn valid_image_name(n: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    (1..=60).contains(&n.len())
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && (n.len() == 1 || n.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+        && n.chars().all(ok)
+}
+
+fn valid_distribution(d: &str) -> bool {
+    let Some(v) = d.strip_prefix("rhel-") else {
+        return false;
+    };
+    let (maj, min) = v
+        .split_once('.')
+        .map(|(a, b)| (a, Some(b)))
+        .unwrap_or((v, None));
+    ["8", "9", "10"].contains(&maj) && min.is_none_or(|m| m.parse::<u32>().is_ok_and(|n| n <= 10))
+}
+
+fn image_path(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}")
+}
+
+fn customizations_attr() -> Attr {
+    Attr::nested(
+        "customizations",
+        ObjectNesting::Single,
+        vec![
+            Attr::string_list("packages")
+                .optional()
+                .description("Packages to install, such as `podman`."),
+            Attr::nested(
+                "users",
+                ObjectNesting::List,
+                vec![
+                    Attr::string("name").required(),
+                    Attr::string("ssh_key").optional(),
+                    Attr::string_list("groups").optional(),
+                ],
+            )
+            .optional()
+            .description("Users to create."),
+            Attr::nested(
+                "subscription",
+                ObjectNesting::Single,
+                vec![
+                    Attr::number("organization")
+                        .required()
+                        .description("Red Hat organization id."),
+                    Attr::string("activation_key")
+                        .required()
+                        .sensitive()
+                        .description("Activation key to register with."),
+                    Attr::bool("insights")
+                        .default(false)
+                        .description("Connect to Red Hat Insights (default false)."),
+                    Attr::bool("rhc").default(false).description(
+                        "Register with rhc, which also enables Insights (default false).",
+                    ),
+                ],
+            )
+            .optional()
+            .description("Register the image's hosts with Red Hat on first boot."),
+            Attr::nested(
+                "services",
+                ObjectNesting::Single,
+                vec![
+                    Attr::string_list("enabled").optional(),
+                    Attr::string_list("disabled").optional(),
+                    Attr::string_list("masked").optional(),
+                ],
+            )
+            .optional()
+            .description("systemd units to enable, disable or mask."),
+            Attr::nested(
+                "filesystem",
+                ObjectNesting::List,
+                vec![
+                    Attr::string("mountpoint").required(),
+                    Attr::number("min_size").required().description("Bytes."),
+                ],
+            )
+            .optional()
+            .description("Minimum sizes of mount points."),
+        ],
+    )
+    .optional()
+    .force_new()
+    .description("What Image Builder puts in the image.")
+}
+
+/// The compose request of the configuration (the service's field names).
+fn compose_request(v: &Value) -> Json {
+    let c = v.attr("customizations");
+    let strings = |x: &Value| -> Option<Json> {
+        x.as_elements()
+            .map(|e| json!(e.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
+    };
+    let mut cust = serde_json::Map::new();
+    if let Some(p) = strings(c.attr("packages")) {
+        cust.insert("packages".into(), p);
+    }
+    if let Some(users) = c.attr("users").as_elements() {
+        cust.insert(
+            "users".into(),
+            json!(users
+                .iter()
+                .map(|u| {
+                    let mut m = json!({ "name": u.attr("name").as_str() });
+                    if let Some(k) = u.attr("ssh_key").as_str() {
+                        m["ssh_key"] = json!(k);
+                    }
+                    if let Some(g) = strings(u.attr("groups")) {
+                        m["groups"] = g;
+                    }
+                    m
+                })
+                .collect::<Vec<_>>()),
+        );
+    }
+    let sub = c.attr("subscription");
+    if !sub.is_null() {
+        cust.insert(
+            "subscription".into(),
+            json!({
+                "organization": sub.attr("organization").as_number().and_then(|n| n.to_i64()),
+                "activation-key": sub.attr("activation_key").as_str(),
+                "server-url": "subscription.rhsm.redhat.com",
+                "base-url": "https://cdn.redhat.com/",
+                "insights": sub.attr("insights").as_bool().unwrap_or(false),
+                "rhc": sub.attr("rhc").as_bool().unwrap_or(false),
+            }),
+        );
+    }
+    let svc = c.attr("services");
+    if !svc.is_null() {
+        let mut m = serde_json::Map::new();
+        for k in ["enabled", "disabled", "masked"] {
+            if let Some(l) = strings(svc.attr(k)) {
+                m.insert(k.into(), l);
+            }
+        }
+        cust.insert("services".into(), Json::Object(m));
+    }
+    if let Some(fs) = c.attr("filesystem").as_elements() {
+        cust.insert("filesystem".into(), json!(fs.iter().map(|f| json!({ "mountpoint": f.attr("mountpoint").as_str(), "min_size": f.attr("min_size").as_number().and_then(|n| n.to_u64()) })).collect::<Vec<_>>()));
+    }
+    let name = opt_str(v, "image_name").unwrap_or_default();
+    let mut req = json!({
+        "distribution": opt_str(v, "distribution"),
+        "image_name": name,
+        "image_requests": [{
+            "architecture": opt_str(v, "architecture").unwrap_or_else(|| "x86_64".into()),
+            "image_type": "azure",
+            "upload_request": { "type": "azure", "options": {
+                "tenant_id": opt_str(v, "tenant_id"), "subscription_id": opt_str(v, "subscription_id"),
+                "resource_group": opt_str(v, "resource_group_name"), "image_name": name,
+                "hyper_v_generation": opt_str(v, "hyper_v_generation").unwrap_or_else(|| "V2".into()),
+            } },
+        }],
+    });
+    if !cust.is_empty() {
+        req["customizations"] = Json::Object(cust);
+    }
+    req
+}
+
+fn set(v: &mut Value, k: &str, x: Option<&str>) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            k.into(),
+            x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
+        );
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for ImageBuild {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_image_build"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        let fn_str = |n: &str, d: &str| Attr::string(n).required().force_new().description(d);
+        ResourceSchema::new(
+            "A custom RHEL image built by Red Hat's hosted Image Builder and delivered as a managed image into your resource \
+             group. Needs Red Hat credentials, and Image Builder authorized in the Azure tenant (Red Hat's Image Builder \
+             application with Contributor on the resource group).",
+            vec![
+                Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image."),
+                fn_str("distribution", "RHEL release, such as `rhel-9.6` or `rhel-10`.").validate(string_matches("rhel-8, rhel-9 or rhel-10, optionally with a minor release (rhel-9.6)", valid_distribution)),
+                Attr::string("architecture").default("x86_64").force_new().validate(one_of(&["x86_64", "aarch64"])).description("`x86_64` (default) or `aarch64`."),
+                fn_str("image_name", "Name of the managed image in Azure.").validate(string_matches("1-60 letters, digits, '_', '.', '-', starting with a letter or digit", valid_image_name)),
+                fn_str("resource_group_name", "Resource group the image is delivered to."),
+                Attr::string("tenant_id").optional_computed().force_new().use_state_for_unknown().description("Entra tenant (default: the provider's)."),
+                Attr::string("subscription_id").optional_computed().force_new().use_state_for_unknown().description("Subscription (default: the provider's)."),
+                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&["V1", "V2"])).description("`V2` (default) or `V1`."),
+                customizations_attr(),
+                Attr::string("compose_id").computed().use_state_for_unknown().description("Image Builder compose id."),
+                Attr::string("status").computed().use_state_for_unknown().description("Final compose status (`success`)."),
+                Attr::string("location").computed().use_state_for_unknown().description("Region of the managed image."),
+            ],
+        )
+        .blocks(vec![timeouts::block(&["create", "delete"])])
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        let Ok(data) = ctx.data() else { return };
+        if let Err(d) = data.redhat() {
+            plan.diagnostics.push(d);
+        }
+        if plan.is_create() {
+            for (attr, v, env) in [
+                ("tenant_id", &data.settings.azure.tenant_id, "ARM_TENANT_ID"),
+                (
+                    "subscription_id",
+                    &data.settings.azure.subscription_id,
+                    "ARM_SUBSCRIPTION_ID",
+                ),
+            ] {
+                if plan.config.attr(attr).is_null() {
+                    match v {
+                        Some(x) => plan.set(attr, x.clone()),
+                        None if !data.settings.partially_unknown => plan.diagnostics.push(
+                            Diagnostic::error(
+                                "Missing Azure setting",
+                                format!("Set {attr} here or in the provider ({env})."),
+                            )
+                            .at(AttributePath::attrs(&[attr])),
+                        ),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyOutcome {
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let (rh, arm) = match (data.redhat(), data.arm()) {
+            (Ok(r), Ok(a)) => (r, a),
+            (Err(d), _) | (_, Err(d)) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let dl = deadline(planned, "create", CREATE_TIMEOUT);
+        let (sub, rg, name) = (
+            opt_str(planned, "subscription_id").unwrap_or_default(),
+            opt_str(planned, "resource_group_name").unwrap_or_default(),
+            opt_str(planned, "image_name").unwrap_or_default(),
+        );
+        let path = image_path(&sub, &rg, &name);
+        match arm.get(&path, IMAGES_API, dl).await {
+            Ok(Some(_)) => {
+                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(AttributePath::attrs(&["image_name"])).into())
+            }
+            Ok(None) => {}
+            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),
+        }
+        let compose = match rh.compose(&compose_request(planned), dl).await {
+            Ok(c) => c,
+            Err(e) => {
+                return ApplyOutcome::failed(
+                    Value::Null,
+                    redhat_diag("start the Image Builder compose", &e).into(),
+                )
+            }
+        };
+        tracing::info!(target: "rhelazure.resources", compose = %compose.id, image = %name, "Image Builder compose started");
+        let mut state = planned.clone();
+        set(&mut state, "compose_id", Some(&compose.id));
+        if let Err(e) = rh.wait_compose(&compose.id, dl).await {
+            let mut d = redhat_diag(&format!("build {name}"), &e);
+            if e.to_string().contains("not authorized") {
+                d.detail.push_str("\n\nAuthorize Image Builder in your Azure tenant: consent to Red Hat's Image Builder application and give its service principal the Contributor role on the resource group.");
+            }
+            // Nothing exists in Azure after a failed compose: no state to keep.
+            return ApplyOutcome::failed(Value::Null, d.into());
+        }
+        set(&mut state, "status", Some("success"));
+        match arm.get(&path, IMAGES_API, dl).await {
+            Ok(Some(img)) => {
+                set(&mut state, "id", img["id"].as_str());
+                set(&mut state, "location", img["location"].as_str());
+                ApplyOutcome::ok(state)
+            }
+            Ok(None) => ApplyOutcome::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Image not delivered",
+                    format!(
+                        "Compose {} succeeded but {path} does not exist.",
+                        compose.id
+                    ),
+                )
+                .into(),
+            ),
+            Err(e) => {
+                set(&mut state, "id", Some(&path));
+                set(&mut state, "location", None);
+                ApplyOutcome::failed(state, arm_diag("read the delivered image", &e).into())
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+        private: &Private,
+    ) -> Result<Option<(Value, Private)>, Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let id = opt_str(state, "id").unwrap_or_default();
+        match arm
+            .get(&id, IMAGES_API, deadline(state, "read", TIMEOUT))
+            .await
+        {
+            Ok(Some(img)) => {
+                let mut s = state.clone();
+                set(&mut s, "location", img["location"].as_str());
+                set(
+                    &mut s,
+                    "hyper_v_generation",
+                    img["properties"]["hyperVGeneration"].as_str(),
+                );
+                Ok(Some((s, private.clone())))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(arm_diag("read the image", &e).into()),
+        }
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Ctx<ProviderData>,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome {
+        // Only timeouts can change without a new build.
+        ApplyOutcome {
+            state: planned.clone(),
+            private: private.clone(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        _private: &Private,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let id = opt_str(prior, "id").unwrap_or_default();
+        match arm
+            .run(
+                Method::Delete,
+                &id,
+                IMAGES_API,
+                None,
+                deadline(prior, "delete", TIMEOUT),
+            )
+            .await
+        {
+            Ok(_) => Diagnostics::new(),
+            Err(e) if e.is_not_found() => Diagnostics::new(),
+            Err(e) => arm_diag("delete the image", &e).into(),
+        }
+    }
+
+    /// Imported by the managed image's ARM id; the compose request is recovered
+    /// from Image Builder's record of the compose that delivered it.
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let parts: Vec<&str> = id.split('/').collect();
+        if parts.len() != 9 || !parts[7].eq_ignore_ascii_case("images") {
+            return Err(Diagnostic::error("Invalid import id", format!("Import an image build by its managed image id, /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>; got {id:?}.")).into());
+        }
+        let data = need(ctx.data(), None)?;
+        let rh = need(data.redhat(), None)?;
+        let arm = need(data.arm(), None)?;
+        let dl = std::time::Instant::now() + TIMEOUT;
+        let img = arm
+            .get(id, IMAGES_API, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
+            .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
+        let compose_id = img["tags"]["compose-id"].as_str().map(str::to_string);
+        let request = match &compose_id {
+            Some(c) => rh
+                .compose_request(c, dl)
+                .await
+                .map_err(|e| Diagnostics::from(redhat_diag("read the compose", &e)))?,
+            None => None,
+        };
+        let Some(req) = request else {
+            return Err(Diagnostic::error("Not an Image Builder image", format!("{id} has no compose-id tag from Image Builder; manage it with rhelazure_image instead.")).into());
+        };
+        Ok(state_from_request(
+            &req,
+            id,
+            parts[2],
+            parts[4],
+            compose_id.as_deref().unwrap_or_default(),
+            img["location"].as_str(),
+        ))
+    }
+}
+
+/// State rebuilt from a compose request (import).
+fn state_from_request(
+    req: &Json,
+    id: &str,
+    sub: &str,
+    rg: &str,
+    compose_id: &str,
+    location: Option<&str>,
+) -> Value {
+    let ir = &req["image_requests"][0];
+    let o = &ir["upload_request"]["options"];
+    let s = |x: &Json| {
+        x.as_str()
+            .map(|v| Value::from(v.to_string()))
+            .unwrap_or(Value::Null)
+    };
+    let list = |x: &Json| {
+        x.as_array()
+            .map(|a| {
+                Value::List(
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(|s| Value::from(s.to_string())))
+                        .collect(),
+                )
+            })
+            .unwrap_or(Value::Null)
+    };
+    let c = &req["customizations"];
+    let obj = |pairs: Vec<(&str, Value)>| {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    };
+    let customizations = if c.is_object() {
+        obj(vec![
+            ("packages", list(&c["packages"])),
+            (
+                "users",
+                c["users"]
+                    .as_array()
+                    .map(|u| {
+                        Value::List(
+                            u.iter()
+                                .map(|x| {
+                                    obj(vec![
+                                        ("name", s(&x["name"])),
+                                        ("ssh_key", s(&x["ssh_key"])),
+                                        ("groups", list(&x["groups"])),
+                                    ])
+                                })
+                                .collect(),
+                        )
+                    })
+                    .unwrap_or(Value::Null),
+            ),
+            (
+                "subscription",
+                if c["subscription"].is_object() {
+                    let sub = &c["subscription"];
+                    obj(vec![
+                        (
+                            "organization",
+                            sub["organization"]
+                                .as_i64()
+                                .map(Value::from)
+                                .unwrap_or(Value::Null),
+                        ),
+                        ("activation_key", s(&sub["activation-key"])),
+                        (
+                            "insights",
+                            sub["insights"]
+                                .as_bool()
+                                .map(Value::Bool)
+                                .unwrap_or(Value::Null),
+                        ),
+                        (
+                            "rhc",
+                            sub["rhc"].as_bool().map(Value::Bool).unwrap_or(Value::Null),
+                        ),
+                    ])
+                } else {
+                    Value::Null
+                },
+            ),
+            (
+                "services",
+                if c["services"].is_object() {
+                    obj(vec![
+                        ("enabled", list(&c["services"]["enabled"])),
+                        ("disabled", list(&c["services"]["disabled"])),
+                        ("masked", list(&c["services"]["masked"])),
+                    ])
+                } else {
+                    Value::Null
+                },
+            ),
+            (
+                "filesystem",
+                c["filesystem"]
+                    .as_array()
+                    .map(|f| {
+                        Value::List(
+                            f.iter()
+                                .map(|x| {
+                                    obj(vec![
+                                        ("mountpoint", s(&x["mountpoint"])),
+                                        (
+                                            "min_size",
+                                            x["min_size"]
+                                                .as_u64()
+                                                .map(|n| Value::Number(n.into()))
+                                                .unwrap_or(Value::Null),
+                                        ),
+                                    ])
+                                })
+                                .collect(),
+                        )
+                    })
+                    .unwrap_or(Value::Null),
+            ),
+        ])
+    } else {
+        Value::Null
+    };
+    obj(vec![
+        ("id", Value::from(id)),
+        ("distribution", s(&req["distribution"])),
+        ("architecture", s(&ir["architecture"])),
+        ("image_name", s(&o["image_name"])),
+        ("resource_group_name", Value::from(rg)),
+        ("tenant_id", s(&o["tenant_id"])),
+        ("subscription_id", Value::from(sub)),
+        ("hyper_v_generation", s(&o["hyper_v_generation"])),
+        ("customizations", customizations),
+        ("compose_id", Value::from(compose_id)),
+        ("status", Value::from("success")),
+        ("location", location.map(Value::from).unwrap_or(Value::Null)),
+    ])
+}

@@ -372,6 +372,18 @@ impl LocalCloud {
         )
     }
 
+    /// A GET against Azurite (or any URL of the local cloud), as text.
+    pub fn blob_get(&self, url: &str) -> String {
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(url)
+            .header("x-ms-version", "2024-08-04")
+            .body(String::new())
+            .unwrap();
+        let mut resp = self.agent.run(req).expect("Azurite answers");
+        resp.body_mut().read_to_string().unwrap_or_default()
+    }
+
     /// The emulator's whole state (for "nothing left behind").
     pub fn state(&self) -> serde_json::Value {
         self.control("GET", "state", serde_json::Value::Null).1

@@ -5,6 +5,7 @@ pub mod activation_key;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+pub mod image;
 pub mod image_build;
 pub mod image_urn;
 pub mod marketplace_agreement;
@@ -22,6 +23,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(marketplace_agreement::MarketplaceAgreement)
         .resource(cloud_access::CloudAccess)
         .resource(image_build::ImageBuild)
+        .resource(image::Image)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)

@@ -1,0 +1,170 @@
+//! `rhelazure_image` through real Terraform against the local cloud and a
+//! real Azurite: a sparse raw image uploaded (only its data pages) and turned
+//! into a managed image; tags in place; a changed file replaces; import; drift;
+//! destroy removes the image and the blob; unusable formats fail at validate.
+
+use std::io::Write;
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::json;
+
+const MIB: usize = 1 << 20;
+
+fn raw_image(path: &std::path::Path, marker: u8) {
+    let mut data = vec![0u8; 6 * MIB + 777];
+    data[0] = marker;
+    data[4 * MIB + 4096] = 0xAA;
+    data[6 * MIB + 700] = 0x55;
+    std::fs::File::create(path)
+        .unwrap()
+        .write_all(&data)
+        .unwrap();
+}
+
+fn config(path: &std::path::Path, account: &str, tags: &str) -> String {
+    format!(
+        r#"
+resource "rhelazure_image" "img" {{
+  name                = "from-vhd"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  source_path         = "{}"
+  storage_account_id  = "{account}"
+  tags                = {{ {tags} }}
+}}
+"#,
+        path.display()
+    )
+}
+
+fn storage_account(cloud: &LocalCloud, name: &str) -> String {
+    let id = format!("/subscriptions/{}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/{name}", cloud.get("ARM_SUBSCRIPTION_ID"));
+    let (s, _) = cloud.arm(
+        "PUT",
+        &format!("{id}?api-version=2023-05-01"),
+        Some(
+            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
+        ),
+    );
+    assert_eq!(s, 202);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    id
+}
+
+#[test]
+fn image_from_a_sparse_raw_file() {
+    let cloud = LocalCloud::start();
+    let account = storage_account(&cloud, "rhelimages");
+    for tf in terraforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("disk.raw");
+        raw_image(&file, 1);
+        let ws = Workspace::new(&tf, &config(&file, &account, "env = \"test\"")).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let state = ws.run(&["show", "-json"]).ok().json();
+        let r = &state["values"]["root_module"]["resources"][0]["values"];
+        assert_eq!(
+            r["uploaded_bytes"],
+            3 * 512 + 512,
+            "terraform {}: three data pages and the footer",
+            tf.version
+        );
+        assert_eq!(
+            r["skipped_zero_bytes"].as_u64().unwrap(),
+            7 * MIB as u64 - 3 * 512
+        );
+        let image_id = r["id"].as_str().unwrap().to_string();
+        let blob = r["blob_uri"].as_str().unwrap().to_string();
+        assert!(blob.ends_with("/vhds/from-vhd.vhd"), "{blob}");
+        let (s, img) = cloud.arm("GET", &format!("{image_id}?api-version=2024-03-01"), None);
+        assert_eq!(
+            (
+                s,
+                img["properties"]["storageProfile"]["osDisk"]["blobUri"].as_str()
+            ),
+            (200, Some(blob.as_str()))
+        );
+        ws.assert_no_changes();
+
+        // Tags in place; a changed file replaces.
+        ws.write_config(&config(&file, &account, "env = \"prod\""));
+        assert_eq!(ws.planned_actions("rhelazure_image.img"), vec!["update"]);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            cloud
+                .arm("GET", &format!("{image_id}?api-version=2024-03-01"), None)
+                .1["tags"]["env"],
+            "prod"
+        );
+        raw_image(&file, 2);
+        assert_eq!(
+            ws.planned_actions("rhelazure_image.img"),
+            vec!["delete", "create"],
+            "a changed file is a new image"
+        );
+        raw_image(&file, 1);
+
+        // Import by id (the blob becomes source_blob_uri).
+        let imp = Workspace::new(&tf, &format!("resource \"rhelazure_image\" \"img\" {{\n  name = \"from-vhd\"\n  resource_group_name = \"rhel-demo\"\n  location = \"eastus\"\n  source_blob_uri = \"{blob}\"\n  tags = {{ env = \"prod\" }}\n}}\n")).cloud(&cloud);
+        imp.run(&["import", "-no-color", "rhelazure_image.img", &image_id])
+            .ok();
+        imp.assert_no_changes();
+
+        // Drift: deleted out of band plans a re-create (the upload is not repeated: it resumes).
+        cloud.arm(
+            "DELETE",
+            &format!("{image_id}?api-version=2024-03-01"),
+            None,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(ws.planned_actions("rhelazure_image.img"), vec!["create"]);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+
+        // Destroy removes the image and the blob it uploaded.
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(
+            cloud
+                .arm("GET", &format!("{image_id}?api-version=2024-03-01"), None)
+                .0,
+            404
+        );
+        let sas = cloud.arm("POST", &format!("{account}/ListAccountSas?api-version=2023-05-01"), Some(json!({ "signedServices": "b", "signedResourceTypes": "co", "signedPermission": "rl", "signedExpiry": "2099-01-01T00:00:00Z" }))).1["accountSasToken"].as_str().unwrap().to_string();
+        let list = cloud.blob_get(&format!(
+            "{}/vhds?restype=container&comp=list&{sas}",
+            cloud.get("RHELAZURE_BLOB_ENDPOINT")
+        ));
+        assert!(!list.contains("from-vhd.vhd"), "the blob is gone: {list}");
+    }
+}
+
+#[test]
+fn unusable_images_and_sources_fail_at_validate() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = dir.path().join("disk.qcow2");
+        std::fs::write(&q, b"QFI\xfb\0\0\0\x03 qcow2").unwrap();
+        let ws = Workspace::new(
+            &tf,
+            &config(
+                &q,
+                "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/z",
+                "",
+            ),
+        )
+        .cloud(&cloud);
+        let r = ws.run(&["validate", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("qcow2") && r.all().contains("qemu-img convert"),
+            "{}",
+            r.all()
+        );
+        let both = Workspace::new(&tf, "resource \"rhelazure_image\" \"i\" {\n  name = \"x\"\n  resource_group_name = \"g\"\n  location = \"eastus\"\n}\n").cloud(&cloud);
+        assert!(both
+            .run(&["validate", "-no-color"])
+            .all()
+            .contains("Set exactly one of source_path"));
+    }
+}

@@ -1,0 +1,565 @@
+//! `rhelazure_image`: a managed image (`Microsoft.Compute/images`) from a disk
+//! image on the machine running Terraform (raw or fixed VHD, uploaded sparse,
+//! in parallel and resumably as a page blob) or from an existing blob.
+//!
+//! The file's SHA-256 is tracked: a changed file plans a replacement. A create
+//! that uploaded but could not register the image is simply run again: the
+//! upload resumes (nothing is sent twice) and the image is created.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use azure_core::http::Method;
+use serde_json::{json, Value as Json};
+
+use super::common::{arm_diag, deadline, need, opt_str};
+use crate::arm::ArmClient;
+use crate::framework::validators::one_of;
+use crate::framework::{
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
+    Private, Resource, ResourceSchema, Value,
+};
+use crate::provider::ProviderData;
+use crate::vhd::upload::{Target, Uploader};
+
+pub struct Image;
+
+const API: &str = "2024-03-01";
+const STORAGE_API: &str = "2023-05-01";
+const CREATE_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+const TIMEOUT: Duration = Duration::from_secs(1800);
+const UPLOADED: &str = "uploaded_blob";
+
+fn image_path(data: &ProviderData, v: &Value) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/images/{}",
+        data.settings
+            .azure
+            .subscription_id
+            .clone()
+            .unwrap_or_default(),
+        opt_str(v, "resource_group_name").unwrap_or_default(),
+        opt_str(v, "name").unwrap_or_default()
+    )
+}
+
+fn sha256_of(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| format!("{path}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    Ok(ctx
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The account's blob endpoint and a SAS for it (ARM `listAccountSas`).
+async fn blob_access(
+    arm: &ArmClient,
+    account_id: &str,
+    dl: std::time::Instant,
+) -> Result<(String, String), Diagnostic> {
+    let acct = arm
+        .get(account_id, STORAGE_API, dl)
+        .await
+        .map_err(|e| arm_diag("read the storage account", &e))?
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "No such storage account",
+                format!("{account_id} does not exist."),
+            )
+            .at(AttributePath::attrs(&["storage_account_id"]))
+        })?;
+    let endpoint = acct["properties"]["primaryEndpoints"]["blob"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let expiry =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(12 * 3600))
+            .to_string();
+    let body = json!({ "signedServices": "b", "signedResourceTypes": "co", "signedPermission": "rwdlac", "signedProtocol": "https", "signedExpiry": expiry });
+    let a = arm
+        .call(
+            Method::Post,
+            &format!("{account_id}/ListAccountSas"),
+            Some(STORAGE_API),
+            Some(&body),
+            dl,
+        )
+        .await
+        .map_err(|e| arm_diag("get a SAS for the storage account", &e))?;
+    let sas = a
+        .json()
+        .and_then(|j| j["accountSasToken"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    Ok((endpoint, sas))
+}
+
+fn set(v: &mut Value, k: &str, x: Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(k.into(), x);
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for Image {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_image"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "A managed image from a disk image you have (built with osbuild, bootc-image-builder or by hand): a raw image or a \
+             fixed VHD on the machine running Terraform is uploaded to a storage account (only its non-zero pages, resuming an \
+             interrupted upload), or an existing page blob is used.",
+            vec![
+                Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image."),
+                Attr::string("name").required().force_new(),
+                Attr::string("resource_group_name").required().force_new(),
+                Attr::string("location").required().force_new(),
+                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&["V1", "V2"])),
+                Attr::string_map("tags").optional().description("Tags (change in place)."),
+                Attr::string("source_path").optional().force_new().description("A raw or fixed-VHD disk image on this machine."),
+                Attr::string("storage_account_id").optional().force_new().description("Storage account the file is uploaded to (with source_path)."),
+                Attr::string("storage_container").default("vhds").force_new().description("Blob container (default `vhds`, created when missing)."),
+                Attr::string("blob_name").optional_computed().force_new().use_state_for_unknown().description("Blob name (default `<name>.vhd`)."),
+                Attr::string("source_blob_uri").optional().force_new().description("An existing fixed-VHD page blob instead of source_path."),
+                Attr::string("source_sha256").computed().force_new().description("SHA-256 of source_path; a changed file plans a replacement."),
+                Attr::string("blob_uri").computed().use_state_for_unknown().description("The page blob the image is made from."),
+                Attr::number("uploaded_bytes").computed().use_state_for_unknown().description("Bytes sent by the last upload."),
+                Attr::number("skipped_zero_bytes").computed().use_state_for_unknown().description("Zero bytes the upload did not send."),
+            ],
+        )
+        .blocks(vec![timeouts::block(&["create", "update", "delete"])])
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let path = config.attr("source_path");
+        let blob = config.attr("source_blob_uri");
+        if path.is_null() == blob.is_null() && !path.is_unknown() && !blob.is_unknown() {
+            diags.push(Diagnostic::error("One image source", "Set exactly one of source_path (a file to upload) and source_blob_uri (an existing blob).").at(AttributePath::attrs(&["source_path"])));
+        }
+        if !path.is_null() && config.attr("storage_account_id").is_null() {
+            diags.push(
+                Diagnostic::error(
+                    "Where to upload",
+                    "source_path needs storage_account_id (the account the file is uploaded to).",
+                )
+                .at(AttributePath::attrs(&["storage_account_id"])),
+            );
+        }
+        if let Some(p) = path.as_str() {
+            if let Err(e) = crate::vhd::inspect(std::path::Path::new(p)) {
+                diags.push(
+                    Diagnostic::error("Unusable disk image", e.to_string())
+                        .at(AttributePath::attrs(&["source_path"])),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        // Hash the file at plan time so a changed file plans a replacement.
+        if let Some(p) = plan.config.attr("source_path").as_str().map(str::to_string) {
+            match tokio::task::spawn_blocking(move || sha256_of(&p)).await {
+                Ok(Ok(h)) => {
+                    let changed = plan
+                        .prior
+                        .attr("source_sha256")
+                        .as_str()
+                        .is_some_and(|old| old != h);
+                    plan.set("source_sha256", h);
+                    if changed {
+                        plan.require_replace("source_sha256");
+                    }
+                }
+                Ok(Err(e)) => plan.diagnostics.push(
+                    Diagnostic::error("Cannot read the disk image", e)
+                        .at(AttributePath::attrs(&["source_path"])),
+                ),
+                Err(_) => {}
+            }
+        } else if plan.config.attr("source_path").is_null() {
+            plan.set("source_sha256", Value::Null);
+        }
+        if plan.is_create()
+            && plan.config.attr("blob_name").is_null()
+            && !plan.config.attr("source_path").is_null()
+        {
+            if let Some(n) = plan.config.attr("name").as_str() {
+                plan.set("blob_name", format!("{n}.vhd"));
+            }
+        }
+        if !plan.config.attr("source_blob_uri").is_null() {
+            plan.set("uploaded_bytes", Value::from(0i64));
+            plan.set("skipped_zero_bytes", Value::from(0i64));
+            if plan.config.attr("blob_name").is_null() {
+                plan.set("blob_name", Value::Null);
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyOutcome {
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let arm = match data.arm() {
+            Ok(a) => a,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let dl = deadline(planned, "create", CREATE_TIMEOUT);
+        let mut state = planned.clone();
+        let mut private = Private::default();
+        let blob_uri = match (
+            opt_str(planned, "source_path"),
+            opt_str(planned, "source_blob_uri"),
+        ) {
+            (Some(path), _) => {
+                let account = opt_str(planned, "storage_account_id").unwrap_or_default();
+                let (endpoint, sas) = match blob_access(arm, &account, dl).await {
+                    Ok(x) => x,
+                    Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+                };
+                let container =
+                    opt_str(planned, "storage_container").unwrap_or_else(|| "vhds".into());
+                let http = reqwest::Client::new();
+                let c = http
+                    .put(format!("{endpoint}/{container}?restype=container&{sas}"))
+                    .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
+                    .header("content-length", "0")
+                    .send()
+                    .await;
+                match c.map(|r| r.status().as_u16()) {
+                    Ok(201 | 409) => {}
+                    Ok(s) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Could not create the blob container",
+                                format!("{endpoint}/{container} answered {s}."),
+                            )
+                            .into(),
+                        )
+                    }
+                    Err(e) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Could not reach the storage account",
+                                e.without_url().to_string(),
+                            )
+                            .into(),
+                        )
+                    }
+                }
+                let blob = format!(
+                    "{endpoint}/{container}/{}",
+                    opt_str(planned, "blob_name").unwrap_or_default()
+                );
+                let report =
+                    match Uploader::new(http)
+                        .upload(
+                            &PathBuf::from(&path),
+                            &Target {
+                                blob_url: blob.clone(),
+                                sas,
+                            },
+                            dl,
+                        )
+                        .await
+                    {
+                        Ok(r) => r,
+                        Err(e) => return ApplyOutcome::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Upload failed",
+                                format!(
+                                    "{e}\nRun apply again: the upload resumes where it stopped."
+                                ),
+                            )
+                            .at(AttributePath::attrs(&["source_path"]))
+                            .into(),
+                        ),
+                    };
+                private.set(UPLOADED, &blob);
+                set(&mut state, "source_sha256", Value::from(report.sha256));
+                set(
+                    &mut state,
+                    "uploaded_bytes",
+                    Value::from(report.uploaded_bytes as i64),
+                );
+                set(
+                    &mut state,
+                    "skipped_zero_bytes",
+                    Value::from(report.skipped_zero_bytes as i64),
+                );
+                blob
+            }
+            (None, Some(uri)) => uri,
+            (None, None) => {
+                return ApplyOutcome::failed(
+                    Value::Null,
+                    Diagnostic::error("One image source", "Set source_path or source_blob_uri.")
+                        .into(),
+                )
+            }
+        };
+        set(&mut state, "blob_uri", Value::from(blob_uri.clone()));
+        let body = json!({
+            "location": opt_str(planned, "location"),
+            "tags": planned.attr("tags").to_serde(),
+            "properties": {
+                "hyperVGeneration": opt_str(planned, "hyper_v_generation").unwrap_or_else(|| "V2".into()),
+                "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": blob_uri } },
+            },
+        });
+        let path = image_path(data, planned);
+        match arm.run(Method::Put, &path, API, Some(&body), dl).await {
+            Ok(img) => {
+                set(
+                    &mut state,
+                    "id",
+                    img.as_ref()
+                        .and_then(|j| j["id"].as_str())
+                        .map(|s| Value::from(s.to_string()))
+                        .unwrap_or(Value::from(path)),
+                );
+                ApplyOutcome {
+                    state,
+                    private,
+                    diagnostics: Diagnostics::new(),
+                }
+            }
+            // The blob stays; a re-run resumes (sends nothing) and creates the image.
+            Err(e) => ApplyOutcome {
+                state: Value::Null,
+                private,
+                diagnostics: arm_diag("create the managed image", &e).into(),
+            },
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+        private: &Private,
+    ) -> Result<Option<(Value, Private)>, Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let id = opt_str(state, "id").unwrap_or_default();
+        let Some(img) = arm
+            .get(&id, API, deadline(state, "read", TIMEOUT))
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
+        else {
+            return Ok(None);
+        };
+        let mut s = state.clone();
+        let tags = img["tags"].as_object().filter(|t| !t.is_empty());
+        let had_tags = !state.attr("tags").is_null();
+        set(
+            &mut s,
+            "tags",
+            match tags {
+                Some(t) => Value::Map(
+                    t.iter()
+                        .map(|(k, v)| {
+                            (k.clone(), Value::from(v.as_str().unwrap_or("").to_string()))
+                        })
+                        .collect(),
+                ),
+                None if had_tags => Value::Map(Default::default()),
+                None => Value::Null,
+            },
+        );
+        set(
+            &mut s,
+            "blob_uri",
+            img["properties"]["storageProfile"]["osDisk"]["blobUri"]
+                .as_str()
+                .map(|x| Value::from(x.to_string()))
+                .unwrap_or(Value::Null),
+        );
+        set(
+            &mut s,
+            "hyper_v_generation",
+            Value::from(
+                img["properties"]["hyperVGeneration"]
+                    .as_str()
+                    .unwrap_or("V1")
+                    .to_string(),
+            ),
+        );
+        set(
+            &mut s,
+            "location",
+            img["location"]
+                .as_str()
+                .map(|x| Value::from(x.to_string()))
+                .unwrap_or(Value::Null),
+        );
+        Ok(Some((s, private.clone())))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome {
+        let arm = match ctx.data().and_then(|d| d.arm()) {
+            Ok(a) => a,
+            Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
+        };
+        if prior.attr("tags") != planned.attr("tags") {
+            let tags = match planned.attr("tags").to_serde() {
+                Json::Null => json!({}),
+                t => t,
+            };
+            if let Err(e) = arm
+                .run(
+                    Method::Patch,
+                    &opt_str(prior, "id").unwrap_or_default(),
+                    API,
+                    Some(&json!({ "tags": tags })),
+                    deadline(planned, "update", TIMEOUT),
+                )
+                .await
+            {
+                return ApplyOutcome {
+                    state: prior.clone(),
+                    private: private.clone(),
+                    diagnostics: arm_diag("update the image's tags", &e).into(),
+                };
+            }
+        }
+        ApplyOutcome {
+            state: planned.clone(),
+            private: private.clone(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        private: &Private,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let dl = deadline(prior, "delete", TIMEOUT);
+        if let Err(e) = arm
+            .run(
+                Method::Delete,
+                &opt_str(prior, "id").unwrap_or_default(),
+                API,
+                None,
+                dl,
+            )
+            .await
+        {
+            if !e.is_not_found() {
+                return arm_diag("delete the image", &e).into();
+            }
+        }
+        // The blob goes too, if this resource uploaded it.
+        let (Some(blob), Some(account)) = (
+            private.get::<String>(UPLOADED),
+            opt_str(prior, "storage_account_id"),
+        ) else {
+            return Diagnostics::new();
+        };
+        let (_, sas) = match blob_access(arm, &account, dl).await {
+            Ok(x) => x,
+            Err(d) => {
+                return Diagnostic::warning(
+                    "Blob left behind",
+                    format!(
+                        "The image is deleted, but {blob} could not be: {}",
+                        d.detail
+                    ),
+                )
+                .into()
+            }
+        };
+        let r = reqwest::Client::new()
+            .delete(format!("{blob}?{sas}"))
+            .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
+            .send()
+            .await;
+        match r.map(|r| r.status().as_u16()) {
+            Ok(202 | 404) => Diagnostics::new(),
+            Ok(s) => Diagnostic::warning(
+                "Blob left behind",
+                format!("The image is deleted, but deleting {blob} answered {s}."),
+            )
+            .into(),
+            Err(e) => Diagnostic::warning(
+                "Blob left behind",
+                format!(
+                    "The image is deleted, but {blob} could not be: {}",
+                    e.without_url()
+                ),
+            )
+            .into(),
+        }
+    }
+
+    /// Imported by the image's ARM id; the state names its blob as `source_blob_uri`.
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let parts: Vec<&str> = id.split('/').collect();
+        if parts.len() != 9 || !parts[7].eq_ignore_ascii_case("images") {
+            return Err(Diagnostic::error("Invalid import id", format!("Import an image by its id, /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>; got {id:?}.")).into());
+        }
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let img = arm
+            .get(id, API, std::time::Instant::now() + TIMEOUT)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
+            .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
+        let s = |x: &str| Value::from(x.to_string());
+        Ok(Value::Object(
+            [
+                ("id", s(id)),
+                ("name", s(parts[8])),
+                ("resource_group_name", s(parts[4])),
+                (
+                    "source_blob_uri",
+                    img["properties"]["storageProfile"]["osDisk"]["blobUri"]
+                        .as_str()
+                        .map(s)
+                        .unwrap_or(Value::Null),
+                ),
+                ("storage_container", s("vhds")),
+                ("uploaded_bytes", Value::from(0i64)),
+                ("skipped_zero_bytes", Value::from(0i64)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        ))
+    }
+}

@@ -274,20 +274,20 @@ impl Resource<ProviderData> for Image {
                     "{endpoint}/{container}/{}",
                     opt_str(planned, "blob_name").unwrap_or_default()
                 );
-                let report =
-                    match Uploader::new(http)
-                        .upload(
-                            &PathBuf::from(&path),
-                            &Target {
-                                blob_url: blob.clone(),
-                                sas,
-                            },
-                            dl,
-                        )
-                        .await
-                    {
-                        Ok(r) => r,
-                        Err(e) => return ApplyOutcome::failed(
+                let report = match Uploader::new(http)
+                    .upload(
+                        &PathBuf::from(&path),
+                        &Target {
+                            blob_url: blob.clone(),
+                            sas,
+                        },
+                        dl,
+                    )
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return ApplyOutcome::failed(
                             Value::Null,
                             Diagnostic::error(
                                 "Upload failed",
@@ -297,8 +297,9 @@ impl Resource<ProviderData> for Image {
                             )
                             .at(AttributePath::attrs(&["source_path"]))
                             .into(),
-                        ),
-                    };
+                        )
+                    }
+                };
                 private.set(UPLOADED, &blob);
                 set(&mut state, "source_sha256", Value::from(report.sha256));
                 set(

@@ -12,6 +12,7 @@ pub mod marketplace_agreement;
 pub mod marketplace_image;
 pub mod redhat_token;
 pub mod rhel_sku;
+pub mod vm_license;
 
 use crate::framework::Registry;
 use crate::provider::{ProviderData, RhelAzureProvider};
@@ -24,6 +25,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(cloud_access::CloudAccess)
         .resource(image_build::ImageBuild)
         .resource(image::Image)
+        .resource(vm_license::VmLicense)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)

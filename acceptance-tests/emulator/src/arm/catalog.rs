@@ -249,6 +249,48 @@ pub fn build_vm(
         out["plan"] = plan.clone();
     }
 
+    // Azure Hybrid Benefit for RHEL: the license type must be one Azure knows;
+    // pay-as-you-go types on a BYOS or custom image need the AHBForRHEL
+    // extension first, and RHEL_BYOS needs Cloud Access.
+    if let Some(lt) = props["licenseType"].as_str() {
+        const TYPES: [&str; 9] = [
+            "RHEL_BYOS",
+            "RHEL_BASE",
+            "RHEL_EUS",
+            "RHEL_SAPAPPS",
+            "RHEL_SAPHA",
+            "RHEL_BASESAPAPPS",
+            "RHEL_BASESAPHA",
+            "NONE",
+            "RHEL_ELS_6",
+        ];
+        if !TYPES.contains(&lt) {
+            return Err(bad("InvalidParameter", "licenseType", format!("The value '{lt}' of parameter 'licenseType' is not allowed for a Linux virtual machine.")));
+        }
+        if lt == "RHEL_BYOS" && !s.cloud_access {
+            return Err(bad("BadRequest", "licenseType", format!("Subscription '{}' is not enrolled in Red Hat Cloud Access, so RHEL_BYOS cannot be used. Enrol it, then retry.", s.id)));
+        }
+        let image = existing
+            .map(|r| r.body["properties"]["storageProfile"]["imageReference"].clone())
+            .unwrap_or_else(|| props["storageProfile"]["imageReference"].clone());
+        let byos_or_custom = image["id"].is_string()
+            || image["offer"]
+                .as_str()
+                .is_some_and(|o| o.eq_ignore_ascii_case("rhel-byos"));
+        if lt.starts_with("RHEL_") && lt != "RHEL_BYOS" && byos_or_custom {
+            let ext = format!("{}/extensions/", id.to_ascii_lowercase());
+            let has_ahb = s.resources.iter().any(|(k, r)| {
+                k.starts_with(&ext)
+                    && r.body["properties"]["type"]
+                        .as_str()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("AHBForRHEL"))
+            });
+            if !has_ahb {
+                return Err(bad("BadRequest", "licenseType", format!("License type '{lt}' on a VM from a bring-your-own-subscription or custom image requires the AHBForRHEL extension (publisher Microsoft.Azure.AzureHybridBenefit) to be installed first.")));
+            }
+        }
+    }
+
     if let Some(prev) = existing {
         // Update: only what Azure lets change in place.
         let old = &prev.body["properties"];

@@ -71,6 +71,14 @@ pub static TYPES: &[TypeSpec] = &[
         async_only: false,
     },
     TypeSpec {
+        key: "microsoft.compute/virtualmachines/extensions",
+        display: "Microsoft.Compute/virtualMachines/extensions",
+        api_versions: &[COMPUTE_API],
+        tracked: true,
+        create_status: 201,
+        async_only: false,
+    },
+    TypeSpec {
         key: "microsoft.compute/galleries",
         display: "Microsoft.Compute/galleries",
         api_versions: &[GALLERY_API],
@@ -1471,6 +1479,31 @@ fn build(
         }
         "microsoft.compute/virtualmachines" => {
             out = super::catalog::build_vm(emu, &s, sub, id, body, existing, location)?;
+        }
+        "microsoft.compute/virtualmachines/extensions" => {
+            for f in ["publisher", "type", "typeHandlerVersion"] {
+                if !props[f].is_string() {
+                    return Err(invalid(
+                        f,
+                        format!("Required parameter '{f}' is missing (null)."),
+                    ));
+                }
+            }
+            let known = [
+                ("Microsoft.Azure.AzureHybridBenefit", "AHBForRHEL"),
+                ("Microsoft.Azure.Extensions", "CustomScript"),
+                ("Microsoft.CPlat.Core", "RunCommandHandlerLinux"),
+            ];
+            let pair = (
+                props["publisher"].as_str().unwrap_or(""),
+                props["type"].as_str().unwrap_or(""),
+            );
+            if !known
+                .iter()
+                .any(|(p, t)| p.eq_ignore_ascii_case(pair.0) && t.eq_ignore_ascii_case(pair.1))
+            {
+                return Err(ArmError::new(404, "VMExtensionHandlerNonTransientError", format!("The handler for VM extension type '{}.{}' could not be found in the Extension Repository.", pair.0, pair.1)));
+            }
         }
         "microsoft.compute/virtualmachines/runcommands" => {
             let Some(script) = props["source"]["script"].as_str() else {

@@ -1,0 +1,118 @@
+//! `rhelazure_vm_license` through real Terraform against the local cloud: a VM
+//! from a custom image moved to pay-as-you-go RHEL (the AHBForRHEL extension
+//! is installed first, as Azure requires), changed in place, drift, import,
+//! and reset to NONE on destroy.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::json;
+
+/// A VM (from a custom image) made "by another tool"; returns its id.
+fn vm(cloud: &LocalCloud, name: &str) -> String {
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let wait = || std::thread::sleep(std::time::Duration::from_millis(400));
+    let image = format!("{rg}/providers/Microsoft.Compute/images/{name}-img");
+    cloud.arm("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic");
+    cloud.arm("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
+    wait();
+    let id = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
+    let (s, body) = cloud.arm("PUT", &format!("{id}?api-version=2024-03-01"), Some(json!({
+        "location": "eastus",
+        "properties": {
+            "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
+            "storageProfile": { "imageReference": { "id": image }, "osDisk": { "createOption": "FromImage", "deleteOption": "Delete" } },
+            "osProfile": { "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
+            "networkProfile": { "networkInterfaces": [{ "id": nic }] }
+        }
+    })));
+    assert_eq!(s, 201, "{body}");
+    wait();
+    id
+}
+
+fn config(vm: &str, lt: &str) -> String {
+    format!("resource \"rhelazure_vm_license\" \"l\" {{\n  virtual_machine_id = \"{vm}\"\n  license_type = \"{lt}\"\n}}\n")
+}
+
+#[test]
+fn hybrid_benefit_lifecycle() {
+    let cloud = LocalCloud::start();
+    for tf in terraforms() {
+        let id = vm(&cloud, &format!("ahb-{}", tf.version.replace('.', "-")));
+        let license = || {
+            cloud
+                .arm("GET", &format!("{id}?api-version=2024-03-01"), None)
+                .1["properties"]["licenseType"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let ws = Workspace::new(&tf, &config(&id, "RHEL_BASE")).cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            license().as_deref(),
+            Some("RHEL_BASE"),
+            "terraform {}",
+            tf.version
+        );
+        let ext = cloud.arm(
+            "GET",
+            &format!("{id}/extensions/AHBForRHEL?api-version=2024-03-01"),
+            None,
+        );
+        assert_eq!(
+            (ext.0, ext.1["properties"]["publisher"].as_str()),
+            (200, Some("Microsoft.Azure.AzureHybridBenefit")),
+            "the extension came first"
+        );
+        ws.assert_no_changes();
+
+        ws.write_config(&config(&id, "RHEL_EUS"));
+        assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(license().as_deref(), Some("RHEL_EUS"));
+
+        // Changed out of band: the plan puts it back.
+        cloud.arm(
+            "PATCH",
+            &format!("{id}?api-version=2024-03-01"),
+            Some(json!({ "properties": { "licenseType": "RHEL_SAPAPPS" } })),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+
+        let imp = Workspace::new(&tf, &config(&id, "RHEL_EUS")).cloud(&cloud);
+        imp.run(&["import", "-no-color", "rhelazure_vm_license.l", &id])
+            .ok();
+        imp.assert_no_changes();
+
+        let r = ws.run(&["destroy", "-auto-approve", "-no-color"]);
+        r.ok();
+        assert!(
+            r.all().contains("RHUI repositories not restored"),
+            "{}",
+            r.all()
+        );
+        assert_eq!(license().as_deref(), Some("NONE"));
+
+        // RHEL_BYOS needs Cloud Access: Azure's refusal reaches the user.
+        let byos = Workspace::new(&tf, &config(&id, "RHEL_BYOS")).cloud(&cloud);
+        let r = byos.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("not enrolled in Red Hat Cloud Access"),
+            "{}",
+            r.all()
+        );
+
+        let bad = Workspace::new(&tf, &config("not-an-id", "RHEL_FREE")).cloud(&cloud);
+        let r = bad.run(&["validate", "-no-color"]);
+        assert!(
+            r.all().contains("license_type must be one of")
+                && r.all().contains("Invalid virtual machine id"),
+            "{}",
+            r.all()
+        );
+    }
+}

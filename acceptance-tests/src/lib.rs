@@ -384,6 +384,68 @@ impl LocalCloud {
         resp.body_mut().read_to_string().unwrap_or_default()
     }
 
+    /// Every request the provider made (in the local cloud's request log) is an
+    /// operation of the official specs: method, path template, api-version.
+    /// Token endpoints and ARM operation-status URLs have no spec and are skipped.
+    pub fn assert_requests_in_spec(&self) {
+        let routes: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                repo_root().join("acceptance-tests/emulator/spec-routes.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let routes = routes["routes"].as_array().unwrap();
+        let fits = |template: &str, path: &str| {
+            let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+            let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+            t.len() == p.len()
+                && t.iter().zip(&p).all(|(a, b)| {
+                    (a.starts_with('{') && a.ends_with('}')) || a.eq_ignore_ascii_case(b)
+                })
+        };
+        let log =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        let mut misses = Vec::new();
+        let mut checked = 0;
+        for line in log.lines() {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            let path = e["path"].as_str().unwrap_or("");
+            let lower = path.to_ascii_lowercase();
+            if lower.ends_with("/oauth2/v2.0/token")
+                || lower.starts_with("/sso/")
+                || lower.contains("/operations/")
+                || lower.contains("/operationresults/")
+            {
+                continue;
+            }
+            checked += 1;
+            let (p, rh) = match path.strip_prefix("/redhat") {
+                Some(p) => (p, true),
+                None => (path, false),
+            };
+            let ok = routes.iter().any(|r| {
+                r["method"] == e["method"]
+                    && fits(r["path"].as_str().unwrap(), p)
+                    && (rh || r["api_version"] == e["api_version"])
+            });
+            if !ok {
+                misses.push(format!(
+                    "{} {path} api-version={}",
+                    e["method"], e["api_version"]
+                ));
+            }
+        }
+        misses.sort();
+        misses.dedup();
+        assert!(checked > 0, "no requests were logged");
+        assert!(
+            misses.is_empty(),
+            "requests outside ../shared/specs:\n{}",
+            misses.join("\n")
+        );
+    }
+
     /// The emulator's whole state (for "nothing left behind").
     pub fn state(&self) -> serde_json::Value {
         self.control("GET", "state", serde_json::Value::Null).1

@@ -136,6 +136,7 @@ fn image_from_a_sparse_raw_file() {
         ));
         assert!(!list.contains("from-vhd.vhd"), "the blob is gone: {list}");
     }
+    cloud.assert_requests_in_spec();
 }
 
 #[test]

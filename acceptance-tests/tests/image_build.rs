@@ -80,6 +80,7 @@ fn image_build_lifecycle() {
             "nothing left behind"
         );
     }
+    cloud.assert_requests_in_spec();
 }
 
 #[test]

@@ -202,6 +202,7 @@ fn byos_enrolment_image_and_terms_in_one_apply() {
         );
         ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     }
+    cloud.assert_requests_in_spec();
 }
 
 #[test]

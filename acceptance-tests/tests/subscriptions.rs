@@ -121,6 +121,7 @@ fn activation_key_lifecycle() {
             "no key left"
         );
     }
+    cloud.assert_requests_in_spec();
 }
 
 #[test]
@@ -241,6 +242,7 @@ fn marketplace_agreement_lifecycle() {
             "cancelled by the resource that accepted them"
         );
     }
+    cloud.assert_requests_in_spec();
 }
 
 #[test]

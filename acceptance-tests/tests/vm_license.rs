@@ -115,4 +115,5 @@ fn hybrid_benefit_lifecycle() {
             r.all()
         );
     }
+    cloud.assert_requests_in_spec();
 }

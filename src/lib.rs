@@ -5,6 +5,7 @@
 //! provider, [`resources`] holds one file per resource, data source or function.
 
 pub mod arm;
+pub mod docs;
 pub mod framework;
 pub mod plugin;
 pub mod provider;

@@ -19,6 +19,7 @@ fn env_file(dir: &std::path::Path) -> Vec<(String, String)> {
 fn alive(pid: &str) -> bool {
     Command::new("kill")
         .args(["-0", pid])
+        .stderr(std::process::Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false)

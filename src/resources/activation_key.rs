@@ -110,8 +110,8 @@ impl Resource<ProviderData> for ActivationKey {
 
     fn schema(&self) -> ResourceSchema {
         ResourceSchema::new(
-            "An RHSM activation key: hosts register with Red Hat using it and an organization id (see `registration` of \
-             `rhelazure_atomic_host`). System purpose values are checked against what RHSM accepts.",
+            "An RHSM activation key: hosts register with Red Hat using it and their organization id. \
+             System purpose values are checked against what RHSM accepts.",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("The key's RHSM id."),
                 Attr::string("name")

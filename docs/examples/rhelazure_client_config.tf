@@ -1,0 +1,5 @@
+data "rhelazure_client_config" "current" {}
+
+output "subscription" {
+  value = data.rhelazure_client_config.current.subscription_id
+}

@@ -1,0 +1,7 @@
+resource "rhelazure_cloud_access" "this" {
+  name = "production-subscription"
+
+  timeouts {
+    create = "3h" # Red Hat documents enablement taking hours
+  }
+}

@@ -1,0 +1,8 @@
+data "rhelazure_marketplace_image" "rhel9" {
+  location     = "eastus"
+  rhel_version = "9" # latest minor; "9.6" pins a minor (EUS)
+}
+
+output "urn" {
+  value = data.rhelazure_marketplace_image.rhel9.urn
+}

@@ -1,0 +1,4 @@
+data "rhelazure_marketplace_images" "rhel10" {
+  location   = "eastus"
+  rhel_major = "10"
+}

@@ -1,0 +1,222 @@
+//! Registry-format documentation generated from the schemas themselves
+//! (`docs/resources/*.md`, `docs/data-sources/*.md`,
+//! `docs/ephemeral-resources/*.md`, `docs/functions/*.md`), with hand-written
+//! example blocks from `docs/examples/<name>.tf`. `make docs` writes them; a
+//! test fails when the committed docs differ from what the schemas say.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::plugin::schema::{
+    Attribute, AttributeType, Block, BlockNesting, FunctionSignature, Schema,
+};
+use crate::plugin::service::{ProviderSchemas, ProviderService};
+
+fn type_name(a: &Attribute) -> String {
+    match &a.ty {
+        AttributeType::Plain(t) => {
+            let j = t.to_json();
+            match j.as_str() {
+                Some(s) => s.to_string(),
+                None => match j[0].as_str() {
+                    Some(kind @ ("list" | "set" | "map")) => {
+                        format!("{kind} of {}", j[1].as_str().unwrap_or("object"))
+                    }
+                    Some(k) => k.to_string(),
+                    None => "value".into(),
+                },
+            }
+        }
+        AttributeType::Nested(n) => format!("{:?} nested object", n.nesting)
+            .to_lowercase()
+            .replace("single ", ""),
+    }
+}
+
+fn attr_line(a: &Attribute, out: &mut String) {
+    let flags: Vec<&str> = [(a.sensitive, "sensitive"), (a.write_only, "write-only")]
+        .iter()
+        .filter(|(b, _)| *b)
+        .map(|(_, s)| *s)
+        .collect();
+    let extra = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", flags.join(", "))
+    };
+    out.push_str(&format!(
+        "- `{}` ({}{extra}) {}\n",
+        a.name,
+        type_name(a),
+        a.description.trim()
+    ));
+    if let AttributeType::Nested(n) = &a.ty {
+        for c in &n.attributes {
+            let mut sub = String::new();
+            attr_line(c, &mut sub);
+            out.push_str(&format!("  {sub}"));
+        }
+    }
+}
+
+fn block_doc(block: &Block, out: &mut String) {
+    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+        ("Required", |a| a.required),
+        ("Optional", |a| a.optional),
+        ("Read-Only", |a| a.computed && !a.optional && !a.required),
+    ];
+    for (title, pick) in groups {
+        let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pick(a)).collect();
+        if attrs.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n### {title}\n\n"));
+        for a in attrs {
+            attr_line(a, out);
+        }
+    }
+    for b in &block.blocks {
+        let nesting = match b.nesting {
+            BlockNesting::Single | BlockNesting::Group => "block",
+            _ => "blocks",
+        };
+        out.push_str(&format!(
+            "\n### `{}` {nesting}\n\n{}\n",
+            b.type_name,
+            b.block.description.trim()
+        ));
+        for a in &b.block.attributes {
+            attr_line(a, out);
+        }
+    }
+}
+
+fn page(
+    kind: &str,
+    name: &str,
+    schema: &Schema,
+    example: Option<&str>,
+    import: Option<&str>,
+) -> String {
+    let short = name.trim_start_matches("rhelazure_");
+    let mut out = format!("---\npage_title: \"{name} {kind} - rhelazure\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n\n# {name} ({kind})\n\n{}\n", schema.block.description.lines().next().unwrap_or(""), schema.block.description.trim());
+    if let Some(e) = example {
+        out.push_str(&format!(
+            "\n## Example Usage\n\n```terraform\n{}\n```\n",
+            e.trim()
+        ));
+    }
+    out.push_str("\n## Schema\n");
+    block_doc(&schema.block, &mut out);
+    if let Some(i) = import {
+        out.push_str(&format!("\n## Import\n\n{i}\n"));
+    }
+    let _ = short;
+    out
+}
+
+fn function_page(name: &str, f: &FunctionSignature, example: Option<&str>) -> String {
+    let mut out = format!("---\npage_title: \"{name} function - rhelazure\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n\n# function: {name}\n\n{}\n", f.summary, f.description.trim());
+    if let Some(e) = example {
+        out.push_str(&format!(
+            "\n## Example Usage\n\n```terraform\n{}\n```\n",
+            e.trim()
+        ));
+    }
+    out.push_str(&format!(
+        "\n## Signature\n\n```text\n{name}({}) {}\n```\n\n## Arguments\n\n",
+        f.parameters
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.ty.to_json()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        f.return_type.to_json()
+    ));
+    for p in &f.parameters {
+        out.push_str(&format!(
+            "1. `{}` ({}) {}\n",
+            p.name,
+            p.ty.to_json(),
+            p.description
+        ));
+    }
+    out
+}
+
+/// How each resource is imported (from its `import` implementation).
+fn import_note(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "rhelazure_activation_key" => "```shell\nterraform import rhelazure_activation_key.k <key name>\n```",
+        "rhelazure_marketplace_agreement" => "```shell\nterraform import rhelazure_marketplace_agreement.a redhat:rhel-byos:rhel-lvm96-gen2\n```\n\nImported terms count as adopted: destroying the resource leaves them accepted.",
+        "rhelazure_cloud_access" => "```shell\nterraform import rhelazure_cloud_access.c <Red Hat Sources id>\n```",
+        "rhelazure_image_build" => "```shell\nterraform import rhelazure_image_build.b /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nThe compose request is recovered from Image Builder's record of the compose.",
+        "rhelazure_image" => "```shell\nterraform import rhelazure_image.i /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nAn imported image names its blob as `source_blob_uri`.",
+        "rhelazure_vm_license" => "```shell\nterraform import rhelazure_vm_license.l /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>\n```",
+        _ => return None,
+    })
+}
+
+/// Every docs file (relative path -> content) for these schemas.
+pub fn render(s: &ProviderSchemas, examples_dir: &Path) -> BTreeMap<String, String> {
+    let example =
+        |name: &str| std::fs::read_to_string(examples_dir.join(format!("{name}.tf"))).ok();
+    let mut files = BTreeMap::new();
+    let mut index = String::from("---\npage_title: \"rhelazure Provider\"\ndescription: |-\n  RHEL on Azure: images, Red Hat subscriptions and Atomic hosts.\n---\n\n# rhelazure Provider\n\n");
+    index.push_str(s.provider.block.description.trim());
+    index.push('\n');
+    if let Some(e) = example("provider") {
+        index.push_str(&format!(
+            "\n## Example Usage\n\n```terraform\n{}\n```\n",
+            e.trim()
+        ));
+    }
+    index.push_str("\n## Schema\n");
+    block_doc(&s.provider.block, &mut index);
+    files.insert("index.md".into(), index);
+    for (name, schema) in &s.resources {
+        files.insert(
+            format!("resources/{}.md", name.trim_start_matches("rhelazure_")),
+            page(
+                "Resource",
+                name,
+                schema,
+                example(name).as_deref(),
+                import_note(name),
+            ),
+        );
+    }
+    for (name, schema) in &s.data_sources {
+        files.insert(
+            format!("data-sources/{}.md", name.trim_start_matches("rhelazure_")),
+            page("Data Source", name, schema, example(name).as_deref(), None),
+        );
+    }
+    for (name, schema) in &s.ephemeral_resources {
+        files.insert(
+            format!(
+                "ephemeral-resources/{}.md",
+                name.trim_start_matches("rhelazure_")
+            ),
+            page(
+                "Ephemeral Resource",
+                name,
+                schema,
+                example(name).as_deref(),
+                None,
+            ),
+        );
+    }
+    for (name, f) in &s.functions {
+        files.insert(
+            format!("functions/{name}.md"),
+            function_page(name, f, example(name).as_deref()),
+        );
+    }
+    files
+}
+
+/// The docs of this provider.
+pub fn render_provider(repo: &Path) -> BTreeMap<String, String> {
+    let registry = crate::resources::registry();
+    render(registry.schemas(), &repo.join("docs/examples"))
+}

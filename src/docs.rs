@@ -60,7 +60,8 @@ fn attr_line(a: &Attribute, out: &mut String) {
 }
 
 fn block_doc(block: &Block, out: &mut String) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    type Pick = fn(&Attribute) -> bool;
+    let groups: [(&str, Pick); 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional && !a.required),
@@ -98,7 +99,6 @@ fn page(
     example: Option<&str>,
     import: Option<&str>,
 ) -> String {
-    let short = name.trim_start_matches("rhelazure_");
     let mut out = format!("---\npage_title: \"{name} {kind} - rhelazure\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n\n# {name} ({kind})\n\n{}\n", schema.block.description.lines().next().unwrap_or(""), schema.block.description.trim());
     if let Some(e) = example {
         out.push_str(&format!(
@@ -111,7 +111,6 @@ fn page(
     if let Some(i) = import {
         out.push_str(&format!("\n## Import\n\n{i}\n"));
     }
-    let _ = short;
     out
 }
 

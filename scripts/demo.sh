@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: build the provider, apply examples/quickstart with the real
-# Terraform CLI against the fresh build, print the outputs, destroy, clean up
-# (also on Ctrl-C or failure).
+# make demo: build the provider and the emulator, start the local cloud
+# (rhelazure-emulator + Azurite) on free loopback ports, apply
+# examples/quickstart with the real Terraform CLI against the fresh build, print
+# the outputs, destroy, and stop everything (also on Ctrl-C or failure).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,9 +24,17 @@ cleanup() {
   if [ -f "$work/terraform.tfstate" ]; then
     (cd "$work" && "$tf" destroy -auto-approve -no-color >/dev/null 2>&1) || true
   fi
+  "$root/scripts/local-cloud.sh" stop "$work/cloud" || true
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "Starting the local cloud on loopback (installs Azurite from npm into .tools/ on first use; builds rhelazure-emulator)"
+scripts/local-cloud.sh start "$work/cloud"
+# shellcheck disable=SC1091
+source "$work/cloud/env"
+echo "ARM endpoint $ARM_ENDPOINT, blob endpoint $RHELAZURE_BLOB_ENDPOINT"
 
 cp examples/quickstart/*.tf "$work/"
 cat > "$work/cli.tfrc" <<TFRC
@@ -43,9 +52,10 @@ say "terraform apply (examples/quickstart) with $("$tf" version | head -1)"
 "$tf" apply -auto-approve -no-color >"$work/apply.log" 2>&1 || { cat "$work/apply.log"; exit 1; }
 
 say "Outputs"
-"$tf" output -no-color
+"$tf" output -no-color summary
+"$tf" output -no-color payg_sku_for_sap
 
 say "terraform destroy"
 "$tf" destroy -auto-approve -no-color >/dev/null
 rm -f terraform.tfstate
-say "Done. (The local cloud, emulator + Azurite, joins this demo with the image and host resources.)"
+say "Done: everything was destroyed and the local cloud is stopping."

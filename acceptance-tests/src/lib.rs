@@ -142,19 +142,37 @@ impl Workspace {
     /// A directory with `main.tf` = `config` (a `terraform { required_providers }`
     /// block is added) and a CLI config whose `dev_overrides` point at our build.
     pub fn new(tf: &Terraform, config: &str) -> Workspace {
+        let ws = Workspace::empty(tf);
+        ws.write_config(config);
+        ws
+    }
+
+    /// A workspace holding the `*.tf` files of `examples/<name>` unchanged, so
+    /// the examples users copy are the ones the tests apply.
+    pub fn from_example(tf: &Terraform, name: &str) -> Workspace {
+        let ws = Workspace::empty(tf);
+        let src = repo_root().join("examples").join(name);
+        for entry in std::fs::read_dir(&src).expect("example exists") {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                std::fs::copy(&path, ws.path().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        ws
+    }
+
+    fn empty(tf: &Terraform) -> Workspace {
         let dir = tempfile::tempdir().expect("temp dir");
         let cli = format!(
             "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
             provider_dir().display()
         );
         std::fs::write(dir.path().join("cli.tfrc"), cli).unwrap();
-        let ws = Workspace {
+        Workspace {
             tf: tf.clone(),
             dir,
             extra_env: Vec::new(),
-        };
-        ws.write_config(config);
-        ws
+        }
     }
 
     pub fn write_config(&self, config: &str) {

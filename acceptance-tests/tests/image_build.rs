@@ -128,7 +128,8 @@ fn image_build_failure_reason_and_bad_input() {
             "the service's reason verbatim: {all}"
         );
         assert!(
-            all.contains("Contributor role on the resource group"),
+            all.contains("Contributor role on the resource group")
+                && all.contains("az ad sp create --id b94bb246-b02c-4985-9c22-d44e66f657f4"),
             "the fix: {all}"
         );
         assert!(

@@ -1,8 +1,15 @@
-# Quickstart: what the provider does today without any cloud account.
+# Quickstart: RHEL on Azure in one apply.
 #
-# It shows the provider configuration the provider resolved (from this block and
-# ARM_* / RH_* environment variables) and the pure URN functions. Resources for
-# images, subscriptions and Atomic hosts join this example as they land.
+#   1. find the newest RHEL 9 image in the Azure Marketplace (pay-as-you-go);
+#   2. enrol the Azure subscription in Red Hat Cloud Access, so the
+#      bring-your-own-subscription "gold images" appear;
+#   3. look up the gold image and accept its Marketplace terms;
+#   4. create an RHSM activation key for hosts to register with;
+#   5. build a custom RHEL image with Red Hat's hosted Image Builder and have it
+#      delivered into a resource group as a managed image.
+#
+# `make demo` runs it against the local cloud (emulator + Azurite). Against real
+# accounts, see ../../README.md ("Real Azure and Red Hat accounts").
 
 terraform {
   required_version = ">= 1.8" # provider-defined functions
@@ -13,42 +20,89 @@ terraform {
   }
 }
 
-provider "rhelazure" {
-  # Everything can come from the environment instead (ARM_SUBSCRIPTION_ID,
-  # ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, RH_OFFLINE_TOKEN, ...).
+# Credentials come from the environment: ARM_SUBSCRIPTION_ID, ARM_TENANT_ID,
+# ARM_CLIENT_ID, ARM_CLIENT_SECRET (or OIDC / managed identity / Azure CLI) and
+# RH_OFFLINE_TOKEN (or RH_CLIENT_ID + RH_CLIENT_SECRET).
+provider "rhelazure" {}
+
+variable "location" {
+  description = "Azure region to look images up in."
+  type        = string
+  default     = "eastus"
+}
+
+variable "resource_group_name" {
+  description = "Existing resource group the built image is delivered to."
+  type        = string
+  default     = "rhel-demo"
+}
+
+variable "name_prefix" {
+  description = "Prefix for the names this example creates."
+  type        = string
+  default     = "quickstart"
 }
 
 data "rhelazure_client_config" "current" {}
 
-locals {
-  # RHEL 9 on Azure, bring-your-own-subscription gold image (Cloud Access).
-  byos = provider::rhelazure::parse_image_urn("RedHat:rhel-byos:rhel-lvm96-gen2:latest")
+# 1. Pay-as-you-go: the newest RHEL 9 x86_64 image (numeric "latest").
+data "rhelazure_marketplace_image" "payg" {
+  location     = var.location
+  rhel_version = "9"
 }
 
-output "azure" {
-  description = "Where the provider will talk to Azure."
-  value = {
-    environment     = data.rhelazure_client_config.current.environment
-    arm_endpoint    = data.rhelazure_client_config.current.arm_endpoint
-    subscription_id = data.rhelazure_client_config.current.subscription_id
+# 2. Cloud Access enrolment of the provider's subscription.
+resource "rhelazure_cloud_access" "this" {
+  name = "${var.name_prefix}-subscription"
+}
+
+# 3. The BYOS gold image depends on the enrolment through a normal reference.
+data "rhelazure_marketplace_image" "gold" {
+  location     = var.location
+  rhel_version = "9.6"
+  billing      = "byos"
+  depends_on   = [rhelazure_cloud_access.this]
+}
+
+resource "rhelazure_marketplace_agreement" "gold" {
+  publisher = data.rhelazure_marketplace_image.gold.plan.publisher
+  offer     = data.rhelazure_marketplace_image.gold.plan.product
+  plan      = data.rhelazure_marketplace_image.gold.plan.name
+}
+
+# 4. Hosts register to Red Hat with this key.
+resource "rhelazure_activation_key" "hosts" {
+  name                    = "${var.name_prefix}-hosts"
+  service_level           = "Self-Support"
+  usage                   = "Development/Test"
+  role                    = "Red Hat Enterprise Linux Server"
+  additional_repositories = ["rhel-9-for-x86_64-appstream-rpms"]
+}
+
+# 5. A custom RHEL 9.6 image with podman, built by Image Builder.
+resource "rhelazure_image_build" "custom" {
+  distribution        = "rhel-9.6"
+  image_name          = "${var.name_prefix}-rhel96-podman"
+  resource_group_name = var.resource_group_name
+  customizations = {
+    packages = ["podman", "container-tools"]
   }
 }
 
-output "redhat_credential" {
-  description = "Which Red Hat credential is configured (never the secret itself)."
-  value       = data.rhelazure_client_config.current.redhat_credential
+output "summary" {
+  description = "What this apply made, one line each."
+  value = {
+    azure_subscription = data.rhelazure_client_config.current.subscription_id
+    payg_image         = data.rhelazure_marketplace_image.payg.urn
+    cloud_access       = rhelazure_cloud_access.this.id
+    byos_gold_image    = data.rhelazure_marketplace_image.gold.urn
+    terms_accepted     = "${rhelazure_marketplace_agreement.gold.offer}/${rhelazure_marketplace_agreement.gold.plan}"
+    activation_key     = rhelazure_activation_key.hosts.name
+    built_image        = rhelazure_image_build.custom.id
+  }
 }
 
-output "byos_image" {
-  description = "The parts of a BYOS RHEL image URN."
-  value       = local.byos
-}
-
-output "payg_rhel10_urn" {
-  description = "A pay-as-you-go RHEL 10 URN built from its parts (version defaults to latest)."
-  value = provider::rhelazure::build_image_urn({
-    publisher = "RedHat"
-    offer     = "RHEL"
-    sku       = "10-lvm-gen2"
-  })
+output "payg_sku_for_sap" {
+  description = "The Marketplace SKU for RHEL 9.6 for SAP HA (a provider function)."
+  value       = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", variant = "sap-ha" }).sku
 }

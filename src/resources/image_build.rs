@@ -17,6 +17,9 @@ use crate::framework::{
 };
 use crate::provider::ProviderData;
 
+/// Client id of Red Hat's multi-tenant Image Builder application in Entra ID.
+const IMAGE_BUILDER_APP: &str = "b94bb246-b02c-4985-9c22-d44e66f657f4";
+
 pub struct ImageBuild;
 
 pub const IMAGES_API: &str = "2024-03-01";
@@ -303,7 +306,9 @@ impl Resource<ProviderData> for ImageBuild {
         if let Err(e) = rh.wait_compose(&compose.id, dl).await {
             let mut d = redhat_diag(&format!("build {name}"), &e);
             if e.to_string().contains("not authorized") {
-                d.detail.push_str("\n\nAuthorize Image Builder in your Azure tenant: consent to Red Hat's Image Builder application and give its service principal the Contributor role on the resource group.");
+                d.detail.push_str(&format!(
+                    "\n\nAuthorize Image Builder in your Azure tenant: consent to Red Hat's Image Builder application and give its service principal the Contributor role on the resource group, e.g.\n  az ad sp create --id {IMAGE_BUILDER_APP}\n  az role assignment create --assignee {IMAGE_BUILDER_APP} --role Contributor --scope <resource group id>"
+                ));
             }
             // Nothing exists in Azure after a failed compose: no state to keep.
             return ApplyOutcome::failed(Value::Null, d.into());

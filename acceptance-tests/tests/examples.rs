@@ -1,0 +1,146 @@
+//! The configurations under `examples/` are applied, re-planned and destroyed
+//! here against the local cloud, exactly as a user copies them, so they never
+//! rot. Each must leave the clouds as it found them.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::{json, Value};
+
+/// What a configuration can leave behind in the emulator: ARM resources and
+/// resource groups, accepted terms, Cloud Access enrolment, RHSM keys and
+/// Sources objects. (Compose history and RP registrations stay, as at Red Hat
+/// and Azure.)
+fn footprint(cloud: &LocalCloud) -> Value {
+    let state = cloud.state();
+    let keys = |v: &Value| -> Vec<String> {
+        v.as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let subs: Vec<Value> = state["subscriptions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|s| {
+            let accepted: Vec<&String> = s["agreements"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, a)| a["accepted"] == json!(true))
+                .map(|(k, _)| k)
+                .collect();
+            json!({
+                "resources": keys(&s["resources"]),
+                "resource_groups": keys(&s["resource_groups"]),
+                "accepted_terms": accepted,
+                "cloud_access": s["cloud_access"],
+            })
+        })
+        .collect();
+    json!({
+        "subscriptions": subs,
+        "activation_keys": keys(&state["activation_keys"]),
+        "sources": keys(&state["sources"]),
+        "applications": keys(&state["applications"]),
+        "authentications": keys(&state["authentications"]),
+    })
+}
+
+/// apply, an empty plan, destroy, nothing left behind; returns the outputs.
+fn apply_and_destroy(cloud: &LocalCloud, ws: &Workspace, before: &Value) -> Value {
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    assert_ne!(&footprint(cloud), before, "the example created something");
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(&footprint(cloud), before, "destroy left nothing behind");
+    out
+}
+
+#[test]
+fn quickstart() {
+    let cloud = LocalCloud::start();
+    let before = footprint(&cloud);
+    for tf in terraforms() {
+        let ws = Workspace::from_example(&tf, "quickstart").cloud(&cloud);
+        let out = apply_and_destroy(&cloud, &ws, &before);
+        let s = &out["summary"]["value"];
+        assert_eq!(
+            s["byos_gold_image"], "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113",
+            "terraform {}",
+            tf.version
+        );
+        assert!(s["payg_image"]
+            .as_str()
+            .unwrap()
+            .starts_with("RedHat:RHEL:9-"));
+        assert!(s["built_image"]
+            .as_str()
+            .unwrap()
+            .ends_with("/images/quickstart-rhel96-podman"));
+        assert_eq!(out["payg_sku_for_sap"]["value"], "96sapha-gen2");
+    }
+    cloud.assert_requests_in_spec();
+}
+
+#[test]
+fn byos_gold_image() {
+    let cloud = LocalCloud::start();
+    let before = footprint(&cloud);
+    for tf in terraforms() {
+        let ws = Workspace::from_example(&tf, "byos-gold-image").cloud(&cloud);
+        let out = apply_and_destroy(&cloud, &ws, &before);
+        let gold = &out["gold_images"]["value"];
+        assert_eq!(
+            gold["9.6"]["urn"], "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113",
+            "terraform {}",
+            tf.version
+        );
+        assert_eq!(gold["9.6"]["plan"]["product"], "rhel-byos");
+        assert!(gold["10"]["urn"]
+            .as_str()
+            .unwrap()
+            .starts_with("RedHat:rhel-byos:"));
+        assert_eq!(out["activation_key"]["value"], "byos-hosts");
+    }
+    cloud.assert_requests_in_spec();
+}
+
+#[test]
+fn image_from_vhd() {
+    let cloud = LocalCloud::start();
+    // The example takes an existing storage account, as users bring theirs.
+    let account = format!(
+        "/subscriptions/{}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/examplevhds",
+        cloud.get("ARM_SUBSCRIPTION_ID")
+    );
+    let (s, _) = cloud.arm(
+        "PUT",
+        &format!("{account}?api-version=2023-05-01"),
+        Some(
+            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
+        ),
+    );
+    assert_eq!(s, 202);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let before = footprint(&cloud);
+    for tf in terraforms() {
+        let ws = Workspace::from_example(&tf, "image-from-vhd")
+            .cloud(&cloud)
+            .env("TF_VAR_storage_account_id", &account);
+        let out = apply_and_destroy(&cloud, &ws, &before);
+        let up = &out["upload"]["value"];
+        // 4 MiB of data plus the 512-byte footer went; the other 60 MiB were zeros.
+        assert_eq!(
+            up["uploaded_bytes"],
+            4 * 1024 * 1024 + 512,
+            "terraform {}",
+            tf.version
+        );
+        assert_eq!(up["skipped_zero_bytes"], 60 * 1024 * 1024);
+        assert!(
+            !ws.path().join("disk.raw").exists(),
+            "the example removed its disk"
+        );
+    }
+    cloud.assert_requests_in_spec();
+}

@@ -151,6 +151,7 @@ fn import_note(name: &str) -> Option<&'static str> {
         "rhelazure_image_build" => "```shell\nterraform import rhelazure_image_build.b /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nThe compose request is recovered from Image Builder's record of the compose.",
         "rhelazure_image" => "```shell\nterraform import rhelazure_image.i /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nAn imported image names its blob as `source_blob_uri`.",
         "rhelazure_vm_license" => "```shell\nterraform import rhelazure_vm_license.l /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>\n```",
+        "rhelazure_atomic_host" => "```shell\nterraform import rhelazure_atomic_host.h /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>\n```\n\nAzure never returns a VM's customData, so an imported host's first boot is unknown (`first_boot_sha256` is null): the configured `registration` and `os_disk` are adopted without a replacement, and the configured `containers` are written to the host in place by the first apply.",
         _ => return None,
     })
 }

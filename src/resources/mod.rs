@@ -2,9 +2,11 @@
 //! one file each, schema next to behaviour. Nothing here knows about gRPC.
 
 pub mod activation_key;
+pub mod atomic_host;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+pub mod host_render;
 pub mod image;
 pub mod image_build;
 pub mod image_urn;
@@ -26,6 +28,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(image_build::ImageBuild)
         .resource(image::Image)
         .resource(vm_license::VmLicense)
+        .resource(atomic_host::AtomicHost)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)

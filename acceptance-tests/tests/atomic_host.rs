@@ -1,0 +1,210 @@
+//! `rhelazure_atomic_host` through real Terraform against the local cloud:
+//! create (VM + NIC + public IP), empty re-plan, in-place updates (size with
+//! deallocation, tags, containers through Run Command restarting only what
+//! changed), import, drift, plan-time terms check, destroy leaving nothing.
+
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::{json, Value};
+
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example";
+
+fn config(sub: &str, name: &str, size: &str, containers: &str, tags: &str) -> String {
+    format!(
+        r#"
+resource "rhelazure_atomic_host" "h" {{
+  name                = "{name}"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  subnet_id           = "/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+  size                = "{size}"
+  ssh_public_keys     = ["{KEY}"]
+  public_ip           = true
+  marketplace_image = {{
+    publisher = "RedHat"
+    offer     = "RHEL"
+    sku       = "9-lvm-gen2"
+  }}
+  containers = [{containers}]
+  tags       = {{ {tags} }}
+}}
+output "host" {{ value = rhelazure_atomic_host.h }}
+"#
+    )
+}
+
+const WEB: &str = r#"{ name = "web", image = "registry.access.redhat.com/ubi9/httpd-24", ports = ["8080:8080"] }"#;
+const DB: &str = r#"{ name = "db", image = "registry.redhat.io/rhel9/postgresql-16", environment = { POSTGRESQL_USER = "app" } }"#;
+
+/// ARM ids (lower-cased) of the host's VM, NIC, public IP and disks in the emulator.
+fn host_objects(cloud: &LocalCloud, name: &str) -> Vec<String> {
+    let state = cloud.state();
+    let mut out = Vec::new();
+    for s in state["subscriptions"].as_object().unwrap().values() {
+        for k in s["resources"].as_object().unwrap().keys() {
+            let last = k.rsplit('/').next().unwrap_or("");
+            if last.starts_with(&name.to_ascii_lowercase()) && !k.contains("/runcommands/") {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
+}
+
+fn guest(cloud: &LocalCloud, vm: &str) -> Value {
+    cloud
+        .control("GET", &format!("guest?vm={vm}"), Value::Null)
+        .1
+}
+
+#[test]
+fn atomic_host_lifecycle() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    for tf in terraforms() {
+        let name = format!("ah{}", tf.version.replace('.', ""));
+        let ws = Workspace::new(
+            &tf,
+            &config(&sub, &name, "Standard_B2s", WEB, "env = \"test\""),
+        )
+        .cloud(&cloud);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let out = ws.run(&["output", "-json"]).ok().json();
+        let h = &out["host"]["value"];
+        let vm = h["id"].as_str().unwrap().to_string();
+        assert!(
+            h["private_ip_address"]
+                .as_str()
+                .unwrap()
+                .starts_with("10.42.1."),
+            "terraform {}: {h}",
+            tf.version
+        );
+        assert!(h["public_ip_address"].is_string());
+        assert!(h["first_boot_sha256"].is_string());
+        assert_eq!(h["plan"], Value::Null, "PAYG RHEL has no purchase plan");
+        let objects = host_objects(&cloud, &name);
+        assert_eq!(objects.len(), 4, "VM, NIC, public IP, OS disk: {objects:?}");
+        ws.assert_no_changes();
+
+        // In place: a second container, other tags, a size in another family.
+        ws.write_config(&config(
+            &sub,
+            &name,
+            "Standard_E2s_v5",
+            &format!("{WEB}, {DB}"),
+            "env = \"prod\"",
+        ));
+        assert_eq!(
+            ws.planned_actions("rhelazure_atomic_host.h"),
+            vec!["update"]
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let g = guest(&cloud, &vm);
+        assert!(
+            g["files"]["/etc/containers/systemd/db.container"]
+                .as_str()
+                .unwrap()
+                .contains("Image=registry.redhat.io/rhel9/postgresql-16"),
+            "{g}"
+        );
+        let restarted: Vec<String> = serde_json::from_value(g["restarted"].clone()).unwrap();
+        assert!(
+            restarted.contains(&"db.service".to_string()),
+            "{restarted:?}"
+        );
+        assert!(
+            !restarted.contains(&"web.service".to_string()),
+            "only what changed restarts: {restarted:?}"
+        );
+        assert_eq!(
+            g["unknown_commands"],
+            json!([]),
+            "every command of the script is one a host has"
+        );
+        let (_, vmj) = cloud.arm("GET", &format!("{vm}?api-version=2024-03-01"), None);
+        assert_eq!(
+            vmj["properties"]["hardwareProfile"]["vmSize"],
+            "Standard_E2s_v5"
+        );
+        assert_eq!(vmj["tags"]["env"], "prod");
+        ws.assert_no_changes();
+
+        // Import by the VM id: never a replacement.
+        let imp = Workspace::new(
+            &tf,
+            &config(
+                &sub,
+                &name,
+                "Standard_E2s_v5",
+                &format!("{WEB}, {DB}"),
+                "env = \"prod\"",
+            ),
+        )
+        .cloud(&cloud);
+        imp.run(&["import", "-no-color", "rhelazure_atomic_host.h", &vm])
+            .ok();
+        let plan = imp.plan_json();
+        let change = &plan["resource_changes"][0]["change"];
+        let actions: Vec<String> = serde_json::from_value(change["actions"].clone()).unwrap();
+        assert!(
+            actions == vec!["update"] || actions == vec!["no-op"],
+            "imported host plans {actions:?}: replace_paths {} before {} after {}",
+            change["replace_paths"],
+            change["before"],
+            change["after"]
+        );
+        imp.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        imp.assert_no_changes();
+
+        // Drift: deleted out of band -> re-create.
+        let (s, _) = cloud.arm("DELETE", &format!("{vm}?api-version=2024-03-01"), None);
+        assert!(s == 200 || s == 202 || s == 204, "{s}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert_eq!(
+            ws.planned_actions("rhelazure_atomic_host.h"),
+            vec!["create"]
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
+
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        assert_eq!(
+            host_objects(&cloud, &name),
+            Vec::<String>::new(),
+            "destroy left nothing"
+        );
+    }
+    cloud.assert_requests_in_spec();
+}
+
+#[test]
+fn byos_image_without_terms_fails_at_plan() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    // Enrol in Cloud Access out of band so the gold image is visible, but accept no terms.
+    let tf = &terraforms()[0];
+    let enrol = Workspace::new(
+        tf,
+        "resource \"rhelazure_cloud_access\" \"c\" { name = \"plan-check\" }\n",
+    )
+    .cloud(&cloud);
+    enrol.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let cfg = config(&sub, "byoshost", "Standard_B2s", WEB, "")
+        .replace("\"RHEL\"", "\"rhel-byos\"")
+        .replace("\"9-lvm-gen2\"", "\"rhel-lvm96-gen2\"");
+    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1);
+    let all = r.all();
+    assert!(all.contains("Marketplace terms not accepted"), "{all}");
+    assert!(
+        all.contains("resource \"rhelazure_marketplace_agreement\""),
+        "names the fix: {all}"
+    );
+    assert!(
+        all.contains("marketplace_image"),
+        "points at the attribute: {all}"
+    );
+    assert!(host_objects(&cloud, "byoshost").is_empty());
+    enrol.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

@@ -1,0 +1,894 @@
+//! `rhelazure_atomic_host`: a small RHEL container host (image mode / bootc
+//! or package mode running Podman quadlets) as one Azure VM with its NIC and
+//! optional public IP. First boot is cloud-init (registration, quadlet units,
+//! update timers); later changes to containers, the bootc image and the update
+//! timers go through managed Run Command, so they never replace the VM.
+//!
+//! Create is PUT public IP -> PUT NIC -> PUT VM; each id is put into state as
+//! soon as it exists, so a failed create is tracked (tainted) and the replace
+//! that follows deletes what was made. Delete cascades NIC and OS disk
+//! (`deleteOption: Delete`) and then makes sure nothing is left.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use azure_core::http::Method;
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+use super::common::{arm_diag, deadline, need, opt_str};
+use super::host_render::{self, HostSpec};
+use crate::arm::ArmClient;
+use crate::framework::model::decode;
+use crate::framework::validators::{one_of, string_matches};
+use crate::framework::{
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
+    PlanContext, Private, Resource, ResourceSchema, Value,
+};
+use crate::provider::ProviderData;
+
+pub struct AtomicHost;
+
+const COMPUTE_API: &str = "2024-03-01";
+const NETWORK_API: &str = "2024-01-01";
+const DISK_API: &str = "2023-10-02";
+const CREATE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+fn valid_name(n: &str) -> bool {
+    (1..=64).contains(&n.len())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !n.starts_with('-')
+        && !n.ends_with('-')
+}
+
+fn valid_unit_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn vm_path(sub: &str, rg: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
+}
+
+fn net_path(sub: &str, rg: &str, kind: &str, name: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}")
+}
+
+fn set(v: &mut Value, k: &str, x: impl Into<Value>) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(k.into(), x.into());
+    }
+}
+
+fn set_str(v: &mut Value, k: &str, x: Option<&str>) {
+    set(
+        v,
+        k,
+        x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
+    );
+}
+
+/// The in-guest parts of a state or plan.
+fn host_spec(v: &Value) -> HostSpec {
+    let pick = |k: &str| v.attr(k).clone();
+    let obj = Value::Object(
+        ["containers", "registration", "bootc_image", "auto_update"]
+            .into_iter()
+            .map(|k| (k.to_string(), pick(k)))
+            .collect(),
+    );
+    decode(&obj).unwrap_or_default()
+}
+
+fn tags_json(v: &Value) -> Json {
+    match v.attr("tags").to_serde() {
+        Json::Null => json!({}),
+        t => t,
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for AtomicHost {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_atomic_host"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        let fn_str = |n: &str, d: &str| Attr::string(n).required().force_new().description(d);
+        ResourceSchema::new(
+            "A small-footprint RHEL container host: one Azure VM (with its NIC and optional public IP) booting a RHEL image \
+             (image mode / bootc, or package mode), registered with Red Hat on first boot, running `containers` as Podman \
+             quadlet units. `size`, `tags`, `license_type`, `containers`, `bootc_image` and `auto_update` change in place \
+             (containers and image through Azure's managed Run Command); the image, network and first-boot registration \
+             replace the host.",
+            vec![
+                Attr::string("id").computed().use_state_for_unknown().description("ARM id of the virtual machine."),
+                fn_str("name", "VM name (also the host name).").validate(string_matches("1-64 letters, digits and '-', not starting or ending with '-'", valid_name)),
+                fn_str("resource_group_name", "Existing resource group."),
+                fn_str("location", "Azure region."),
+                fn_str("subnet_id", "ARM id of the subnet the NIC joins."),
+                Attr::string("size").required().description("VM size, such as `Standard_D2s_v5` (changes in place; the VM is deallocated when Azure needs it)."),
+                Attr::string("admin_username").default("rhel").force_new().description("Administrator user (default `rhel`)."),
+                Attr::string_list("ssh_public_keys").required().force_new().description("SSH public keys of the administrator."),
+                Attr::string("source_image_id").optional().force_new().description("A managed or gallery image (`rhelazure_image`, `rhelazure_image_build`). Exactly one of this and `marketplace_image`."),
+                Attr::nested("marketplace_image", ObjectNesting::Single, vec![
+                    Attr::string("publisher").required(),
+                    Attr::string("offer").required(),
+                    Attr::string("sku").required(),
+                    Attr::string("version").default("latest"),
+                ]).optional().force_new().description("A Marketplace image (PAYG or, after Cloud Access, BYOS). Its purchase plan is derived automatically."),
+                Attr::string("marketplace_agreement_id").optional().description("The `rhelazure_marketplace_agreement` that accepts this image's terms, when it is in the same configuration: orders the two and defers the plan-time terms check to apply."),
+                Attr::nested("os_disk", ObjectNesting::Single, vec![
+                    Attr::number("size_gb").optional().description("OS disk size (default: the image's)."),
+                    Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&["Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "Premium_ZRS", "StandardSSD_ZRS"])),
+                ]).optional().force_new().description("OS disk settings."),
+                Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP (default false)."),
+                Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),
+                Attr::string("license_type").optional().validate(one_of(&super::vm_license::LICENSE_TYPES)).description("Azure Hybrid Benefit license type (changes in place)."),
+                Attr::nested("registration", ObjectNesting::Single, vec![
+                    Attr::number("organization").required().description("Red Hat organization id."),
+                    Attr::string("activation_key").required().sensitive().description("Activation key (`rhelazure_activation_key`)."),
+                    Attr::bool("insights").optional().description("Also register with Red Hat Insights."),
+                ]).optional().force_new().description("Register with Red Hat on first boot (cloud-init `rh_subscription`, no auto-attach). Leave unset on pay-as-you-go images: RHUI already serves them, and registering bills RHEL twice."),
+                Attr::string("bootc_image").optional().description("Image-mode hosts: the bootc image to run, such as `registry.redhat.io/rhel9/rhel-bootc:9.6` (switched in place)."),
+                Attr::nested("containers", ObjectNesting::List, vec![
+                    Attr::string("name").required().validate(string_matches("letters, digits, '-', '_', '.'", valid_unit_name)),
+                    Attr::string("image").required(),
+                    Attr::string_list("ports").optional().description("`host:container` port mappings."),
+                    Attr::string_map("environment").optional(),
+                    Attr::string_list("command").optional(),
+                ]).optional().description("Containers run as Podman quadlet units (changed in place; only changed containers restart)."),
+                Attr::bool("auto_update").default(true).description("Enable podman-auto-update and bootc update timers (default true)."),
+                Attr::string("first_boot_sha256").computed().use_state_for_unknown().description("SHA-256 of the cloud-config the host first booted with (null for imported hosts)."),
+                Attr::string("vm_id").computed().use_state_for_unknown().description("Azure's unique VM id."),
+                Attr::string("network_interface_id").computed().use_state_for_unknown(),
+                Attr::string("public_ip_id").computed().use_state_for_unknown(),
+                Attr::string("os_disk_id").computed().use_state_for_unknown(),
+                Attr::string("private_ip_address").computed().use_state_for_unknown(),
+                Attr::string("public_ip_address").computed().use_state_for_unknown(),
+                Attr::nested("plan", ObjectNesting::Single, vec![
+                    Attr::string("publisher").computed(),
+                    Attr::string("product").computed(),
+                    Attr::string("name").computed(),
+                ]).computed().use_state_for_unknown().description("The purchase plan derived from the image (null when it has none)."),
+            ],
+        )
+        .blocks(vec![timeouts::block(&["create", "update", "delete"])])
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let (a, b) = (
+            config.attr("source_image_id"),
+            config.attr("marketplace_image"),
+        );
+        if !a.is_unknown() && !b.is_unknown() && a.is_null() == b.is_null() {
+            diags.push(
+                Diagnostic::error(
+                    "One image source",
+                    "Set exactly one of source_image_id and marketplace_image.",
+                )
+                .at(AttributePath::attrs(&["source_image_id"])),
+            );
+        }
+        if let Some(list) = config.attr("containers").as_elements() {
+            let mut seen = std::collections::BTreeSet::new();
+            for c in list {
+                if let Some(n) = c.attr("name").as_str() {
+                    if !seen.insert(n.to_string()) {
+                        diags.push(
+                            Diagnostic::error(
+                                "Duplicate container",
+                                format!("Two containers are named {n:?}."),
+                            )
+                            .at(AttributePath::attrs(&["containers"])),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        let Ok(data) = ctx.data() else { return };
+        // Imported hosts: Azure never returns customData, so their first boot
+        // is unknown (first_boot_sha256 null); adopting the configured
+        // registration must not replace them.
+        if !plan.is_create() && plan.prior.attr("first_boot_sha256").is_null() {
+            let mut adopt = vec![AttributePath::attrs(&["registration"])];
+            if plan.config.attr("os_disk").is_null() {
+                // Unset in the configuration: whatever disk Azure gave it.
+                adopt.push(AttributePath::attrs(&["os_disk"]));
+            }
+            plan.requires_replace.retain(|p| !adopt.contains(p));
+        }
+        if !plan.is_create() {
+            return;
+        }
+        let img = plan.config.attr("marketplace_image").clone();
+        if img.is_null() {
+            plan.set("plan", Value::Null);
+            return;
+        }
+        let location = plan.config.attr("location").as_str().map(str::to_string);
+        let parts: Vec<Option<String>> = ["publisher", "offer", "sku", "version"]
+            .iter()
+            .map(|k| img.attr(k).as_str().map(str::to_string))
+            .collect();
+        let (Some(loc), [Some(p), Some(o), Some(s), v]) = (location, parts.as_slice()) else {
+            return;
+        };
+        let Ok(arm) = data.arm() else { return };
+        let dl = Instant::now() + Duration::from_secs(120);
+        let version = v.clone().unwrap_or_else(|| "latest".into());
+        let at = || AttributePath::attrs(&["marketplace_image"]);
+        match arm.get_image_version(&loc, p, o, s, &version, dl).await {
+            Ok(Some(iv)) => {
+                let Some(pl) = iv.plan else {
+                    plan.set("plan", Value::Null);
+                    return;
+                };
+                plan.set(
+                    "plan",
+                    Value::Object(
+                        [("publisher", &pl.publisher), ("product", &pl.product), ("name", &pl.name)]
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
+                            .collect(),
+                    ),
+                );
+                if !plan.config.attr("marketplace_agreement_id").is_null() {
+                    return;
+                }
+                match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
+                    Ok(Some(t)) if t["properties"]["accepted"] == json!(true) => {}
+                    Ok(_) => plan.diagnostics.push(
+                        Diagnostic::error(
+                            "Marketplace terms not accepted",
+                            format!(
+                                "{p}:{o}:{s} is sold under the plan {}/{}/{}, whose terms are not accepted on this subscription. Add\n\n  resource \"rhelazure_marketplace_agreement\" \"{}\" {{\n    publisher = \"{}\"\n    offer     = \"{}\"\n    plan      = \"{}\"\n  }}\n\nand set marketplace_agreement_id = rhelazure_marketplace_agreement.{}.id on this host.",
+                                pl.publisher, pl.product, pl.name, pl.name.replace('-', "_"), pl.publisher, pl.product, pl.name, pl.name.replace('-', "_")
+                            ),
+                        )
+                        .at(at()),
+                    ),
+                    Err(e) => plan.diagnostics.push(arm_diag("read the image's Marketplace terms", &e).at(at())),
+                }
+            }
+            Ok(None) => plan.diagnostics.push(
+                Diagnostic::error("No such Marketplace image", format!("{p}:{o}:{s}:{version} is not offered in {loc}. data.rhelazure_marketplace_images lists what is."))
+                    .at(at()),
+            ),
+            Err(e) => plan.diagnostics.push(arm_diag("look up the Marketplace image", &e).at(at())),
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyOutcome {
+        let arm = match ctx.data().and_then(|d| d.arm()) {
+            Ok(a) => a,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let dl = deadline(planned, "create", CREATE_TIMEOUT);
+        let sub = arm.subscription_id().to_string();
+        let g = |k: &str| opt_str(planned, k).unwrap_or_default();
+        let (rg, name, loc) = (g("resource_group_name"), g("name"), g("location"));
+        let vm_id = vm_path(&sub, &rg, &name);
+        let mut state = planned.clone();
+        let tags = tags_json(planned);
+
+        // A VM of that name that is not ours: refuse rather than adopt blindly.
+        match arm.get(&vm_id, COMPUTE_API, dl).await {
+            Ok(Some(_)) => {
+                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists. Import it (terraform import with this id) or choose another name.")).at(AttributePath::attrs(&["name"])).into())
+            }
+            Ok(None) => {}
+            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),
+        }
+
+        let mut pip_id = None;
+        if planned.attr("public_ip").as_bool() == Some(true) {
+            let id = net_path(&sub, &rg, "publicIPAddresses", &format!("{name}-ip"));
+            let body = json!({ "location": loc, "tags": tags, "sku": { "name": "Standard" }, "properties": { "publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4" } });
+            if let Err(e) = arm
+                .run(Method::Put, &id, NETWORK_API, Some(&body), dl)
+                .await
+            {
+                return ApplyOutcome::failed(
+                    Value::Null,
+                    arm_diag("create the public IP", &e).into(),
+                );
+            }
+            set_str(&mut state, "public_ip_id", Some(&id));
+            pip_id = Some(id);
+        } else {
+            set_str(&mut state, "public_ip_id", None);
+        }
+        // From here on something exists: every failure returns the state so far.
+        let nic_id = net_path(&sub, &rg, "networkInterfaces", &format!("{name}-nic"));
+        let mut ipc = json!({ "subnet": { "id": g("subnet_id") }, "privateIPAllocationMethod": "Dynamic", "primary": true });
+        if let Some(p) = &pip_id {
+            ipc["publicIPAddress"] = json!({ "id": p, "properties": { "deleteOption": "Delete" } });
+        }
+        let nic = json!({ "location": loc, "tags": tags, "properties": { "ipConfigurations": [{ "name": "primary", "properties": ipc }] } });
+        if let Err(e) = arm
+            .run(Method::Put, &nic_id, NETWORK_API, Some(&nic), dl)
+            .await
+        {
+            return ApplyOutcome::failed(
+                state,
+                arm_diag("create the network interface", &e)
+                    .at(AttributePath::attrs(&["subnet_id"]))
+                    .into(),
+            );
+        }
+        set_str(&mut state, "network_interface_id", Some(&nic_id));
+
+        let first_boot = host_render::cloud_config(&host_spec(planned));
+        set_str(
+            &mut state,
+            "first_boot_sha256",
+            Some(&sha256_hex(first_boot.as_bytes())),
+        );
+        let body = vm_body(planned, &loc, &nic_id, &tags, &first_boot);
+        let put = arm
+            .run(Method::Put, &vm_id, COMPUTE_API, Some(&body), dl)
+            .await;
+        // The VM may exist even when its creation failed (provisioningState Failed):
+        // record it so the replace that follows deletes it.
+        let exists = matches!(arm.get(&vm_id, COMPUTE_API, dl).await, Ok(Some(_)));
+        if exists {
+            set_str(&mut state, "id", Some(&vm_id));
+        }
+        if let Err(e) = put {
+            let d = arm_diag(&format!("create the virtual machine {name}"), &e);
+            return ApplyOutcome::failed(
+                if exists {
+                    state
+                } else {
+                    state_without_vm(state)
+                },
+                d.into(),
+            );
+        }
+        match refresh(arm, &mut state, dl).await {
+            Ok(true) => ApplyOutcome::ok(state),
+            Ok(false) => ApplyOutcome::failed(
+                state,
+                Diagnostic::error(
+                    "Host vanished",
+                    format!("{vm_id} was created but cannot be read back."),
+                )
+                .into(),
+            ),
+            Err(d) => ApplyOutcome::failed(state, d.into()),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+        private: &Private,
+    ) -> Result<Option<(Value, Private)>, Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let mut s = state.clone();
+        match refresh(arm, &mut s, deadline(state, "read", TIMEOUT)).await {
+            Ok(true) => Ok(Some((s, private.clone()))),
+            Ok(false) => Ok(None),
+            Err(d) => Err(d.into()),
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome {
+        let arm = match ctx.data().and_then(|d| d.arm()) {
+            Ok(a) => a,
+            Err(d) => {
+                return ApplyOutcome {
+                    state: prior.clone(),
+                    private: private.clone(),
+                    diagnostics: d.into(),
+                }
+            }
+        };
+        let dl = deadline(planned, "update", TIMEOUT);
+        let vm_id = opt_str(prior, "id").unwrap_or_default();
+        let mut state = prior.clone();
+        let fail = |state: Value, d: Diagnostic| ApplyOutcome {
+            state,
+            private: private.clone(),
+            diagnostics: d.into(),
+        };
+
+        // Tags, license type: one PATCH.
+        let mut patch = json!({});
+        if planned.attr("tags") != prior.attr("tags") {
+            patch["tags"] = tags_json(planned);
+        }
+        if planned.attr("license_type") != prior.attr("license_type") {
+            let lt = opt_str(planned, "license_type").unwrap_or_else(|| "NONE".into());
+            patch["properties"] = json!({ "licenseType": lt });
+        }
+        if patch != json!({}) {
+            if let Err(e) = arm
+                .run(Method::Patch, &vm_id, COMPUTE_API, Some(&patch), dl)
+                .await
+            {
+                return fail(state, arm_diag("update the virtual machine", &e));
+            }
+            for k in ["tags", "license_type"] {
+                set(&mut state, k, planned.attr(k).clone());
+            }
+            if planned.attr("tags") != prior.attr("tags") {
+                for k in ["network_interface_id", "public_ip_id"] {
+                    if let Some(id) = opt_str(prior, k) {
+                        let body = json!({ "tags": tags_json(planned) });
+                        if let Err(e) = arm
+                            .run(Method::Patch, &id, NETWORK_API, Some(&body), dl)
+                            .await
+                        {
+                            return fail(
+                                state,
+                                arm_diag("update the tags of the network resources", &e),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+
+        // Size: in place, deallocating when the running cluster cannot host it.
+        if planned.attr("size") != prior.attr("size") {
+            let size = opt_str(planned, "size").unwrap_or_default();
+            let body = json!({ "properties": { "hardwareProfile": { "vmSize": size } } });
+            match arm
+                .run(Method::Patch, &vm_id, COMPUTE_API, Some(&body), dl)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.code() == Some("OperationNotAllowed") => {
+                    tracing::info!(target: "rhelazure.resources", vm = %vm_id, %size, "resize needs deallocation");
+                    let steps = async {
+                        arm.run(
+                            Method::Post,
+                            &format!("{vm_id}/deallocate"),
+                            COMPUTE_API,
+                            None,
+                            dl,
+                        )
+                        .await?;
+                        arm.run(Method::Patch, &vm_id, COMPUTE_API, Some(&body), dl)
+                            .await?;
+                        arm.run(
+                            Method::Post,
+                            &format!("{vm_id}/start"),
+                            COMPUTE_API,
+                            None,
+                            dl,
+                        )
+                        .await
+                    };
+                    if let Err(e) = steps.await {
+                        return fail(
+                            state,
+                            arm_diag(&format!("resize to {size} (deallocate, resize, start)"), &e)
+                                .at(AttributePath::attrs(&["size"])),
+                        );
+                    }
+                }
+                Err(e) => {
+                    return fail(
+                        state,
+                        arm_diag(&format!("resize to {size}"), &e)
+                            .at(AttributePath::attrs(&["size"])),
+                    )
+                }
+            }
+            set(&mut state, "size", planned.attr("size").clone());
+        }
+
+        // What runs inside: one Run Command with only the differences.
+        let (old, new) = (host_spec(prior), host_spec(planned));
+        if (old.containers(), &old.bootc_image, old.auto_update)
+            != (new.containers(), &new.bootc_image, new.auto_update)
+        {
+            let script = host_render::update_script(&old, &new);
+            if let Err(d) = run_command(arm, &vm_id, "rhelazure-update", &script, dl).await {
+                return fail(state, d);
+            }
+            for k in ["containers", "bootc_image", "auto_update"] {
+                set(&mut state, k, planned.attr(k).clone());
+            }
+        }
+        // Everything else is as planned (known values); refresh fills the rest.
+        let mut state = match (planned.as_object(), state.as_object()) {
+            (Some(p), Some(done)) => Value::Object(
+                p.iter()
+                    .map(|(k, v)| {
+                        let v = if v.is_unknown() {
+                            done.get(k).cloned().unwrap_or(Value::Null)
+                        } else {
+                            v.clone()
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            _ => state,
+        };
+        if let Err(d) = refresh(arm, &mut state, dl).await {
+            return fail(state, d);
+        }
+        ApplyOutcome {
+            state,
+            private: private.clone(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        _private: &Private,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let dl = deadline(prior, "delete", TIMEOUT);
+        let mut diags = Diagnostics::new();
+        let vm_id = opt_str(prior, "id");
+        if let Some(vm) = &vm_id {
+            if !prior.attr("registration").is_null() {
+                if let Err(d) = run_command(
+                    arm,
+                    vm,
+                    "rhelazure-unregister",
+                    host_render::UNREGISTER_SCRIPT,
+                    dl,
+                )
+                .await
+                {
+                    diags.warning("Not unregistered", format!("The host could not leave Red Hat's inventory before deletion ({}); remove it at console.redhat.com.", d.summary));
+                }
+            }
+            match arm.run(Method::Delete, vm, COMPUTE_API, None, dl).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return arm_diag("delete the virtual machine", &e).into(),
+            }
+        }
+        // Cascades normally removed these; make sure, in dependency order.
+        for (k, api) in [
+            ("os_disk_id", DISK_API),
+            ("network_interface_id", NETWORK_API),
+            ("public_ip_id", NETWORK_API),
+        ] {
+            if let Some(id) = opt_str(prior, k) {
+                match arm.run(Method::Delete, &id, api, None, dl).await {
+                    Ok(_) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return arm_diag(&format!("delete {id}"), &e).into(),
+                }
+            }
+        }
+        diags
+    }
+
+    /// Imported by the VM id. Azure never returns customData: registration
+    /// reads back null and the configured one is adopted without replacement;
+    /// containers plan an in-place rewrite of their units.
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let p: Vec<&str> = id.split('/').collect();
+        if !(p.len() == 9 && p[7].eq_ignore_ascii_case("virtualMachines")) {
+            return Err(Diagnostic::error("Invalid import id", format!("Import a host by its virtual machine id (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>); got {id:?}.")).into());
+        }
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let dl = Instant::now() + TIMEOUT;
+        let vm = arm
+            .get(id, COMPUTE_API, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the virtual machine", &e)))?
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "No such host",
+                    format!("{id} does not exist."),
+                ))
+            })?;
+        let props = &vm["properties"];
+        let nic_id = props["networkProfile"]["networkInterfaces"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let nic = arm
+            .get(&nic_id, NETWORK_API, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the network interface", &e)))?
+            .unwrap_or_default();
+        let ipc = &nic["properties"]["ipConfigurations"][0]["properties"];
+        let img = &props["storageProfile"]["imageReference"];
+        let s = |j: &Json| {
+            j.as_str()
+                .map(|x| Value::from(x.to_string()))
+                .unwrap_or(Value::Null)
+        };
+        let mut v = Value::Object(Default::default());
+        set(&mut v, "id", Value::from(id.to_string()));
+        set(&mut v, "name", s(&vm["name"]));
+        set(&mut v, "resource_group_name", Value::from(p[4].to_string()));
+        set(&mut v, "location", s(&vm["location"]));
+        set(&mut v, "subnet_id", s(&ipc["subnet"]["id"]));
+        set(
+            &mut v,
+            "admin_username",
+            s(&props["osProfile"]["adminUsername"]),
+        );
+        let keys: Vec<Value> = props["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| s(&k["keyData"]))
+            .collect();
+        set(&mut v, "ssh_public_keys", Value::List(keys));
+        if img["id"].is_string() {
+            set(&mut v, "source_image_id", s(&img["id"]));
+        } else {
+            set(
+                &mut v,
+                "marketplace_image",
+                Value::Object(
+                    ["publisher", "offer", "sku", "version"]
+                        .iter()
+                        .map(|k| (k.to_string(), s(&img[*k])))
+                        .collect(),
+                ),
+            );
+        }
+        let os = &props["storageProfile"]["osDisk"];
+        set(
+            &mut v,
+            "os_disk",
+            Value::Object(
+                [
+                    (
+                        "size_gb".to_string(),
+                        os["diskSizeGB"]
+                            .as_i64()
+                            .map(Value::from)
+                            .unwrap_or(Value::Null),
+                    ),
+                    (
+                        "storage_account_type".to_string(),
+                        s(&os["managedDisk"]["storageAccountType"]),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        );
+        set(
+            &mut v,
+            "public_ip",
+            Value::Bool(ipc["publicIPAddress"]["id"].is_string()),
+        );
+        set(&mut v, "auto_update", Value::Bool(true));
+        Ok(v)
+    }
+}
+
+fn state_without_vm(mut s: Value) -> Value {
+    set_str(&mut s, "id", None);
+    s
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: &Json, cloud_config: &str) -> Json {
+    let user = opt_str(v, "admin_username").unwrap_or_else(|| "rhel".into());
+    let keys: Vec<Json> = v
+        .attr("ssh_public_keys")
+        .to_serde()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| json!({ "path": format!("/home/{user}/.ssh/authorized_keys"), "keyData": k }))
+        .collect();
+    let image = match opt_str(v, "source_image_id") {
+        Some(id) => json!({ "id": id }),
+        None => v.attr("marketplace_image").to_serde(),
+    };
+    let disk = v.attr("os_disk");
+    let mut os_disk = json!({ "createOption": "FromImage", "deleteOption": "Delete", "caching": "ReadWrite",
+        "managedDisk": { "storageAccountType": disk.attr("storage_account_type").as_str().unwrap_or("Premium_LRS") } });
+    if let Some(n) = disk.attr("size_gb").as_number().and_then(|n| n.to_i64()) {
+        os_disk["diskSizeGB"] = json!(n);
+    }
+    let custom = base64::engine::general_purpose::STANDARD.encode(cloud_config);
+    let mut body = json!({
+        "location": loc, "tags": tags,
+        "properties": {
+            "hardwareProfile": { "vmSize": opt_str(v, "size") },
+            "storageProfile": { "imageReference": image, "osDisk": os_disk },
+            "osProfile": { "computerName": opt_str(v, "name"), "adminUsername": user, "customData": custom,
+                "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": keys } } },
+            "networkProfile": { "networkInterfaces": [{ "id": nic_id, "properties": { "primary": true, "deleteOption": "Delete" } }] },
+        },
+    });
+    if let Some(lt) = opt_str(v, "license_type") {
+        body["properties"]["licenseType"] = json!(lt);
+    }
+    if let Json::Object(p) = v.attr("plan").to_serde() {
+        body["plan"] = Json::Object(p);
+    }
+    body
+}
+
+/// Reads the VM, NIC and public IP into `s`; false when the VM is gone.
+async fn refresh(arm: &ArmClient, s: &mut Value, dl: Instant) -> Result<bool, Diagnostic> {
+    let Some(vm_id) = opt_str(s, "id") else {
+        return Ok(false);
+    };
+    let Some(vm) = arm
+        .get(&vm_id, COMPUTE_API, dl)
+        .await
+        .map_err(|e| arm_diag("read the virtual machine", &e))?
+    else {
+        return Ok(false);
+    };
+    let props = &vm["properties"];
+    set_str(s, "vm_id", props["vmId"].as_str());
+    set_str(s, "size", props["hardwareProfile"]["vmSize"].as_str());
+    set_str(
+        s,
+        "os_disk_id",
+        props["storageProfile"]["osDisk"]["managedDisk"]["id"].as_str(),
+    );
+    let lt = props["licenseType"].as_str().filter(|l| *l != "NONE");
+    set_str(s, "license_type", lt);
+    let tags = vm["tags"].as_object().filter(|t| !t.is_empty());
+    set(
+        s,
+        "tags",
+        match tags {
+            Some(t) => Value::Map(
+                t.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            Value::from(v.as_str().unwrap_or_default().to_string()),
+                        )
+                    })
+                    .collect(),
+            ),
+            None if s.attr("tags").as_object().is_some_and(|m| m.is_empty()) => {
+                s.attr("tags").clone()
+            }
+            None => Value::Null,
+        },
+    );
+    set(
+        s,
+        "plan",
+        match vm["plan"].as_object() {
+            Some(p) => Value::Object(
+                ["publisher", "product", "name"]
+                    .iter()
+                    .map(|k| {
+                        (
+                            k.to_string(),
+                            p.get(*k)
+                                .and_then(Json::as_str)
+                                .map(|x| Value::from(x.to_string()))
+                                .unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect(),
+            ),
+            None => Value::Null,
+        },
+    );
+    let nic_id = props["networkProfile"]["networkInterfaces"][0]["id"]
+        .as_str()
+        .map(str::to_string);
+    set_str(s, "network_interface_id", nic_id.as_deref());
+    let mut pip_id = None;
+    if let Some(nic_id) = nic_id {
+        if let Some(nic) = arm
+            .get(&nic_id, NETWORK_API, dl)
+            .await
+            .map_err(|e| arm_diag("read the network interface", &e))?
+        {
+            let ipc = &nic["properties"]["ipConfigurations"][0]["properties"];
+            set_str(s, "private_ip_address", ipc["privateIPAddress"].as_str());
+            pip_id = ipc["publicIPAddress"]["id"].as_str().map(str::to_string);
+        }
+    }
+    set_str(s, "public_ip_id", pip_id.as_deref());
+    let mut address = None;
+    if let Some(p) = &pip_id {
+        if let Some(pip) = arm
+            .get(p, NETWORK_API, dl)
+            .await
+            .map_err(|e| arm_diag("read the public IP", &e))?
+        {
+            address = pip["properties"]["ipAddress"].as_str().map(str::to_string);
+        }
+    }
+    set_str(s, "public_ip_address", address.as_deref());
+    Ok(true)
+}
+
+/// Runs a script through managed Run Command and waits for it; a failing
+/// script becomes a diagnostic with its exit code and stderr tail.
+async fn run_command(
+    arm: &ArmClient,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+    dl: Instant,
+) -> Result<(), Diagnostic> {
+    let path = format!("{vm_id}/runCommands/{name}");
+    let vm = arm
+        .get(vm_id, COMPUTE_API, dl)
+        .await
+        .map_err(|e| arm_diag("read the virtual machine", &e))?
+        .unwrap_or_default();
+    let body = json!({ "location": vm["location"], "properties": { "source": { "script": script }, "asyncExecution": false, "timeoutInSeconds": 1800 } });
+    arm.run(Method::Put, &path, COMPUTE_API, Some(&body), dl)
+        .await
+        .map_err(|e| arm_diag("run a command on the host", &e))?;
+    let view = loop {
+        let r = arm
+            .call(
+                Method::Get,
+                &format!("{path}?$expand=instanceView"),
+                Some(COMPUTE_API),
+                None,
+                dl,
+            )
+            .await
+            .map_err(|e| arm_diag("read the command's result", &e))?
+            .json()
+            .unwrap_or_default();
+        let view = r["properties"]["instanceView"].clone();
+        let st = view["executionState"].as_str().unwrap_or("");
+        if !matches!(st, "Running" | "Pending" | "") || Instant::now() >= dl {
+            break view;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
+    if view["executionState"] == "Succeeded" && view["exitCode"].as_i64().unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        "Command on the host failed",
+        format!(
+            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{}",
+            view["executionState"].as_str().unwrap_or("unknown"),
+            view["exitCode"],
+            view["error"].as_str().unwrap_or(""),
+            view["output"].as_str().unwrap_or("")
+        ),
+    ))
+}

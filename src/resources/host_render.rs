@@ -1,0 +1,357 @@
+//! What `rhelazure_atomic_host` puts on a host: the first-boot cloud-config
+//! (Red Hat registration, Podman quadlet units, update timers, the bootc image)
+//! and the shell scripts Run Command executes for in-place changes. Pure
+//! functions of the typed host model, so they are unit-tested and validated
+//! with the real `cloud-init schema` and `shellcheck`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+/// Where Podman's quadlet generator reads `.container` units from.
+pub const QUADLET_DIR: &str = "/etc/containers/systemd";
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    #[serde(default)]
+    pub ports: Option<Vec<String>>,
+    #[serde(default)]
+    pub environment: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Registration {
+    pub organization: Option<serde_json::Number>,
+    pub activation_key: Option<String>,
+    pub insights: Option<bool>,
+}
+
+/// What the host runs: the parts of the resource that end up inside it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct HostSpec {
+    #[serde(default)]
+    pub containers: Option<Vec<Container>>,
+    #[serde(default)]
+    pub registration: Option<Registration>,
+    #[serde(default)]
+    pub bootc_image: Option<String>,
+    #[serde(default)]
+    pub auto_update: Option<bool>,
+}
+
+impl HostSpec {
+    pub fn containers(&self) -> &[Container] {
+        self.containers.as_deref().unwrap_or_default()
+    }
+}
+
+/// The systemd-escaped form of one `Exec=` / `Environment=` word: quadlet
+/// splits on spaces and honours double quotes with C-style escapes; `%` is a
+/// specifier everywhere, `$` expands only in command lines (`exec`).
+fn quote(word: &str, exec: bool) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
+    {
+        return word.to_string();
+    }
+    let mut s = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '"' | '\\' => {
+                s.push('\\');
+                s.push(c)
+            }
+            '\n' => s.push_str("\\n"),
+            '$' if exec => s.push_str("$$"),
+            '%' => s.push_str("%%"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The quadlet `.container` unit of one container.
+pub fn quadlet(c: &Container) -> String {
+    let mut u = format!(
+        "# Managed by terraform-provider-rhelazure: changes are overwritten.\n[Unit]\nDescription={} container\nWants=network-online.target\nAfter=network-online.target\n\n[Container]\nContainerName={}\nImage={}\nLabel=io.containers.autoupdate=registry\n",
+        c.name, c.name, c.image
+    );
+    for p in c.ports.iter().flatten() {
+        u.push_str(&format!("PublishPort={p}\n"));
+    }
+    for (k, v) in c.environment.iter().flatten() {
+        u.push_str(&format!(
+            "Environment={}\n",
+            quote(&format!("{k}={v}"), false)
+        ));
+    }
+    if let Some(cmd) = c.command.as_ref().filter(|c| !c.is_empty()) {
+        let words: Vec<String> = cmd.iter().map(|w| quote(w, true)).collect();
+        u.push_str(&format!("Exec={}\n", words.join(" ")));
+    }
+    u.push_str(
+        "\n[Service]\nRestart=always\n\n[Install]\nWantedBy=multi-user.target default.target\n",
+    );
+    u
+}
+
+pub fn unit_path(c: &Container) -> String {
+    format!("{QUADLET_DIR}/{}.container", c.name)
+}
+
+const TIMERS: [&str; 2] = [
+    "podman-auto-update.timer",
+    "bootc-fetch-apply-updates.timer",
+];
+
+/// The first-boot cloud-config. Emitted as JSON after the `#cloud-config`
+/// header: JSON is YAML, and serde_json escapes every string correctly, which
+/// no YAML emitter crate we would trust does with less weight.
+pub fn cloud_config(spec: &HostSpec) -> String {
+    let mut cfg = serde_json::Map::new();
+    if let Some(r) = &spec.registration {
+        if let (Some(org), Some(key)) = (&r.organization, &r.activation_key) {
+            // No auto-attach: Simple Content Access hosts need none, and RHEL 10
+            // removed `subscription-manager attach`.
+            cfg.insert(
+                "rh_subscription".into(),
+                json!({ "activation-key": key, "org": org }),
+            );
+        }
+    }
+    let files: Vec<Json> = spec
+        .containers()
+        .iter()
+        .map(|c| json!({ "path": unit_path(c), "content": quadlet(c), "permissions": "0644", "owner": "root:root" }))
+        .collect();
+    if !files.is_empty() {
+        cfg.insert("write_files".into(), Json::Array(files));
+    }
+    let mut run: Vec<Json> = Vec::new();
+    if spec.registration.as_ref().and_then(|r| r.insights) == Some(true) {
+        run.push(json!(["insights-client", "--register"]));
+    }
+    if !spec.containers().is_empty() {
+        run.push(json!(["systemctl", "daemon-reload"]));
+        for c in spec.containers() {
+            run.push(json!(["systemctl", "start", format!("{}.service", c.name)]));
+        }
+    }
+    if spec.auto_update.unwrap_or(true) {
+        for t in TIMERS {
+            run.push(json!(["systemctl", "enable", "--now", t]));
+        }
+    }
+    if let Some(img) = &spec.bootc_image {
+        // Last: switching applies the new image with a reboot.
+        run.push(json!(["bootc", "switch", "--apply", img]));
+    }
+    if !run.is_empty() {
+        cfg.insert("runcmd".into(), Json::Array(run));
+    }
+    format!(
+        "#cloud-config\n{}\n",
+        serde_json::to_string_pretty(&Json::Object(cfg)).unwrap_or_default()
+    )
+}
+
+/// Single-quoted for sh.
+fn sh(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The Run Command script that takes a host from `old` to `new` in place:
+/// rewrites changed units, removes dropped ones, restarts only what changed,
+/// toggles the update timers and switches the bootc image.
+pub fn update_script(old: &HostSpec, new: &HostSpec) -> String {
+    let mut s = String::from("#!/bin/sh\n# rhelazure_atomic_host: in-place update\nset -eu\n");
+    let old_by_name: BTreeMap<&str, &Container> = old
+        .containers()
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    let new_names: Vec<&str> = new.containers().iter().map(|c| c.name.as_str()).collect();
+    let changed: Vec<&Container> = new
+        .containers()
+        .iter()
+        .filter(|c| old_by_name.get(c.name.as_str()) != Some(c))
+        .collect();
+    let removed: Vec<&&Container> = old_by_name
+        .iter()
+        .filter(|(n, _)| !new_names.contains(n))
+        .map(|(_, c)| c)
+        .collect();
+    if !changed.is_empty() || !removed.is_empty() {
+        s.push_str(&format!("mkdir -p {QUADLET_DIR}\n"));
+    }
+    for c in &removed {
+        s.push_str(&format!(
+            "systemctl stop {} || true\nrm -f {}\n",
+            sh(&format!("{}.service", c.name)),
+            sh(&unit_path(c))
+        ));
+    }
+    for c in &changed {
+        s.push_str(&format!(
+            "cat > {} <<'RHELAZURE_UNIT'\n{}RHELAZURE_UNIT\n",
+            sh(&unit_path(c)),
+            quadlet(c)
+        ));
+    }
+    if !changed.is_empty() || !removed.is_empty() {
+        s.push_str("systemctl daemon-reload\n");
+    }
+    for c in &changed {
+        s.push_str(&format!(
+            "systemctl restart {}\n",
+            sh(&format!("{}.service", c.name))
+        ));
+    }
+    let (was, now) = (
+        old.auto_update.unwrap_or(true),
+        new.auto_update.unwrap_or(true),
+    );
+    if was != now {
+        for t in TIMERS {
+            if now {
+                s.push_str(&format!("systemctl enable --now {t}\n"));
+            } else {
+                s.push_str(&format!("systemctl disable --now {t}\n"));
+            }
+        }
+    }
+    if new.bootc_image != old.bootc_image {
+        if let Some(img) = &new.bootc_image {
+            s.push_str(&format!("bootc switch --apply {}\n", sh(img)));
+        }
+    }
+    s.push_str("echo 'update applied'\n");
+    s
+}
+
+/// Best-effort unregistration before the VM is deleted, so the host does not
+/// linger in Red Hat's inventory.
+pub const UNREGISTER_SCRIPT: &str =
+    "#!/bin/sh\n# rhelazure_atomic_host: leave Red Hat's inventory before deletion\nrhc disconnect || true\nsubscription-manager unregister || true\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web() -> Container {
+        Container {
+            name: "web".into(),
+            image: "registry.access.redhat.com/ubi9/httpd-24:latest".into(),
+            ports: Some(vec!["8080:8080".into()]),
+            environment: Some(
+                [("GREETING".to_string(), "hello \"world\" $HOME".to_string())].into(),
+            ),
+            command: Some(vec!["run-httpd".into(), "-D".into(), "FOREGROUND".into()]),
+        }
+    }
+
+    fn spec() -> HostSpec {
+        HostSpec {
+            containers: Some(vec![web()]),
+            registration: Some(Registration {
+                organization: Some(11009103.into()),
+                activation_key: Some("hosts".into()),
+                insights: Some(true),
+            }),
+            bootc_image: Some("registry.redhat.io/rhel9/rhel-bootc:9.6".into()),
+            auto_update: Some(true),
+        }
+    }
+
+    #[test]
+    fn quadlet_escapes_environment_and_command() {
+        let u = quadlet(&web());
+        assert!(
+            u.contains("Environment=\"GREETING=hello \\\"world\\\" $HOME\"\n"),
+            "{u}"
+        );
+        assert!(u.contains("Exec=run-httpd -D FOREGROUND\n"));
+        assert!(u.contains("PublishPort=8080:8080\n"));
+    }
+
+    #[test]
+    fn cloud_config_registers_without_auto_attach() {
+        let c = cloud_config(&spec());
+        assert!(c.starts_with("#cloud-config\n"));
+        let j: Json = serde_json::from_str(c.trim_start_matches("#cloud-config\n")).unwrap();
+        assert_eq!(j["rh_subscription"]["org"], 11009103);
+        assert!(j["rh_subscription"].get("auto-attach").is_none());
+        assert_eq!(
+            j["write_files"][0]["path"],
+            "/etc/containers/systemd/web.container"
+        );
+        assert_eq!(j["runcmd"].as_array().unwrap().last().unwrap()[0], "bootc");
+    }
+
+    #[test]
+    fn update_restarts_only_what_changed() {
+        let old = spec();
+        let mut new = spec();
+        let mut db = web();
+        db.name = "db".into();
+        db.image = "registry.redhat.io/rhel9/postgresql-16".into();
+        new.containers.as_mut().unwrap().push(db);
+        let s = update_script(&old, &new);
+        assert!(s.contains("systemctl restart 'db.service'"));
+        assert!(!s.contains("restart 'web.service'"), "{s}");
+        let none = update_script(&new, &new);
+        assert!(!none.contains("daemon-reload"), "{none}");
+        let gone = update_script(&new, &old);
+        assert!(gone.contains("rm -f '/etc/containers/systemd/db.container'"));
+    }
+
+    /// The real validators, installed by `make tools` (scripts/install-host-tools.sh).
+    #[test]
+    fn rendered_files_pass_cloud_init_schema_and_shellcheck() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("user-data");
+        std::fs::write(&cfg, cloud_config(&spec())).unwrap();
+        let out = std::process::Command::new("cloud-init")
+            .args(["schema", "--config-file"])
+            .arg(&cfg)
+            .output()
+            .expect("cloud-init is installed (make tools)");
+        assert!(
+            out.status.success(),
+            "cloud-init schema: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut other = spec();
+        other.containers = None;
+        other.auto_update = Some(false);
+        for (i, script) in [
+            update_script(&HostSpec::default(), &spec()),
+            update_script(&spec(), &other),
+            UNREGISTER_SCRIPT.to_string(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let f = dir.path().join(format!("script{i}.sh"));
+            std::fs::write(&f, script).unwrap();
+            let out = std::process::Command::new("shellcheck")
+                .arg(&f)
+                .output()
+                .expect("shellcheck is installed (make tools)");
+            assert!(
+                out.status.success(),
+                "shellcheck:\n{script}\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+}

@@ -61,7 +61,12 @@ fn quickstart() {
     let cloud = LocalCloud::start();
     let before = footprint(&cloud);
     for tf in terraforms() {
-        let ws = Workspace::from_example(&tf, "quickstart").cloud(&cloud);
+        let ws = Workspace::from_example(&tf, "quickstart")
+            .cloud(&cloud)
+            .env(
+                "TF_VAR_ssh_public_key",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuickstartKey ops@example",
+            );
         let out = apply_and_destroy(&cloud, &ws, &before);
         let s = &out["summary"]["value"];
         assert_eq!(
@@ -78,6 +83,11 @@ fn quickstart() {
             .unwrap()
             .ends_with("/images/quickstart-rhel96-podman"));
         assert_eq!(out["payg_sku_for_sap"]["value"], "96sapha-gen2");
+        assert!(
+            s["host"].as_str().unwrap().contains("running web"),
+            "{}",
+            s["host"]
+        );
     }
     cloud.assert_requests_in_spec();
 }
@@ -141,6 +151,56 @@ fn image_from_vhd() {
             !ws.path().join("disk.raw").exists(),
             "the example removed its disk"
         );
+    }
+    cloud.assert_requests_in_spec();
+}
+
+#[test]
+fn atomic_fleet() {
+    let cloud = LocalCloud::start();
+    let before = footprint(&cloud);
+    for tf in terraforms() {
+        let ws = Workspace::from_example(&tf, "atomic-fleet")
+            .cloud(&cloud)
+            .env("TF_VAR_redhat_organization", "11009103")
+            .env(
+                "TF_VAR_ssh_public_key",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleFleetKey ops@example",
+            );
+        // A size change after apply is an in-place update of every host.
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        let plan = {
+            ws.run(&[
+                "plan",
+                "-out=tf.plan",
+                "-no-color",
+                "-var",
+                "host_size=Standard_B2ms",
+            ])
+            .ok();
+            ws.run(&["show", "-json", "tf.plan"]).ok().json()
+        };
+        let hosts: Vec<&Value> = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == "rhelazure_atomic_host")
+            .collect();
+        assert_eq!(hosts.len(), 3, "terraform {}", tf.version);
+        for h in hosts {
+            assert_eq!(
+                h["change"]["actions"],
+                json!(["update"]),
+                "{}",
+                h["address"]
+            );
+        }
+        let out = apply_and_destroy(&cloud, &ws, &before);
+        let ips = out["hosts"]["value"].as_object().unwrap();
+        assert_eq!(ips.len(), 3);
+        assert!(ips
+            .values()
+            .all(|ip| ip.as_str().unwrap().starts_with("10.42.1.")));
     }
     cloud.assert_requests_in_spec();
 }

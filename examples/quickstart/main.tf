@@ -6,7 +6,9 @@
 #   3. look up the gold image and accept its Marketplace terms;
 #   4. create an RHSM activation key for hosts to register with;
 #   5. build a custom RHEL image with Red Hat's hosted Image Builder and have it
-#      delivered into a resource group as a managed image.
+#      delivered into a resource group as a managed image;
+#   6. run one small RHEL container host (pay-as-you-go image) with a UBI
+#      container as a Podman quadlet unit.
 #
 # `make demo` runs it against the local cloud (emulator + Azurite). Against real
 # accounts, see ../../README.md ("Real Azure and Red Hat accounts").
@@ -35,6 +37,17 @@ variable "resource_group_name" {
   description = "Existing resource group the built image is delivered to."
   type        = string
   default     = "rhel-demo"
+}
+
+variable "subnet" {
+  description = "Existing virtual network and subnet (in resource_group_name) for the host."
+  type        = object({ virtual_network = string, name = string })
+  default     = { virtual_network = "rhel-demo-vnet", name = "hosts" }
+}
+
+variable "ssh_public_key" {
+  description = "SSH public key for the host's administrator (make demo passes a throwaway one)."
+  type        = string
 }
 
 variable "name_prefix" {
@@ -89,6 +102,27 @@ resource "rhelazure_image_build" "custom" {
   }
 }
 
+# 6. A container host on the pay-as-you-go image (RHUI serves it: no registration).
+resource "rhelazure_atomic_host" "demo" {
+  name                = "${var.name_prefix}-host"
+  resource_group_name = var.resource_group_name
+  location            = var.location
+  subnet_id           = "/subscriptions/${data.rhelazure_client_config.current.subscription_id}/resourceGroups/${var.resource_group_name}/providers/Microsoft.Network/virtualNetworks/${var.subnet.virtual_network}/subnets/${var.subnet.name}"
+  size                = "Standard_B2s"
+  ssh_public_keys     = [var.ssh_public_key]
+  marketplace_image = {
+    publisher = data.rhelazure_marketplace_image.payg.publisher
+    offer     = data.rhelazure_marketplace_image.payg.offer
+    sku       = data.rhelazure_marketplace_image.payg.sku
+    version   = data.rhelazure_marketplace_image.payg.version
+  }
+  containers = [{
+    name  = "web"
+    image = "registry.access.redhat.com/ubi9/httpd-24:latest"
+    ports = ["8080:8080"]
+  }]
+}
+
 output "summary" {
   description = "What this apply made, one line each."
   value = {
@@ -99,6 +133,7 @@ output "summary" {
     terms_accepted     = "${rhelazure_marketplace_agreement.gold.offer}/${rhelazure_marketplace_agreement.gold.plan}"
     activation_key     = rhelazure_activation_key.hosts.name
     built_image        = rhelazure_image_build.custom.id
+    host               = "${rhelazure_atomic_host.demo.name} (${rhelazure_atomic_host.demo.private_ip_address}) running ${join(", ", rhelazure_atomic_host.demo.containers[*].name)}"
   }
 }
 

@@ -244,19 +244,20 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         }
     }
     entry = serde_json::from_str(&line).unwrap_or(entry);
+    // Under the lock and in one write: concurrent requests must not
+    // interleave their lines.
+    let mut requests = emu.requests.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(path) = &emu.request_log_file {
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
-            let _ = writeln!(f, "{line}");
+            line.push('\n');
+            let _ = f.write_all(line.as_bytes());
         }
     }
-    emu.requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(entry);
+    requests.push(entry);
 }
 
 #[derive(Deserialize)]

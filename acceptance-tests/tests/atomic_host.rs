@@ -208,3 +208,76 @@ fn byos_image_without_terms_fails_at_plan() {
     assert!(host_objects(&cloud, "byoshost").is_empty());
     enrol.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
+
+#[test]
+fn failed_create_is_tracked_and_replaced_cleanly() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let (s, _) = cloud.control(
+        "POST",
+        "faults",
+        json!({ "method": "PUT", "path": "/virtualMachines/ahfail", "lro_fail": true, "count": 1 }),
+    );
+    assert!(s < 300, "{s}");
+    let ws = Workspace::new(tf, &config(&sub, "ahfail", "Standard_B2s", WEB, "")).cloud(&cloud);
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("Could not create the virtual machine ahfail"),
+        "{}",
+        r.all()
+    );
+    let state = ws.run(&["show", "-json"]).ok().json();
+    let res = &state["values"]["root_module"]["resources"][0];
+    assert_eq!(
+        res["tainted"], true,
+        "the half-made host is tracked, tainted: {res}"
+    );
+    assert!(res["values"]["network_interface_id"].is_string(), "{res}");
+    assert!(res["values"]["public_ip_id"].is_string(), "{res}");
+
+    // The next apply replaces it; exactly one VM, NIC, public IP and disk remain.
+    assert_eq!(
+        ws.planned_actions("rhelazure_atomic_host.h"),
+        vec!["delete", "create"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let objects = host_objects(&cloud, "ahfail");
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "ahfail").is_empty());
+}
+
+#[test]
+fn failing_run_command_reports_stderr() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let ws = Workspace::new(tf, &config(&sub, "ahcmd", "Standard_B2s", WEB, "")).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let (s, _) = cloud.control(
+        "POST",
+        "run-commands/fail",
+        json!({ "vm": "ahcmd", "exit_code": 125, "stderr": "Error: short-name resolution enforced but cannot prompt without a TTY" }),
+    );
+    assert!(s < 300, "{s}");
+    ws.write_config(&config(&sub, "ahcmd", "Standard_B2s", DB, ""));
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 1);
+    let all = r.all();
+    assert!(
+        all.contains("Command on the host failed") && all.contains("exit code 125"),
+        "{all}"
+    );
+    assert!(
+        all.contains("short-name resolution enforced"),
+        "stderr tail: {all}"
+    );
+    // Nothing was recorded as applied: the next apply tries again and succeeds.
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

@@ -322,7 +322,7 @@ impl Resource<ProviderData> for AtomicHost {
             .await
         {
             return ApplyOutcome::failed(
-                state,
+                settled(state),
                 arm_diag("create the network interface", &e)
                     .at(AttributePath::attrs(&["subnet_id"]))
                     .into(),
@@ -348,26 +348,30 @@ impl Resource<ProviderData> for AtomicHost {
         }
         if let Err(e) = put {
             let d = arm_diag(&format!("create the virtual machine {name}"), &e);
+            if exists {
+                // Its OS disk too, so the replacement deletes everything.
+                let _ = refresh(arm, &mut state, dl).await;
+            }
             return ApplyOutcome::failed(
-                if exists {
+                settled(if exists {
                     state
                 } else {
                     state_without_vm(state)
-                },
+                }),
                 d.into(),
             );
         }
         match refresh(arm, &mut state, dl).await {
             Ok(true) => ApplyOutcome::ok(state),
             Ok(false) => ApplyOutcome::failed(
-                state,
+                settled(state),
                 Diagnostic::error(
                     "Host vanished",
                     format!("{vm_id} was created but cannot be read back."),
                 )
                 .into(),
             ),
-            Err(d) => ApplyOutcome::failed(state, d.into()),
+            Err(d) => ApplyOutcome::failed(settled(state), d.into()),
         }
     }
 
@@ -692,6 +696,19 @@ impl Resource<ProviderData> for AtomicHost {
 
 fn state_without_vm(mut s: Value) -> Value {
     set_str(&mut s, "id", None);
+    s
+}
+
+/// A failed create's state: what is not known by now never will be, and
+/// Terraform rejects unknown values after apply.
+fn settled(mut s: Value) -> Value {
+    if let Some(m) = s.as_object_mut() {
+        for v in m.values_mut() {
+            if v.is_unknown() {
+                *v = Value::Null;
+            }
+        }
+    }
     s
 }
 

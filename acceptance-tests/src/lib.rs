@@ -405,6 +405,15 @@ impl LocalCloud {
     /// Every request the provider made (in the local cloud's request log) is an
     /// operation of the official specs: method, path template, api-version.
     /// Token endpoints and ARM operation-status URLs have no spec and are skipped.
+    /// Every request the local cloud served so far (its request log).
+    pub fn request_log(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     pub fn assert_requests_in_spec(&self) {
         let routes: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(

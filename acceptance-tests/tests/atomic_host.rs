@@ -281,3 +281,55 @@ fn failing_run_command_reports_stderr() {
     ws.assert_no_changes();
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
+
+/// 50 hosts against an ARM write budget: everything is created and destroyed
+/// with no failed resource, and the provider paces itself (few 429s).
+#[test]
+fn fleet_of_fifty_under_write_limits() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let (s, _) = cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
+    );
+    assert!(s < 300, "{s}");
+    let cfg = config(&sub, "fleet${count.index}x", "Standard_B1s", "", "")
+        .replace("  public_ip           = true\n", "")
+        .replace(
+            "resource \"rhelazure_atomic_host\" \"h\" {\n",
+            "resource \"rhelazure_atomic_host\" \"h\" {\n  count = 50\n",
+        )
+        .replace(
+            "output \"host\" { value = rhelazure_atomic_host.h }",
+            "output \"ips\" { value = rhelazure_atomic_host.h[*].private_ip_address }",
+        );
+    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    assert_eq!(out["ips"]["value"].as_array().unwrap().len(), 50);
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        host_objects(&cloud, "fleet").is_empty(),
+        "destroy left nothing"
+    );
+
+    let lines = cloud.request_log();
+    let writes = lines
+        .iter()
+        .filter(|e| {
+            matches!(
+                e["method"].as_str(),
+                Some("PUT" | "PATCH" | "DELETE" | "POST")
+            ) && !e["path"].as_str().unwrap_or("").contains("/oauth2/")
+        })
+        .count();
+    let throttled = lines.iter().filter(|e| e["status"] == 429).count();
+    eprintln!("fleet of 50: {writes} ARM writes, {throttled} answered 429");
+    assert!(
+        writes >= 200,
+        "NIC + VM per host, created and deleted: {writes}"
+    );
+}

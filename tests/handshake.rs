@@ -96,7 +96,12 @@ async fn automtls_schema_functions_and_shutdown() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(meta.functions.len(), 2);
+    let mut functions: Vec<&str> = meta.functions.iter().map(|f| f.name.as_str()).collect();
+    functions.sort();
+    assert_eq!(
+        functions,
+        ["build_image_urn", "parse_image_urn", "rhel_marketplace_sku"]
+    );
 
     // A function call, and a failing one with its message and argument index.
     let arg = |s: &str| pb::DynamicValue {

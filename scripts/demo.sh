@@ -50,7 +50,7 @@ export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE
 export TF_VAR_ssh_public_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyForTheLocalCloud demo@rhelazure"
 
 cd "$work"
-say "terraform apply (examples/quickstart) with $("$tf" version | head -1)"
+say "terraform apply (examples/quickstart) with $("$tf" version | sed -n 1p)"
 "$tf" apply -auto-approve -no-color >"$work/apply.log" 2>&1 || { cat "$work/apply.log"; exit 1; }
 
 say "Outputs"

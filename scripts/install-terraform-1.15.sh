@@ -31,4 +31,4 @@ sys.stderr.flush()
 os._exit(_run_cli(len(args), argv, 1, 2))
 SHIM
 chmod +x "$shim"
-TF_CLI_CONFIG_FILE=/dev/null "$shim" version | head -1 >&2
+TF_CLI_CONFIG_FILE=/dev/null "$shim" version | sed -n 1p >&2

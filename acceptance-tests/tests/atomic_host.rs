@@ -333,3 +333,58 @@ fn fleet_of_fifty_under_write_limits() {
         "NIC + VM per host, created and deleted: {writes}"
     );
 }
+
+/// A host from a custom image (`source_image_id` of an Image Builder build) in
+/// the same apply: no purchase plan, bootc image switched in place.
+#[test]
+fn host_from_an_image_builder_image() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let cfg = |bootc: &str| {
+        format!(
+            r#"
+resource "rhelazure_image_build" "img" {{
+  distribution        = "rhel-9.6"
+  image_name          = "hostimage"
+  resource_group_name = "rhel-demo"
+  customizations      = {{ packages = ["podman"] }}
+}}
+
+resource "rhelazure_atomic_host" "h" {{
+  name                = "fromimage"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  subnet_id           = "/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+  size                = "Standard_B2s"
+  ssh_public_keys     = ["{KEY}"]
+  source_image_id     = rhelazure_image_build.img.id
+  bootc_image         = "{bootc}"
+}}
+output "host" {{ value = rhelazure_atomic_host.h }}
+"#
+        )
+    };
+    let ws = Workspace::new(tf, &cfg("registry.redhat.io/rhel9/rhel-bootc:9.6")).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    let h = &out["host"]["value"];
+    assert_eq!(h["plan"], Value::Null);
+    assert!(h["source_image_id"]
+        .as_str()
+        .unwrap()
+        .ends_with("/images/hostimage"));
+    ws.assert_no_changes();
+
+    ws.write_config(&cfg("quay.io/example/app-os:2"));
+    assert_eq!(
+        ws.planned_actions("rhelazure_atomic_host.h"),
+        vec!["update"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let g = guest(&cloud, h["id"].as_str().unwrap());
+    assert_eq!(g["booted_image"], "quay.io/example/app-os:2", "{g}");
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "fromimage").is_empty());
+}

@@ -388,3 +388,25 @@ output "host" {{ value = rhelazure_atomic_host.h }}
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert!(host_objects(&cloud, "fromimage").is_empty());
 }
+
+#[test]
+fn arm64_image_on_an_x64_size_fails_at_plan() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let cfg = config(&sub, "armhost", "Standard_B2s", WEB, "")
+        .replace("\"RHEL\"", "\"rhel-arm64\"")
+        .replace("\"9-lvm-gen2\"", "\"9_6-arm64\"");
+    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1);
+    let all = r.all();
+    assert!(all.contains("Image and size do not match"), "{all}");
+    assert!(
+        all.contains("Standard_D2ps_v5") && all.contains("size"),
+        "{all}"
+    );
+    // With an Arm64 size the same image plans fine.
+    ws.write_config(&cfg.replace("Standard_B2s", "Standard_D2ps_v5"));
+    ws.run(&["plan", "-no-color"]).ok();
+}

@@ -49,6 +49,19 @@ fn valid_unit_name(n: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Whether a VM size is Arm64, from Azure's size naming convention
+/// (`Standard_<family><vCPUs><features>_<version>`, where feature `p` means an
+/// Arm-based processor: `Standard_D2ps_v5`, `Standard_B2pls_v2`). None when
+/// the name does not follow the convention.
+pub fn size_is_arm64(size: &str) -> Option<bool> {
+    let body = size.strip_prefix("Standard_")?;
+    let head = body.split('_').next()?;
+    let digits_at = head.find(|c: char| c.is_ascii_digit())?;
+    let after = &head[digits_at..];
+    let features = after.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+    Some(features.contains('p'))
+}
+
 fn vm_path(sub: &str, rg: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
 }
@@ -226,6 +239,20 @@ impl Resource<ProviderData> for AtomicHost {
         let at = || AttributePath::attrs(&["marketplace_image"]);
         match arm.get_image_version(&loc, p, o, s, &version, dl).await {
             Ok(Some(iv)) => {
+                let size = plan.config.attr("size").as_str().map(str::to_string);
+                if let (Some(size), Some(arch)) = (size, iv.architecture.as_deref()) {
+                    let image_arm = arch.eq_ignore_ascii_case("arm64");
+                    if size_is_arm64(&size).is_some_and(|size_arm| size_arm != image_arm) {
+                        plan.diagnostics.push(
+                            Diagnostic::error(
+                                "Image and size do not match",
+                                format!("{p}:{o}:{s} is an {arch} image but {size} is {} size. Choose {}.", if image_arm { "an x64" } else { "an Arm64" }, if image_arm { "an Arm64 size such as Standard_D2ps_v5" } else { "an x64 size such as Standard_D2s_v5" }),
+                            )
+                            .at(AttributePath::attrs(&["size"])),
+                        );
+                        return;
+                    }
+                }
                 let Some(pl) = iv.plan else {
                     plan.set("plan", Value::Null);
                     return;
@@ -908,4 +935,18 @@ async fn run_command(
             view["output"].as_str().unwrap_or("")
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arm64_sizes_by_name() {
+        use super::size_is_arm64 as a;
+        assert_eq!(a("Standard_D2ps_v5"), Some(true));
+        assert_eq!(a("Standard_B2pls_v2"), Some(true));
+        assert_eq!(a("Standard_D2s_v5"), Some(false));
+        assert_eq!(a("Standard_E2bds_v5"), Some(false));
+        assert_eq!(a("Standard_B1s"), Some(false));
+        assert_eq!(a("Basic_A1"), None);
+    }
 }

@@ -13,106 +13,43 @@ use rhelazure::arm::{ArmClient, ArmError};
 use rhelazure::provider::AzureSettings;
 use serde_json::json;
 
-struct Cloud {
-    rt: tokio::runtime::Runtime,
-    running: Option<rhelazure_emulator::Running>,
-    transport: Transport,
-    _dir: tempfile::TempDir,
-    control: String,
-}
+mod emulated;
+use emulated::EmulatedCloud;
 
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            self.rt.block_on(r.stop());
-        }
+/// The emulator with instant long-running operations, and ARM clients for it.
+struct Cloud(EmulatedCloud);
+
+impl std::ops::Deref for Cloud {
+    type Target = EmulatedCloud;
+    fn deref(&self) -> &EmulatedCloud {
+        &self.0
     }
 }
 
 impl Cloud {
     fn start() -> Cloud {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let running = rt
-            .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
-                tls_ca_file: Some(ca.clone()),
-                lro_delay: Duration::from_millis(0),
-                ..Default::default()
-            }))
-            .unwrap();
-        let cert = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
-        let client = reqwest::Client::builder()
-            .add_root_certificate(cert)
-            .build()
-            .unwrap();
-        let control = format!("{}/_emulator", running.base_url());
-        Cloud {
-            rt,
-            running: Some(running),
-            transport: Transport::new(Arc::new(client)),
-            _dir: dir,
-            control,
-        }
+        Cloud(EmulatedCloud::start(Duration::from_millis(0)))
+    }
+
+    fn transport(&self) -> Transport {
+        Transport::new(Arc::new(self.http.clone()))
     }
 
     fn settings(&self) -> AzureSettings {
-        let env: std::collections::HashMap<String, String> = self
-            .running
-            .as_ref()
-            .unwrap()
-            .emulator
-            .env()
-            .into_iter()
-            .collect();
         AzureSettings {
-            subscription_id: Some(env["ARM_SUBSCRIPTION_ID"].clone()),
-            tenant_id: Some(env["ARM_TENANT_ID"].clone()),
-            client_id: Some(env["ARM_CLIENT_ID"].clone()),
-            client_secret: Some(env["ARM_CLIENT_SECRET"].clone()),
-            arm_endpoint: env["ARM_ENDPOINT"].clone(),
-            authority_host: env["ARM_AUTHORITY_HOST"].clone(),
+            subscription_id: Some(self.env("ARM_SUBSCRIPTION_ID")),
+            tenant_id: Some(self.env("ARM_TENANT_ID")),
+            client_id: Some(self.env("ARM_CLIENT_ID")),
+            client_secret: Some(self.env("ARM_CLIENT_SECRET")),
+            arm_endpoint: self.env("ARM_ENDPOINT"),
+            authority_host: self.env("ARM_AUTHORITY_HOST"),
             environment: "public".into(),
             ..Default::default()
         }
     }
 
     fn client(&self) -> ArmClient {
-        ArmClient::new(&self.settings(), Some(self.transport.clone())).unwrap()
-    }
-
-    /// The control API (through the same trusted transport).
-    fn control(&self, method: &str, path: &str, body: serde_json::Value) {
-        let client = reqwest::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(
-                    &std::fs::read(self._dir.path().join("ca.pem")).unwrap(),
-                )
-                .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let url = format!("{}/{path}", self.control);
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let status = self.rt.block_on(async {
-            client
-                .request(m, url)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-        assert!(status.is_success(), "control {path}: {status}");
-    }
-
-    fn run<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
+        ArmClient::new(&self.settings(), Some(self.transport())).unwrap()
     }
 }
 
@@ -172,7 +109,7 @@ fn missing_registration_registers_that_namespace_and_retries() {
     let cloud = Cloud::start();
     let mut s = cloud.settings();
     s.subscription_id = Some("5ab5c41d-0000-4000-a000-0000000fe5e5".into());
-    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let arm = ArmClient::new(&s, Some(cloud.transport())).unwrap();
     cloud.run(async {
         let rg = arm.sub_path("/resourceGroups/fresh");
         arm.call(Method::Put, &rg, Some("2024-03-01"), Some(&json!({ "location": "eastus" })), soon()).await.unwrap();
@@ -294,7 +231,7 @@ fn wrong_secret_is_an_auth_error_naming_the_cause() {
     let cloud = Cloud::start();
     let mut s = cloud.settings();
     s.client_secret = Some("wrong".into());
-    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let arm = ArmClient::new(&s, Some(cloud.transport())).unwrap();
     let err = cloud
         .run(arm.get(
             &arm.sub_path("/resourceGroups/rhel-demo"),
@@ -346,7 +283,7 @@ fn oidc_workload_identity_from_a_token_file() {
     s.client_secret = None;
     s.use_oidc = true;
     s.oidc_token_file_path = Some(file.display().to_string());
-    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let arm = ArmClient::new(&s, Some(cloud.transport())).unwrap();
     let rg = cloud
         .run(arm.get(
             &arm.sub_path("/resourceGroups/rhel-demo"),
@@ -366,7 +303,7 @@ fn oidc_workload_identity_from_a_token_file() {
         ),
     )
     .unwrap();
-    let arm = ArmClient::new(&s, Some(cloud.transport.clone())).unwrap();
+    let arm = ArmClient::new(&s, Some(cloud.transport())).unwrap();
     let err = cloud
         .run(arm.get(
             &arm.sub_path("/resourceGroups/rhel-demo"),

@@ -9,60 +9,22 @@ use rhelazure::provider::RedHatSettings;
 use rhelazure::redhat::{RedHatClient, RedHatError};
 use serde_json::json;
 
-struct Cloud {
-    rt: tokio::runtime::Runtime,
-    running: Option<rhelazure_emulator::Running>,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+mod emulated;
+use emulated::EmulatedCloud;
 
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            self.rt.block_on(r.stop());
-        }
+/// The emulator with 100 ms long-running operations, and Red Hat clients for it.
+struct Cloud(EmulatedCloud);
+
+impl std::ops::Deref for Cloud {
+    type Target = EmulatedCloud;
+    fn deref(&self) -> &EmulatedCloud {
+        &self.0
     }
 }
 
 impl Cloud {
     fn start() -> Cloud {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let running = rt
-            .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
-                tls_ca_file: Some(ca.clone()),
-                lro_delay: Duration::from_millis(100),
-                ..Default::default()
-            }))
-            .unwrap();
-        let http = reqwest::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap(),
-            )
-            .build()
-            .unwrap();
-        Cloud {
-            rt,
-            running: Some(running),
-            http,
-            _dir: dir,
-        }
-    }
-    fn env(&self, k: &str) -> String {
-        self.running
-            .as_ref()
-            .unwrap()
-            .emulator
-            .env()
-            .into_iter()
-            .find(|(n, _)| n == k)
-            .unwrap()
-            .1
+        Cloud(EmulatedCloud::start(Duration::from_millis(100)))
     }
     fn settings(&self) -> RedHatSettings {
         RedHatSettings {
@@ -74,20 +36,6 @@ impl Cloud {
     }
     fn client(&self, s: &RedHatSettings) -> RedHatClient {
         RedHatClient::new(s, Some(self.http.clone())).unwrap()
-    }
-    fn control(&self, method: reqwest::Method, path: &str, body: serde_json::Value) {
-        let url = format!("{}/_emulator/{path}", self.env("ARM_ENDPOINT"));
-        let s = self.rt.block_on(async {
-            self.http
-                .request(method, url)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-        assert!(s.is_success());
     }
 }
 
@@ -107,7 +55,7 @@ fn tokens_and_renewal() {
             .is_none());
     });
     // The emulator forgets its signing key on reset: the cached token is refused once, then renewed.
-    cloud.control(reqwest::Method::POST, "reset", json!({}));
+    cloud.control("POST", "reset", json!({}));
     cloud.rt.block_on(async {
         assert!(
             rh.get_activation_key("none", soon())
@@ -291,7 +239,7 @@ fn image_builder_compose_and_failure_reason() {
         );
     });
     cloud.control(
-        reqwest::Method::PUT,
+        "PUT",
         "image-builder",
         json!({ "tenant_id": tenant, "authorized": false }),
     );

@@ -289,10 +289,7 @@ impl RedHatClient {
         labels: &[String],
         deadline: Instant,
     ) -> Result<(), RedHatError> {
-        let body = json!(labels
-            .iter()
-            .map(|l| json!({ "repositoryLabel": l }))
-            .collect::<Vec<_>>());
+        let body = repository_labels(labels);
         self.call(
             reqwest::Method::POST,
             &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
@@ -310,10 +307,7 @@ impl RedHatClient {
         labels: &[String],
         deadline: Instant,
     ) -> Result<(), RedHatError> {
-        let body = json!(labels
-            .iter()
-            .map(|l| json!({ "repositoryLabel": l }))
-            .collect::<Vec<_>>());
+        let body = repository_labels(labels);
         self.call(
             reqwest::Method::DELETE,
             &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
@@ -574,4 +568,14 @@ impl RedHatClient {
             wait = (wait * 2).min(Duration::from_secs(15));
         }
     }
+}
+
+/// The RHSM body naming additional repositories (add and remove take the same).
+fn repository_labels(labels: &[String]) -> Json {
+    Json::Array(
+        labels
+            .iter()
+            .map(|l| json!({ "repositoryLabel": l }))
+            .collect(),
+    )
 }

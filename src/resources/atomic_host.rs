@@ -16,7 +16,7 @@ use azure_core::http::Method;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::common::{arm_diag, deadline, need, opt_str};
+use super::common::{arm_diag, deadline, need, opt_str, set, set_str, sha256_hex};
 use super::host_render::{self, HostSpec};
 use crate::arm::ArmClient;
 use crate::framework::model::decode;
@@ -68,20 +68,6 @@ fn vm_path(sub: &str, rg: &str, name: &str) -> String {
 
 fn net_path(sub: &str, rg: &str, kind: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}")
-}
-
-fn set(v: &mut Value, k: &str, x: impl Into<Value>) {
-    if let Some(m) = v.as_object_mut() {
-        m.insert(k.into(), x.into());
-    }
-}
-
-fn set_str(v: &mut Value, k: &str, x: Option<&str>) {
-    set(
-        v,
-        k,
-        x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
-    );
 }
 
 /// The in-guest parts of a state or plan.
@@ -737,14 +723,6 @@ fn settled(mut s: Value) -> Value {
         }
     }
     s
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: &Json, cloud_config: &str) -> Json {

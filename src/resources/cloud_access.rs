@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::common::{arm_diag, deadline, need, opt_str, redhat_diag};
+use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
     ResourceSchema, Value,
@@ -117,9 +117,9 @@ impl Resource<ProviderData> for CloudAccess {
             }
         };
         let mut state = planned.clone();
-        set(&mut state, "id", source["id"].as_str());
-        set(&mut state, "name", source["name"].as_str());
-        set(
+        set_str(&mut state, "id", source["id"].as_str());
+        set_str(&mut state, "name", source["name"].as_str());
+        set_str(
             &mut state,
             "availability_status",
             source["availability_status"].as_str(),
@@ -298,15 +298,6 @@ impl Resource<ProviderData> for CloudAccess {
     }
 }
 
-fn set(v: &mut Value, k: &str, s: Option<&str>) {
-    if let Some(m) = v.as_object_mut() {
-        m.insert(
-            k.to_string(),
-            s.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null),
-        );
-    }
-}
-
 impl CloudAccess {
     /// The current state of an enrolment, or None if the source is gone.
     async fn refresh(
@@ -330,14 +321,14 @@ impl CloudAccess {
             .map_err(|e| Diagnostics::from(redhat_diag("read the enrolled subscription", &e)))?
             .or_else(|| opt_str(state, "azure_subscription_id"));
         let mut s = state.clone();
-        set(&mut s, "name", source["name"].as_str());
-        set(
+        set_str(&mut s, "name", source["name"].as_str());
+        set_str(
             &mut s,
             "availability_status",
             source["availability_status"].as_str(),
         );
         let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
-        set(&mut s, "azure_subscription_id", sub.as_deref());
+        set_str(&mut s, "azure_subscription_id", sub.as_deref());
         let location = opt_str(state, "location").unwrap_or_else(|| "eastus".into());
         let skus: Vec<Value> = match data.arm() {
             Ok(arm) => arm

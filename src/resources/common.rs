@@ -27,6 +27,31 @@ pub fn redhat_diag(action: &str, e: &RedHatError) -> Diagnostic {
     Diagnostic::error(format!("Could not {action}"), e.to_string())
 }
 
+/// Sets a top-level attribute of an object value (state or plan).
+pub fn set(v: &mut Value, attr: &str, x: impl Into<Value>) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(attr.into(), x.into());
+    }
+}
+
+/// Sets a string attribute, or null for None.
+pub fn set_str(v: &mut Value, attr: &str, x: Option<&str>) {
+    set(
+        v,
+        attr,
+        x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
+    );
+}
+
+/// Lower-case hex SHA-256 of some bytes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A known string attribute, or None when null or unknown.
 pub fn opt_str(v: &Value, attr: &str) -> Option<String> {
     v.attr(attr).as_str().map(str::to_string)

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 use serde_json::{json, Value as Json};
 
-use super::common::{arm_diag, deadline, need, opt_str};
+use super::common::{arm_diag, deadline, hex, need, opt_str, set};
 use crate::arm::ArmClient;
 use crate::framework::validators::one_of;
 use crate::framework::{
@@ -56,12 +56,7 @@ fn sha256_of(path: &str) -> Result<String, String> {
         }
         ctx.update(&buf[..n]);
     }
-    Ok(ctx
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(ctx.finish().as_ref()))
 }
 
 /// The account's blob endpoint and a SAS for it (ARM `listAccountSas`).
@@ -105,12 +100,6 @@ async fn blob_access(
         .and_then(|j| j["accountSasToken"].as_str().map(str::to_string))
         .unwrap_or_default();
     Ok((endpoint, sas))
-}
-
-fn set(v: &mut Value, k: &str, x: Value) {
-    if let Some(m) = v.as_object_mut() {
-        m.insert(k.into(), x);
-    }
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 use serde_json::{json, Value as Json};
 
-use super::common::{arm_diag, deadline, need, opt_str, redhat_diag};
+use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
@@ -193,15 +193,6 @@ fn compose_request(v: &Value) -> Json {
     req
 }
 
-fn set(v: &mut Value, k: &str, x: Option<&str>) {
-    if let Some(m) = v.as_object_mut() {
-        m.insert(
-            k.into(),
-            x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
-        );
-    }
-}
-
 #[async_trait]
 impl Resource<ProviderData> for ImageBuild {
     fn type_name(&self) -> &'static str {
@@ -302,7 +293,7 @@ impl Resource<ProviderData> for ImageBuild {
         };
         tracing::info!(target: "rhelazure.resources", compose = %compose.id, image = %name, "Image Builder compose started");
         let mut state = planned.clone();
-        set(&mut state, "compose_id", Some(&compose.id));
+        set_str(&mut state, "compose_id", Some(&compose.id));
         if let Err(e) = rh.wait_compose(&compose.id, dl).await {
             let mut d = redhat_diag(&format!("build {name}"), &e);
             if e.to_string().contains("not authorized") {
@@ -313,11 +304,11 @@ impl Resource<ProviderData> for ImageBuild {
             // Nothing exists in Azure after a failed compose: no state to keep.
             return ApplyOutcome::failed(Value::Null, d.into());
         }
-        set(&mut state, "status", Some("success"));
+        set_str(&mut state, "status", Some("success"));
         match arm.get(&path, IMAGES_API, dl).await {
             Ok(Some(img)) => {
-                set(&mut state, "id", img["id"].as_str());
-                set(&mut state, "location", img["location"].as_str());
+                set_str(&mut state, "id", img["id"].as_str());
+                set_str(&mut state, "location", img["location"].as_str());
                 ApplyOutcome::ok(state)
             }
             Ok(None) => ApplyOutcome::failed(
@@ -332,8 +323,8 @@ impl Resource<ProviderData> for ImageBuild {
                 .into(),
             ),
             Err(e) => {
-                set(&mut state, "id", Some(&path));
-                set(&mut state, "location", None);
+                set_str(&mut state, "id", Some(&path));
+                set_str(&mut state, "location", None);
                 ApplyOutcome::failed(state, arm_diag("read the delivered image", &e).into())
             }
         }
@@ -353,8 +344,8 @@ impl Resource<ProviderData> for ImageBuild {
         {
             Ok(Some(img)) => {
                 let mut s = state.clone();
-                set(&mut s, "location", img["location"].as_str());
-                set(
+                set_str(&mut s, "location", img["location"].as_str());
+                set_str(
                     &mut s,
                     "hyper_v_generation",
                     img["properties"]["hyperVGeneration"].as_str(),

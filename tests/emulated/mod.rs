@@ -1,0 +1,88 @@
+//! The emulator started in-process over HTTPS for client tests
+//! (`arm_client.rs`, `redhat_client.rs`), with an HTTP client that trusts its
+//! throwaway CA. Each test binary uses a different subset of it.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+pub struct EmulatedCloud {
+    pub rt: tokio::runtime::Runtime,
+    running: Option<rhelazure_emulator::Running>,
+    /// Trusts the emulator's CA.
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for EmulatedCloud {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+impl EmulatedCloud {
+    /// `lro_delay`: how long the emulator's long-running operations take.
+    pub fn start(lro_delay: Duration) -> EmulatedCloud {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = rt
+            .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
+                tls_ca_file: Some(ca.clone()),
+                lro_delay,
+                ..Default::default()
+            }))
+            .unwrap();
+        let http = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap(),
+            )
+            .build()
+            .unwrap();
+        EmulatedCloud {
+            rt,
+            running: Some(running),
+            http,
+            _dir: dir,
+        }
+    }
+
+    /// One variable of the environment that points a provider at the emulator.
+    pub fn env(&self, k: &str) -> String {
+        self.running
+            .as_ref()
+            .unwrap()
+            .emulator
+            .env()
+            .into_iter()
+            .find(|(n, _)| n == k)
+            .unwrap_or_else(|| panic!("the emulator sets {k}"))
+            .1
+    }
+
+    /// Calls the control API (`/_emulator/<path>`); it must succeed.
+    pub fn control(&self, method: &str, path: &str, body: serde_json::Value) {
+        let url = format!("{}/_emulator/{path}", self.env("ARM_ENDPOINT"));
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let status = self.rt.block_on(async {
+            self.http
+                .request(m, url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(status.is_success(), "control {path}: {status}");
+    }
+
+    pub fn run<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}

@@ -390,7 +390,7 @@ output "host" {{ value = rhelazure_atomic_host.h }}
 }
 
 #[test]
-fn arm64_image_on_an_x64_size_fails_at_plan() {
+fn arm64_image_on_an_x64_size_fails_at_plan_and_arm64_hosts_change_in_place() {
     let cloud = LocalCloud::start();
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let tf = &terraforms()[0];
@@ -406,7 +406,142 @@ fn arm64_image_on_an_x64_size_fails_at_plan() {
         all.contains("Standard_D2ps_v5") && all.contains("size"),
         "{all}"
     );
-    // With an Arm64 size the same image plans fine.
-    ws.write_config(&cfg.replace("Standard_B2s", "Standard_D2ps_v5"));
-    ws.run(&["plan", "-no-color"]).ok();
+    // With an Arm64 size the same image applies; managed Run Command is not
+    // offered on Arm64, so in-place container changes use the action runCommand.
+    let arm_cfg = cfg.replace("Standard_B2s", "Standard_D2ps_v5");
+    ws.write_config(&arm_cfg);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let vm = ws.run(&["output", "-json"]).ok().json()["host"]["value"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.write_config(&arm_cfg.replace(WEB, &format!("{WEB}, {DB}")));
+    assert_eq!(
+        ws.planned_actions("rhelazure_atomic_host.h"),
+        vec!["update"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let g = guest(&cloud, &vm);
+    assert!(
+        g["files"]["/etc/containers/systemd/db.container"].is_string(),
+        "{g}"
+    );
+    assert_eq!(g["restarted"], json!(["db.service"]), "{g}");
+    let runs = cloud.control("GET", "run-commands", Value::Null).1;
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "RunShellScript"
+                && r["script"].as_str().unwrap().contains("db.container")),
+        "{runs}"
+    );
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "armhost").is_empty());
+}
+
+#[test]
+fn hyper_v_generation_mismatch_fails_at_plan() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    // A generation 2 image on an A-family size (generation 1 only).
+    let cfg = config(&sub, "genhost", "Standard_A2_v2", WEB, "");
+    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1);
+    let all = r.all();
+    assert!(
+        all.contains("Image and size do not match") && all.contains("generation 2"),
+        "{all}"
+    );
+    // Created on a size that fits, then resized in place to one that does
+    // not: refused at plan, before any deallocation.
+    ws.write_config(&config(&sub, "genhost", "Standard_B2s", WEB, ""));
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.write_config(&cfg);
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.all().contains("boots only generation 1"), "{}", r.all());
+    ws.write_config(&config(&sub, "genhost", "Standard_B2s", WEB, ""));
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "genhost").is_empty());
+}
+
+#[test]
+fn host_drift_is_detected_and_fixed_in_place() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let image = "registry.redhat.io/rhel9/rhel-bootc:9.6";
+    let cfg = config(&sub, "drifty", "Standard_B2s", &format!("{WEB}, {DB}"), "").replace(
+        "  containers = [",
+        &format!("  detect_host_drift = true\n  bootc_image = \"{image}\"\n  containers = ["),
+    );
+    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let vm = ws.run(&["output", "-json"]).ok().json()["host"]["value"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // cloud-init wrote the units on first boot; the status command agrees.
+    let g = guest(&cloud, &vm);
+    assert!(
+        g["files"]["/etc/containers/systemd/web.container"].is_string(),
+        "{g}"
+    );
+    assert_eq!(g["booted_image"], image);
+    ws.assert_no_changes();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    assert!(
+        out["host"]["value"]["booted_image_digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "a refresh with detect_host_drift reads the digest: {out}"
+    );
+
+    // Out of band: one unit edited, the other deleted, another image booted.
+    let db = "/etc/containers/systemd/db.container";
+    let web = "/etc/containers/systemd/web.container";
+    cloud.control(
+        "PATCH",
+        &format!("guest?vm={vm}"),
+        json!({ "files": { web: "[Container]\nImage=evil\n", db: null }, "booted_image": "quay.io/someone/else:1" }),
+    );
+    let r = ws.run(&["plan", "-no-color", "-detailed-exitcode"]);
+    assert_eq!(r.code, 2, "drift plans a change: {}", r.all());
+    let all = r.all();
+    assert!(
+        all.contains("Host drift: container units") && all.contains("db.container is missing"),
+        "{all}"
+    );
+    assert!(
+        all.contains("web.container differs from what Terraform wrote"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Host drift: booted image") && all.contains("quay.io/someone/else:1"),
+        "{all}"
+    );
+    assert!(all.contains("update in-place"), "{all}");
+    assert_eq!(
+        ws.planned_actions("rhelazure_atomic_host.h"),
+        vec!["update"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let g = guest(&cloud, &vm);
+    assert!(
+        g["files"][web].as_str().unwrap().contains("ubi9/httpd-24"),
+        "{g}"
+    );
+    assert!(
+        g["files"][db].as_str().unwrap().contains("postgresql-16"),
+        "{g}"
+    );
+    assert_eq!(g["booted_image"], image, "{g}");
+    assert_eq!(g["unknown_commands"], json!([]), "{g}");
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "drifty").is_empty());
 }

@@ -32,6 +32,8 @@ pub use schema::{Attr, BlockDef, ResourceSchema};
 pub struct Ctx<C> {
     data: Option<Arc<C>>,
     stop: watch::Receiver<bool>,
+    /// Warnings a successful call adds to its response (read has no other way).
+    warnings: std::sync::Mutex<Diagnostics>,
 }
 
 impl<C> Ctx<C> {
@@ -49,6 +51,21 @@ impl<C> Ctx<C> {
 
     pub fn is_configured(&self) -> bool {
         self.data.is_some()
+    }
+
+    /// Adds warnings to this call's response, whatever its outcome.
+    pub fn warn(&self, d: Diagnostics) {
+        if let Ok(mut w) = self.warnings.lock() {
+            w.extend(d);
+        }
+    }
+
+    /// The warnings added with [`Ctx::warn`].
+    pub fn take_warnings(&self) -> Diagnostics {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 
     /// Resolves when Terraform sends StopProvider (Ctrl-C): long waits select on it.

@@ -116,6 +116,7 @@ impl<C: Send + Sync + 'static> Registry<C> {
         Ctx {
             data: self.data.read().ok().and_then(|d| d.clone()),
             stop: self.stop.subscribe(),
+            warnings: Default::default(),
         }
     }
 
@@ -253,7 +254,7 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
             return ReadResponse::default();
         }
         let ctx = self.ctx();
-        match r.imp.read(&ctx, state, &Private::from_bytes(private)).await {
+        let mut out = match r.imp.read(&ctx, state, &Private::from_bytes(private)).await {
             Ok(Some((new_state, p))) => ReadResponse {
                 new_state,
                 private: p.to_bytes(),
@@ -266,7 +267,9 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 private: private.to_vec(),
                 diagnostics,
             },
-        }
+        };
+        out.diagnostics.extend(ctx.take_warnings());
+        out
     }
 
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse {

@@ -62,6 +62,60 @@ pub fn size_is_arm64(size: &str) -> Option<bool> {
     Some(features.contains('p'))
 }
 
+/// The Hyper-V generations a VM size boots, for the families where Azure's
+/// documentation settles it by name; None means "ask Azure" (the resource SKU
+/// API is not among the operations this provider calls). Arm64 and the v6
+/// families boot only generation 2; the A family (Basic, A0-A11, Av2) only
+/// generation 1.
+pub fn size_generations(size: &str) -> Option<&'static [&'static str]> {
+    if size.starts_with("Basic_A") {
+        return Some(&["V1"]);
+    }
+    let body = size.strip_prefix("Standard_")?;
+    if size_is_arm64(size) == Some(true) || body.ends_with("_v6") {
+        return Some(&["V2"]);
+    }
+    let family: String = body.chars().take_while(char::is_ascii_alphabetic).collect();
+    (family == "A").then_some(&["V1"][..])
+}
+
+/// Why an image of `arch` / `generation` cannot boot on `size`, if it cannot.
+fn size_mismatch(size: &str, arch: Option<&str>, generation: Option<&str>) -> Option<String> {
+    if let Some(arch) = arch {
+        let image_arm = arch.eq_ignore_ascii_case("arm64");
+        if size_is_arm64(size).is_some_and(|size_arm| size_arm != image_arm) {
+            return Some(format!(
+                "the image is {arch} but {size} is {} size. Choose {}.",
+                if image_arm { "an x64" } else { "an Arm64" },
+                if image_arm {
+                    "an Arm64 size such as Standard_D2ps_v5"
+                } else {
+                    "an x64 size such as Standard_D2s_v5"
+                }
+            ));
+        }
+    }
+    let generation = generation?.to_ascii_uppercase();
+    let boots = size_generations(size)?;
+    (!boots.contains(&generation.as_str())).then(|| {
+        format!(
+            "the image is Hyper-V generation {} but {size} boots only generation {}. Choose {} (or an image of the other generation, such as a `-gen2` SKU).",
+            &generation[1..],
+            &boots[0][1..],
+            if generation == "V2" { "a generation 2 size such as Standard_D2s_v5" } else { "a size that boots generation 1, such as Standard_D2s_v5" }
+        )
+    })
+}
+
+/// True when the host's size is Arm64, where managed Run Command is not
+/// offered and the action `runCommand` (RunShellScript) is used instead.
+fn on_arm64(v: &Value) -> bool {
+    v.attr("size")
+        .as_str()
+        .and_then(size_is_arm64)
+        .unwrap_or(false)
+}
+
 fn vm_path(sub: &str, rg: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
 }
@@ -141,6 +195,8 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::string_list("command").optional(),
                 ]).optional().description("Containers run as Podman quadlet units (changed in place; only changed containers restart)."),
                 Attr::bool("auto_update").default(true).description("Enable podman-auto-update and bootc update timers (default true)."),
+                Attr::bool("detect_host_drift").default(false).description("On every refresh, run a read-only command on the host (Run Command) that reports the booted bootc image and the hashes of the container units, so a changed image or unit plans an in-place fix (default false: each refresh then costs a Run Command per host)."),
+                Attr::string("booted_image_digest").computed().use_state_for_unknown().description("Image-mode hosts: digest of the booted bootc image, as `bootc status` reports it (read after `bootc_image` changes and by `detect_host_drift`)."),
                 Attr::string("first_boot_sha256").computed().use_state_for_unknown().description("SHA-256 of the cloud-config the host first booted with (null for imported hosts)."),
                 Attr::string("vm_id").computed().use_state_for_unknown().description("Azure's unique VM id."),
                 Attr::string("network_interface_id").computed().use_state_for_unknown(),
@@ -204,11 +260,59 @@ impl Resource<ProviderData> for AtomicHost {
             plan.requires_replace.retain(|p| !adopt.contains(p));
         }
         if !plan.is_create() {
+            // In-place updates never change these, even when null (no public
+            // IP, no purchase plan, an imported host's unknown first boot).
+            for k in [
+                "plan",
+                "public_ip_id",
+                "public_ip_address",
+                "first_boot_sha256",
+                "booted_image_digest",
+            ] {
+                plan.set(k, plan.prior.attr(k).clone());
+            }
+            if plan.config.attr("bootc_image") != plan.prior.attr("bootc_image") {
+                plan.set("booted_image_digest", Value::unknown());
+            }
+        }
+        // Image and size must fit together: checked on create and whenever
+        // the size changes (Azure would refuse it at apply, after a deallocation).
+        let size_changed = !plan.is_create() && plan.config.attr("size") != plan.prior.attr("size");
+        if !plan.is_create() && !size_changed {
             return;
         }
+        let size = plan.config.attr("size").as_str().map(str::to_string);
+        let mismatch = |why: String| {
+            Diagnostic::error("Image and size do not match", why)
+                .at(AttributePath::attrs(&["size"]))
+        };
+        let Ok(arm) = data.arm() else { return };
+        let dl = Instant::now() + Duration::from_secs(120);
         let img = plan.config.attr("marketplace_image").clone();
         if img.is_null() {
-            plan.set("plan", Value::Null);
+            if plan.is_create() {
+                plan.set("plan", Value::Null);
+            }
+            // A managed image says its generation; gallery images and images
+            // created in the same apply (unknown id) are left to Azure.
+            let source = plan
+                .config
+                .attr("source_image_id")
+                .as_str()
+                .map(str::to_string);
+            if let (Some(id), Some(size)) = (source, &size) {
+                if id
+                    .to_ascii_lowercase()
+                    .contains("/providers/microsoft.compute/images/")
+                {
+                    if let Ok(Some(image)) = arm.get(&id, COMPUTE_API, dl).await {
+                        let generation = image["properties"]["hyperVGeneration"].as_str();
+                        if let Some(why) = size_mismatch(size, None, generation) {
+                            plan.diagnostics.push(mismatch(format!("{id}: {why}")));
+                        }
+                    }
+                }
+            }
             return;
         }
         let location = plan.config.attr("location").as_str().map(str::to_string);
@@ -219,25 +323,19 @@ impl Resource<ProviderData> for AtomicHost {
         let (Some(loc), [Some(p), Some(o), Some(s), v]) = (location, parts.as_slice()) else {
             return;
         };
-        let Ok(arm) = data.arm() else { return };
-        let dl = Instant::now() + Duration::from_secs(120);
         let version = v.clone().unwrap_or_else(|| "latest".into());
         let at = || AttributePath::attrs(&["marketplace_image"]);
         match arm.get_image_version(&loc, p, o, s, &version, dl).await {
             Ok(Some(iv)) => {
-                let size = plan.config.attr("size").as_str().map(str::to_string);
-                if let (Some(size), Some(arch)) = (size, iv.architecture.as_deref()) {
-                    let image_arm = arch.eq_ignore_ascii_case("arm64");
-                    if size_is_arm64(&size).is_some_and(|size_arm| size_arm != image_arm) {
-                        plan.diagnostics.push(
-                            Diagnostic::error(
-                                "Image and size do not match",
-                                format!("{p}:{o}:{s} is an {arch} image but {size} is {} size. Choose {}.", if image_arm { "an x64" } else { "an Arm64" }, if image_arm { "an Arm64 size such as Standard_D2ps_v5" } else { "an x64 size such as Standard_D2s_v5" }),
-                            )
-                            .at(AttributePath::attrs(&["size"])),
-                        );
+                if let Some(size) = &size {
+                    let why = size_mismatch(size, iv.architecture.as_deref(), iv.hyper_v_generation.as_deref());
+                    if let Some(why) = why {
+                        plan.diagnostics.push(mismatch(format!("{p}:{o}:{s}: {why}")));
                         return;
                     }
+                }
+                if !plan.is_create() {
+                    return;
                 }
                 let Some(pl) = iv.plan else {
                     plan.set("plan", Value::Null);
@@ -270,6 +368,8 @@ impl Resource<ProviderData> for AtomicHost {
                     Err(e) => plan.diagnostics.push(arm_diag("read the image's Marketplace terms", &e).at(at())),
                 }
             }
+            // An existing host keeps its disk even when the image is gone.
+            _ if !plan.is_create() => {}
             Ok(None) => plan.diagnostics.push(
                 Diagnostic::error("No such Marketplace image", format!("{p}:{o}:{s}:{version} is not offered in {loc}. data.rhelazure_marketplace_images lists what is."))
                     .at(at()),
@@ -349,6 +449,9 @@ impl Resource<ProviderData> for AtomicHost {
             "first_boot_sha256",
             Some(&sha256_hex(first_boot.as_bytes())),
         );
+        // Read from the host later (after a switch, or by detect_host_drift):
+        // right after create, cloud-init may still be running.
+        set_str(&mut state, "booted_image_digest", None);
         let body = vm_body(planned, &loc, &nic_id, &tags, &first_boot);
         let put = arm
             .run(Method::Put, &vm_id, COMPUTE_API, Some(&body), dl)
@@ -375,6 +478,13 @@ impl Resource<ProviderData> for AtomicHost {
             );
         }
         match refresh(arm, &mut state, dl).await {
+            Ok(true) if planned.attr("detect_host_drift").as_bool() == Some(true) => {
+                // Only the digest: drift right after create would contradict the plan.
+                match read_booted_digest(arm, &mut state, dl).await {
+                    Ok(()) => ApplyOutcome::ok(state),
+                    Err(d) => ApplyOutcome::failed(settled(state), d.into()),
+                }
+            }
             Ok(true) => ApplyOutcome::ok(state),
             Ok(false) => ApplyOutcome::failed(
                 settled(state),
@@ -396,8 +506,16 @@ impl Resource<ProviderData> for AtomicHost {
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let mut s = state.clone();
-        match refresh(arm, &mut s, deadline(state, "read", TIMEOUT)).await {
-            Ok(true) => Ok(Some((s, private.clone()))),
+        let dl = deadline(state, "read", TIMEOUT);
+        match refresh(arm, &mut s, dl).await {
+            Ok(true) => {
+                if s.attr("detect_host_drift").as_bool() == Some(true) {
+                    let mut warnings = Diagnostics::new();
+                    read_host_drift(arm, &mut s, dl, &mut warnings).await;
+                    ctx.warn(warnings);
+                }
+                Ok(Some((s, private.clone())))
+            }
             Ok(false) => Ok(None),
             Err(d) => Err(d.into()),
         }
@@ -523,11 +641,25 @@ impl Resource<ProviderData> for AtomicHost {
             != (new.containers(), &new.bootc_image, new.auto_update)
         {
             let script = host_render::update_script(&old, &new);
-            if let Err(d) = run_command(arm, &vm_id, "rhelazure-update", &script, dl).await {
+            if let Err(d) = run_command(
+                arm,
+                &vm_id,
+                "rhelazure-update",
+                &script,
+                on_arm64(planned),
+                dl,
+            )
+            .await
+            {
                 return fail(state, d);
             }
             for k in ["containers", "bootc_image", "auto_update"] {
                 set(&mut state, k, planned.attr(k).clone());
+            }
+            if new.bootc_image != old.bootc_image {
+                if let Err(d) = read_booted_digest(arm, &mut state, dl).await {
+                    return fail(state, d);
+                }
             }
         }
         // Everything else is as planned (known values); refresh fills the rest.
@@ -576,6 +708,7 @@ impl Resource<ProviderData> for AtomicHost {
                     vm,
                     "rhelazure-unregister",
                     host_render::UNREGISTER_SCRIPT,
+                    on_arm64(prior),
                     dl,
                 )
                 .await
@@ -703,6 +836,7 @@ impl Resource<ProviderData> for AtomicHost {
             Value::Bool(ipc["publicIPAddress"]["id"].is_string()),
         );
         set(&mut v, "auto_update", Value::Bool(true));
+        set(&mut v, "detect_host_drift", Value::Bool(false));
         Ok(v)
     }
 }
@@ -860,15 +994,21 @@ async fn refresh(arm: &ArmClient, s: &mut Value, dl: Instant) -> Result<bool, Di
     Ok(true)
 }
 
-/// Runs a script through managed Run Command and waits for it; a failing
+/// Runs a script on the host and returns its stdout. Managed Run Command
+/// (script, exit code and output kept apart), or on Arm64 sizes, where Azure
+/// does not offer it, the action `runCommand` (RunShellScript). A failing
 /// script becomes a diagnostic with its exit code and stderr tail.
 async fn run_command(
     arm: &ArmClient,
     vm_id: &str,
     name: &str,
     script: &str,
+    arm64: bool,
     dl: Instant,
-) -> Result<(), Diagnostic> {
+) -> Result<String, Diagnostic> {
+    if arm64 {
+        return run_action(arm, vm_id, name, script, dl).await;
+    }
     let path = format!("{vm_id}/runCommands/{name}");
     let vm = arm
         .get(vm_id, COMPUTE_API, dl)
@@ -900,19 +1040,143 @@ async fn run_command(
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
+    let stdout = view["output"].as_str().unwrap_or("").to_string();
     if view["executionState"] == "Succeeded" && view["exitCode"].as_i64().unwrap_or(0) == 0 {
-        return Ok(());
+        return Ok(stdout);
     }
     Err(Diagnostic::error(
         "Command on the host failed",
         format!(
-            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{}",
+            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
             view["executionState"].as_str().unwrap_or("unknown"),
             view["exitCode"],
             view["error"].as_str().unwrap_or(""),
-            view["output"].as_str().unwrap_or("")
         ),
     ))
+}
+
+/// The last line every script run through the action prints: the action
+/// reports no exit code, and every script stops at its first failure
+/// (`set -eu`), so a missing marker means the script failed.
+const DONE_MARKER: &str = "rhelazure: done";
+
+/// Run Command the v1 way (POST `runCommand`, RunShellScript): the result
+/// is one message with `[stdout]` and `[stderr]` sections.
+async fn run_action(
+    arm: &ArmClient,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+    dl: Instant,
+) -> Result<String, Diagnostic> {
+    let mut lines: Vec<&str> = script.lines().collect();
+    let marker = format!("echo '{DONE_MARKER}'");
+    lines.push(&marker);
+    let body = json!({ "commandId": "RunShellScript", "script": lines });
+    let result = arm
+        .run(
+            Method::Post,
+            &format!("{vm_id}/runCommand"),
+            COMPUTE_API,
+            Some(&body),
+            dl,
+        )
+        .await
+        .map_err(|e| arm_diag("run a command on the host (action runCommand)", &e))?
+        .unwrap_or_default();
+    let message = result["value"][0]["message"].as_str().unwrap_or("");
+    let (stdout, stderr) = match message.split_once("[stdout]") {
+        Some((_, rest)) => match rest.split_once("[stderr]") {
+            Some((o, e)) => (o.trim_matches('\n'), e.trim_matches('\n')),
+            None => (rest.trim_matches('\n'), ""),
+        },
+        None => ("", message),
+    };
+    if stdout.lines().any(|l| l.trim() == DONE_MARKER) {
+        return Ok(stdout.to_string());
+    }
+    Err(Diagnostic::error(
+        "Command on the host failed",
+        format!("Run Command {name} (action runCommand, Arm64 host) on {vm_id} stopped before its end.\n\nstderr (tail):\n{stderr}\n\nstdout (tail):\n{stdout}"),
+    ))
+}
+
+/// Sets `booted_image_digest` from what the host reports (after a bootc
+/// switch, or when a new host is watched for drift).
+async fn read_booted_digest(arm: &ArmClient, s: &mut Value, dl: Instant) -> Result<(), Diagnostic> {
+    let vm_id = opt_str(s, "id").unwrap_or_default();
+    let status = host_render::status_script(&HostSpec::default());
+    let out = run_command(arm, &vm_id, "rhelazure-status", &status, on_arm64(s), dl).await?;
+    let report = host_render::parse_status(&out);
+    set_str(s, "booted_image_digest", report.booted_digest.as_deref());
+    Ok(())
+}
+
+/// Reads what the host runs into `s` (`detect_host_drift`): the booted
+/// bootc image, and drops from `containers` every unit whose file is missing
+/// or differs from what this provider wrote, so the plan rewrites it.
+async fn read_host_drift(arm: &ArmClient, s: &mut Value, dl: Instant, diags: &mut Diagnostics) {
+    let vm_id = opt_str(s, "id").unwrap_or_default();
+    let spec = host_spec(s);
+    let out = match run_command(
+        arm,
+        &vm_id,
+        "rhelazure-status",
+        &host_render::status_script(&spec),
+        on_arm64(s),
+        dl,
+    )
+    .await
+    {
+        Ok(out) => out,
+        Err(d) => {
+            diags.warning(
+                "Host drift not checked",
+                format!("detect_host_drift could not read {vm_id} ({}: {}). A stopped host cannot run commands; start it and refresh.", d.summary, d.detail),
+            );
+            return;
+        }
+    };
+    let report = host_render::parse_status(&out);
+    if report.bootc_known {
+        set_str(s, "booted_image_digest", report.booted_digest.as_deref());
+        if spec.bootc_image.is_some() && report.booted_image != spec.bootc_image {
+            diags.warning(
+                "Host drift: booted image",
+                format!(
+                    "{vm_id} boots {} instead of {}; the plan switches it back.",
+                    report.booted_image.as_deref().unwrap_or("no bootc image"),
+                    spec.bootc_image.as_deref().unwrap_or_default()
+                ),
+            );
+            set_str(s, "bootc_image", report.booted_image.as_deref());
+        }
+    }
+    let Some(list) = s.attr("containers").as_elements().map(<[Value]>::to_vec) else {
+        return;
+    };
+    let mut kept = Vec::new();
+    let mut drifted = Vec::new();
+    for (c, v) in spec.containers().iter().zip(list) {
+        let path = host_render::unit_path(c);
+        let want = sha256_hex(host_render::quadlet(c).as_bytes());
+        match report.unit_sha256.get(&path) {
+            Some(h) if *h == want => kept.push(v),
+            Some(_) => drifted.push(format!("{path} differs from what Terraform wrote")),
+            None => drifted.push(format!("{path} is missing")),
+        }
+    }
+    if !drifted.is_empty() {
+        // One warning: Terraform folds repeated summaries into "similar warnings".
+        diags.warning(
+            "Host drift: container units",
+            format!(
+                "On {vm_id}:\n  {}\nThe plan rewrites these units and restarts their containers.",
+                drifted.join("\n  ")
+            ),
+        );
+    }
+    set(s, "containers", Value::List(kept));
 }
 
 #[cfg(test)]

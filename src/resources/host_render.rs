@@ -237,6 +237,65 @@ pub fn update_script(old: &HostSpec, new: &HostSpec) -> String {
     s
 }
 
+/// What a host reports about itself: the booted bootc image (null in package
+/// mode or when `bootc` is absent) and the SHA-256 of each quadlet unit found.
+#[derive(Debug, Default, PartialEq)]
+pub struct HostReport {
+    pub booted_image: Option<String>,
+    pub booted_digest: Option<String>,
+    /// False when the `bootc status` output could not be read (for example,
+    /// cut by Run Command's 4 KiB output tail): then nothing is said about it.
+    pub bootc_known: bool,
+    pub unit_sha256: BTreeMap<String, String>,
+}
+
+/// A read-only script reporting the booted image and the hashes of the
+/// units `spec` manages, between markers [`parse_status`] looks for. The
+/// unit hashes come last so Run Command's output tail always keeps them.
+pub fn status_script(spec: &HostSpec) -> String {
+    let mut s = String::from(
+        "#!/bin/sh\n# rhelazure_atomic_host: report the booted image and unit hashes (read-only)\n# After first boot's cloud-init, so a new host is not read half-written.\ncloud-init status --wait >/dev/null 2>&1 || true\necho '--- bootc'\nbootc status --format json || true\necho '--- units'\n",
+    );
+    for c in spec.containers() {
+        s.push_str(&format!("sha256sum {} || true\n", sh(&unit_path(c))));
+    }
+    s.push_str("echo '--- end'\n");
+    s
+}
+
+/// Reads the output of [`status_script`].
+pub fn parse_status(stdout: &str) -> HostReport {
+    let mut r = HostReport::default();
+    let section = |from: &str, to: &str| -> Option<String> {
+        let start = stdout.find(from)? + from.len();
+        let end = stdout[start..].find(to).map_or(stdout.len(), |e| start + e);
+        Some(stdout[start..end].to_string())
+    };
+    if let Some(text) = section("--- bootc\n", "--- units") {
+        let text = text.trim();
+        if text.is_empty() {
+            r.bootc_known = true; // no bootc: a package-mode host
+        } else if let Ok(j) = serde_json::from_str::<Json>(text) {
+            let booted = &j["status"]["booted"]["image"];
+            r.booted_image = booted["image"]["image"].as_str().map(str::to_string);
+            r.booted_digest = booted["imageDigest"].as_str().map(str::to_string);
+            r.bootc_known = true;
+        }
+    }
+    for line in section("--- units\n", "--- end")
+        .unwrap_or_default()
+        .lines()
+    {
+        if let Some((hash, path)) = line.split_once("  ") {
+            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                r.unit_sha256
+                    .insert(path.trim().to_string(), hash.to_string());
+            }
+        }
+    }
+    r
+}
+
 /// Best-effort unregistration before the VM is deleted, so the host does not
 /// linger in Red Hat's inventory.
 pub const UNREGISTER_SCRIPT: &str =
@@ -315,6 +374,29 @@ mod tests {
 
     /// The real validators, installed by `make tools` (scripts/install-host-tools.sh).
     #[test]
+    fn status_report_is_parsed_and_tolerates_a_cut_bootc_section() {
+        let web = web();
+        let hash = "ab".repeat(32);
+        let out = format!(
+            "--- bootc\n{{\"status\":{{\"booted\":{{\"image\":{{\"image\":{{\"image\":\"quay.io/me/os:2\",\"transport\":\"registry\"}},\"imageDigest\":\"sha256:1234\"}}}}}}}}\n--- units\n{hash}  {}\nsha256sum: /x: No such file\n--- end\n",
+            unit_path(&web)
+        );
+        let r = parse_status(&out);
+        assert!(r.bootc_known);
+        assert_eq!(r.booted_image.as_deref(), Some("quay.io/me/os:2"));
+        assert_eq!(r.booted_digest.as_deref(), Some("sha256:1234"));
+        assert_eq!(r.unit_sha256.get(&unit_path(&web)), Some(&hash));
+        assert_eq!(r.unit_sha256.len(), 1);
+        // Package mode: no bootc output at all.
+        let pkg = parse_status("--- bootc\n--- units\n--- end\n");
+        assert!(pkg.bootc_known && pkg.booted_image.is_none());
+        // Output tail cut inside the JSON: bootc unknown, units still read.
+        let cut = parse_status(&format!("ed\":\"x\"}}\n--- units\n{hash}  /a\n--- end\n"));
+        assert!(!cut.bootc_known);
+        assert_eq!(cut.unit_sha256.len(), 1);
+    }
+
+    #[test]
     fn rendered_files_pass_cloud_init_schema_and_shellcheck() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("user-data");
@@ -337,6 +419,7 @@ mod tests {
             update_script(&HostSpec::default(), &spec()),
             update_script(&spec(), &other),
             UNREGISTER_SCRIPT.to_string(),
+            status_script(&spec()),
         ]
         .iter()
         .enumerate()

@@ -586,7 +586,7 @@ pub fn build_vm(
     out["_hyperVGeneration"] = json!(image_gen);
     out["_osVersion"] = json!(os_version);
     out["_power"] = json!("running");
-    out["_guest"] = super::guest::new_guest(None);
+    out["_guest"] = super::guest::after_first_boot(custom_data);
     out["_newOsDisk"] = json!({
         "id": disk_id, "name": disk_name, "type": "Microsoft.Compute/disks", "location": location, "tags": {},
         "managedBy": id, "sku": { "name": sat, "tier": if sat.starts_with("Premium") { "Premium" } else { "Standard" } },

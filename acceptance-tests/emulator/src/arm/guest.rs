@@ -9,7 +9,7 @@
 //! `rm -f`, `systemctl daemon-reload|restart|start|stop|enable [--now]|disable`,
 //! `bootc switch [--apply] [--transport T] REF`, `bootc status --format json`,
 //! `sha256sum FILE...`, `echo`, `exit N`, `subscription-manager unregister`,
-//! `rhc disconnect`, `true`, `a && b`, `cmd || true`. Any other command is
+//! `rhc disconnect`, `insights-client`, `cloud-init` (no-ops), `true`, `a && b`, `cmd || true`. Any other command is
 //! recorded in `unknown_commands` and treated as a successful no-op (a real
 //! host has every command; tests can assert the list stays empty).
 
@@ -22,6 +22,62 @@ pub fn new_guest(image: Option<&str>) -> Json {
         g["booted_image"] = json!(i);
         g["booted_digest"] = json!(digest_of(i));
     }
+    g
+}
+
+/// A fresh guest after cloud-init ran the VM's `customData` on first boot:
+/// `write_files` written, `runcmd` run (units started there are recorded in
+/// `first_boot_started`, not `restarted`), registered when `rh_subscription`
+/// asks. Cloud-configs in JSON form (which is YAML) are understood; anything
+/// else boots a guest with no files and records `cloud_init_error`.
+pub fn after_first_boot(custom_data_b64: Option<&str>) -> Json {
+    use base64::Engine as _;
+    let mut g = new_guest(None);
+    g["registered"] = json!(false);
+    let Some(b64) = custom_data_b64 else { return g };
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    let Some(body) = text.strip_prefix("#cloud-config") else {
+        g["cloud_init_error"] = json!("customData is not a #cloud-config");
+        return g;
+    };
+    let cfg: Json = match serde_json::from_str(body.trim()) {
+        Ok(c) => c,
+        Err(e) => {
+            g["cloud_init_error"] = json!(format!(
+                "the local cloud reads JSON cloud-configs only: {e}"
+            ));
+            return g;
+        }
+    };
+    let sub = &cfg["rh_subscription"];
+    g["registered"] = json!(sub["activation-key"].is_string() && !sub["org"].is_null());
+    for f in cfg["write_files"].as_array().into_iter().flatten() {
+        if let (Some(path), Some(content)) = (f["path"].as_str(), f["content"].as_str()) {
+            g["files"][path] = json!(content);
+        }
+    }
+    for cmd in cfg["runcmd"].as_array().into_iter().flatten() {
+        let line = match cmd {
+            Json::Array(words) => words
+                .iter()
+                .map(|w| format!("'{}'", w.as_str().unwrap_or_default().replace('\'', "")))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Json::String(s) => s.clone(),
+            _ => continue,
+        };
+        let o = run(&mut g, &line);
+        if o.exit_code != 0 {
+            g["cloud_init_error"] =
+                json!(format!("runcmd {line}: exit {}: {}", o.exit_code, o.stderr));
+            break;
+        }
+    }
+    g["first_boot_started"] = std::mem::replace(&mut g["restarted"], json!([]));
     g
 }
 
@@ -126,7 +182,7 @@ fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
     let Some(first) = w.first() else { return 0 };
     let args: Vec<&str> = w[1..].iter().map(String::as_str).collect();
     match first.as_str() {
-        "set" | "true" | "mkdir" | ":" => 0,
+        "set" | "true" | "mkdir" | ":" | "insights-client" | "cloud-init" => 0,
         "exit" => {
             out.exit_code = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
             out.exit_code
@@ -252,6 +308,31 @@ pub fn tail(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_boot_applies_a_json_cloud_config() {
+        use base64::Engine as _;
+        let cfg = r#"#cloud-config
+{"rh_subscription": {"activation-key": "k", "org": 42},
+ "write_files": [{"path": "/etc/containers/systemd/web.container", "content": "[Container]\nImage=ubi9\n"}],
+ "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "start", "web.service"], ["bootc", "switch", "--apply", "quay.io/me/os:1"]]}
+"#;
+        let g = after_first_boot(Some(&base64::engine::general_purpose::STANDARD.encode(cfg)));
+        assert_eq!(
+            g["files"]["/etc/containers/systemd/web.container"],
+            "[Container]\nImage=ubi9\n"
+        );
+        assert_eq!(g["first_boot_started"], json!(["web.service"]));
+        assert_eq!(g["restarted"], json!([]));
+        assert_eq!(g["booted_image"], "quay.io/me/os:1");
+        assert_eq!(g["registered"], true);
+        assert_eq!(g["unknown_commands"], json!([]));
+        let bad = after_first_boot(Some(
+            &base64::engine::general_purpose::STANDARD.encode("#cloud-config\nusers: []\n"),
+        ));
+        assert!(bad["cloud_init_error"].is_string());
+        assert_eq!(bad["registered"], false);
+    }
 
     #[test]
     fn quadlets_bootc_and_status() {

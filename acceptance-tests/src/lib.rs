@@ -191,8 +191,8 @@ impl Workspace {
         self.dir.path()
     }
 
-    /// Runs `terraform <args>` in the workspace, colourless and non-interactive.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// `terraform <args>` in the workspace, colourless and non-interactive.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.tf.path);
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -208,7 +208,58 @@ impl Workspace {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        cmd.output().expect("terraform runs").into()
+        cmd
+    }
+
+    /// Runs `terraform <args>` in the workspace.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).output().expect("terraform runs").into()
+    }
+
+    /// Runs `terraform apply` and SIGKILLs our provider process (a child of
+    /// that terraform) as soon as `when()` holds, polled every 100 ms.
+    /// Returns whether it was killed and whether the apply still succeeded.
+    pub fn apply_killing_provider_when(
+        &self,
+        timeout: std::time::Duration,
+        mut when: impl FnMut() -> bool,
+    ) -> (bool, bool) {
+        let mut apply = self
+            .command(&["apply", "-auto-approve", "-no-color"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("terraform starts");
+        let deadline = std::time::Instant::now() + timeout;
+        let mut killed = false;
+        while !killed && std::time::Instant::now() < deadline {
+            if apply.try_wait().expect("wait").is_some() {
+                break;
+            }
+            if when() {
+                let out = Command::new("pgrep")
+                    .args([
+                        "-P",
+                        &apply.id().to_string(),
+                        "-f",
+                        "terraform-provider-rhelazure",
+                    ])
+                    .output()
+                    .expect("pgrep runs");
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    killed |= Command::new("kill")
+                        .args(["-9", pid])
+                        .status()
+                        .is_ok_and(|s| s.success());
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if !killed {
+            let _ = apply.kill();
+        }
+        let ok = apply.wait().expect("wait").success();
+        (killed, ok)
     }
 }
 

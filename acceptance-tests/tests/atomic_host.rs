@@ -5,6 +5,7 @@
 
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example";
 
@@ -249,6 +250,54 @@ fn failed_create_is_tracked_and_replaced_cleanly() {
     ws.assert_no_changes();
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert!(host_objects(&cloud, "ahfail").is_empty());
+}
+
+#[test]
+fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    // A slow VM create, so the provider dies while the operation runs.
+    cloud.control("PUT", "config", json!({ "lro_delay_ms": 4000 }));
+    let ws = Workspace::new(tf, &config(&sub, "ahkill", "Standard_B2s", WEB, "")).cloud(&cloud);
+    let vm_exists = || {
+        host_objects(&cloud, "ahkill")
+            .iter()
+            .any(|k| k.contains("/virtualmachines/"))
+    };
+    let (killed, ok) = ws.apply_killing_provider_when(Duration::from_secs(120), vm_exists);
+    assert!(
+        killed && !ok,
+        "killed mid-create (killed {killed}, ok {ok})"
+    );
+    let state = ws.run(&["show", "-json"]).ok().json();
+    assert!(
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "Terraform got nothing back from the killed provider: {state}"
+    );
+
+    // The next apply adopts the VM (marked at creation) instead of failing on
+    // "already exists" or making a second one.
+    cloud.control("PUT", "config", json!({ "lro_delay_ms": 0 }));
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let objects = host_objects(&cloud, "ahkill");
+    assert_eq!(
+        objects.len(),
+        4,
+        "one VM, NIC, public IP, disk: {objects:?}"
+    );
+    ws.assert_no_changes();
+    let out = ws.run(&["show", "-json"]).ok().json();
+    let tags = &out["values"]["root_module"]["resources"][0]["values"]["tags"];
+    assert!(
+        tags.get("rhelazure-host").is_none(),
+        "the marker tag is hidden: {tags}"
+    );
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(host_objects(&cloud, "ahkill").is_empty());
 }
 
 #[test]

@@ -4,8 +4,7 @@
 //! resource's `uploaded_bytes` say so).
 
 use std::io::{Seek, SeekFrom, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
 use serde_json::json;
@@ -62,47 +61,11 @@ fn killed_upload_resumes_and_sends_only_the_data() {
     .cloud(&cloud);
 
     // First apply: kill the provider once some data is in the blob.
-    let mut cmd = Command::new(&ws.tf.path);
-    cmd.args(["apply", "-auto-approve", "-no-color"])
-        .current_dir(ws.path())
-        .env("TF_CLI_CONFIG_FILE", ws.path().join("cli.tfrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in &cloud.env {
-        cmd.env(k, v);
-    }
-    let mut apply = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut killed = false;
-    while Instant::now() < deadline {
-        if apply.try_wait().unwrap().is_some() {
-            break;
-        }
-        if page_ranges(&cloud, &account, "big.vhd") >= 32 * MIB {
-            // The provider is a child of this terraform process.
-            let out = Command::new("pgrep")
-                .args([
-                    "-P",
-                    &apply.id().to_string(),
-                    "-f",
-                    "terraform-provider-rhelazure",
-                ])
-                .output()
-                .unwrap();
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-                killed = true;
-            }
-            if killed {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = apply.wait().unwrap();
+    let (killed, ok) = ws.apply_killing_provider_when(Duration::from_secs(120), || {
+        page_ranges(&cloud, &account, "big.vhd") >= 32 * MIB
+    });
     assert!(killed, "the provider was killed mid-upload");
-    assert!(!status.success(), "the interrupted apply failed");
+    assert!(!ok, "the interrupted apply failed");
     // Azurite may still finish a request whose body had fully arrived.
     std::thread::sleep(Duration::from_secs(1));
     let before = page_ranges(&cloud, &account, "big.vhd");

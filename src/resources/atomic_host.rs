@@ -136,6 +136,29 @@ fn host_spec(v: &Value) -> HostSpec {
     decode(&obj).unwrap_or_default()
 }
 
+/// The tag that marks a VM as created by this provider for this host, so a
+/// create interrupted after the VM PUT (provider killed, network lost) is
+/// adopted by the next apply instead of failing on "already exists". Its value
+/// is derived from the name and the non-secret first-boot content (never the
+/// activation key, since tags are widely readable); it is hidden from `tags`.
+const MARKER_TAG: &str = "rhelazure-host";
+
+fn creation_marker(planned: &Value) -> String {
+    let mut spec = host_spec(planned);
+    let org = spec
+        .registration
+        .take()
+        .and_then(|r| r.organization)
+        .map(|o| o.to_string());
+    let text = format!(
+        "{}\n{}\n{}",
+        opt_str(planned, "name").unwrap_or_default(),
+        org.unwrap_or_default(),
+        host_render::cloud_config(&spec)
+    );
+    sha256_hex(text.as_bytes())[..16].to_string()
+}
+
 fn tags_json(v: &Value) -> Json {
     match v.attr("tags").to_serde() {
         Json::Null => json!({}),
@@ -396,13 +419,29 @@ impl Resource<ProviderData> for AtomicHost {
         let mut state = planned.clone();
         let tags = tags_json(planned);
 
-        // A VM of that name that is not ours: refuse rather than adopt blindly.
+        // A VM of that name: ours from an interrupted create (adopted), or not
+        // ours (refused rather than adopted blindly).
+        let marker = creation_marker(planned);
+        let nic_id = net_path(&sub, &rg, "networkInterfaces", &format!("{name}-nic"));
         match arm.get(&vm_id, COMPUTE_API, dl).await {
-            Ok(Some(_)) => {
-                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists. Import it (terraform import with this id) or choose another name.")).at(AttributePath::attrs(&["name"])).into())
+            Ok(Some(vm)) => {
+                let nic_of_vm = vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
+                    .as_str()
+                    .unwrap_or_default();
+                if vm["tags"][MARKER_TAG] == json!(marker)
+                    && nic_of_vm.eq_ignore_ascii_case(&nic_id)
+                {
+                    return adopt_interrupted(arm, state, &vm_id, dl).await;
+                }
+                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists and was not created by this configuration. Import it (terraform import with this id) or choose another name.")).at(AttributePath::attrs(&["name"])).into());
             }
             Ok(None) => {}
-            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),
+            Err(e) => {
+                return ApplyOutcome::failed(
+                    Value::Null,
+                    arm_diag(&format!("check the resource group {rg}"), &e).into(),
+                )
+            }
         }
 
         let mut pip_id = None;
@@ -424,7 +463,6 @@ impl Resource<ProviderData> for AtomicHost {
             set_str(&mut state, "public_ip_id", None);
         }
         // From here on something exists: every failure returns the state so far.
-        let nic_id = net_path(&sub, &rg, "networkInterfaces", &format!("{name}-nic"));
         let mut ipc = json!({ "subnet": { "id": g("subnet_id") }, "privateIPAllocationMethod": "Dynamic", "primary": true });
         if let Some(p) = &pip_id {
             ipc["publicIPAddress"] = json!({ "id": p, "properties": { "deleteOption": "Delete" } });
@@ -452,7 +490,9 @@ impl Resource<ProviderData> for AtomicHost {
         // Read from the host later (after a switch, or by detect_host_drift):
         // right after create, cloud-init may still be running.
         set_str(&mut state, "booted_image_digest", None);
-        let body = vm_body(planned, &loc, &nic_id, &tags, &first_boot);
+        let mut vm_tags = tags.clone();
+        vm_tags[MARKER_TAG] = json!(marker);
+        let body = vm_body(planned, &loc, &nic_id, &vm_tags, &first_boot);
         let put = arm
             .run(Method::Put, &vm_id, COMPUTE_API, Some(&body), dl)
             .await;
@@ -552,6 +592,12 @@ impl Resource<ProviderData> for AtomicHost {
         let mut patch = json!({});
         if planned.attr("tags") != prior.attr("tags") {
             patch["tags"] = tags_json(planned);
+            // PATCH replaces all tags: keep the creation marker.
+            if let Ok(Some(vm)) = arm.get(&vm_id, COMPUTE_API, dl).await {
+                if let Some(m) = vm["tags"].get(MARKER_TAG) {
+                    patch["tags"][MARKER_TAG] = m.clone();
+                }
+            }
         }
         if planned.attr("license_type") != prior.attr("license_type") {
             let lt = opt_str(planned, "license_type").unwrap_or_else(|| "NONE".into());
@@ -841,6 +887,69 @@ impl Resource<ProviderData> for AtomicHost {
     }
 }
 
+/// Takes over the VM of a create that was interrupted after its PUT: waits
+/// for its provisioning to end, then tracks it (tainted if it failed, so
+/// the next apply replaces it).
+async fn adopt_interrupted(
+    arm: &ArmClient,
+    mut state: Value,
+    vm_id: &str,
+    dl: Instant,
+) -> ApplyOutcome {
+    tracing::info!(target: "rhelazure.resources", vm = %vm_id, "adopting the host of an interrupted create");
+    set_str(&mut state, "id", Some(vm_id));
+    set(&mut state, "first_boot_sha256", Value::Null);
+    set_str(&mut state, "booted_image_digest", None);
+    let mut last_report = Instant::now();
+    let provisioning = loop {
+        let vm = match arm.get(vm_id, COMPUTE_API, dl).await {
+            Ok(Some(vm)) => vm,
+            Ok(None) => {
+                return ApplyOutcome::failed(
+                    settled(state_without_vm(state)),
+                    Diagnostic::error(
+                        "Host vanished",
+                        format!("{vm_id} disappeared while being adopted; apply again."),
+                    )
+                    .into(),
+                )
+            }
+            Err(e) => {
+                return ApplyOutcome::failed(
+                    settled(state),
+                    arm_diag("read the virtual machine", &e).into(),
+                )
+            }
+        };
+        let p = vm["properties"]["provisioningState"]
+            .as_str()
+            .unwrap_or("Succeeded")
+            .to_string();
+        if !matches!(p.as_str(), "Creating" | "Updating") || Instant::now() >= dl {
+            break p;
+        }
+        if last_report.elapsed() >= Duration::from_secs(30) {
+            tracing::info!(target: "rhelazure.resources", vm = %vm_id, state = %p, "still waiting for the interrupted create");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    if let Err(d) = refresh(arm, &mut state, dl).await {
+        return ApplyOutcome::failed(settled(state), d.into());
+    }
+    if provisioning != "Succeeded" {
+        return ApplyOutcome::failed(
+            settled(state),
+            Diagnostic::error(
+                "Interrupted host did not come up",
+                format!("{vm_id}, created by an earlier interrupted apply, is {provisioning}. It is tracked tainted; the next apply replaces it."),
+            )
+            .into(),
+        );
+    }
+    ApplyOutcome::ok(settled(state))
+}
+
 fn state_without_vm(mut s: Value) -> Value {
     set_str(&mut s, "id", None);
     s
@@ -921,7 +1030,9 @@ async fn refresh(arm: &ArmClient, s: &mut Value, dl: Instant) -> Result<bool, Di
     );
     let lt = props["licenseType"].as_str().filter(|l| *l != "NONE");
     set_str(s, "license_type", lt);
-    let tags = vm["tags"].as_object().filter(|t| !t.is_empty());
+    let mut tags = vm["tags"].as_object().cloned().unwrap_or_default();
+    tags.remove(MARKER_TAG);
+    let tags = Some(&tags).filter(|t| !t.is_empty());
     set(
         s,
         "tags",

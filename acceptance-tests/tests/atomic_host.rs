@@ -258,7 +258,12 @@ fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let tf = &terraforms()[0];
     // A slow VM create, so the provider dies while the operation runs.
-    cloud.control("PUT", "config", json!({ "lro_delay_ms": 4000 }));
+    assert_eq!(
+        cloud
+            .control("PUT", "config", json!({ "lro_delay_ms": 4000 }))
+            .0,
+        204
+    );
     let ws = Workspace::new(tf, &config(&sub, "ahkill", "Standard_B2s", WEB, "")).cloud(&cloud);
     let vm_exists = || {
         host_objects(&cloud, "ahkill")
@@ -280,7 +285,12 @@ fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
 
     // The next apply adopts the VM (marked at creation) instead of failing on
     // "already exists" or making a second one.
-    cloud.control("PUT", "config", json!({ "lro_delay_ms": 0 }));
+    assert_eq!(
+        cloud
+            .control("PUT", "config", json!({ "lro_delay_ms": 0 }))
+            .0,
+        204
+    );
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let objects = host_objects(&cloud, "ahkill");

@@ -450,7 +450,7 @@ impl Operation<'_> {
                 if Instant::now() + wait > deadline {
                     return Err(timeout(&self));
                 }
-                tokio::time::sleep(wait).await;
+                sleep_reporting(&self, wait, &mut last_progress).await;
                 let a = self
                     .client
                     .call(Method::Get, &url, None, None, deadline)
@@ -478,7 +478,7 @@ impl Operation<'_> {
                 if Instant::now() + wait > deadline {
                     return Err(timeout(&self));
                 }
-                tokio::time::sleep(wait).await;
+                sleep_reporting(&self, wait, &mut last_progress).await;
                 let a = self
                     .client
                     .call(Method::Get, &url, None, None, deadline)
@@ -499,7 +499,7 @@ impl Operation<'_> {
                 if Instant::now() + wait > deadline {
                     return Err(timeout(&self));
                 }
-                tokio::time::sleep(wait).await;
+                sleep_reporting(&self, wait, &mut last_progress).await;
                 let j = self
                     .client
                     .get(&self.path, &self.api_version, deadline)
@@ -548,9 +548,26 @@ impl Operation<'_> {
     }
 }
 
+/// Sleeps `wait` (a server's Retry-After can exceed the reporting interval)
+/// in slices, so progress is still logged at least every 30 seconds.
+async fn sleep_reporting(op: &Operation<'_>, wait: Duration, last: &mut Instant) {
+    let until = Instant::now() + wait;
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        let to_report = PROGRESS_EVERY.saturating_sub(last.elapsed());
+        tokio::time::sleep((until - now).min(to_report.max(Duration::from_millis(1)))).await;
+        progress(op, last);
+    }
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
 /// Logs progress of long waits at least every 30 seconds.
 fn progress(op: &Operation<'_>, last: &mut Instant) {
-    if last.elapsed() >= Duration::from_secs(30) {
+    if last.elapsed() >= PROGRESS_EVERY {
         tracing::info!(target: "rhelazure.arm", operation = %op.what(), elapsed_s = op.started.elapsed().as_secs(), "still waiting for the operation");
         *last = Instant::now();
     }

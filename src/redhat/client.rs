@@ -14,12 +14,14 @@ use crate::provider::RedHatSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedHatError {
-    #[error("{method} {path} answered {status}: {message}")]
+    #[error("{method} {path} answered {status}: {message}{}", request_id.as_ref().map(|r| format!(" (x-rh-insights-request-id: {r})")).unwrap_or_default())]
     Api {
         method: String,
         path: String,
         status: u16,
         message: String,
+        /// The gateway's request id, for Red Hat support.
+        request_id: Option<String>,
     },
     #[error("Red Hat authentication failed: {0}")]
     Auth(String),
@@ -165,8 +167,12 @@ impl RedHatClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
+                    let request_id = headers
+                        .get("x-rh-insights-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     let text = resp.text().await.unwrap_or_default();
-                    tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, duration_ms = started.elapsed().as_millis() as u64, attempt = attempt + 1, "Red Hat call");
+                    tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, duration_ms = started.elapsed().as_millis() as u64, attempt = attempt + 1, request_id = request_id.as_deref().unwrap_or("-"), "Red Hat call");
                     let j: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
                     if status == 401 && !renewed {
                         renewed = true;
@@ -185,6 +191,7 @@ impl RedHatClient {
                             path: path.to_string(),
                             status,
                             message: error_message(&j, &text),
+                            request_id: request_id.clone(),
                         });
                     }
                     let hint = retry_hint_from(
@@ -198,6 +205,7 @@ impl RedHatClient {
                             path: path.to_string(),
                             status,
                             message: error_message(&j, &text),
+                            request_id: request_id.clone(),
                         });
                     }
                     (status, wait)
@@ -540,6 +548,7 @@ impl RedHatClient {
                     path: format!("/api/image-builder/v1/composes/{id}"),
                     status: 404,
                     message: "the compose disappeared".into(),
+                    request_id: None,
                 })?;
             match s.status.as_str() {
                 "success" => return Ok(s),

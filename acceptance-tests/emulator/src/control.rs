@@ -10,7 +10,7 @@
 //! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
 //! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
-//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms"}` |
+//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
 //! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout"}`: the next Run Command on it fails so |
 //! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "files": {path: content or null}}` simulates drift |
@@ -331,13 +331,22 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
             200,
             &serde_json::to_value(emu.tunables()).unwrap_or_default(),
         ),
-        (Method::PUT, ["config"]) => match serde_json::from_slice::<Tunables>(&req.body) {
-            Ok(t) => {
-                emu.set_tunables(t);
-                empty_response(204)
+        // Fields not given keep their values.
+        (Method::PUT, ["config"]) => {
+            match serde_json::from_slice::<Json>(&req.body).and_then(|given| {
+                let mut t = serde_json::to_value(emu.tunables())?;
+                for (k, v) in given.as_object().into_iter().flatten() {
+                    t[k] = v.clone();
+                }
+                serde_json::from_value::<Tunables>(t)
+            }) {
+                Ok(t) => {
+                    emu.set_tunables(t);
+                    empty_response(204)
+                }
+                Err(e) => bad(format!("not a config: {e}")),
             }
-            Err(e) => bad(format!("not a config: {e}")),
-        },
+        }
         (Method::GET, ["run-commands"]) => json_response(200, &json!(emu.state().run_log)),
         (Method::POST, ["run-commands", "fail"]) => {
             let body: Json = serde_json::from_slice(&req.body).unwrap_or_default();

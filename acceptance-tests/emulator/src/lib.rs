@@ -360,6 +360,14 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
     // Every response carries request ids, as ARM's do; the client's id is echoed.
     http::set_header(&mut response, "x-ms-request-id", &http::guid());
     http::set_header(&mut response, "x-ms-correlation-request-id", &http::guid());
+    // console.redhat.com's gateway tags its answers with a request id too.
+    if req.path.starts_with("/redhat/") {
+        http::set_header(
+            &mut response,
+            "x-rh-insights-request-id",
+            &http::guid().replace('-', ""),
+        );
+    }
     if let Some(id) = req.header("x-ms-client-request-id").map(str::to_string) {
         http::set_header(&mut response, "x-ms-client-request-id", &id);
     }

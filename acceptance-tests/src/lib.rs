@@ -7,6 +7,8 @@
 //! which `make test` runs). `RHELAZURE_TERRAFORM` (colon-separated paths)
 //! overrides the list.
 
+pub mod leaks;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -94,6 +96,58 @@ pub struct Workspace {
     pub tf: Terraform,
     pub dir: tempfile::TempDir,
     extra_env: Vec<(String, String)>,
+    /// Credentials this workspace's Terraform may hold; see [`leaks`].
+    secrets: Vec<String>,
+}
+
+/// The trace log every command writes unless a test sets `TF_LOG` itself.
+const TRACE_LOG: &str = "terraform-trace.log";
+
+impl Drop for Workspace {
+    /// The secret-leak check of [`leaks`] over the logs and state files
+    /// (skipped when the test already failed: its own message matters more).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let mut leaks = Vec::new();
+        let mut logs = vec![self.dir.path().join(TRACE_LOG)];
+        logs.extend(
+            self.extra_env
+                .iter()
+                .filter(|(k, _)| k == "TF_LOG_PATH")
+                .map(|(_, v)| PathBuf::from(v)),
+        );
+        for log in logs {
+            if let Ok(text) = std::fs::read(&log) {
+                let text = String::from_utf8_lossy(&text);
+                leaks.extend(leaks::in_text(
+                    &text,
+                    &self.secrets,
+                    &log.display().to_string(),
+                ));
+            }
+        }
+        for state in ["terraform.tfstate", "terraform.tfstate.backup"] {
+            let path = self.dir.path().join(state);
+            if let Some(doc) = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
+                leaks.extend(leaks::in_terraform_json(&doc, &self.secrets, state));
+            }
+        }
+        assert!(
+            leaks.is_empty(),
+            "secrets leaked (terraform {}):\n{}",
+            self.tf.version,
+            leaks
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
 
 /// The result of one Terraform command.
@@ -172,6 +226,7 @@ impl Workspace {
             tf: tf.clone(),
             dir,
             extra_env: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
@@ -191,6 +246,13 @@ impl Workspace {
         self.dir.path()
     }
 
+    /// A credential this workspace uses that must never show up in logs,
+    /// outputs or state outside sensitive attributes (see [`leaks`]).
+    pub fn secret(mut self, value: &str) -> Self {
+        self.secrets.push(value.to_string());
+        self
+    }
+
     /// `terraform <args>` in the workspace, colourless and non-interactive.
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.tf.path);
@@ -202,18 +264,35 @@ impl Workspace {
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
             .env("NO_COLOR", "1")
-            .env_remove("TF_LOG")
-            .env_remove("TF_LOG_PATH")
-            .env_remove("TF_LOG_PROVIDER");
+            .env_remove("TF_LOG_PROVIDER")
+            // The whole suite runs at trace level, so the leak check sees everything.
+            .env("TF_LOG", "trace")
+            .env("TF_LOG_PATH", self.dir.path().join(TRACE_LOG));
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
         cmd
     }
 
-    /// Runs `terraform <args>` in the workspace.
+    /// Runs `terraform <args>` in the workspace; its output is checked for leaks.
     pub fn run(&self, args: &[&str]) -> Run {
-        self.command(args).output().expect("terraform runs").into()
+        let run: Run = self.command(args).output().expect("terraform runs").into();
+        let place = format!("the output of `terraform {}`", args.join(" "));
+        let mut leaks = match serde_json::from_str::<serde_json::Value>(&run.stdout) {
+            Ok(doc) => leaks::in_terraform_json(&doc, &self.secrets, &place),
+            Err(_) => leaks::in_text(&run.stdout, &self.secrets, &place),
+        };
+        leaks.extend(leaks::in_text(&run.stderr, &self.secrets, &place));
+        assert!(
+            leaks.is_empty(),
+            "secrets leaked:\n{}",
+            leaks
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        run
     }
 
     /// Runs `terraform apply` and SIGKILLs our provider process (a child of
@@ -222,12 +301,28 @@ impl Workspace {
     pub fn apply_killing_provider_when(
         &self,
         timeout: std::time::Duration,
+        when: impl FnMut() -> bool,
+    ) -> (bool, bool) {
+        self.apply_killing_provider_when_args(
+            &["apply", "-auto-approve", "-no-color"],
+            timeout,
+            when,
+        )
+    }
+
+    /// [`Self::apply_killing_provider_when`] for any command (`destroy`...).
+    pub fn apply_killing_provider_when_args(
+        &self,
+        args: &[&str],
+        timeout: std::time::Duration,
         mut when: impl FnMut() -> bool,
     ) -> (bool, bool) {
+        // Output goes to killed-run.log, for tests to show when a run failed on its own.
+        let log = std::fs::File::create(self.dir.path().join("killed-run.log")).expect("log file");
         let mut apply = self
-            .command(&["apply", "-auto-approve", "-no-color"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .command(args)
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
             .spawn()
             .expect("terraform starts");
         let deadline = std::time::Instant::now() + timeout;
@@ -524,6 +619,14 @@ impl LocalCloud {
         );
     }
 
+    /// Every credential of the emulator's seed (client secrets, offline
+    /// tokens, service-account secrets), for the leak check.
+    pub fn secrets(&self) -> Vec<String> {
+        let (status, list) = self.control("GET", "secrets", serde_json::Value::Null);
+        assert_eq!(status, 200, "the emulator lists its secrets");
+        serde_json::from_value(list).expect("a list of strings")
+    }
+
     /// The emulator's whole state (for "nothing left behind").
     pub fn state(&self) -> serde_json::Value {
         self.control("GET", "state", serde_json::Value::Null).1
@@ -536,6 +639,7 @@ impl Workspace {
         for (k, v) in &cloud.env {
             self.extra_env.push((k.clone(), v.clone()));
         }
+        self.secrets.extend(cloud.secrets());
         self
     }
 

@@ -266,3 +266,60 @@ fn marketplace_agreement_errors() {
         );
     }
 }
+
+/// A create whose answer was lost after RHSM made the key (the connection
+/// dropped after serving) is adopted, never duplicated; a key of that name
+/// with other settings is refused with the import hint instead.
+#[test]
+fn activation_key_create_with_a_lost_answer_is_adopted() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    assert_eq!(
+        cloud
+            .control(
+                "POST",
+                "faults",
+                json!({ "method": "POST", "path": "/api/rhsm/v2/activation_keys", "drop_after_serving": true, "count": 1 }),
+            )
+            .0,
+        201
+    );
+    let ws = Workspace::new(tf, &key_config("lost-answer", "Production")).cloud(&cloud);
+    let first = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    if first.code != 0 {
+        // Not retried (a POST is not idempotent): a clear error, then the re-run adopts.
+        assert!(first.all().contains("activation key"), "{}", first.all());
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    }
+    ws.assert_no_changes();
+    let keys = cloud.state()["activation_keys"].clone();
+    assert_eq!(
+        keys.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["lost-answer"],
+        "exactly one key"
+    );
+
+    // Same name, other settings, made by someone else: refused, not adopted.
+    let (s, _) = cloud.redhat(
+        "POST",
+        "/api/rhsm/v2/activation_keys",
+        Some(json!({ "name": "taken-elsewhere", "serviceLevel": "Standard", "usage": "Production", "role": "Red Hat Enterprise Linux Server" })),
+    );
+    assert_eq!(s, 200);
+    let other = Workspace::new(tf, &key_config("taken-elsewhere", "Production")).cloud(&cloud);
+    let r = other.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0);
+    let out = r.all();
+    assert!(
+        out.contains("Activation key already exists")
+            && out.contains("terraform import")
+            && out.contains("with rhelazure_activation_key.k"),
+        "{out}"
+    );
+    assert_eq!(
+        cloud.state()["activation_keys"]["taken-elsewhere"]["serviceLevel"],
+        "Standard",
+        "the other key is left alone"
+    );
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

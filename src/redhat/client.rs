@@ -511,6 +511,33 @@ impl RedHatClient {
         }))
     }
 
+    /// The most recent composes (one page of 100: enough to find the one an
+    /// interrupted create just started): `(id, request)` pairs.
+    pub async fn recent_composes(
+        &self,
+        deadline: Instant,
+    ) -> Result<Vec<(String, Json)>, RedHatError> {
+        let j = self
+            .call(
+                reqwest::Method::GET,
+                "/api/image-builder/v1/composes?limit=100&offset=0",
+                None,
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(j["data"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| Some((c["id"].as_str()?.to_string(), c["request"].clone())))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// The request a compose was made with (import).
     pub async fn compose_request(
         &self,

@@ -2,6 +2,12 @@
 //! (`/api/rhsm/v2/activation_keys`). The name is the key's identity (changing
 //! it replaces the key); system purpose, release version, description and the
 //! set of additional repositories change in place.
+//!
+//! Names are unique in an organization, so a create interrupted after RHSM
+//! made the key (provider killed, connection lost) cannot duplicate it: the
+//! re-run finds the name taken and adopts the key when it has exactly the
+//! planned system purpose, release and description (what this configuration
+//! would have made), or fails naming `terraform import` when it differs.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -90,6 +96,15 @@ fn to_state(key: &Json, prior: &Value) -> Value {
     Value::Object(m)
 }
 
+/// Whether an existing key has the settings `body` would give it (an unset
+/// field reads back absent or empty).
+fn same_fields(key: &Json, body: &Json) -> bool {
+    FIELDS.iter().all(|(_, f)| {
+        key.get(f).and_then(Json::as_str).unwrap_or_default()
+            == body.get(f).and_then(Json::as_str).unwrap_or_default()
+    })
+}
+
 fn put_body(v: &Value) -> Json {
     let mut b = serde_json::Map::new();
     for (attr, field) in FIELDS {
@@ -163,6 +178,31 @@ impl Resource<ProviderData> for ActivationKey {
         }
         let created = match rh.create_activation_key(&body, dl).await {
             Ok(k) => k,
+            Err(e) if e.status() == Some(400) && e.to_string().contains("already exists") => {
+                match rh.get_activation_key(&name, dl).await {
+                    Ok(Some(k)) if same_fields(&k, &body) => {
+                        tracing::info!(target: "rhelazure.resources", key = %name, "activation key already exists with the planned settings (an interrupted create): adopting it");
+                        k
+                    }
+                    Ok(_) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Activation key already exists",
+                                format!("An activation key named {name:?} already exists in the organization with other settings. Import it (terraform import with the name) or choose another name."),
+                            )
+                            .at(crate::framework::AttributePath::attrs(&["name"]))
+                            .into(),
+                        )
+                    }
+                    Err(e) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            redhat_diag(&format!("read the existing activation key {name:?}"), &e).into(),
+                        )
+                    }
+                }
+            }
             Err(e) => {
                 return ApplyOutcome::failed(
                     Value::Null,

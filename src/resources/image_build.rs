@@ -118,6 +118,34 @@ fn customizations_attr() -> Attr {
 }
 
 /// The compose request of the configuration (the service's field names).
+/// The latest compose, running or succeeded, that uploads to the same Azure
+/// target (subscription, resource group, image name: unique in Azure, so it
+/// is the one making this image), with its status. Best effort: a failed
+/// lookup just means a new compose.
+async fn compose_for_target(
+    rh: &crate::redhat::RedHatClient,
+    request: &Json,
+    dl: std::time::Instant,
+) -> Option<(String, String)> {
+    let target = |r: &Json| {
+        let o = &r["image_requests"][0]["upload_request"]["options"];
+        (
+            o["subscription_id"].as_str().map(str::to_ascii_lowercase),
+            o["resource_group"].as_str().map(str::to_ascii_lowercase),
+            o["image_name"].as_str().map(str::to_string),
+        )
+    };
+    let wanted = target(request);
+    let composes = rh.recent_composes(dl).await.ok()?;
+    for (id, _) in composes.into_iter().filter(|(_, r)| target(r) == wanted) {
+        match rh.compose_status(&id, dl).await {
+            Ok(Some(s)) if s.status != "failure" => return Some((id, s.status)),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn compose_request(v: &Value) -> Json {
     let c = v.attr("customizations");
     let strings = |x: &Value| -> Option<Json> {
@@ -275,21 +303,44 @@ impl Resource<ProviderData> for ImageBuild {
             opt_str(planned, "image_name").unwrap_or_default(),
         );
         let path = image_path(&sub, &rg, &name);
+        let request = compose_request(planned);
+        let earlier = compose_for_target(rh, &request, dl).await;
         match arm.get(&path, IMAGES_API, dl).await {
+            Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
+                // Made by a compose of an interrupted create: adopt it.
+                let (id, _) = earlier.unwrap_or_default();
+                tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the image an interrupted create's compose delivered");
+                let mut state = planned.clone();
+                set_str(&mut state, "compose_id", Some(&id));
+                set_str(&mut state, "status", Some("success"));
+                set_str(&mut state, "id", img["id"].as_str());
+                set_str(&mut state, "location", img["location"].as_str());
+                return ApplyOutcome::ok(state);
+            }
             Ok(Some(_)) => {
                 return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(AttributePath::attrs(&["image_name"])).into())
             }
             Ok(None) => {}
             Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),
         }
-        let compose = match rh.compose(&compose_request(planned), dl).await {
-            Ok(c) => c,
-            Err(e) => {
-                return ApplyOutcome::failed(
-                    Value::Null,
-                    redhat_diag("start the Image Builder compose", &e).into(),
-                )
+        // A succeeded compose whose image is gone (deleted out of band) is not
+        // adopted: the image is built again.
+        let compose = match earlier.filter(|(_, status)| status != "success") {
+            Some((id, _)) => {
+                // An interrupted create (provider killed, connection lost)
+                // left its compose running: wait for it rather than build twice.
+                tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the running Image Builder compose of an interrupted create");
+                crate::redhat::Compose { id }
             }
+            None => match rh.compose(&request, dl).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return ApplyOutcome::failed(
+                        Value::Null,
+                        redhat_diag("start the Image Builder compose", &e).into(),
+                    )
+                }
+            },
         };
         tracing::info!(target: "rhelazure.resources", compose = %compose.id, image = %name, "Image Builder compose started");
         let mut state = planned.clone();

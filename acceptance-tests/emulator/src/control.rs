@@ -7,8 +7,9 @@
 //! | GET | `/_emulator/health` | liveness |
 //! | POST | `/_emulator/reset` | back to the seed |
 //! | GET | `/_emulator/state` | the whole state as JSON |
+//! | GET | `/_emulator/secrets` | every credential of the seed, for tests that scan logs and state for leaks |
 //! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
-//! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults |
+//! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults (see [`Fault`]: status, latency, dropped connection before or after serving, LRO failure, probability, count) |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
 //! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
@@ -50,6 +51,10 @@ pub struct Fault {
     /// Close the connection without an answer.
     #[serde(default)]
     pub drop_connection: bool,
+    /// Serve the request, then close the connection without the answer: the
+    /// ambiguous failure (did it happen?) a client must survive.
+    #[serde(default)]
+    pub drop_after_serving: bool,
     /// The long-running operation this request starts ends `Failed`.
     #[serde(default)]
     pub lro_fail: bool,
@@ -275,6 +280,7 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
             emu.reset();
             empty_response(204)
         }
+        (Method::GET, ["secrets"]) => json_response(200, &json!(emu.seed().secrets())),
         (Method::GET, ["state"]) => json_response(
             200,
             &serde_json::to_value(&*emu.state()).unwrap_or_default(),

@@ -344,6 +344,10 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
                 if f.latency_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
                 }
+                if f.drop_after_serving {
+                    drop(route(&emu, &req));
+                    control::drop_connection();
+                }
                 if f.drop_connection {
                     // Dropping the connection mid-request, as a flaky network does:
                     // abandoning this task makes hyper close the socket without a response.

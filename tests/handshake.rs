@@ -302,3 +302,103 @@ async fn debug_mode_prints_reattach_instructions() {
     assert_eq!(entry["Addr"]["Network"], "unix");
     assert!(status.success(), "Ctrl-C stops a debug-mode provider");
 }
+
+/// A client that disconnects in the middle of a call (here a data source read
+/// stuck on a cloud that accepts connections and never answers): the provider
+/// neither hangs nor leaks. It serves the next client at once, and shuts down
+/// promptly with the abandoned call still pending.
+#[tokio::test]
+async fn a_client_disconnecting_mid_call_leaves_the_provider_serving() {
+    // A "cloud" that accepts TCP connections and never says a word.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", black_hole.local_addr().unwrap());
+    let (pem, der, key) = terraform_style_client_cert();
+    let mut p = start(&[
+        ("PLUGIN_CLIENT_CERT", &pem),
+        ("ARM_ENDPOINT", &url),
+        ("ARM_AUTHORITY_HOST", &url),
+        ("ARM_TENANT_ID", "00000000-0000-0000-0000-000000000001"),
+        (
+            "ARM_SUBSCRIPTION_ID",
+            "00000000-0000-0000-0000-000000000002",
+        ),
+        ("ARM_CLIENT_ID", "00000000-0000-0000-0000-000000000003"),
+        ("ARM_CLIENT_SECRET", "black-hole-secret"),
+    ]);
+    let schemas = rhelazure::resources::registry();
+    let schemas = rhelazure::plugin::service::ProviderService::schemas(&schemas);
+    let provider_ty = schemas.provider.block.value_type();
+    let image_ty = schemas.data_sources["rhelazure_marketplace_image"]
+        .block
+        .value_type();
+
+    {
+        let channel = connect(&p, Some((der.clone(), key.clone()))).await.unwrap();
+        let mut client = ProviderClient::new(channel);
+        let configured = client
+            .configure_provider(pb::configure_provider::Request {
+                terraform_version: "1.11.4".into(),
+                config: Some(pb::DynamicValue {
+                    msgpack: msgpack::encode(&Value::Object(Default::default()), &provider_ty)
+                        .unwrap(),
+                    json: vec![],
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            configured.diagnostics.is_empty(),
+            "{:?}",
+            configured.diagnostics
+        );
+        let mut config = std::collections::BTreeMap::new();
+        config.insert("location".to_string(), Value::from("eastus".to_string()));
+        config.insert("rhel_version".to_string(), Value::from("9".to_string()));
+        let read = client.read_data_source(pb::read_data_source::Request {
+            type_name: "rhelazure_marketplace_image".into(),
+            config: Some(pb::DynamicValue {
+                msgpack: msgpack::encode(&Value::Object(config), &image_ty).unwrap(),
+                json: vec![],
+            }),
+            ..Default::default()
+        });
+        // The read is stuck on the black hole; the client gives up and goes away.
+        let outcome = tokio::time::timeout(Duration::from_secs(2), read).await;
+        assert!(outcome.is_err(), "the read cannot finish: {outcome:?}");
+    } // channel dropped: the connection closes mid-call
+
+    // The provider still answers a new client at once.
+    let channel = tokio::time::timeout(Duration::from_secs(5), connect(&p, Some((der, key))))
+        .await
+        .expect("a new connection within 5 s")
+        .unwrap();
+    let mut client = ProviderClient::new(channel.clone());
+    let schema = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get_provider_schema(pb::get_provider_schema::Request {}),
+    )
+    .await
+    .expect("served within 5 s")
+    .unwrap()
+    .into_inner();
+    assert!(schema
+        .data_source_schemas
+        .contains_key("rhelazure_marketplace_image"));
+
+    // And it shuts down promptly, abandoned call or not, leaving no process behind.
+    let pid = p.child.id();
+    GrpcControllerClient::new(channel)
+        .shutdown(rhelazure::plugin::proto::plugin::Empty {})
+        .await
+        .unwrap();
+    let status = wait_exit(&mut p, Duration::from_secs(5)).expect("exits within 5 s of Shutdown");
+    assert!(status.success());
+    let children = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .unwrap();
+    assert!(children.stdout.is_empty(), "no child process left");
+    drop(black_hole);
+}

@@ -19,13 +19,20 @@ start() {
   local dir=$1 state=$2
   mkdir -p "$dir"
   "$root/scripts/install-azurite.sh"
-  (cd "$root" && cargo build --quiet -p rhelazure-emulator --bin rhelazure-emulator)
+  # Benchmarks use an optimized emulator (RHELAZURE_EMULATOR_PROFILE=release), so
+  # the figures measure the provider, not a debug build of the cloud.
+  local profile=${RHELAZURE_EMULATOR_PROFILE:-debug}
+  if [ "$profile" = release ]; then
+    (cd "$root" && cargo build --quiet --release -p rhelazure-emulator --bin rhelazure-emulator)
+  else
+    (cd "$root" && cargo build --quiet -p rhelazure-emulator --bin rhelazure-emulator)
+  fi
   local port
   port=$(free_port)
   local blob="https://127.0.0.1:$port/devstoreaccount1"
   # The emulator serves HTTPS with a throwaway CA (ca.pem) and writes the server
   # certificate Azurite then uses too; SSL_CERT_FILE in env trusts that CA.
-  "$root/target/debug/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
+  "$root/target/$profile/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
     --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" >"$dir/emulator.json" 2>"$dir/emulator.log" &
   echo $! >"$dir/pids"
   for _ in $(seq 1 100); do

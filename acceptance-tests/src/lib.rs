@@ -201,6 +201,14 @@ impl Workspace {
         ws
     }
 
+    /// A workspace whose `main.tf` is `config` as given, without this
+    /// provider in `required_providers` (Terraform's floor: built-ins only).
+    pub fn plain(tf: &Terraform, config: &str) -> Workspace {
+        let ws = Workspace::empty(tf);
+        std::fs::write(ws.path().join("main.tf"), config).unwrap();
+        ws
+    }
+
     /// A workspace holding the `*.tf` files of `examples/<name>` unchanged, so
     /// the examples users copy are the ones the tests apply.
     pub fn from_example(tf: &Terraform, name: &str) -> Workspace {

@@ -125,7 +125,6 @@ fn scan(path: &Path, data_len: u64) -> Result<(Ranges, String), VhdError> {
     let mut buf = vec![0u8; 1 << 20];
     let mut ranges: Ranges = Vec::new();
     let mut offset = 0u64;
-    let mut whole = Vec::new();
     loop {
         // Fill the buffer (reads may return less), so pages stay 512-aligned.
         let mut n = 0;
@@ -140,14 +139,14 @@ fn scan(path: &Path, data_len: u64) -> Result<(Ranges, String), VhdError> {
             break;
         }
         sha.update(&buf[..n]);
-        whole.clear();
-        whole.extend_from_slice(&buf[..n]);
-        for (i, page) in whole.chunks(SECTOR as usize).enumerate() {
+        for (i, page) in buf[..n].chunks(SECTOR as usize).enumerate() {
             let start = offset + i as u64 * SECTOR;
             if start >= data_len {
                 break;
             }
-            if page.iter().any(|b| *b != 0) {
+            // OR-folding the whole page (no early exit) vectorizes; a zero
+            // page has to be read to its end anyway.
+            if page.iter().fold(0u8, |acc, b| acc | b) != 0 {
                 let end = (start + SECTOR).min(data_len);
                 // Pages are written whole: a short last page is padded with zeros.
                 let end = end.div_ceil(SECTOR) * SECTOR;
@@ -392,6 +391,8 @@ impl Uploader {
                     what: "reading the image".into(),
                     message: e.to_string(),
                 })?;
+                // Shared, so a retried request re-sends without copying 4 MiB.
+                let bytes = bytes::Bytes::from(bytes);
                 let len = bytes.len() as u64;
                 let (status, _, text) = this
                     .send(&format!("PutPage {a}-{}", b - 1), deadline, || {

@@ -95,6 +95,9 @@ pub struct Emulator {
     pub(crate) faults: Mutex<Vec<control::Fault>>,
     pub(crate) limits: Mutex<ratelimit::Limits>,
     pub(crate) requests: Mutex<Vec<Json>>,
+    /// State changed since the last save (saved by a background flusher, so
+    /// a write costs no file I/O however big the state grows).
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl Emulator {
@@ -124,6 +127,7 @@ impl Emulator {
             faults: Mutex::new(Vec::new()),
             limits: Mutex::new(ratelimit::Limits::default()),
             requests: Mutex::new(Vec::new()),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -175,6 +179,8 @@ impl Emulator {
     }
 
     fn persist(&self) {
+        self.dirty
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(path) = &self.state_file {
             let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = s.save(path) {
@@ -244,6 +250,7 @@ pub struct Running {
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<()>,
+    flusher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -255,6 +262,7 @@ impl Running {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        self.flusher.abort();
         self.emulator.persist();
     }
 }
@@ -297,11 +305,24 @@ pub async fn start(opts: Options) -> Result<Running, String> {
                 .await;
         }),
     };
+    let flusher = {
+        let emu = emulator.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if emu.dirty.load(std::sync::atomic::Ordering::Relaxed) {
+                    let e = emu.clone();
+                    let _ = tokio::task::spawn_blocking(move || e.persist()).await;
+                }
+            }
+        })
+    };
     Ok(Running {
         emulator,
         addr,
         shutdown: Some(tx),
         task,
+        flusher,
     })
 }
 
@@ -389,7 +410,7 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
         );
         response = Response::from_parts(parts, Body::from(bytes));
         if req.method != axum::http::Method::GET && req.method != axum::http::Method::HEAD {
-            emu.persist();
+            emu.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
     response

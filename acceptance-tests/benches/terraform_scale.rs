@@ -1,0 +1,270 @@
+//! `make bench`, Terraform-level figures (never asserted), each measured in
+//! the same run as its reference:
+//! 1. per-resource overhead over Terraform's floor: `apply` and `plan` of N
+//!    `rhelazure_activation_key` against the local cloud (no added latency)
+//!    next to N of Terraform's built-in `terraform_data`; plus the provider's
+//!    own CPU time per resource (through `bench/rusage-wrap.py`);
+//! 2. a fleet of `rhelazure_atomic_host` applied and destroyed with the
+//!    emulator enforcing an ARM write budget: wall time against the minimum
+//!    the budget allows, 429s received.
+//!
+//! Writes `bench/results/terraform-scale.md` and `.svg`. Knobs:
+//! `BENCH_RUNS` (default 5), `BENCH_SIZES` (default `10,100,1000`),
+//! `BENCH_FLEET` (default 100). Uses the release provider (`make bench` builds it).
+
+#[path = "../../bench/svg.rs"]
+mod svg;
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Terraform, Workspace};
+use serde_json::json;
+
+struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stats(mut xs: Vec<f64>) -> Stats {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    Stats {
+        median: xs[xs.len() / 2],
+        min: xs[0],
+        max: xs[xs.len() - 1],
+    }
+}
+
+fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// Seconds of one Terraform command (which must succeed).
+fn timed(ws: &Workspace, args: &[&str]) -> f64 {
+    let t = Instant::now();
+    ws.run(args).ok();
+    t.elapsed().as_secs_f64()
+}
+
+const APPLY: [&str; 3] = ["apply", "-auto-approve", "-no-color"];
+const PLAN: [&str; 2] = ["plan", "-no-color"];
+const DESTROY: [&str; 3] = ["destroy", "-auto-approve", "-no-color"];
+
+fn floor_config(n: usize) -> String {
+    format!("resource \"terraform_data\" \"r\" {{\n  count = {n}\n  input = \"bench-${{count.index}}\"\n}}\n")
+}
+
+fn key_config(n: usize) -> String {
+    format!(
+        "resource \"rhelazure_activation_key\" \"r\" {{\n  count         = {n}\n  name          = \"bench-${{count.index}}\"\n  service_level = \"Self-Support\"\n  usage         = \"Development/Test\"\n  role          = \"Red Hat Enterprise Linux Server\"\n}}\n"
+    )
+}
+
+/// Logs off: the suite's trace logging would measure the logger.
+fn quiet(ws: Workspace) -> Workspace {
+    ws.env("TF_LOG", "")
+}
+
+/// The provider's own CPU seconds for (apply, plan) of N keys, summed over
+/// every provider process Terraform starts, through the rusage wrapper.
+fn provider_cpu(
+    tf: &Terraform,
+    cloud: &LocalCloud,
+    release: &std::path::Path,
+    n: usize,
+) -> (f64, f64) {
+    let wrap = tempfile::tempdir().unwrap();
+    let shim = wrap.path().join("terraform-provider-rhelazure");
+    std::fs::copy(repo_root().join("bench/rusage-wrap.py"), &shim).unwrap();
+    let log = wrap.path().join("rusage.log");
+    std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
+    let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
+        .env(
+            "RHELAZURE_REAL_PROVIDER",
+            release
+                .join("terraform-provider-rhelazure")
+                .to_str()
+                .unwrap(),
+        )
+        .env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
+    std::env::set_var("RHELAZURE_PROVIDER_DIR", release);
+    let sum = |path: &std::path::Path| -> f64 {
+        let total = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<f64>().ok())
+            .sum();
+        let _ = std::fs::remove_file(path);
+        total
+    };
+    ws.run(&APPLY).ok();
+    let apply = sum(&log);
+    ws.run(&PLAN).ok();
+    let plan = sum(&log);
+    ws.run(&DESTROY).ok();
+    (apply, plan)
+}
+
+fn main() {
+    let release = repo_root().join("target/release");
+    assert!(
+        release.join("terraform-provider-rhelazure").exists(),
+        "build the release provider first (make bench does)"
+    );
+    std::env::set_var("RHELAZURE_PROVIDER_DIR", &release);
+    let runs: usize = env_or("BENCH_RUNS", 5);
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let fleet: usize = env_or("BENCH_FLEET", 100);
+    let tf = terraforms().remove(0);
+    let cloud = LocalCloud::start();
+
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "# Terraform-level overhead and fleet under ARM limits\n"
+    );
+    let _ = writeln!(
+        report,
+        "Terraform {}, release provider, local cloud on loopback (no added latency), {} cores. \
+         Median of {runs} runs (min–max). Seconds of wall time per command.\n",
+        tf.version,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let _ = writeln!(report, "## Per-resource overhead over Terraform's floor\n");
+    let _ = writeln!(
+        report,
+        "Reference: N × `terraform_data` (built into Terraform: no provider process, no API). \
+         Ours: N × `rhelazure_activation_key`, each a real RHSM create (POST + GET) and, at plan, a refresh (GET).\n"
+    );
+    let _ = writeln!(
+        report,
+        "| N | command | terraform_data | rhelazure_activation_key | ratio | provider CPU per resource |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|---|---|");
+    let mut chart = Vec::new();
+    for &n in &sizes {
+        let (mut fa, mut fp, mut oa, mut op) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..runs {
+            let floor = quiet(Workspace::plain(&tf, &floor_config(n)));
+            fa.push(timed(&floor, &APPLY));
+            fp.push(timed(&floor, &PLAN));
+            floor.run(&DESTROY).ok();
+            let ours = quiet(Workspace::new(&tf, &key_config(n)).cloud(&cloud));
+            oa.push(timed(&ours, &APPLY));
+            op.push(timed(&ours, &PLAN));
+            ours.run(&DESTROY).ok();
+        }
+        let (cpu_apply, cpu_plan) = provider_cpu(&tf, &cloud, &release, n);
+        for (cmd, floor, ours, cpu) in [("apply", fa, oa, cpu_apply), ("plan", fp, op, cpu_plan)] {
+            let (f, o) = (stats(floor), stats(ours));
+            let _ = writeln!(
+                report,
+                "| {n} | {cmd} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.2}× | {:.2} ms |",
+                f.median,
+                f.min,
+                f.max,
+                o.median,
+                o.min,
+                o.max,
+                o.median / f.median,
+                cpu * 1000.0 / n as f64
+            );
+            chart.push((format!("{cmd} N={n}"), vec![f.median, o.median]));
+        }
+        eprintln!("N={n} done");
+    }
+    std::fs::write(
+        repo_root().join("bench/results/terraform-scale.svg"),
+        svg::bar_chart(
+            "terraform apply / plan of N resources (median seconds)",
+            "s",
+            &["terraform_data (floor)", "rhelazure_activation_key"],
+            &chart,
+        ),
+    )
+    .unwrap();
+    let _ = writeln!(report, "\n![apply and plan times](terraform-scale.svg)\n");
+
+    // Fleet under ARM write limits.
+    let (capacity, per_second) = (20.0, 8.0);
+    let (s, _) = cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": capacity, "per_second": per_second } }),
+    );
+    assert!(s < 300, "throttle set");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let hosts = quiet(Workspace::new(&tf, &fleet_config(&sub, fleet)).cloud(&cloud));
+    let _ = writeln!(
+        report,
+        "## Fleet of {fleet} `rhelazure_atomic_host` under an ARM write budget\n"
+    );
+    let _ = writeln!(
+        report,
+        "The emulator grants {capacity} writes at once, then {per_second} per second (a token bucket, \
+         like ARM's per-subscription budget), answering 429 + Retry-After beyond it. \
+         Minimum = the time the budget needs for the writes made.\n"
+    );
+    let _ = writeln!(
+        report,
+        "| command | wall s | minimum the budget allows s | ARM writes | answered 429 |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|---|");
+    for args in [&APPLY[..], &DESTROY[..]] {
+        cloud.control("DELETE", "requests", json!(null));
+        let secs = timed(&hosts, args);
+        let log = cloud.request_log();
+        let writes = log
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e["method"].as_str(),
+                    Some("PUT" | "PATCH" | "DELETE" | "POST")
+                ) && e["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("/subscriptions/")
+            })
+            .count();
+        let throttled = log.iter().filter(|e| e["status"] == 429).count();
+        let minimum = ((writes as f64 - capacity) / per_second).max(0.0);
+        let _ = writeln!(
+            report,
+            "| {} | {secs:.1} | {minimum:.1} | {writes} | {throttled} |",
+            args[0]
+        );
+    }
+    let path = repo_root().join("bench/results/terraform-scale.md");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}\nwritten to {}", path.display());
+}
+
+fn fleet_config(sub: &str, n: usize) -> String {
+    format!(
+        r#"
+resource "rhelazure_atomic_host" "h" {{
+  count               = {n}
+  name                = "fleet${{count.index}}"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  subnet_id           = "/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+  size                = "Standard_B1s"
+  ssh_public_keys     = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKey ops@example"]
+  marketplace_image = {{
+    publisher = "RedHat"
+    offer     = "RHEL"
+    sku       = "9-lvm-gen2"
+  }}
+  containers = [{{ name = "web", image = "registry.access.redhat.com/ubi9/httpd-24", ports = ["8080:8080"] }}]
+}}
+"#
+    )
+}

@@ -31,6 +31,10 @@ impl Cloud {
         Cloud(EmulatedCloud::start(Duration::from_millis(0)))
     }
 
+    fn with_lro_delay(delay: Duration) -> Cloud {
+        Cloud(EmulatedCloud::start(delay))
+    }
+
     fn transport(&self) -> Transport {
         Transport::new(Arc::new(self.http.clone()))
     }
@@ -312,4 +316,52 @@ fn oidc_workload_identity_from_a_token_file() {
         ))
         .unwrap_err();
     assert!(err.to_string().contains("AADSTS70021"), "{err}");
+}
+
+/// Some resource providers answer a PUT with 201 and a non-terminal
+/// `provisioningState`, without `Azure-AsyncOperation` or `Location`: the
+/// client follows the resource itself, to success or to a typed failure.
+#[test]
+fn an_operation_reported_only_through_provisioning_state_is_followed() {
+    let cloud = Cloud::with_lro_delay(Duration::from_millis(1500));
+    let arm = cloud.client();
+    let rg = arm.sub_path("/resourceGroups/rhel-demo");
+    let body = json!({ "location": "eastus", "properties": { "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://x/y.vhd" } } } });
+    cloud.control("POST", "faults", json!({ "method": "PUT", "path": "/images/state-only", "omit_operation_headers": true, "count": 1 }));
+    cloud.run(async {
+        let img = format!("{rg}/providers/Microsoft.Compute/images/state-only");
+        let op = arm
+            .begin(Method::Put, &img, "2024-03-01", Some(&body), soon())
+            .await
+            .unwrap();
+        assert_eq!(
+            op.resource().unwrap()["properties"]["provisioningState"],
+            "Creating"
+        );
+        assert!(!op.is_done(), "no operation header, but still creating");
+        let done = op.wait(soon()).await.unwrap().unwrap();
+        assert_eq!(done["properties"]["provisioningState"], "Succeeded");
+    });
+    cloud.control("POST", "faults", json!({ "method": "PUT", "path": "/images/state-fails", "omit_operation_headers": true, "count": 1 }));
+    cloud.control(
+        "POST",
+        "faults",
+        json!({ "method": "PUT", "path": "/images/state-fails", "lro_fail": true, "count": 1 }),
+    );
+    cloud.run(async {
+        let img = format!("{rg}/providers/Microsoft.Compute/images/state-fails");
+        let err = arm
+            .run(Method::Put, &img, "2024-03-01", Some(&body), soon())
+            .await
+            .unwrap_err();
+        match err {
+            ArmError::OperationFailed {
+                status, resource, ..
+            } => {
+                assert_eq!(status, "Failed");
+                assert!(resource.ends_with("/images/state-fails"));
+            }
+            other => panic!("expected OperationFailed, got {other}"),
+        }
+    });
 }

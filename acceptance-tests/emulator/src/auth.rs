@@ -1,4 +1,5 @@
-//! Identity: an Entra ID token endpoint (client credentials -> signed JWT) and
+//! Identity: an Entra ID token endpoint (client credentials -> signed JWT),
+//! App Service's managed identity endpoint, GitHub Actions' OIDC token service,
 //! Red Hat SSO's token endpoint (offline-token refresh, service-account client
 //! credentials), and the checks ARM and Red Hat routes apply to bearer tokens,
 //! answering with each service's real 401 bodies.
@@ -147,6 +148,23 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     let Some(resource) = scope.strip_suffix("/.default") else {
         return aad_error(400, "invalid_scope", 1002012, &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."));
     };
+    let Some((token, lifetime)) = access_token(emu, &t.id, &sp.client_id, resource) else {
+        return aad_error(400, "invalid_resource", 500011, &format!("The resource principal named {resource} was not found in the tenant named {tenant}."));
+    };
+    json_response(
+        200,
+        &json!({ "token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token }),
+    )
+}
+
+/// A signed access token of `client_id` (tenant `tenant_id`) for `resource`,
+/// and its lifetime; `None` for a resource Entra does not know.
+fn access_token(
+    emu: &Emulator,
+    tenant_id: &str,
+    client_id: &str,
+    resource: &str,
+) -> Option<(String, u64)> {
     let base = emu.base_url();
     let aud = if resource.trim_end_matches('/') == base.trim_end_matches('/') {
         // Tokens for the local ARM endpoint carry the public ARM audience, as sovereign-cloud tokens carry theirs.
@@ -154,21 +172,83 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     } else if resource.starts_with("https://") {
         format!("{}/", resource.trim_end_matches('/'))
     } else {
-        return aad_error(400, "invalid_resource", 500011, &format!("The resource principal named {resource} was not found in the tenant named {tenant}."));
+        return None;
     };
     let lifetime = emu.token_lifetime_secs();
     let now = now_secs();
     let claims = json!({
         "aud": aud,
-        "iss": format!("https://sts.windows.net/{}/", t.id),
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "iat": now, "nbf": now, "exp": now + lifetime,
-        "appid": sp.client_id, "oid": sp.client_id, "sub": sp.client_id,
-        "tid": t.id, "ver": "1.0",
+        "appid": client_id, "oid": client_id, "sub": client_id,
+        "tid": tenant_id, "ver": "1.0",
     });
-    let token = sign(&emu.signing_key(), &claims);
+    Some((sign(&emu.signing_key(), &claims), lifetime))
+}
+
+/// App Service's managed identity endpoint (`IDENTITY_ENDPOINT`, API version
+/// 2019-08-01): `GET ?api-version&resource[&client_id]` with the
+/// `X-IDENTITY-HEADER` secret of the host (`IDENTITY_HEADER`).
+pub fn managed_identity_token(emu: &Emulator, req: &Req) -> axum::response::Response {
+    let msi_error = |status: u16, msg: &str| {
+        json_response(status, &json!({ "statusCode": status, "message": msg }))
+    };
+    if req.query("api-version") != Some("2019-08-01") {
+        return msi_error(400, "api-version 2019-08-01 is required");
+    }
+    let header = req.header("x-identity-header").unwrap_or("");
+    let seed = emu.seed();
+    let Some((t, sp)) = seed.tenants.iter().find_map(|t| {
+        t.service_principals
+            .iter()
+            .find(|sp| !header.is_empty() && sp.managed_identity_header.as_deref() == Some(header))
+            .map(|sp| (t, sp))
+    }) else {
+        return msi_error(401, "The X-IDENTITY-HEADER is missing or invalid.");
+    };
+    if req.query("client_id").is_some_and(|c| c != sp.client_id) {
+        return msi_error(
+            400,
+            "No managed identity with that client_id is assigned to this host.",
+        );
+    }
+    let resource = req.query("resource").unwrap_or("");
+    let Some((token, lifetime)) = access_token(emu, &t.id, &sp.client_id, resource) else {
+        return msi_error(400, &format!("Unknown resource {resource}."));
+    };
     json_response(
         200,
-        &json!({ "token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token }),
+        &json!({
+            "access_token": token, "expires_on": (now_secs() + lifetime).to_string(),
+            "resource": resource, "token_type": "Bearer", "client_id": sp.client_id,
+        }),
+    )
+}
+
+/// GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`): with
+/// the job's bearer `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GET ...&audience=A`
+/// answers `{"value": JWT}` issued by token.actions.githubusercontent.com.
+pub fn github_actions_token(emu: &Emulator, req: &Req) -> axum::response::Response {
+    let seed = emu.seed();
+    let Some(gha) = &seed.github_actions else {
+        return json_response(404, &json!({ "message": "Not Found" }));
+    };
+    let bearer = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bearer != gha.request_token {
+        return json_response(401, &json!({ "message": "Bad credentials" }));
+    }
+    let aud = req.query("audience").unwrap_or("");
+    let now = now_secs();
+    let claims = json!({
+        "iss": "https://token.actions.githubusercontent.com", "sub": gha.subject, "aud": aud,
+        "iat": now, "nbf": now, "exp": now + 300, "repository": gha.subject.split(':').nth(1).unwrap_or(""),
+    });
+    json_response(
+        200,
+        &json!({ "count": 1, "value": sign(&emu.signing_key(), &claims) }),
     )
 }
 

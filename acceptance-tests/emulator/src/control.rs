@@ -58,6 +58,11 @@ pub struct Fault {
     /// The long-running operation this request starts ends `Failed`.
     #[serde(default)]
     pub lro_fail: bool,
+    /// Serve, but answer without `Azure-AsyncOperation` / `Location`, as
+    /// resource providers that only report `provisioningState` on the
+    /// resource do: the client must poll the resource itself.
+    #[serde(default)]
+    pub omit_operation_headers: bool,
     /// How many times it may fire; unlimited when absent.
     pub count: Option<u32>,
     /// Seconds for Retry-After (429 / 503).

@@ -8,6 +8,8 @@
 //! | `/{tenant}/oauth2/v2.0/token` | Entra ID: the authority host is the same origin (the Azure SDK joins the token path onto the authority's origin) |
 //! | `/redhat`           | Red Hat API (`/api/rhsm/v2`, ...)               |
 //! | `/sso`              | Red Hat SSO (`/auth/realms/redhat-external/...`) |
+//! | `/msi/token`        | App Service-style managed identity endpoint (`IDENTITY_ENDPOINT`) |
+//! | `/github-actions/idtoken` | GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`) |
 //! | `/_emulator`        | control API: faults, throttling, state, request log, reset |
 //!
 //! Modules: [`auth`] identity, [`arm`] resource manager, [`redhat`] Red Hat
@@ -376,6 +378,13 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
                 }
                 match f.status {
                     Some(_) => f.response(),
+                    None if f.omit_operation_headers => {
+                        let mut r = route(&emu, &req);
+                        r.headers_mut().remove("azure-asyncoperation");
+                        r.headers_mut().remove("location");
+                        r.headers_mut().remove("retry-after");
+                        r
+                    }
                     None => route(&emu, &req),
                 }
             }
@@ -428,6 +437,14 @@ fn route(emu: &Emulator, req: &Req) -> Response {
                 return http::empty_response(405);
             }
             auth::entra_token(emu, req, &req.segments[0])
+        }
+        // App Service's managed identity endpoint (IDENTITY_ENDPOINT=<base>/msi/token).
+        Some("msi") if req.segments.len() == 2 && req.segments[1] == "token" => {
+            auth::managed_identity_token(emu, req)
+        }
+        // GitHub Actions' OIDC token service (ACTIONS_ID_TOKEN_REQUEST_URL=<base>/github-actions/idtoken?api-version=2.0).
+        Some("github-actions") if req.segments.len() == 2 && req.segments[1] == "idtoken" => {
+            auth::github_actions_token(emu, req)
         }
         Some("sso") => {
             let rest: Vec<&str> = req.segments[1..].iter().map(String::as_str).collect();

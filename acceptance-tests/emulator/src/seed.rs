@@ -14,6 +14,18 @@ pub struct Seed {
     pub redhat: RedHat,
     pub catalog: Catalog,
     pub demo: Demo,
+    /// GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_*`).
+    #[serde(default)]
+    pub github_actions: Option<GitHubActions>,
+}
+
+/// The job the local cloud's GitHub Actions token service speaks for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GitHubActions {
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN` of the job.
+    pub request_token: String,
+    /// The `sub` claim of the tokens it issues.
+    pub subject: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,6 +41,10 @@ pub struct ServicePrincipal {
     /// Federated identity credentials (OIDC workload identity federation).
     #[serde(default)]
     pub federated: Vec<Federated>,
+    /// When set, this principal is also the managed identity of an App
+    /// Service-style host: `IDENTITY_HEADER` value of its token endpoint.
+    #[serde(default)]
+    pub managed_identity_header: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -118,6 +134,13 @@ impl Seed {
             .flat_map(|t| t.service_principals.iter().map(|s| s.client_secret.clone()))
             .collect();
         v.extend(self.redhat.offline_tokens.iter().cloned());
+        v.extend(
+            self.tenants
+                .iter()
+                .flat_map(|t| t.service_principals.iter())
+                .filter_map(|s| s.managed_identity_header.clone()),
+        );
+        v.extend(self.github_actions.iter().map(|g| g.request_token.clone()));
         v.extend(
             self.redhat
                 .service_accounts

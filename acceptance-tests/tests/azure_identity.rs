@@ -7,6 +7,7 @@
 //!   token is fetched, exchanged at Entra ID against the app's federated
 //!   credential, and used for ARM; a job with a wrong request token is refused
 //!   with an actionable message.
+//!
 //! Each run makes a real ARM call (a Marketplace lookup) and logs at debug
 //! level which credential was chosen; the suite's leak check makes sure the
 //! identity header and request token never reach a log.

@@ -365,3 +365,45 @@ fn an_operation_reported_only_through_provisioning_state_is_followed() {
         }
     });
 }
+
+/// Client certificates (PKCS#12 with a password, or PEM): an RS256 assertion
+/// the emulator verifies against the certificate registered on the app; an
+/// unregistered certificate and a wrong password are refused, saying why.
+#[test]
+fn client_certificate_from_pfx_or_pem() {
+    let cloud = Cloud::start();
+    let fixture = |n: &str| {
+        format!(
+            "{}/acceptance-tests/fixtures/{n}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let rg_of = |s: &AzureSettings| {
+        let arm = ArmClient::new(s, Some(cloud.transport()))?;
+        cloud.run(arm.get(
+            &arm.sub_path("/resourceGroups/rhel-demo"),
+            "2024-03-01",
+            soon(),
+        ))
+    };
+    let mut s = cloud.settings();
+    s.client_secret = None;
+    s.client_certificate_path = Some(fixture("service-principal.pfx"));
+    s.client_certificate_password = Some("local-cloud-pfx-password".into());
+    assert_eq!(rg_of(&s).unwrap().unwrap()["name"], "rhel-demo");
+    s.client_certificate_path = Some(fixture("service-principal.pem"));
+    s.client_certificate_password = None;
+    assert_eq!(rg_of(&s).unwrap().unwrap()["name"], "rhel-demo");
+
+    s.client_certificate_path = Some(fixture("unregistered.pem"));
+    let err = rg_of(&s).unwrap_err().to_string();
+    assert!(
+        err.contains("AADSTS700027") && err.contains("not registered"),
+        "{err}"
+    );
+
+    s.client_certificate_path = Some(fixture("service-principal.pfx"));
+    s.client_certificate_password = Some("wrong".into());
+    let err = rg_of(&s).unwrap_err().to_string();
+    assert!(err.contains("client_certificate_password"), "{err}");
+}

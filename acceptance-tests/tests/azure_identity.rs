@@ -6,7 +6,8 @@
 //!   (`ARM_USE_OIDC` with `ACTIONS_ID_TOKEN_REQUEST_URL` / `_TOKEN`): the job's
 //!   token is fetched, exchanged at Entra ID against the app's federated
 //!   credential, and used for ARM; a job with a wrong request token is refused
-//!   with an actionable message.
+//!   with an actionable message;
+//! - a client certificate (PKCS#12 with a password) signing the assertion.
 //!
 //! Each run makes a real ARM call (a Marketplace lookup) and logs at debug
 //! level which credential was chosen; the suite's leak check makes sure the
@@ -142,4 +143,25 @@ fn github_actions_oidc_is_exchanged_for_an_arm_token() {
     let r = bad.run(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(r.code, 0);
     assert!(r.all().contains("id-token: write"), "{}", r.all());
+}
+
+#[test]
+fn a_client_certificate_authenticates_through_terraform() {
+    let cloud = LocalCloud::start();
+    let pfx = repo_root().join("acceptance-tests/fixtures/service-principal.pfx");
+    let (ws, log) = without_secret(&cloud);
+    let ws = ws
+        .env("ARM_CLIENT_CERTIFICATE_PATH", pfx.to_str().unwrap())
+        .env(
+            "ARM_CLIENT_CERTIFICATE_PASSWORD",
+            "local-cloud-pfx-password",
+        )
+        .secret("local-cloud-pfx-password");
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        credential_chosen(&log).contains("ClientCertificate"),
+        "{}",
+        credential_chosen(&log)
+    );
 }

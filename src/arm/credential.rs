@@ -21,6 +21,7 @@ use crate::provider::AzureSettings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     ClientSecret,
+    ClientCertificate,
     Oidc,
     ManagedIdentity,
     AzureCli,
@@ -122,12 +123,27 @@ pub fn from_settings(
         .map_err(id_err)?;
         return Ok((c, Method::ClientSecret));
     }
-    if s.client_certificate_path.is_some() {
-        return Err(ArmError::Config(
-            "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) is not supported by this provider build yet: \
-             use a client secret, OIDC workload identity federation, a managed identity or the Azure CLI."
-                .into(),
-        ));
+    if let Some(path) = &s.client_certificate_path {
+        let why = "Authenticating with a client certificate";
+        let tenant = need(&s.tenant_id, "tenant_id", "ARM_TENANT_ID", why)?;
+        let client = need(&s.client_id, "client_id", "ARM_CLIENT_ID", why)?;
+        let assertion = super::certificate::CertificateAssertion::load(
+            path,
+            s.client_certificate_password.as_deref(),
+            tenant,
+            client,
+            &s.authority_host,
+        )?;
+        let c = ClientAssertionCredential::new(
+            tenant.to_string(),
+            client.to_string(),
+            assertion,
+            Some(ClientAssertionCredentialOptions {
+                client_options: opts,
+            }),
+        )
+        .map_err(id_err)?;
+        return Ok((c, Method::ClientCertificate));
     }
     if s.use_oidc {
         let why = "OIDC authentication (use_oidc)";

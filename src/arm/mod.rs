@@ -6,6 +6,7 @@
 //! ([`catalog`]).
 
 pub mod catalog;
+mod certificate;
 mod client;
 pub mod credential;
 mod error;

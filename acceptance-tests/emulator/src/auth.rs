@@ -103,7 +103,25 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     if !t.id.eq_ignore_ascii_case(tenant) {
         return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
     }
-    if get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+    let assertion_header = get("client_assertion")
+        .split('.')
+        .next()
+        .and_then(|p| B64.decode(p.trim_end_matches('=')).ok())
+        .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
+        .unwrap_or(Json::Null);
+    let is_assertion =
+        get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    if is_assertion
+        && (assertion_header.get("x5t#S256").is_some() || assertion_header.get("x5t").is_some())
+    {
+        // A certificate credential: signed by a key whose certificate is registered on the app.
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", emu.base_url());
+        if let Err(r) =
+            check_certificate_assertion(get("client_assertion"), &assertion_header, sp, &token_url)
+        {
+            return r;
+        }
+    } else if is_assertion {
         // Workload identity federation: the assertion's issuer, subject and audience
         // must match a federated credential of the app. (The local cloud has no
         // issuer keys to fetch, so the assertion's signature is not checked.)
@@ -155,6 +173,77 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
         200,
         &json!({ "token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token }),
     )
+}
+
+/// Checks a certificate-signed client assertion (RS256, `x5t#S256` or `x5t`
+/// naming a certificate registered on the app, `iss` = `sub` = the client,
+/// `aud` = the token endpoint, not expired), with Entra ID's error codes.
+fn check_certificate_assertion(
+    jwt: &str,
+    header: &Json,
+    sp: &crate::seed::ServicePrincipal,
+    token_url: &str,
+) -> Result<(), axum::response::Response> {
+    use rustls::pki_types::pem::PemObject as _;
+    let thumb = |der: &[u8], alg| B64.encode(aws_lc_rs::digest::digest(alg, der));
+    let cert = sp
+        .certificates
+        .iter()
+        .filter_map(|pem| rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok())
+        .find(|der| {
+            header["x5t#S256"].as_str() == Some(thumb(der, &aws_lc_rs::digest::SHA256).as_str())
+                || header["x5t"].as_str()
+                    == Some(thumb(der, &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY).as_str())
+        })
+        .ok_or_else(|| {
+            aad_error(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application.")
+        })?;
+    let bad_sig = || {
+        aad_error(
+            401,
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation.",
+        )
+    };
+    if header["alg"] != "RS256" {
+        return Err(bad_sig());
+    }
+    let (input, sig) = jwt.rsplit_once('.').ok_or_else(bad_sig)?;
+    let sig = B64.decode(sig).map_err(|_| bad_sig())?;
+    let ee = webpki::EndEntityCert::try_from(&cert).map_err(|_| bad_sig())?;
+    ee.verify_signature(
+        webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+        input.as_bytes(),
+        &sig,
+    )
+    .map_err(|_| bad_sig())?;
+    let claims = input
+        .split('.')
+        .nth(1)
+        .and_then(|p| B64.decode(p).ok())
+        .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
+        .unwrap_or(Json::Null);
+    if claims["iss"] != json!(sp.client_id) || claims["sub"] != json!(sp.client_id) {
+        return Err(aad_error(400, "invalid_client", 700023, "Client assertion audience claim does not match Realm issuer, or the issuer and subject are not the client."));
+    }
+    if claims["aud"] != json!(token_url) {
+        return Err(aad_error(
+            400,
+            "invalid_client",
+            700016,
+            &format!("Client assertion audience must be {token_url}."),
+        ));
+    }
+    if claims["exp"].as_u64().unwrap_or(0) <= now_secs() {
+        return Err(aad_error(
+            400,
+            "invalid_client",
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    Ok(())
 }
 
 /// A signed access token of `client_id` (tenant `tenant_id`) for `resource`,

@@ -41,6 +41,9 @@ pub struct ServicePrincipal {
     /// Federated identity credentials (OIDC workload identity federation).
     #[serde(default)]
     pub federated: Vec<Federated>,
+    /// Certificates (PEM) whose keys may sign client assertions for it.
+    #[serde(default)]
+    pub certificates: Vec<String>,
     /// When set, this principal is also the managed identity of an App
     /// Service-style host: `IDENTITY_HEADER` value of its token endpoint.
     #[serde(default)]

@@ -1,0 +1,224 @@
+//! Client certificate credentials (`client_certificate_path`,
+//! `ARM_CLIENT_CERTIFICATE_PATH`): Entra ID's certificate credential is a JWT
+//! client assertion signed with the certificate's RSA key and naming the
+//! certificate by its thumbprint. Made here with aws-lc-rs and handed to
+//! azure_identity's `ClientAssertionCredential`, because azure_identity's own
+//! certificate credential needs OpenSSL (a C build on every machine).
+//!
+//! Accepts a PKCS#12 / PFX file (as azurerm does, with an optional password)
+//! or a PEM file holding the certificate and its private key (as the Azure
+//! CLI does).
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use azure_core::http::ClientMethodOptions;
+use azure_identity::ClientAssertion;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::ArmError;
+
+/// Signs a fresh assertion for each token request.
+pub struct CertificateAssertion {
+    client_id: String,
+    /// The token endpoint: the assertion's audience.
+    token_url: String,
+    key: RsaKeyPair,
+    /// base64url SHA-256 and SHA-1 thumbprints of the certificate.
+    x5t_s256: String,
+    x5t: String,
+    /// The certificate (standard base64), sent as `x5c` for subject-name/issuer auth.
+    x5c: String,
+}
+
+impl std::fmt::Debug for CertificateAssertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAssertion")
+            .field("client_id", &self.client_id)
+            .field("x5t#S256", &self.x5t_s256)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad(path: &str, why: impl std::fmt::Display) -> ArmError {
+    ArmError::Config(format!(
+        "client_certificate_path {path}: {why} (expected a PKCS#12 / PFX file, or a PEM file with the certificate and its RSA private key)"
+    ))
+}
+
+impl CertificateAssertion {
+    pub fn load(
+        path: &str,
+        password: Option<&str>,
+        tenant_id: &str,
+        client_id: &str,
+        authority_host: &str,
+    ) -> Result<CertificateAssertion, ArmError> {
+        let bytes = std::fs::read(path).map_err(|e| bad(path, e))?;
+        let (cert, key_der) = if bytes.starts_with(b"-----BEGIN") {
+            let cert = CertificateDer::from_pem_slice(&bytes)
+                .map_err(|e| bad(path, format!("no certificate: {e:?}")))?;
+            let key = PrivateKeyDer::from_pem_slice(&bytes)
+                .map_err(|e| bad(path, format!("no private key: {e:?}")))?;
+            (cert.as_ref().to_vec(), key)
+        } else {
+            let store = p12_keystore::KeyStore::from_pkcs12(
+                &bytes,
+                password.unwrap_or(""),
+                p12_keystore::Pkcs12ImportPolicy::Strict,
+            )
+            .map_err(|e| bad(path, format!("{e} (is client_certificate_password right?)")))?;
+            let (_, chain) = store
+                .private_key_chain()
+                .ok_or_else(|| bad(path, "no private key in the PKCS#12 file"))?;
+            let cert = chain
+                .certs()
+                .first()
+                .ok_or_else(|| bad(path, "no certificate in the PKCS#12 file"))?
+                .as_der()
+                .to_vec();
+            let key = PrivateKeyDer::try_from(chain.key().as_der().to_vec())
+                .map_err(|e| bad(path, format!("unreadable private key: {e}")))?;
+            (cert, key)
+        };
+        let key = match &key_der {
+            PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+            _ => return Err(bad(path, "the private key is not an RSA key")),
+        }
+        .map_err(|e| {
+            bad(
+                path,
+                format!("the private key is not a usable RSA key: {e}"),
+            )
+        })?;
+        let digest = |alg| URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(alg, &cert));
+        Ok(CertificateAssertion {
+            client_id: client_id.to_string(),
+            token_url: format!(
+                "{}/{tenant_id}/oauth2/v2.0/token",
+                authority_host.trim_end_matches('/')
+            ),
+            key,
+            x5t_s256: digest(&aws_lc_rs::digest::SHA256),
+            x5t: digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY),
+            x5c: STANDARD.encode(&cert),
+        })
+    }
+
+    fn sign(&self) -> Result<String, ArmError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = serde_json::json!({
+            "alg": "RS256", "typ": "JWT", "x5t#S256": self.x5t_s256, "x5t": self.x5t, "x5c": [self.x5c],
+        });
+        let mut jti = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut jti)
+            .map_err(|_| ArmError::Auth("no randomness for jti".into()))?;
+        let claims = serde_json::json!({
+            "aud": self.token_url, "iss": self.client_id, "sub": self.client_id,
+            "jti": URL_SAFE_NO_PAD.encode(jti), "nbf": now, "iat": now, "exp": now + 600,
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut sig = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|_| ArmError::Auth("signing the certificate assertion failed".into()))?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientAssertion for CertificateAssertion {
+    async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+        self.sign().map_err(|e| {
+            azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e.to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        format!(
+            "{}/acceptance-tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    fn claims(jwt: &str, part: usize) -> serde_json::Value {
+        let p = jwt.split('.').nth(part).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn pem_and_pkcs12_give_the_same_certificate_and_valid_assertions() {
+        let pem = CertificateAssertion::load(
+            &fixture("service-principal.pem"),
+            None,
+            "t",
+            "c",
+            "https://login.example/",
+        )
+        .unwrap();
+        let pfx = CertificateAssertion::load(
+            &fixture("service-principal.pfx"),
+            Some("local-cloud-pfx-password"),
+            "t",
+            "c",
+            "https://login.example",
+        )
+        .unwrap();
+        assert_eq!(pem.x5t_s256, pfx.x5t_s256);
+        let jwt = pem.sign().unwrap();
+        let (h, c) = (claims(&jwt, 0), claims(&jwt, 1));
+        assert_eq!(h["alg"], "RS256");
+        assert_eq!(h["x5t#S256"], pem.x5t_s256.as_str());
+        assert_eq!(c["aud"], "https://login.example/t/oauth2/v2.0/token");
+        assert_eq!(
+            (c["iss"].as_str(), c["sub"].as_str()),
+            (Some("c"), Some("c"))
+        );
+        assert_ne!(
+            claims(&pem.sign().unwrap(), 1)["jti"],
+            c["jti"],
+            "a fresh jti each time"
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_or_file_is_named() {
+        let e = CertificateAssertion::load(
+            &fixture("service-principal.pfx"),
+            Some("nope"),
+            "t",
+            "c",
+            "https://l",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("client_certificate_password") && e.contains("service-principal.pfx"),
+            "{e}"
+        );
+        let e = CertificateAssertion::load(&fixture("README.md"), None, "t", "c", "https://l")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PKCS#12"), "{e}");
+    }
+}

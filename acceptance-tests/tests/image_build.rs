@@ -39,7 +39,9 @@ fn image_build_lifecycle() {
     for tf in terraforms() {
         let name = format!("rhel96-{}", tf.version.replace('.', "-"));
         let image = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/{name}");
-        let ws = Workspace::new(&tf, &config(&name, "\"podman\"")).cloud(&cloud).secret(ACTIVATION_KEY);
+        let ws = Workspace::new(&tf, &config(&name, "\"podman\""))
+            .cloud(&cloud)
+            .secret(ACTIVATION_KEY);
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
         let (s, img) = cloud.arm("GET", &format!("{image}?api-version=2024-03-01"), None);
         assert_eq!(
@@ -59,7 +61,9 @@ fn image_build_lifecycle() {
         ws.write_config(&config(&name, "\"podman\""));
 
         // Import by the image id rebuilds the state from the compose request.
-        let imp = Workspace::new(&tf, &config(&name, "\"podman\"")).cloud(&cloud).secret(ACTIVATION_KEY);
+        let imp = Workspace::new(&tf, &config(&name, "\"podman\""))
+            .cloud(&cloud)
+            .secret(ACTIVATION_KEY);
         imp.run(&["import", "-no-color", "rhelazure_image_build.img", &image])
             .ok();
         imp.assert_no_changes();

@@ -54,7 +54,32 @@ pub fn in_text(text: &str, secrets: &[String], place: &str) -> Vec<Leak> {
 pub fn in_terraform_json(doc: &Json, secrets: &[String], place: &str) -> Vec<Leak> {
     let mut doc = doc.clone();
     mask_terraform_sensitive(&mut doc);
-    in_text(&doc.to_string(), secrets, place)
+    let mut found = Vec::new();
+    strings_with_paths(&doc, String::new(), &mut |path, s| {
+        for leak in in_text(s, secrets, &format!("{place} at {path}")) {
+            found.push(leak);
+        }
+    });
+    found
+}
+
+/// Every string in `v` (object keys included) with its JSON path.
+fn strings_with_paths(v: &Json, path: String, f: &mut dyn FnMut(&str, &str)) {
+    match v {
+        Json::String(s) => f(&path, s),
+        Json::Object(m) => {
+            for (k, x) in m {
+                f(&path, k);
+                strings_with_paths(x, format!("{path}.{k}"), f);
+            }
+        }
+        Json::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                strings_with_paths(x, format!("{path}[{i}]"), f);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn leak(text: &str, at: usize, len: usize, place: &str, what: &str) -> Leak {
@@ -148,7 +173,50 @@ pub fn mask_terraform_sensitive(doc: &mut Json) {
             }
         }
     }
+    // The configuration section echoes the user's own source (literals
+    // included, even inside nested sensitive attributes): not the provider's.
+    if let Some(m) = doc.as_object_mut() {
+        m.remove("configuration");
+    }
+    // Terraform marks an attribute sensitive in `resource_changes` but, for a
+    // replacement, may leave it out of `planned_values.sensitive_values`: what
+    // Terraform marks sensitive for an address anywhere counts everywhere.
+    let after_sensitive: Vec<(String, Json)> = doc["resource_changes"]
+        .as_array()
+        .map(|rc| {
+            rc.iter()
+                .filter_map(|c| {
+                    Some((
+                        c["address"].as_str()?.to_string(),
+                        c["change"]["after_sensitive"].clone(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !after_sensitive.is_empty() {
+        mask_by_address(doc, &after_sensitive);
+    }
     walk(doc);
+}
+
+/// Masks `values` of every resource object whose `address` has a sensitivity shape.
+fn mask_by_address(v: &mut Json, shapes: &[(String, Json)]) {
+    match v {
+        Json::Object(m) => {
+            let shape = m
+                .get("address")
+                .and_then(Json::as_str)
+                .and_then(|a| shapes.iter().find(|(addr, _)| addr == a))
+                .map(|(_, s)| s.clone());
+            if let (Some(shape), Some(values)) = (shape, m.get_mut("values")) {
+                mask_by_shape(values, &shape);
+            }
+            m.values_mut().for_each(|x| mask_by_address(x, shapes));
+        }
+        Json::Array(items) => items.iter_mut().for_each(|x| mask_by_address(x, shapes)),
+        _ => {}
+    }
 }
 
 fn walk(v: &mut Json) {
@@ -295,5 +363,14 @@ mod tests {
             "variables": {"v": {"value": "Sup3rS3cretValue"}},
             "configuration": {"root_module": {"variables": {"v": {"sensitive": true}}}}});
         assert!(in_terraform_json(&plan, &secrets, "s").is_empty());
+        // A replacement: planned_values forgets the mark, resource_changes has it.
+        let replace = json!({
+            "planned_values": {"root_module": {"resources": [{"address": "x.y",
+                "values": {"c": {"k": "Sup3rS3cretValue"}}, "sensitive_values": {"c": {}}}]}},
+            "resource_changes": [{"address": "x.y", "change": {"after": {"c": {"k": "Sup3rS3cretValue"}},
+                "after_sensitive": {"c": {"k": true}}}}],
+            "configuration": {"root_module": {"resources": [{"expressions": {"c": {"constant_value": {"k": "Sup3rS3cretValue"}}}}]}}
+        });
+        assert!(in_terraform_json(&replace, &secrets, "s").is_empty());
     }
 }

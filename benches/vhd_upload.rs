@@ -171,14 +171,8 @@ fn median_min_max(mut xs: Vec<f64>) -> (f64, f64, f64) {
     (xs[xs.len() / 2], xs[0], xs[xs.len() - 1])
 }
 
-fn main() {
-    let runs: usize = env_or("BENCH_RUNS", 5);
-    let concurrency: usize = env_or("BENCH_CONCURRENCY", 8);
-    let sizes: Vec<u64> = std::env::var("BENCH_VHD_GIB")
-        .unwrap_or_else(|_| "1,8".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+/// Azurite on a free port with a `bench` container and an account SAS.
+fn fresh_azurite() -> Env {
     let az = Azurite::start().expect("Azurite (scripts/install-azurite.sh; make bench runs it)");
     let sas = rhelazure_emulator::arm::sas::account_sas(&json!({
         "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rwdlac",
@@ -204,7 +198,17 @@ fn main() {
         &[("content-length", "0")],
     );
     assert_eq!(s, 201, "container: {body}");
+    env
+}
 
+fn main() {
+    let runs: usize = env_or("BENCH_RUNS", 5);
+    let concurrency: usize = env_or("BENCH_CONCURRENCY", 8);
+    let sizes: Vec<u64> = std::env::var("BENCH_VHD_GIB")
+        .unwrap_or_else(|_| "1,8".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let work = tempfile::tempdir_in(repo().join("target")).unwrap();
     let mut report = String::new();
     let _ = writeln!(
@@ -229,6 +233,9 @@ fn main() {
     for &gib in &sizes {
         for sparse in [false, true] {
             let image = make_image(work.path(), gib, sparse);
+            // A fresh Azurite per image: it reclaims deleted blobs' space lazily,
+            // and gigabytes of deleted runs would fill the disk.
+            let env = fresh_azurite();
             let label = format!("{gib} GiB {}", if sparse { "90% sparse" } else { "dense" });
             let (mut o, mut p) = (Vec::new(), Vec::new());
             let (mut o_sent, mut p_sent) = (0, 0);

@@ -39,6 +39,12 @@ impl Azurite {
                 "--location",
             ])
             .arg(dir.path())
+            // AZURITE_DEBUG_LOG=<file>: Azurite's own debug log, to see why it refused something.
+            .args(
+                std::env::var("AZURITE_DEBUG_LOG")
+                    .map(|p| vec!["--debug".to_string(), p])
+                    .unwrap_or_default(),
+            )
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

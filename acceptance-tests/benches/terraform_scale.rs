@@ -8,7 +8,7 @@
 //!    emulator enforcing an ARM write budget: wall time against the minimum
 //!    the budget allows, 429s received.
 //!
-//! Writes `bench/results/terraform-scale.md` and `.svg`. Knobs:
+//! Writes `bench/results/terraform-scale.md` and `.svg`, and `fleet.md`. Knobs:
 //! `BENCH_RUNS` (default 5), `BENCH_SIZES` (default `10,100,1000`),
 //! `BENCH_FLEET` (default 100). Uses the release provider (`make bench` builds it).
 
@@ -117,6 +117,7 @@ fn main() {
     );
     std::env::set_var("RHELAZURE_PROVIDER_DIR", &release);
     let runs: usize = env_or("BENCH_RUNS", 5);
+    // BENCH_SIZES=none or BENCH_FLEET=0 skip a part.
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "10,100,1000".into())
         .split(',')
@@ -127,10 +128,7 @@ fn main() {
     let cloud = LocalCloud::start();
 
     let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "# Terraform-level overhead and fleet under ARM limits\n"
-    );
+    let _ = writeln!(report, "# Terraform-level overhead over terraform_data\n");
     let _ = writeln!(
         report,
         "Terraform {}, release provider, local cloud on loopback (no added latency), {} cores. \
@@ -193,7 +191,19 @@ fn main() {
     .unwrap();
     let _ = writeln!(report, "\n![apply and plan times](terraform-scale.svg)\n");
 
-    // Fleet under ARM write limits.
+    if !sizes.is_empty() {
+        let path = repo_root().join("bench/results/terraform-scale.md");
+        std::fs::write(&path, &report).unwrap();
+        println!("{report}\nwritten to {}", path.display());
+    }
+    if fleet > 0 {
+        fleet_report(&tf, &cloud, fleet, runs);
+    }
+}
+
+/// Apply and destroy of `fleet` hosts under an ARM write budget, `runs`
+/// times: wall time against the minimum the budget allows, 429s.
+fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
     let (capacity, per_second) = (20.0, 8.0);
     let (s, _) = cloud.control(
         "PUT",
@@ -202,48 +212,61 @@ fn main() {
     );
     assert!(s < 300, "throttle set");
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
-    let hosts = quiet(Workspace::new(&tf, &fleet_config(&sub, fleet)).cloud(&cloud));
+    let hosts = quiet(Workspace::new(tf, &fleet_config(&sub, fleet)).cloud(cloud));
+    let mut report = String::new();
     let _ = writeln!(
         report,
-        "## Fleet of {fleet} `rhelazure_atomic_host` under an ARM write budget\n"
+        "# Fleet of {fleet} `rhelazure_atomic_host` under an ARM write budget\n"
     );
     let _ = writeln!(
         report,
-        "The emulator grants {capacity} writes at once, then {per_second} per second (a token bucket, \
-         like ARM's per-subscription budget), answering 429 + Retry-After beyond it. \
-         Minimum = the time the budget needs for the writes made.\n"
+        "Terraform {}, release provider, local cloud on loopback. The emulator grants {capacity} writes at once, \
+         then {per_second} per second (a token bucket, like ARM's per-subscription budget), answering 429 + \
+         Retry-After beyond it. Minimum = the time the budget needs for the writes made. Median of {runs} \
+         apply/destroy cycles (min–max); ARM writes are per command, 429s summed over all runs.\n",
+        tf.version
     );
     let _ = writeln!(
         report,
         "| command | wall s | minimum the budget allows s | ARM writes | answered 429 |"
     );
     let _ = writeln!(report, "|---|---|---|---|---|");
-    for args in [&APPLY[..], &DESTROY[..]] {
-        // The request log file is cumulative: count only this command's part.
-        let before = cloud.request_log().len();
-        let secs = timed(&hosts, args);
-        let log = cloud.request_log().split_off(before);
-        let writes = log
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e["method"].as_str(),
-                    Some("PUT" | "PATCH" | "DELETE" | "POST")
-                ) && e["path"]
-                    .as_str()
-                    .unwrap_or("")
-                    .starts_with("/subscriptions/")
-            })
-            .count();
-        let throttled = log.iter().filter(|e| e["status"] == 429).count();
-        let minimum = ((writes as f64 - capacity) / per_second).max(0.0);
+    let mut rows: Vec<(Vec<f64>, Vec<f64>, usize, usize)> =
+        vec![(vec![], vec![], 0, 0), (vec![], vec![], 0, 0)];
+    for _ in 0..runs {
+        for (row, args) in rows.iter_mut().zip([&APPLY[..], &DESTROY[..]]) {
+            // The request log file is cumulative: count only this command's part.
+            let before = cloud.request_log().len();
+            let secs = timed(&hosts, args);
+            let log = cloud.request_log().split_off(before);
+            let writes = log
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e["method"].as_str(),
+                        Some("PUT" | "PATCH" | "DELETE" | "POST")
+                    ) && e["path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("/subscriptions/")
+                })
+                .count();
+            row.0.push(secs);
+            row.1
+                .push(((writes as f64 - capacity) / per_second).max(0.0));
+            row.2 = writes;
+            row.3 += log.iter().filter(|e| e["status"] == 429).count();
+        }
+    }
+    for ((wall, minimum, writes, throttled), cmd) in rows.into_iter().zip(["apply", "destroy"]) {
+        let (w, m) = (stats(wall), stats(minimum));
         let _ = writeln!(
             report,
-            "| {} | {secs:.1} | {minimum:.1} | {writes} | {throttled} |",
-            args[0]
+            "| {cmd} | {:.1} ({:.1}–{:.1}) | {:.1} | {writes} | {throttled} (over {runs} runs) |",
+            w.median, w.min, w.max, m.median
         );
     }
-    let path = repo_root().join("bench/results/terraform-scale.md");
+    let path = repo_root().join("bench/results/fleet.md");
     std::fs::write(&path, &report).unwrap();
     println!("{report}\nwritten to {}", path.display());
 }

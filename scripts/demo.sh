@@ -55,7 +55,7 @@ say "terraform apply (examples/quickstart) with $("$tf" version | sed -n 1p)"
 
 say "Outputs"
 "$tf" output -no-color summary
-"$tf" output -no-color payg_sku_for_sap
+echo "SKU for RHEL 9.6 for SAP HA (provider function): $("$tf" output -raw payg_sku_for_sap)"
 
 say "terraform destroy"
 "$tf" destroy -auto-approve -no-color >/dev/null

@@ -3,31 +3,20 @@
 //! reference measured in the same run (spawning `/bin/true` is the floor for
 //! "start a process"). Writes bench/results/plugin-overhead.md. Never asserted.
 
+#[path = "../bench/common.rs"]
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
+
+use common::{stats, Stats};
 
 use rhelazure::plugin::proto::tfplugin6 as pb;
 use rhelazure::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use rhelazure::plugin::value::{msgpack, Value};
 
 const RUNS: usize = 15;
-
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-fn stats(mut xs: Vec<f64>) -> Stats {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Stats {
-        median: xs[xs.len() / 2],
-        min: xs[0],
-        max: xs[xs.len() - 1],
-    }
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

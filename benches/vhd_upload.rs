@@ -7,6 +7,10 @@
 //! alternate order each run. Writes bench/results/vhd-upload.md and .svg.
 //! Knobs: `BENCH_RUNS`, `BENCH_VHD_GIB` (default `1,8`), `BENCH_CONCURRENCY` (8).
 
+#[path = "../tests/support/azurite_blob.rs"]
+mod azurite_blob;
+#[path = "../bench/common.rs"]
+mod common;
 #[path = "../bench/svg.rs"]
 mod svg;
 
@@ -15,19 +19,10 @@ use std::io::{Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rhelazure::vhd::upload::{Target, Uploader};
+use azurite_blob::BlobEnv;
+use common::{env_list, env_or, stats};
+use rhelazure::vhd::upload::Uploader;
 use rhelazure::vhd::MIB;
-use rhelazure_emulator::azurite::Azurite;
-use serde_json::json;
-
-const VERSION: &str = "2024-08-04";
-
-fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,75 +60,10 @@ fn make_image(dir: &Path, gib: u64, sparse: bool) -> PathBuf {
     path
 }
 
-struct Env {
-    _az: Azurite,
-    endpoint: String,
-    sas: String,
-    http: reqwest::Client,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Env {
-    fn blob_url(&self, name: &str) -> String {
-        format!("{}/bench/{name}", self.endpoint)
-    }
-    fn send(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        headers: &[(&str, &str)],
-    ) -> (u16, String) {
-        self.rt.block_on(async {
-            let mut rq = self
-                .http
-                .request(method, url)
-                .header("x-ms-version", VERSION);
-            for (k, v) in headers {
-                rq = rq.header(*k, *v);
-            }
-            let r = rq.send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap_or_default())
-        })
-    }
-    /// Bytes the service holds as written pages (what was sent).
-    fn written_bytes(&self, name: &str) -> u64 {
-        let (s, xml) = self.send(
-            reqwest::Method::GET,
-            format!("{}?comp=pagelist&{}", self.blob_url(name), self.sas),
-            &[],
-        );
-        if s == 404 {
-            return 0; // an upload that failed and was cleaned up
-        }
-        assert_eq!(s, 200, "page list: {xml}");
-        let num = |tag: &str, from: &str| -> Vec<u64> {
-            from.split(&format!("<{tag}>"))
-                .skip(1)
-                .filter_map(|p| p.split('<').next()?.parse().ok())
-                .collect()
-        };
-        num("Start", &xml)
-            .iter()
-            .zip(num("End", &xml))
-            .map(|(a, b)| b + 1 - a)
-            .sum()
-    }
-    fn delete(&self, name: &str) {
-        self.send(
-            reqwest::Method::DELETE,
-            format!("{}?{}", self.blob_url(name), self.sas),
-            &[],
-        );
-    }
-}
-
-fn ours(env: &Env, image: &Path, name: &str, parallelism: usize) -> f64 {
+fn ours(env: &BlobEnv, image: &Path, name: &str, parallelism: usize) -> f64 {
     let mut up = Uploader::new(env.http.clone());
     up.parallelism = parallelism;
-    let target = Target {
-        blob_url: env.blob_url(name),
-        sas: env.sas.clone(),
-    };
+    let target = env.target(name);
     let t = Instant::now();
     env.rt
         .block_on(up.upload(image, &target, Instant::now() + Duration::from_secs(3600)))
@@ -146,7 +76,7 @@ fn ours(env: &Env, image: &Path, name: &str, parallelism: usize) -> f64 {
 /// once; every failure is counted in `failures` for the report, with
 /// Azurite's own error (its debug log is `target/bench-azurite.log`).
 fn python(
-    env: &Env,
+    env: &BlobEnv,
     image: &Path,
     name: &str,
     concurrency: usize,
@@ -186,52 +116,19 @@ fn python(
     None
 }
 
-fn median_min_max(mut xs: Vec<f64>) -> (f64, f64, f64) {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    (xs[xs.len() / 2], xs[0], xs[xs.len() - 1])
-}
-
-/// Azurite on a free port with a `bench` container and an account SAS.
-fn fresh_azurite() -> Env {
+/// A fresh Azurite with a `bench` container, its own debug log in
+/// `target/bench-azurite.log` (quoted when a Python upload fails).
+fn fresh_azurite() -> BlobEnv {
     let log = repo().join("target/bench-azurite.log");
     let _ = std::fs::remove_file(&log);
     std::env::set_var("AZURITE_DEBUG_LOG", &log);
-    let az = Azurite::start().expect("Azurite (scripts/install-azurite.sh; make bench runs it)");
-    let sas = rhelazure_emulator::arm::sas::account_sas(&json!({
-        "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rwdlac",
-        "signedProtocol": "https,http", "signedExpiry": "2099-01-01T00:00:00Z",
-    }))
-    .unwrap()["accountSasToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let env = Env {
-        endpoint: az.endpoint.clone(),
-        _az: az,
-        sas,
-        http: reqwest::Client::new(),
-        rt: tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-    };
-    let (s, body) = env.send(
-        reqwest::Method::PUT,
-        format!("{}/bench?restype=container&{}", env.endpoint, env.sas),
-        &[("content-length", "0")],
-    );
-    assert_eq!(s, 201, "container: {body}");
-    env
+    BlobEnv::start("bench")
 }
 
 fn main() {
     let runs: usize = env_or("BENCH_RUNS", 5);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 8);
-    let sizes: Vec<u64> = std::env::var("BENCH_VHD_GIB")
-        .unwrap_or_else(|_| "1,8".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes: Vec<u64> = env_list("BENCH_VHD_GIB", "1,8");
     let work = tempfile::tempdir_in(repo().join("target")).unwrap();
     let mut report = String::new();
     let _ = writeln!(
@@ -280,7 +177,11 @@ fn main() {
                 env.delete(&on);
                 env.delete(&pn);
             }
-            let (om, omin, omax) = median_min_max(o);
+            let common::Stats {
+                median: om,
+                min: omin,
+                max: omax,
+            } = stats(o);
             if p.is_empty() {
                 let _ = writeln!(
                     report,
@@ -290,7 +191,11 @@ fn main() {
                 std::fs::remove_file(&image).unwrap();
                 continue;
             }
-            let (pm, pmin, pmax) = median_min_max(p);
+            let common::Stats {
+                median: pm,
+                min: pmin,
+                max: pmax,
+            } = stats(p);
             let _ = writeln!(
                 report,
                 "| {label} | {om:.2} ({omin:.2}–{omax:.2}) | {pm:.2} ({pmin:.2}–{pmax:.2}) | {:.2}× | {} | {} | {failures} |",

@@ -5,81 +5,16 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rhelazure::vhd::upload::{Target, Uploader};
+use azurite_blob::BlobEnv;
+use rhelazure::vhd::upload::Uploader;
 use rhelazure::vhd::{footer, footer_is_valid, MIB};
-use rhelazure_emulator::azurite::Azurite;
-use serde_json::json;
 
-fn account_sas() -> String {
-    rhelazure_emulator::arm::sas::account_sas(&json!({
-        "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rwdlac",
-        "signedProtocol": "https,http", "signedExpiry": "2099-01-01T00:00:00Z",
-    }))
-    .unwrap()["accountSasToken"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+#[path = "support/azurite_blob.rs"]
+mod azurite_blob;
 
-struct Env {
-    _az: Azurite,
-    endpoint: String,
-    sas: String,
-    http: reqwest::Client,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Env {
-    fn new() -> Env {
-        let az = Azurite::start().expect("Azurite starts");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let env = Env {
-            endpoint: az.endpoint.clone(),
-            _az: az,
-            sas: account_sas(),
-            http: reqwest::Client::new(),
-            rt,
-        };
-        let url = format!("{}/vhds?restype=container&{}", env.endpoint, env.sas);
-        let s = env.rt.block_on(async {
-            env.http
-                .put(url)
-                .header("x-ms-version", "2024-08-04")
-                .header("content-length", "0")
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-        assert_eq!(s.as_u16(), 201);
-        env
-    }
-    fn target(&self, name: &str) -> Target {
-        Target {
-            blob_url: format!("{}/vhds/{name}", self.endpoint),
-            sas: self.sas.clone(),
-        }
-    }
-    fn read(&self, name: &str, from: u64, to_inclusive: u64) -> Vec<u8> {
-        let url = format!("{}/vhds/{name}?{}", self.endpoint, self.sas);
-        self.rt.block_on(async {
-            self.http
-                .get(url)
-                .header("x-ms-version", "2024-08-04")
-                .header("x-ms-range", format!("bytes={from}-{to_inclusive}"))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap()
-                .to_vec()
-        })
-    }
+/// Azurite with a `vhds` container.
+fn env() -> BlobEnv {
+    BlobEnv::start("vhds")
 }
 
 fn image(len: usize, data_at: &[(usize, u8)]) -> tempfile::NamedTempFile {
@@ -98,7 +33,7 @@ fn soon() -> Instant {
 
 #[test]
 fn sparse_unaligned_image_sends_only_its_data() {
-    let env = Env::new();
+    let env = env();
     // 10 MiB + 123 bytes, data in three pages (one in the short last page).
     let len = 10 * MIB as usize + 123;
     let f = image(
@@ -153,7 +88,7 @@ fn sparse_unaligned_image_sends_only_its_data() {
 
 #[test]
 fn dense_zero_and_vhd_inputs() {
-    let env = Env::new();
+    let env = env();
     let up = Uploader::new(env.http.clone());
     let dense_bytes: Vec<u8> = (0..2 * MIB as usize).map(|i| (i % 251) as u8 + 1).collect();
     let mut dense = tempfile::NamedTempFile::new().unwrap();
@@ -194,7 +129,7 @@ fn dense_zero_and_vhd_inputs() {
 
 #[test]
 fn an_interrupted_upload_resumes() {
-    let env = Env::new();
+    let env = env();
     let f = image(
         8 * MIB as usize,
         &[
@@ -211,20 +146,14 @@ fn an_interrupted_upload_resumes() {
         .unwrap();
     // Simulate an interruption: clear two of the four data pages, as if they were never written.
     for at in [2 * MIB, 7 * MIB] {
-        let url = format!("{}/vhds/resume.vhd?comp=page&{}", env.endpoint, env.sas);
-        let s = env.rt.block_on(async {
-            env.http
-                .put(url)
-                .header("x-ms-version", "2024-08-04")
-                .header("x-ms-page-write", "clear")
-                .header("x-ms-range", format!("bytes={at}-{}", at + 511))
-                .header("content-length", "0")
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-        assert_eq!(s.as_u16(), 201);
+        let url = format!("{}?comp=page&{}", env.blob_url("resume.vhd"), env.sas);
+        let range = format!("bytes={at}-{}", at + 511);
+        let headers = [
+            ("x-ms-page-write", "clear"),
+            ("x-ms-range", range.as_str()),
+            ("content-length", "0"),
+        ];
+        assert_eq!(env.send(reqwest::Method::PUT, url, &headers).0, 201);
     }
     let again = env
         .rt
@@ -259,7 +188,7 @@ fn an_interrupted_upload_resumes() {
 
 #[test]
 fn formats_azure_cannot_use_are_refused_with_the_fix() {
-    let env = Env::new();
+    let env = env();
     let mut q = tempfile::NamedTempFile::new().unwrap();
     q.write_all(b"QFI\xfb\0\0\0\x03 a qcow2 image").unwrap();
     let err = env

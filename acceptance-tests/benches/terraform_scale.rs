@@ -12,36 +12,18 @@
 //! `BENCH_RUNS` (default 5), `BENCH_SIZES` (default `10,100,1000`),
 //! `BENCH_FLEET` (default 100). Uses the release provider (`make bench` builds it).
 
+#[path = "../../bench/common.rs"]
+mod common;
 #[path = "../../bench/svg.rs"]
 mod svg;
+
+use common::{env_list, env_or, stats};
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Terraform, Workspace};
 use serde_json::json;
-
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-fn stats(mut xs: Vec<f64>) -> Stats {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    Stats {
-        median: xs[xs.len() / 2],
-        min: xs[0],
-        max: xs[xs.len() - 1],
-    }
-}
-
-fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
 
 /// Seconds of one Terraform command (which must succeed).
 fn timed(ws: &Workspace, args: &[&str]) -> f64 {
@@ -118,11 +100,7 @@ fn main() {
     std::env::set_var("RHELAZURE_PROVIDER_DIR", &release);
     let runs: usize = env_or("BENCH_RUNS", 5);
     // BENCH_SIZES=none or BENCH_FLEET=0 skip a part.
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "10,100,1000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes: Vec<usize> = env_list("BENCH_SIZES", "10,100,1000");
     let fleet: usize = env_or("BENCH_FLEET", 100);
     let tf = terraforms().remove(0);
     let cloud = LocalCloud::start();
@@ -239,18 +217,7 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
             let before = cloud.request_log().len();
             let secs = timed(&hosts, args);
             let log = cloud.request_log().split_off(before);
-            let writes = log
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e["method"].as_str(),
-                        Some("PUT" | "PATCH" | "DELETE" | "POST")
-                    ) && e["path"]
-                        .as_str()
-                        .unwrap_or("")
-                        .starts_with("/subscriptions/")
-                })
-                .count();
+            let writes = LocalCloud::arm_writes(&log);
             row.0.push(secs);
             row.1
                 .push(((writes as f64 - capacity) / per_second).max(0.0));

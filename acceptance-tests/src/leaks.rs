@@ -194,34 +194,23 @@ pub fn mask_terraform_sensitive(doc: &mut Json) {
                 .collect()
         })
         .unwrap_or_default();
-    if !after_sensitive.is_empty() {
-        mask_by_address(doc, &after_sensitive);
-    }
-    walk(doc);
+    walk(doc, &after_sensitive);
 }
 
-/// Masks `values` of every resource object whose `address` has a sensitivity shape.
-fn mask_by_address(v: &mut Json, shapes: &[(String, Json)]) {
+/// Masks every sensitive value under `v`; `after_sensitive` holds the plan's
+/// sensitivity shape per resource address.
+fn walk(v: &mut Json, after_sensitive: &[(String, Json)]) {
     match v {
         Json::Object(m) => {
+            // A resource whose address the plan marks: {"address": …, "values": …}
             let shape = m
                 .get("address")
                 .and_then(Json::as_str)
-                .and_then(|a| shapes.iter().find(|(addr, _)| addr == a))
+                .and_then(|a| after_sensitive.iter().find(|(addr, _)| addr == a))
                 .map(|(_, s)| s.clone());
             if let (Some(shape), Some(values)) = (shape, m.get_mut("values")) {
                 mask_by_shape(values, &shape);
             }
-            m.values_mut().for_each(|x| mask_by_address(x, shapes));
-        }
-        Json::Array(items) => items.iter_mut().for_each(|x| mask_by_address(x, shapes)),
-        _ => {}
-    }
-}
-
-fn walk(v: &mut Json) {
-    match v {
-        Json::Object(m) => {
             // `show -json`: {"values": …, "sensitive_values": …}
             if let Some(sens) = m.get("sensitive_values").cloned() {
                 if let Some(values) = m.get_mut("values") {
@@ -250,9 +239,9 @@ fn walk(v: &mut Json) {
                     }
                 }
             }
-            m.values_mut().for_each(walk);
+            m.values_mut().for_each(|x| walk(x, after_sensitive));
         }
-        Json::Array(items) => items.iter_mut().for_each(walk),
+        Json::Array(items) => items.iter_mut().for_each(|x| walk(x, after_sensitive)),
         _ => {}
     }
 }
@@ -278,20 +267,14 @@ fn mask_by_shape(v: &mut Json, shape: &Json) {
 }
 
 /// A state v4 path: a list of `{"type": "get_attr", "value": name}` or
-/// `{"type": "index", "value": {"value": key, "type": …}}` steps. (Newer
-/// Terraform may write the path as one object with a `"path"` list.)
+/// `{"type": "index", "value": {"value": key, "type": …}}` steps (the form
+/// Terraform 1.11 and 1.15 write).
 fn mask_path(v: &mut Json, path: &Json) {
-    let steps = match path {
-        Json::Array(steps) => steps.clone(),
-        Json::Object(o) => o
-            .get("path")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => return,
+    let Some(steps) = path.as_array() else {
+        return;
     };
     let mut cur = v;
-    for step in &steps {
+    for step in steps {
         let next = match (step["type"].as_str(), &step["value"]) {
             (Some("get_attr"), Json::String(name)) => cur.get_mut(name.as_str()),
             (Some("index"), key) => {

@@ -201,6 +201,14 @@ impl Workspace {
         ws
     }
 
+    /// `examples/quickstart` on the local cloud, with a throwaway SSH key.
+    pub fn quickstart(tf: &Terraform, cloud: &LocalCloud) -> Workspace {
+        Workspace::from_example(tf, "quickstart").cloud(cloud).env(
+            "TF_VAR_ssh_public_key",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuickstartKey ops@example",
+        )
+    }
+
     /// A workspace whose `main.tf` is `config` as given, without this
     /// provider in `required_providers` (Terraform's floor: built-ins only).
     pub fn plain(tf: &Terraform, config: &str) -> Workspace {
@@ -625,6 +633,36 @@ impl LocalCloud {
             "requests outside ../shared/specs:\n{}",
             misses.join("\n")
         );
+    }
+
+    /// Changes the emulator's run-time settings (`PUT /_emulator/config`:
+    /// only the fields given), asserting it took them.
+    pub fn configure(&self, settings: serde_json::Value) {
+        let (status, body) = self.control("PUT", "config", settings.clone());
+        assert_eq!(status, 204, "emulator config {settings}: {body}");
+    }
+
+    /// Adds a fault (`POST /_emulator/faults`; fields in the emulator's
+    /// `control.rs`), asserting the emulator took it.
+    pub fn inject_fault(&self, fault: serde_json::Value) {
+        let (status, body) = self.control("POST", "faults", fault.clone());
+        assert_eq!(status, 201, "fault {fault}: {body}");
+    }
+
+    /// How many ARM writes (PUT, PATCH, DELETE, POST under `/subscriptions/`,
+    /// the calls ARM's write budget counts) `log` holds.
+    pub fn arm_writes(log: &[serde_json::Value]) -> usize {
+        log.iter()
+            .filter(|e| {
+                matches!(
+                    e["method"].as_str(),
+                    Some("PUT" | "PATCH" | "DELETE" | "POST")
+                ) && e["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("/subscriptions/")
+            })
+            .count()
     }
 
     /// Every credential of the emulator's seed (client secrets, offline

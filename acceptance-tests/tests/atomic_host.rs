@@ -258,12 +258,7 @@ fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let tf = &terraforms()[0];
     // A slow VM create, so the provider dies while the operation runs.
-    assert_eq!(
-        cloud
-            .control("PUT", "config", json!({ "lro_delay_ms": 4000 }))
-            .0,
-        204
-    );
+    cloud.configure(json!({ "lro_delay_ms": 4000 }));
     let ws = Workspace::new(tf, &config(&sub, "ahkill", "Standard_B2s", WEB, "")).cloud(&cloud);
     let vm_exists = || {
         host_objects(&cloud, "ahkill")
@@ -285,12 +280,7 @@ fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
 
     // The next apply adopts the VM (marked at creation) instead of failing on
     // "already exists" or making a second one.
-    assert_eq!(
-        cloud
-            .control("PUT", "config", json!({ "lro_delay_ms": 0 }))
-            .0,
-        204
-    );
+    cloud.configure(json!({ "lro_delay_ms": 0 }));
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(r.code, 0, "{}", r.all());
     let objects = host_objects(&cloud, "ahkill");
@@ -376,15 +366,7 @@ fn fleet_of_fifty_under_write_limits() {
     );
 
     let lines = cloud.request_log();
-    let writes = lines
-        .iter()
-        .filter(|e| {
-            matches!(
-                e["method"].as_str(),
-                Some("PUT" | "PATCH" | "DELETE" | "POST")
-            ) && !e["path"].as_str().unwrap_or("").contains("/oauth2/")
-        })
-        .count();
+    let writes = LocalCloud::arm_writes(&lines);
     let throttled = lines.iter().filter(|e| e["status"] == 429).count();
     eprintln!("fleet of 50: {writes} ARM writes, {throttled} answered 429");
     assert!(

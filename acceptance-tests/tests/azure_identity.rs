@@ -30,25 +30,48 @@ fn seed() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// A workspace on the local cloud without the client secret, logging at debug.
-fn without_secret(cloud: &LocalCloud) -> (Workspace, std::path::PathBuf) {
-    let ws = Workspace::new(&terraforms()[0], CONFIG).cloud(cloud);
+/// A workspace on the local cloud without the client secret, with `creds`
+/// in its environment instead, logging at debug into `debug.log`.
+fn with_credentials(cloud: &LocalCloud, creds: &[(&str, &str)]) -> Workspace {
+    let mut ws = Workspace::new(&terraforms()[0], CONFIG).cloud(cloud);
     let log = ws.path().join("debug.log");
-    let ws = ws
+    ws = ws
         .env("ARM_CLIENT_SECRET", "")
         .env("ARM_USE_CLI", "false")
         .env("TF_LOG", "debug")
         .env("TF_LOG_PATH", log.to_str().unwrap());
-    (ws, log)
+    for (k, v) in creds {
+        ws = ws.env(k, v);
+    }
+    ws
 }
 
-fn credential_chosen(log: &std::path::Path) -> String {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
+/// Applies (a real ARM call) and checks the credential the provider chose.
+fn authenticates_with(ws: &Workspace, method: &str) {
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let log = std::fs::read_to_string(ws.path().join("debug.log")).unwrap_or_default();
+    let chosen = log
         .lines()
         .find(|l| l.contains("Azure credential chosen"))
-        .unwrap_or_default()
-        .to_string()
+        .unwrap_or_default();
+    assert!(chosen.contains(method), "expected {method}: {chosen}");
+}
+
+/// Applies and expects a failure that says `why`.
+fn is_refused(ws: &Workspace, why: &str) {
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0);
+    assert!(r.all().contains(why), "{}", r.all());
+}
+
+/// How many requests to `path` the emulator answered 200.
+fn answered(cloud: &LocalCloud, path: impl Fn(&str) -> bool) -> usize {
+    cloud
+        .request_log()
+        .iter()
+        .filter(|e| path(e["path"].as_str().unwrap_or("")) && e["status"] == 200)
+        .count()
 }
 
 #[test]
@@ -58,46 +81,26 @@ fn a_managed_identity_authenticates_without_any_secret() {
         .as_str()
         .unwrap()
         .to_string();
-    let (ws, log) = without_secret(&cloud);
-    let ws = ws
-        .env("ARM_USE_MSI", "true")
-        .env(
-            "IDENTITY_ENDPOINT",
-            &format!("{}/msi/token", cloud.get("ARM_ENDPOINT")),
+    let endpoint = format!("{}/msi/token", cloud.get("ARM_ENDPOINT"));
+    let msi = |header: &str| {
+        with_credentials(
+            &cloud,
+            &[
+                ("ARM_USE_MSI", "true"),
+                ("IDENTITY_ENDPOINT", &endpoint),
+                ("IDENTITY_HEADER", header),
+            ],
         )
-        .env("IDENTITY_HEADER", &header);
-    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    };
+    authenticates_with(&msi(&header), "ManagedIdentity");
     assert!(
-        credential_chosen(&log).contains("ManagedIdentity"),
-        "{}",
-        credential_chosen(&log)
-    );
-    let msi_calls = cloud
-        .request_log()
-        .iter()
-        .filter(|e| e["path"] == "/msi/token" && e["status"] == 200)
-        .count();
-    assert!(
-        msi_calls >= 1,
+        answered(&cloud, |p| p == "/msi/token") >= 1,
         "the token came from the managed identity endpoint"
     );
-
     // A host whose identity header is wrong: refused, and said so.
-    let (bad, _) = without_secret(&cloud);
-    let bad = bad
-        .env("ARM_USE_MSI", "true")
-        .env(
-            "IDENTITY_ENDPOINT",
-            &format!("{}/msi/token", cloud.get("ARM_ENDPOINT")),
-        )
-        .env("IDENTITY_HEADER", "not-the-header-of-this-host");
-    let r = bad.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_ne!(r.code, 0);
-    assert!(
-        r.all().contains("X-IDENTITY-HEADER is missing or invalid"),
-        "{}",
-        r.all()
+    is_refused(
+        &msi("not-the-header-of-this-host"),
+        "X-IDENTITY-HEADER is missing or invalid",
     );
 }
 
@@ -112,56 +115,37 @@ fn github_actions_oidc_is_exchanged_for_an_arm_token() {
         "{}/github-actions/idtoken?api-version=2.0",
         cloud.get("ARM_ENDPOINT")
     );
-    let (ws, log) = without_secret(&cloud);
-    let ws = ws
-        .env("ARM_USE_OIDC", "true")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token);
-    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        credential_chosen(&log).contains("Oidc"),
-        "{}",
-        credential_chosen(&log)
-    );
-    let requests = cloud.request_log();
-    assert!(requests
-        .iter()
-        .any(|e| e["path"] == "/github-actions/idtoken" && e["status"] == 200));
-    assert!(requests.iter().any(|e| e["path"]
-        .as_str()
-        .unwrap_or("")
-        .ends_with("/oauth2/v2.0/token")
-        && e["status"] == 200));
-
+    let job = |token: &str| {
+        with_credentials(
+            &cloud,
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", &url),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", token),
+            ],
+        )
+    };
+    authenticates_with(&job(&request_token), "Oidc");
+    assert!(answered(&cloud, |p| p == "/github-actions/idtoken") >= 1);
+    assert!(answered(&cloud, |p| p.ends_with("/oauth2/v2.0/token")) >= 1);
     // A job without `id-token: write` (no valid request token): refused with the fix.
-    let (bad, _) = without_secret(&cloud);
-    let bad = bad
-        .env("ARM_USE_OIDC", "true")
-        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "not-this-jobs-token");
-    let r = bad.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_ne!(r.code, 0);
-    assert!(r.all().contains("id-token: write"), "{}", r.all());
+    is_refused(&job("not-this-jobs-token"), "id-token: write");
 }
 
 #[test]
 fn a_client_certificate_authenticates_through_terraform() {
     let cloud = LocalCloud::start();
     let pfx = repo_root().join("acceptance-tests/fixtures/service-principal.pfx");
-    let (ws, log) = without_secret(&cloud);
-    let ws = ws
-        .env("ARM_CLIENT_CERTIFICATE_PATH", pfx.to_str().unwrap())
-        .env(
-            "ARM_CLIENT_CERTIFICATE_PASSWORD",
-            "local-cloud-pfx-password",
-        )
-        .secret("local-cloud-pfx-password");
-    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        credential_chosen(&log).contains("ClientCertificate"),
-        "{}",
-        credential_chosen(&log)
-    );
+    let ws = with_credentials(
+        &cloud,
+        &[
+            ("ARM_CLIENT_CERTIFICATE_PATH", pfx.to_str().unwrap()),
+            (
+                "ARM_CLIENT_CERTIFICATE_PASSWORD",
+                "local-cloud-pfx-password",
+            ),
+        ],
+    )
+    .secret("local-cloud-pfx-password");
+    authenticates_with(&ws, "ClientCertificate");
 }

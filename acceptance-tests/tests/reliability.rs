@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
 use serde_json::json;
 
-const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICrashTestKey ops@example";
-
 /// How many objects of each kind the clouds hold: ARM resources by type, and
 /// Red Hat's activation keys, sources, applications and authentications.
 fn inventory(cloud: &LocalCloud) -> BTreeMap<String, usize> {
@@ -57,16 +55,10 @@ fn inventory(cloud: &LocalCloud) -> BTreeMap<String, usize> {
     out
 }
 
-fn quickstart(tf: &rhelazure_acceptance_tests::Terraform, cloud: &LocalCloud) -> Workspace {
-    Workspace::from_example(tf, "quickstart")
-        .cloud(cloud)
-        .env("TF_VAR_ssh_public_key", SSH_KEY)
-}
-
 /// The inventory a clean apply of the quickstart leaves, on a cloud of its own.
 fn reference_inventory(tf: &rhelazure_acceptance_tests::Terraform) -> BTreeMap<String, usize> {
     let cloud = LocalCloud::start();
-    let ws = quickstart(tf, &cloud);
+    let ws = Workspace::quickstart(tf, &cloud);
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
     let inv = inventory(&cloud);
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
@@ -114,18 +106,9 @@ fn provider_killed_at_random_points_converges_without_duplicates() {
     let cloud = LocalCloud::start();
     let baseline = inventory(&cloud);
     // Slow enough that an apply lasts several seconds, so kills land inside it.
-    assert_eq!(
-        cloud
-            .control(
-                "PUT",
-                "config",
-                json!({ "lro_delay_ms": 1200, "compose_phase_ms": 700 })
-            )
-            .0,
-        204
-    );
+    cloud.configure(json!({ "lro_delay_ms": 1200, "compose_phase_ms": 700 }));
     let mut rng = Rng::from_env();
-    let ws = quickstart(tf, &cloud);
+    let ws = Workspace::quickstart(tf, &cloud);
     let mut kills = 0;
     for round in 0..4 {
         let at = rng.millis(300, 4000);
@@ -168,12 +151,7 @@ fn provider_killed_at_random_points_converges_without_duplicates() {
     );
     eprintln!("destroy killed at {at:?}: {destroy:?}");
     assert_state_file_intact(&ws, "after the killed destroy");
-    assert_eq!(
-        cloud
-            .control("PUT", "config", json!({ "lro_delay_ms": 0 }))
-            .0,
-        204
-    );
+    cloud.configure(json!({ "lro_delay_ms": 0 }));
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert_eq!(inventory(&cloud), baseline, "nothing left behind");
 }
@@ -195,11 +173,11 @@ fn fault_storms_end_in_success_or_a_clear_error_and_converge() {
     ];
     let start_storm = || {
         for f in &storm {
-            assert_eq!(cloud.control("POST", "faults", f.clone()).0, 201, "{f}");
+            cloud.inject_fault(f.clone());
         }
     };
     start_storm();
-    let ws = quickstart(tf, &cloud);
+    let ws = Workspace::quickstart(tf, &cloud);
 
     // Under the storm: each run succeeds or says what failed, and a re-run
     // picks up from there.

@@ -274,15 +274,8 @@ fn marketplace_agreement_errors() {
 fn activation_key_create_with_a_lost_answer_is_adopted() {
     let cloud = LocalCloud::start();
     let tf = &terraforms()[0];
-    assert_eq!(
-        cloud
-            .control(
-                "POST",
-                "faults",
-                json!({ "method": "POST", "path": "/api/rhsm/v2/activation_keys", "drop_after_serving": true, "count": 1 }),
-            )
-            .0,
-        201
+    cloud.inject_fault(
+        json!({ "method": "POST", "path": "/api/rhsm/v2/activation_keys", "drop_after_serving": true, "count": 1 }),
     );
     let ws = Workspace::new(tf, &key_config("lost-answer", "Production")).cloud(&cloud);
     let first = ws.run(&["apply", "-auto-approve", "-no-color"]);

@@ -117,7 +117,16 @@ fn customizations_attr() -> Attr {
     .description("What Image Builder puts in the image.")
 }
 
-/// The compose request of the configuration (the service's field names).
+/// The state of a build whose compose `compose_id` delivered `img`.
+fn delivered(planned: &Value, compose_id: &str, img: &Json) -> Value {
+    let mut state = planned.clone();
+    set_str(&mut state, "compose_id", Some(compose_id));
+    set_str(&mut state, "status", Some("success"));
+    set_str(&mut state, "id", img["id"].as_str());
+    set_str(&mut state, "location", img["location"].as_str());
+    state
+}
+
 /// The latest compose, running or succeeded, that uploads to the same Azure
 /// target (subscription, resource group, image name: unique in Azure, so it
 /// is the one making this image), with its status. Best effort: a failed
@@ -146,6 +155,7 @@ async fn compose_for_target(
     None
 }
 
+/// The compose request of the configuration (the service's field names).
 fn compose_request(v: &Value) -> Json {
     let c = v.attr("customizations");
     let strings = |x: &Value| -> Option<Json> {
@@ -310,12 +320,7 @@ impl Resource<ProviderData> for ImageBuild {
                 // Made by a compose of an interrupted create: adopt it.
                 let (id, _) = earlier.unwrap_or_default();
                 tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the image an interrupted create's compose delivered");
-                let mut state = planned.clone();
-                set_str(&mut state, "compose_id", Some(&id));
-                set_str(&mut state, "status", Some("success"));
-                set_str(&mut state, "id", img["id"].as_str());
-                set_str(&mut state, "location", img["location"].as_str());
-                return ApplyOutcome::ok(state);
+                return ApplyOutcome::ok(delivered(planned, &id, &img));
             }
             Ok(Some(_)) => {
                 return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(AttributePath::attrs(&["image_name"])).into())
@@ -333,7 +338,10 @@ impl Resource<ProviderData> for ImageBuild {
                 crate::redhat::Compose { id }
             }
             None => match rh.compose(&request, dl).await {
-                Ok(c) => c,
+                Ok(c) => {
+                    tracing::info!(target: "rhelazure.resources", compose = %c.id, image = %name, "Image Builder compose started");
+                    c
+                }
                 Err(e) => {
                     return ApplyOutcome::failed(
                         Value::Null,
@@ -342,7 +350,6 @@ impl Resource<ProviderData> for ImageBuild {
                 }
             },
         };
-        tracing::info!(target: "rhelazure.resources", compose = %compose.id, image = %name, "Image Builder compose started");
         let mut state = planned.clone();
         set_str(&mut state, "compose_id", Some(&compose.id));
         if let Err(e) = rh.wait_compose(&compose.id, dl).await {
@@ -357,11 +364,7 @@ impl Resource<ProviderData> for ImageBuild {
         }
         set_str(&mut state, "status", Some("success"));
         match arm.get(&path, IMAGES_API, dl).await {
-            Ok(Some(img)) => {
-                set_str(&mut state, "id", img["id"].as_str());
-                set_str(&mut state, "location", img["location"].as_str());
-                ApplyOutcome::ok(state)
-            }
+            Ok(Some(img)) => ApplyOutcome::ok(delivered(planned, &compose.id, &img)),
             Ok(None) => ApplyOutcome::failed(
                 Value::Null,
                 Diagnostic::error(

@@ -103,12 +103,7 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     if !t.id.eq_ignore_ascii_case(tenant) {
         return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
     }
-    let assertion_header = get("client_assertion")
-        .split('.')
-        .next()
-        .and_then(|p| B64.decode(p.trim_end_matches('=')).ok())
-        .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
-        .unwrap_or(Json::Null);
+    let assertion_header = jwt_part(get("client_assertion"), 0).unwrap_or(Json::Null);
     let is_assertion =
         get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     if is_assertion
@@ -125,12 +120,7 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
         // Workload identity federation: the assertion's issuer, subject and audience
         // must match a federated credential of the app. (The local cloud has no
         // issuer keys to fetch, so the assertion's signature is not checked.)
-        let claims = get("client_assertion")
-            .split('.')
-            .nth(1)
-            .and_then(|p| B64.decode(p.trim_end_matches('=')).ok())
-            .and_then(|b| serde_json::from_slice::<Json>(&b).ok());
-        let Some(c) = claims else {
+        let Some(c) = jwt_part(get("client_assertion"), 1) else {
             return aad_error(
                 400,
                 "invalid_request",
@@ -173,6 +163,12 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
         200,
         &json!({ "token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token }),
     )
+}
+
+/// Part `i` of a JWT (0 header, 1 claims) as JSON, without checking anything.
+fn jwt_part(jwt: &str, i: usize) -> Option<Json> {
+    let p = jwt.split('.').nth(i)?;
+    serde_json::from_slice(&B64.decode(p.trim_end_matches('=')).ok()?).ok()
 }
 
 /// Checks a certificate-signed client assertion (RS256, `x5t#S256` or `x5t`
@@ -218,12 +214,7 @@ fn check_certificate_assertion(
         &sig,
     )
     .map_err(|_| bad_sig())?;
-    let claims = input
-        .split('.')
-        .nth(1)
-        .and_then(|p| B64.decode(p).ok())
-        .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
-        .unwrap_or(Json::Null);
+    let claims = jwt_part(input, 1).unwrap_or(Json::Null);
     if claims["iss"] != json!(sp.client_id) || claims["sub"] != json!(sp.client_id) {
         return Err(aad_error(400, "invalid_client", 700023, "Client assertion audience claim does not match Realm issuer, or the issuer and subject are not the client."));
     }

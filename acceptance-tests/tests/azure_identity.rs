@@ -7,11 +7,19 @@
 //!   token is fetched, exchanged at Entra ID against the app's federated
 //!   credential, and used for ARM; a job with a wrong request token is refused
 //!   with an actionable message;
-//! - a client certificate (PKCS#12 with a password) signing the assertion.
+//! - a client certificate (PKCS#12 with a password) signing the assertion;
+//! - the Azure CLI's login (`use_cli`): the real `az` (PyPI azure-cli, from
+//!   `scripts/install-azure-cli.sh`) registered with the local cloud as a
+//!   custom cloud and logged in there; the provider runs `az account
+//!   get-access-token` and never sees a secret. Before `az login`, the apply
+//!   is refused with the fix.
 //!
 //! Each run makes a real ARM call (a Marketplace lookup) and logs at debug
 //! level which credential was chosen; the suite's leak check makes sure the
 //! identity header and request token never reach a log.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Workspace};
 
@@ -148,4 +156,149 @@ fn a_client_certificate_authenticates_through_terraform() {
     )
     .secret("local-cloud-pfx-password");
     authenticates_with(&ws, "ClientCertificate");
+}
+
+/// The real Azure CLI with a config directory of its own (outside the
+/// workspace: `az login` keeps the service principal's secret there, as it
+/// does on a developer's machine), trusting the local cloud's CA.
+struct AzureCli {
+    config: tempfile::TempDir,
+    bin: PathBuf,
+    ca: String,
+}
+
+impl AzureCli {
+    fn new(cloud: &LocalCloud) -> AzureCli {
+        let install = repo_root().join("scripts/install-azure-cli.sh");
+        let ok = Command::new(install)
+            .status()
+            .expect("install-azure-cli.sh runs");
+        assert!(ok.success(), "the Azure CLI could not be installed");
+        AzureCli {
+            config: tempfile::tempdir().unwrap(),
+            bin: repo_root().join(".tools/azure-cli/bin"),
+            ca: cloud.get("SSL_CERT_FILE"),
+        }
+    }
+
+    /// What `az` (and so the provider's credential) needs in its environment.
+    fn env(&self) -> Vec<(String, String)> {
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        vec![
+            ("PATH".into(), path),
+            (
+                "AZURE_CONFIG_DIR".into(),
+                self.config.path().display().to_string(),
+            ),
+            ("REQUESTS_CA_BUNDLE".into(), self.ca.clone()),
+            ("AZURE_CORE_COLLECT_TELEMETRY".into(), "false".into()),
+            ("AZURE_CORE_SURVEY_MESSAGE".into(), "false".into()),
+        ]
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(self.bin.join("az"))
+            .args(args)
+            .envs(self.env())
+            .output()
+            .expect("az runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "az {}: {text}", args[..2].join(" "));
+        text
+    }
+
+    /// `az cloud register` + `az login --service-principal`, as an Azure Stack
+    /// user would against a private cloud (no instance discovery at
+    /// login.microsoftonline.com, which is not reachable from here).
+    fn log_in(&self, cloud: &LocalCloud) {
+        let arm = format!("{}/", cloud.get("ARM_ENDPOINT"));
+        let authority = cloud.get("ARM_AUTHORITY_HOST");
+        self.run(&[
+            "cloud",
+            "register",
+            "--name",
+            "rhelazure-local",
+            "--skip-endpoint-discovery",
+            "--endpoint-resource-manager",
+            &arm,
+            "--endpoint-active-directory",
+            &authority,
+            "--endpoint-active-directory-resource-id",
+            "https://management.core.windows.net/",
+        ]);
+        self.run(&["cloud", "set", "--name", "rhelazure-local"]);
+        self.run(&["config", "set", "core.instance_discovery=false"]);
+        let listed = self.run(&[
+            "login",
+            "--service-principal",
+            "--username",
+            &cloud.get("ARM_CLIENT_ID"),
+            "--password",
+            &cloud.get("ARM_CLIENT_SECRET"),
+            "--tenant",
+            &cloud.get("ARM_TENANT_ID"),
+            "--output",
+            "json",
+        ]);
+        assert!(
+            listed.contains(&cloud.get("ARM_SUBSCRIPTION_ID")),
+            "az login lists the local cloud's subscription: {listed}"
+        );
+    }
+}
+
+#[test]
+fn the_azure_cli_login_is_used_without_a_secret_in_terraform() {
+    let cloud = LocalCloud::start();
+    let az = AzureCli::new(&cloud);
+    // Tenant and subscription stay set (ARM_TENANT_ID, ARM_SUBSCRIPTION_ID), as
+    // most users have them: `az` refuses to be given both, so the credential
+    // must pass only one.
+    let workspace = || {
+        let mut ws = with_credentials(&cloud, &[("ARM_CLIENT_ID", ""), ("ARM_USE_CLI", "true")]);
+        for (k, v) in az.env() {
+            ws = ws.env(&k, &v);
+        }
+        ws
+    };
+    // Not logged in yet: refused, with the fix.
+    is_refused(&workspace(), "Please run 'az login'");
+    is_refused(
+        &workspace(),
+        "none of client_secret, client_certificate_path, use_oidc or use_msi is set",
+    );
+
+    az.log_in(&cloud);
+    let before = cloud.request_log().len();
+    authenticates_with(&workspace(), "AzureCli");
+    let during = &cloud.request_log()[before..];
+    let from =
+        |e: &serde_json::Value, who: &str| e["user_agent"].as_str().unwrap_or("").contains(who);
+    // The ARM token came from az (MSAL, on the CLI's login), the ARM call from the provider.
+    assert!(
+        during.iter().any(|e| e["path"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/oauth2/v2.0/token")
+            && e["status"] == 200
+            && !from(e, "terraform-provider-rhelazure")),
+        "az fetched the token"
+    );
+    assert!(
+        during.iter().any(|e| e["path"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("/subscriptions/")
+            && e["status"] == 200
+            && from(e, "terraform-provider-rhelazure")),
+        "the provider called ARM with it"
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
-use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientAssertion, ClientAssertionCredential,
@@ -190,21 +190,55 @@ pub fn from_settings(
         ));
     }
     if s.use_cli {
+        // `az account get-access-token` refuses --tenant together with
+        // --subscription. The tenant, when known, is what ARM checks the token
+        // against (and works for subscriptions `az login` did not list); else
+        // the subscription tells az which of its logins to use.
+        let tenant_id = s.tenant_id.clone().filter(|t| !t.is_empty());
+        let subscription = match tenant_id {
+            Some(_) => None,
+            None => s.subscription_id.clone().filter(|x| !x.is_empty()),
+        };
         let o = AzureCliCredentialOptions {
-            tenant_id: s.tenant_id.clone(),
-            subscription: s.subscription_id.clone(),
+            tenant_id,
+            subscription,
             ..Default::default()
         };
-        return Ok((
-            AzureCliCredential::new(Some(o)).map_err(id_err)?,
-            Method::AzureCli,
-        ));
+        let cli = AzureCliCredential::new(Some(o)).map_err(id_err)?;
+        return Ok((Arc::new(AzureCliFallback(cli)), Method::AzureCli));
     }
     Err(ArmError::Config(
         "No Azure credentials: set client_id and client_secret (ARM_CLIENT_ID, ARM_CLIENT_SECRET), use_oidc, use_msi, \
          or log in with the Azure CLI (use_cli, the default)."
             .into(),
     ))
+}
+
+/// The Azure CLI credential, whose errors also say why the CLI was asked: it
+/// is the fallback, and a user who meant another credential needs to know
+/// that none was configured.
+#[derive(Debug)]
+struct AzureCliFallback(Arc<AzureCliCredential>);
+
+#[async_trait]
+impl TokenCredential for AzureCliFallback {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.0.get_token(scopes, options).await.map_err(|e| {
+            azure_core::Error::with_message(
+                e.kind().clone(),
+                format!(
+                    "{e}\nThe provider asked the Azure CLI because none of client_secret, \
+                     client_certificate_path, use_oidc or use_msi is set (nor ARM_CLIENT_SECRET, \
+                     ARM_CLIENT_CERTIFICATE_PATH, ARM_USE_OIDC, ARM_USE_MSI): log in with `az login`, \
+                     or configure one of those."
+                ),
+            )
+        })
+    }
 }
 
 #[cfg(test)]

@@ -165,6 +165,48 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
     )
 }
 
+/// `GET {authority}/{tenant}/v2.0/.well-known/openid-configuration`: Entra
+/// ID's OpenID discovery document, which MSAL (and so `az login`) reads before
+/// its first token request. Endpoints point back at this origin.
+pub fn openid_configuration(emu: &Emulator, tenant: &str) -> axum::response::Response {
+    if !emu
+        .seed()
+        .tenants
+        .iter()
+        .any(|t| t.id.eq_ignore_ascii_case(tenant))
+    {
+        return aad_error(
+            400,
+            "invalid_tenant",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    }
+    let base = format!("{}/{tenant}", emu.base_url());
+    json_response(
+        200,
+        &json!({
+            "issuer": format!("{base}/v2.0"),
+            "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+            "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+            "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+            "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+            "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "request_uri_parameter_supported": false,
+            "tenant_region_scope": null,
+            "cloud_instance_name": "rhelazure.local",
+        }),
+    )
+}
+
 /// Part `i` of a JWT (0 header, 1 claims) as JSON, without checking anything.
 fn jwt_part(jwt: &str, i: usize) -> Option<Json> {
     let p = jwt.split('.').nth(i)?;
@@ -330,6 +372,16 @@ pub fn github_actions_token(emu: &Emulator, req: &Req) -> axum::response::Respon
         200,
         &json!({ "count": 1, "value": sign(&emu.signing_key(), &claims) }),
     )
+}
+
+/// The tenant a request's bearer token claims to be from, unchecked: tenant-level
+/// ARM calls (listing subscriptions) are answered for the caller's own tenant,
+/// after [`check_arm`] verified the token for it.
+pub fn claimed_tenant(req: &Req) -> String {
+    bearer(req)
+        .and_then(|t| jwt_part(t, 1))
+        .and_then(|c| c["tid"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Checks an ARM request's bearer token for the subscription's tenant.

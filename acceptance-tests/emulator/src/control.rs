@@ -243,6 +243,7 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         "status": resp.status().as_u16(),
         "duration_ms": took.as_millis() as u64,
         "client_request_id": req.header("x-ms-client-request-id"),
+        "user_agent": req.header("user-agent"),
         "request_body": body_for_log(&req.body, req.header("content-type")),
         "response_body": body_for_log(resp_body, resp.headers().get("content-type").and_then(|v| v.to_str().ok())),
     });

@@ -6,6 +6,7 @@
 //! |---------------------|-------------------------------------------------|
 //! | `/`                 | ARM (`/subscriptions/...`)                      |
 //! | `/{tenant}/oauth2/v2.0/token` | Entra ID: the authority host is the same origin (the Azure SDK joins the token path onto the authority's origin) |
+//! | `/{tenant}/v2.0/.well-known/openid-configuration` | Entra ID's OpenID discovery (read by MSAL, so by `az login`) |
 //! | `/redhat`           | Red Hat API (`/api/rhsm/v2`, ...)               |
 //! | `/sso`              | Red Hat SSO (`/auth/realms/redhat-external/...`) |
 //! | `/msi/token`        | App Service-style managed identity endpoint (`IDENTITY_ENDPOINT`) |
@@ -432,6 +433,14 @@ fn route(emu: &Emulator, req: &Req) -> Response {
         && req.segments[2] == "v2.0"
         && req.segments[3] == "token";
     match first.as_deref() {
+        Some(_)
+            if req.segments.len() == 4
+                && req.segments[1] == "v2.0"
+                && req.segments[2] == ".well-known"
+                && req.segments[3] == "openid-configuration" =>
+        {
+            auth::openid_configuration(emu, &req.segments[0])
+        }
         Some(_) if token_path => {
             if req.method != axum::http::Method::POST {
                 return http::empty_response(405);

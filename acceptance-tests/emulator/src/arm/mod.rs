@@ -1,4 +1,4 @@
-//! Azure Resource Manager: subscriptions, resource groups, resource provider
+//! Azure Resource Manager: subscriptions ([`subscriptions`]), resource groups, resource provider
 //! registration, long-running operations, and a generic resource engine driven
 //! by the type table in [`types`] (validation and shaping per type). The
 //! Marketplace catalogue and terms live in [`catalog`] and [`agreements`].
@@ -11,6 +11,7 @@ pub mod agreements;
 pub mod catalog;
 pub mod guest;
 pub mod sas;
+pub mod subscriptions;
 pub mod types;
 
 use axum::http::Method;
@@ -34,6 +35,9 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
 
 fn serve(emu: &Emulator, req: &Req) -> Result<Response, ArmError> {
     let seg = &req.segments;
+    if seg.len() == 1 {
+        return subscriptions::list(emu, req);
+    }
     let sub_id = seg.get(1).cloned().unwrap_or_default();
     let tenant = {
         let st = emu.state();
@@ -108,6 +112,7 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
     let seg: Vec<String> = req.segments.iter().map(|s| lower(s)).collect();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
     match s.as_slice() {
+        ["subscriptions", _] if req.method == Method::GET => subscriptions::get(emu, req, sub),
         ["subscriptions", _, "resourcegroups"] => {
             check_api(req, &[RESOURCES_API], "resourceGroups")?;
             list_groups(emu, req, sub)

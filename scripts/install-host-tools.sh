@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Debian tools the tests use to validate what the provider renders for hosts:
-# `cloud-init schema` (cloud-config) and `shellcheck` (Run Command scripts).
+# `cloud-init schema` (cloud-config) and `shellcheck` (Run Command scripts);
+# and `unshare` + `ip`, which give the IMDS test a private network namespace.
 # Installed with apt when missing (needs root, as on CI machines).
 set -euo pipefail
 missing=()
 command -v cloud-init >/dev/null || missing+=(cloud-init)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} (Debian packages, to validate rendered cloud-init and scripts)"
 if [ "$(id -u)" -ne 0 ]; then

@@ -32,8 +32,12 @@ start() {
   local blob="https://127.0.0.1:$port/devstoreaccount1"
   # The emulator serves HTTPS with a throwaway CA (ca.pem) and writes the server
   # certificate Azurite then uses too; SSL_CERT_FILE in env trusts that CA.
+  # RHELAZURE_EMULATOR_IMDS_LISTEN (the IMDS test, inside its own network
+  # namespace): also serve IMDS's identity endpoint there.
+  local imds=()
+  [ -n "${RHELAZURE_EMULATOR_IMDS_LISTEN:-}" ] && imds=(--imds-listen "$RHELAZURE_EMULATOR_IMDS_LISTEN")
   "$root/target/$profile/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
-    --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" >"$dir/emulator.json" 2>"$dir/emulator.log" &
+    --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" "${imds[@]}" >"$dir/emulator.json" 2>"$dir/emulator.log" &
   echo $! >"$dir/pids"
   for _ in $(seq 1 100); do
     [ -s "$dir/emulator.json" ] && break

@@ -394,10 +394,17 @@ impl Drop for LocalCloud {
 
 impl LocalCloud {
     pub fn start() -> LocalCloud {
+        LocalCloud::start_with(&[])
+    }
+
+    /// A local cloud started with `env` for `scripts/local-cloud.sh` (e.g.
+    /// `RHELAZURE_EMULATOR_IMDS_LISTEN`).
+    pub fn start_with(env: &[(&str, &str)]) -> LocalCloud {
         let dir = tempfile::tempdir().expect("temp dir");
         let ok = Command::new(repo_root().join("scripts/local-cloud.sh"))
             .arg("start")
             .arg(dir.path())
+            .envs(env.iter().copied())
             .status()
             .expect("local-cloud.sh runs");
         assert!(ok.success(), "the local cloud did not start");

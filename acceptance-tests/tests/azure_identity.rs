@@ -14,6 +14,11 @@
 //!   get-access-token` and never sees a secret. Before `az login`, the apply
 //!   is refused with the fix.
 //!
+//! - a virtual machine's managed identity from IMDS (`ARM_USE_MSI` and no
+//!   identity endpoint): IMDS's address is fixed in azure_identity, so that
+//!   test runs inside a private network namespace whose loopback also carries
+//!   169.254.169.254, where the emulator serves IMDS's identity endpoint.
+//!
 //! Each run makes a real ARM call (a Marketplace lookup) and logs at debug
 //! level which credential was chosen; the suite's leak check makes sure the
 //! identity header and request token never reach a log.
@@ -301,4 +306,86 @@ fn the_azure_cli_login_is_used_without_a_secret_in_terraform() {
             && from(e, "terraform-provider-rhelazure")),
         "the provider called ARM with it"
     );
+}
+
+/// Where IMDS answers on every Azure virtual machine.
+const IMDS: &str = "169.254.169.254:80";
+/// Set for the test binary re-run inside the IMDS network namespace.
+const IN_IMDS_NETNS: &str = "RHELAZURE_TEST_IN_IMDS_NETNS";
+
+#[test]
+fn a_virtual_machines_managed_identity_comes_from_imds() {
+    // A new network namespace: only loopback, up, with IMDS's link-local
+    // address added to it. Nothing outside this test sees the address; the
+    // namespace ends with its last process.
+    let inside = "ip link set lo up && ip addr add 169.254.169.254/32 dev lo && exec \"$0\" \"$@\"";
+    let out = Command::new("unshare")
+        .args(["--net", "--", "sh", "-c", inside])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "imds_inside_a_network_namespace",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(IN_IMDS_NETNS, "1")
+        .output()
+        .expect("unshare runs (util-linux)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the test ran inside: {text}");
+}
+
+#[test]
+#[ignore = "run by a_virtual_machines_managed_identity_comes_from_imds, inside its network namespace"]
+fn imds_inside_a_network_namespace() {
+    if std::env::var_os(IN_IMDS_NETNS).is_none() {
+        eprintln!("not inside the IMDS network namespace: a_virtual_machines_managed_identity_comes_from_imds runs this");
+        return;
+    }
+    let cloud = LocalCloud::start_with(&[("RHELAZURE_EMULATOR_IMDS_LISTEN", IMDS)]);
+    let token_path = "/metadata/identity/oauth2/token";
+    // IMDS refuses a request without `Metadata: true` (its guard against SSRF).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!(
+        "http://{IMDS}{token_path}?api-version=2019-08-01&resource=https://management.azure.com/"
+    );
+    let mut r = agent.get(&url).call().expect("IMDS answers");
+    assert_eq!(r.status().as_u16(), 400);
+    let body = r.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("Required metadata header not specified"),
+        "{body}"
+    );
+
+    let msi = |client_id: &str| {
+        with_credentials(
+            &cloud,
+            &[("ARM_USE_MSI", "true"), ("ARM_CLIENT_ID", client_id)],
+        )
+    };
+    // System-assigned (no client id), then user-assigned by its client id.
+    authenticates_with(&msi(""), "ManagedIdentity");
+    let assigned = seed()["tenants"][0]["service_principals"][0]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    authenticates_with(&msi(&assigned), "ManagedIdentity");
+    assert!(
+        answered(&cloud, |p| p == token_path) >= 2,
+        "the tokens came from IMDS"
+    );
+    // An identity not assigned to this machine: refused, and said so.
+    let other = seed()["tenants"][1]["service_principals"][0]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    is_refused(&msi(&other), "has not been assigned to this resource");
 }

@@ -347,6 +347,62 @@ pub fn managed_identity_token(emu: &Emulator, req: &Req) -> axum::response::Resp
     )
 }
 
+/// The Instance Metadata Service's identity endpoint (`GET
+/// /metadata/identity/oauth2/token?api-version&resource[&client_id]` with
+/// `Metadata: true`), for the identities assigned to the virtual machine (the
+/// seed's managed identities). Errors are IMDS's `invalid_request` answers.
+pub fn imds_token(emu: &Emulator, req: &Req) -> axum::response::Response {
+    let bad = |desc: &str| {
+        json_response(
+            400,
+            &json!({ "error": "invalid_request", "error_description": desc }),
+        )
+    };
+    if req.header("metadata") != Some("true") {
+        return bad("Required metadata header not specified");
+    }
+    match req.query("api-version") {
+        None => return bad("Required query variable 'api-version' is missing"),
+        Some("2018-02-01" | "2019-08-01" | "2021-02-01") => {}
+        Some(_) => return bad("Invalid api version"),
+    }
+    let Some(resource) = req.query("resource").filter(|r| !r.is_empty()) else {
+        return bad("Required query variable 'resource' is missing");
+    };
+    let seed = emu.seed();
+    let assigned: Vec<(&crate::seed::Tenant, &crate::seed::ServicePrincipal)> = seed
+        .tenants
+        .iter()
+        .flat_map(|t| t.service_principals.iter().map(move |sp| (t, sp)))
+        .filter(|(_, sp)| sp.managed_identity_header.is_some())
+        .collect();
+    let chosen = match req.query("client_id") {
+        Some(c) => assigned
+            .iter()
+            .find(|(_, sp)| sp.client_id.eq_ignore_ascii_case(c)),
+        None if assigned.len() > 1 => {
+            return bad("Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request")
+        }
+        None => assigned.first(),
+    };
+    let Some((t, sp)) = chosen else {
+        return bad("Identity not found");
+    };
+    let Some((token, lifetime)) = access_token(emu, &t.id, &sp.client_id, resource) else {
+        return bad(&format!("Invalid resource {resource}"));
+    };
+    let now = now_secs();
+    json_response(
+        200,
+        &json!({
+            "access_token": token, "refresh_token": "", "client_id": sp.client_id,
+            "expires_in": lifetime.to_string(), "ext_expires_in": lifetime.to_string(),
+            "expires_on": (now + lifetime).to_string(), "not_before": now.to_string(),
+            "resource": resource, "token_type": "Bearer",
+        }),
+    )
+}
+
 /// GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`): with
 /// the job's bearer `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `GET ...&audience=A`
 /// answers `{"value": JWT}` issued by token.actions.githubusercontent.com.

@@ -13,6 +13,10 @@
 //! | `/github-actions/idtoken` | GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`) |
 //! | `/_emulator`        | control API: faults, throttling, state, request log, reset |
 //!
+//! With `--imds-listen ADDR` it also serves, over plain HTTP on ADDR, the
+//! Instance Metadata Service's `/metadata/identity/oauth2/token` (a virtual
+//! machine's managed identity), and nothing else there.
+//!
 //! Modules: [`auth`] identity, [`arm`] resource manager, [`redhat`] Red Hat
 //! APIs, [`control`] the control API, [`state`] what is stored, [`http`] plumbing.
 
@@ -55,6 +59,10 @@ pub struct Options {
     pub lro_delay: Duration,
     /// Serve HTTPS, with a certificate from a throwaway CA written to this PEM file.
     pub tls_ca_file: Option<PathBuf>,
+    /// Also serve the Instance Metadata Service's identity endpoint here, over
+    /// plain HTTP as IMDS does: `169.254.169.254:80` inside a network namespace
+    /// whose loopback carries that address (the IMDS test).
+    pub imds_listen: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -67,6 +75,7 @@ impl Default for Options {
             request_log: None,
             lro_delay: Duration::from_millis(200),
             tls_ca_file: None,
+            imds_listen: None,
         }
     }
 }
@@ -254,6 +263,7 @@ pub struct Running {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<()>,
     flusher: tokio::task::JoinHandle<()>,
+    imds: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -266,6 +276,9 @@ impl Running {
         }
         let _ = (&mut self.task).await;
         self.flusher.abort();
+        if let Some(t) = &self.imds {
+            t.abort();
+        }
         self.emulator.persist();
     }
 }
@@ -308,6 +321,20 @@ pub async fn start(opts: Options) -> Result<Running, String> {
                 .await;
         }),
     };
+    let imds = match opts.imds_listen {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("listen on {at} (IMDS): {e}"))?;
+            let app = axum::Router::new()
+                .fallback(handle_imds)
+                .with_state(emulator.clone());
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }))
+        }
+        None => None,
+    };
     let flusher = {
         let emu = emulator.clone();
         tokio::spawn(async move {
@@ -326,12 +353,34 @@ pub async fn start(opts: Options) -> Result<Running, String> {
         shutdown: Some(tx),
         task,
         flusher,
+        imds,
     })
 }
 
 const MAX_BODY: usize = 32 << 20;
 
+/// What a listener serves: the cloud (ARM, Entra ID, Red Hat, control API) on
+/// its loopback port, or only the IMDS identity endpoint on the IMDS address.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Cloud,
+    Imds,
+}
+
 async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) -> Response {
+    serve(emu, request, Surface::Cloud).await
+}
+
+async fn handle_imds(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) -> Response {
+    serve(emu, request, Surface::Imds).await
+}
+
+/// One request on either surface: faults, routing, request ids, the request log.
+async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> Response {
+    let route: fn(&Emulator, &Req) -> Response = match surface {
+        Surface::Cloud => route,
+        Surface::Imds => imds_route,
+    };
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b.to_vec(),
@@ -358,7 +407,8 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
         body: bytes,
     };
     let started = std::time::Instant::now();
-    let is_control = req.segments.first().map(String::as_str) == Some("_emulator");
+    let is_control =
+        surface == Surface::Cloud && req.segments.first().map(String::as_str) == Some("_emulator");
 
     let mut response = if is_control {
         control::handle(&emu, &req)
@@ -424,6 +474,18 @@ async fn handle(AxState(emu): AxState<Arc<Emulator>>, request: Request<Body>) ->
         }
     }
     response
+}
+
+/// The IMDS address serves the managed identity token endpoint and nothing else.
+fn imds_route(emu: &Emulator, req: &Req) -> Response {
+    if req.path == "/metadata/identity/oauth2/token" && req.method == axum::http::Method::GET {
+        auth::imds_token(emu, req)
+    } else {
+        http::json_response(
+            404,
+            &json!({ "error": "not_found", "error_description": "The requested resource was not found on IMDS." }),
+        )
+    }
 }
 
 fn route(emu: &Emulator, req: &Req) -> Response {

@@ -4,6 +4,7 @@
 //! rhelazure-emulator [--listen 127.0.0.1:0] [--blob-endpoint URL] [--state FILE]
 //!                    [--seed FILE] [--request-log FILE] [--lro-delay-ms N]
 //!                    [--tls-ca-file FILE]   (serve HTTPS; the CA that signed it is written there)
+//!                    [--imds-listen ADDR]   (also IMDS's identity endpoint, plain HTTP, on ADDR)
 //! rhelazure-emulator env --base-url http://127.0.0.1:PORT [--seed FILE]
 //! ```
 //! The first form prints one JSON line (base URLs and the `env` to point the
@@ -16,7 +17,7 @@ use std::time::Duration;
 use rhelazure_emulator::{Options, Seed};
 
 fn usage() -> &'static str {
-    "usage: rhelazure-emulator [--listen ADDR] [--blob-endpoint URL] [--state FILE] [--seed FILE] [--request-log FILE] [--lro-delay-ms N] [--tls-ca-file FILE]\n       rhelazure-emulator env --base-url URL [--seed FILE]\n"
+    "usage: rhelazure-emulator [--listen ADDR] [--blob-endpoint URL] [--state FILE] [--seed FILE] [--request-log FILE] [--lro-delay-ms N] [--tls-ca-file FILE] [--imds-listen ADDR]\n       rhelazure-emulator env --base-url URL [--seed FILE]\n"
 }
 
 fn shell_quote(s: &str) -> String {
@@ -64,6 +65,13 @@ fn main() -> ExitCode {
             },
             Ok(Some(Long("base-url"))) => base_url = Some(value!()),
             Ok(Some(Long("tls-ca-file"))) => opts.tls_ca_file = Some(value!().into()),
+            Ok(Some(Long("imds-listen"))) => match value!().parse() {
+                Ok(a) => opts.imds_listen = Some(a),
+                Err(e) => {
+                    eprintln!("--imds-listen: {e}");
+                    return ExitCode::from(2);
+                }
+            },
             Ok(Some(Long("help") | Short('h'))) => {
                 print!("{}", usage());
                 return ExitCode::SUCCESS;

@@ -44,8 +44,9 @@ pub struct ServicePrincipal {
     /// Certificates (PEM) whose keys may sign client assertions for it.
     #[serde(default)]
     pub certificates: Vec<String>,
-    /// When set, this principal is also the managed identity of an App
-    /// Service-style host: `IDENTITY_HEADER` value of its token endpoint.
+    /// When set, this principal is also the managed identity of the host the
+    /// provider runs on: `IDENTITY_HEADER` value of its App Service-style token
+    /// endpoint, and an identity assigned to the virtual machine IMDS serves.
     #[serde(default)]
     pub managed_identity_header: Option<String>,
 }

@@ -100,8 +100,8 @@ fn a_failed_operation_is_a_typed_error() {
         let body = json!({ "location": "eastus", "properties": { "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://x/y.vhd" } } } });
         let err = arm.run(Method::Put, &format!("{rg}/providers/Microsoft.Compute/images/f"), "2024-03-01", Some(&body), soon()).await.unwrap_err();
         match err {
-            ArmError::OperationFailed { status, code, message, .. } => {
-                assert_eq!((status.as_str(), code.as_str(), message.as_str()), ("Failed", "InternalOperationError", "disk copy failed"));
+            ArmError::OperationFailed(e) => {
+                assert_eq!((e.status.as_str(), e.code.as_str(), e.message.as_str()), ("Failed", "InternalOperationError", "disk copy failed"));
             }
             other => panic!("expected OperationFailed, got {other}"),
         }
@@ -355,11 +355,9 @@ fn an_operation_reported_only_through_provisioning_state_is_followed() {
             .await
             .unwrap_err();
         match err {
-            ArmError::OperationFailed {
-                status, resource, ..
-            } => {
-                assert_eq!(status, "Failed");
-                assert!(resource.ends_with("/images/state-fails"));
+            ArmError::OperationFailed(e) => {
+                assert_eq!(e.status, "Failed");
+                assert!(e.resource.ends_with("/images/state-fails"));
             }
             other => panic!("expected OperationFailed, got {other}"),
         }

@@ -18,7 +18,7 @@ use azure_core::http::{
 };
 use serde_json::Value as Json;
 
-use super::error::{ApiError, ArmError};
+use super::error::{ApiError, ArmError, OperationError};
 use super::policy::{Attempts, CallLog, Deadline, Retry, Throttle};
 use crate::provider::AzureSettings;
 
@@ -370,20 +370,7 @@ fn api_error(method: &Method, path: &str, a: &Answer) -> ApiError {
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&a.body).chars().take(500).collect()),
         target: e["target"].as_str().map(str::to_string),
-        details: e["details"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .map(|x| {
-                        format!(
-                            "{}: {}",
-                            x["code"].as_str().unwrap_or(""),
-                            x["message"].as_str().unwrap_or("")
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        details: super::error::detail_lines(e),
         method: method.to_string(),
         path: path.split('?').next().unwrap_or(path).to_string(),
         client_request_id: a.client_request_id.clone(),
@@ -460,13 +447,15 @@ impl Operation<'_> {
                 match status.as_str() {
                     "Succeeded" => break,
                     "Failed" | "Canceled" => {
-                        return Err(ArmError::OperationFailed {
+                        return Err(ArmError::OperationFailed(Box::new(OperationError {
                             operation: self.method.to_string(),
                             resource: self.path.clone(),
                             status,
                             code: j["error"]["code"].as_str().unwrap_or("").to_string(),
                             message: j["error"]["message"].as_str().unwrap_or("").to_string(),
-                        })
+                            target: j["error"]["target"].as_str().map(str::to_string),
+                            details: super::error::detail_lines(&j["error"]),
+                        })))
                     }
                     _ => {}
                 }
@@ -511,13 +500,15 @@ impl Operation<'_> {
                 {
                     "Succeeded" => return Ok(Some(j)),
                     s @ ("Failed" | "Canceled") => {
-                        return Err(ArmError::OperationFailed {
+                        return Err(ArmError::OperationFailed(Box::new(OperationError {
                             operation: self.method.to_string(),
                             resource: self.path.clone(),
                             status: s.into(),
                             code: String::new(),
                             message: "provisioning ended without success".into(),
-                        })
+                            target: None,
+                            details: Vec::new(),
+                        })))
                     }
                     _ => progress(&self, &mut last_progress),
                 }

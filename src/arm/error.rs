@@ -46,14 +46,8 @@ pub enum ArmError {
     #[error("{0}")]
     Api(Box<ApiError>),
     /// A long-running operation ended Failed or Canceled.
-    #[error("{operation} of {resource} ended {status}: {code}: {message}")]
-    OperationFailed {
-        operation: String,
-        resource: String,
-        status: String,
-        code: String,
-        message: String,
-    },
+    #[error("{0}")]
+    OperationFailed(Box<OperationError>),
     /// The caller's time ran out (retries or waiting included).
     #[error("{what} did not finish within the timeout ({waited_secs} s); the object may still be changing in Azure")]
     Timeout { what: String, waited_secs: u64 },
@@ -75,6 +69,61 @@ pub enum ArmError {
     Decode { path: String, message: String },
 }
 
+/// The error a long-running operation ended with: ARM's code, message,
+/// target and details, and which operation on which resource it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationError {
+    pub operation: String,
+    pub resource: String,
+    /// `Failed` or `Canceled`.
+    pub status: String,
+    pub code: String,
+    pub message: String,
+    pub target: Option<String>,
+    /// `code: message` of each detail.
+    pub details: Vec<String>,
+}
+
+impl fmt::Display for OperationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} ended {}",
+            self.operation, self.resource, self.status
+        )?;
+        for part in [&self.code, &self.message] {
+            if !part.is_empty() {
+                write!(f, ": {part}")?;
+            }
+        }
+        if let Some(t) = &self.target {
+            write!(f, " (target: {t})")?;
+        }
+        for d in &self.details {
+            write!(f, "\n  - {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// ARM's `details` array as `code: message` lines.
+pub(crate) fn detail_lines(error: &serde_json::Value) -> Vec<String> {
+    error["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|x| {
+                    format!(
+                        "{}: {}",
+                        x["code"].as_str().unwrap_or(""),
+                        x["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl ArmError {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
@@ -87,7 +136,7 @@ impl ArmError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ArmError::Api(e) => Some(&e.code),
-            ArmError::OperationFailed { code, .. } => Some(code),
+            ArmError::OperationFailed(e) => Some(&e.code),
             _ => None,
         }
     }

@@ -13,4 +13,4 @@ mod error;
 pub mod policy;
 
 pub use client::{Answer, ArmClient, Operation, RESOURCES_API};
-pub use error::{ApiError, ArmError};
+pub use error::{ApiError, ArmError, OperationError};

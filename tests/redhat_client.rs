@@ -73,7 +73,7 @@ fn tokens_and_renewal() {
     };
     cloud
         .rt
-        .block_on(async { assert!(cloud.client(&svc).access_token().await.is_ok()) });
+        .block_on(async { assert!(cloud.client(&svc).access_token(soon()).await.is_ok()) });
 
     let bad = RedHatSettings {
         offline_token: Some("expired-offline-token".into()),
@@ -81,7 +81,7 @@ fn tokens_and_renewal() {
     };
     let err = cloud
         .rt
-        .block_on(cloud.client(&bad).access_token())
+        .block_on(cloud.client(&bad).access_token(soon()))
         .unwrap_err();
     assert!(matches!(err, RedHatError::Auth(_)));
     assert!(

@@ -123,8 +123,8 @@ impl RedHatClient {
     }
 
     /// A fresh access token (for the ephemeral resource that hands one out).
-    pub async fn access_token(&self) -> Result<String, RedHatError> {
-        self.tokens.token().await
+    pub async fn access_token(&self, deadline: Instant) -> Result<String, RedHatError> {
+        self.tokens.token(deadline).await
     }
 
     /// One call with retries and one token renewal on 401. `Ok(None)` for 404 when `missing_ok`.
@@ -140,7 +140,7 @@ impl RedHatClient {
         let mut attempt = 0u32;
         let mut renewed = false;
         loop {
-            let token = self.tokens.token().await?;
+            let token = self.tokens.token(deadline).await?;
             let mut req = self
                 .http
                 .request(method.clone(), &url)

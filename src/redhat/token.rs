@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::RedHatError;
+use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
 use crate::provider::RedHatSettings;
 
 #[derive(Debug, Clone)]
@@ -64,15 +65,16 @@ impl TokenSource {
         })
     }
 
-    /// A valid access token (cached or fresh).
-    pub async fn token(&self) -> Result<String, RedHatError> {
+    /// A valid access token (cached or fresh). Fetching retries SSO's
+    /// transient failures as API calls do, within `deadline`.
+    pub async fn token(&self, deadline: Instant) -> Result<String, RedHatError> {
         let mut cached = self.cached.lock().await;
         if let Some((t, until)) = cached.as_ref() {
             if Instant::now() + EARLY < *until {
                 return Ok(t.clone());
             }
         }
-        let (t, lifetime) = self.fetch().await?;
+        let (t, lifetime) = self.fetch_retrying(deadline).await?;
         *cached = Some((t.clone(), Instant::now() + lifetime));
         Ok(t)
     }
@@ -82,7 +84,29 @@ impl TokenSource {
         *self.cached.lock().await = None;
     }
 
-    async fn fetch(&self) -> Result<(String, Duration), RedHatError> {
+    /// [`Self::fetch`], again after 429 / 408 / 5xx (honouring Retry-After)
+    /// and connection errors while the deadline allows; refusals are final.
+    async fn fetch_retrying(&self, deadline: Instant) -> Result<(String, Duration), RedHatError> {
+        let mut attempt = 0;
+        loop {
+            let wait = match self.fetch().await {
+                Err(Fetch::Transient { error, hint }) => {
+                    let wait = hint.unwrap_or_else(|| backoff(attempt));
+                    if Instant::now() + wait >= deadline {
+                        return Err(error);
+                    }
+                    tracing::debug!(target: "rhelazure.redhat", wait_ms = wait.as_millis() as u64, "retrying the Red Hat SSO token request: {error}");
+                    wait
+                }
+                Err(Fetch::Final(e)) => return Err(e),
+                Ok(t) => return Ok(t),
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn fetch(&self) -> Result<(String, Duration), Fetch> {
         let form: Vec<(&str, &str)> = match &self.grant {
             Grant::Offline(t) => vec![
                 ("grant_type", "refresh_token"),
@@ -113,12 +137,29 @@ impl TokenSource {
             .body(body)
             .send()
             .await
-            .map_err(|e| RedHatError::Transport {
-                what: format!("POST {}", self.endpoint),
-                message: e.without_url().to_string(),
+            .map_err(|e| Fetch::Transient {
+                error: RedHatError::Transport {
+                    what: format!("POST {}", self.endpoint),
+                    message: e.without_url().to_string(),
+                },
+                hint: None,
             })?;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
+        if retryable_status(status) {
+            let hint = retry_hint_from(
+                |n| headers.get(n).and_then(|v| v.to_str().ok()),
+                text.as_bytes(),
+            );
+            return Err(Fetch::Transient {
+                error: RedHatError::Auth(format!(
+                    "Red Hat SSO answered {status}: {}",
+                    text.chars().take(200).collect::<String>()
+                )),
+                hint,
+            });
+        }
         if status != 200 {
             let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let which = match self.grant {
@@ -127,17 +168,27 @@ impl TokenSource {
                     "the service account (RH_CLIENT_ID / RH_CLIENT_SECRET)"
                 }
             };
-            return Err(RedHatError::Auth(format!(
+            return Err(Fetch::Final(RedHatError::Auth(format!(
                 "Red Hat SSO refused {which}: {} {}",
                 j["error"].as_str().unwrap_or("error"),
                 j["error_description"].as_str().unwrap_or("")
-            )));
+            ))));
         }
-        let t: TokenAnswer = serde_json::from_str(&text)
-            .map_err(|e| RedHatError::Auth(format!("unreadable token answer: {e}")))?;
+        let t: TokenAnswer = serde_json::from_str(&text).map_err(|e| {
+            Fetch::Final(RedHatError::Auth(format!("unreadable token answer: {e}")))
+        })?;
         tracing::debug!(target: "rhelazure.redhat", expires_in = t.expires_in, "Red Hat access token obtained");
         Ok((t.access_token, Duration::from_secs(t.expires_in)))
     }
+}
+
+/// Why a token request failed: worth another try, or not.
+enum Fetch {
+    Transient {
+        error: RedHatError,
+        hint: Option<Duration>,
+    },
+    Final(RedHatError),
 }
 
 fn urlencode(s: &str) -> String {

@@ -42,7 +42,9 @@ impl EphemeralResource<ProviderData> for RedHatAccessToken {
             .data()
             .and_then(|d| d.redhat())
             .map_err(Diagnostics::from)?;
-        let token = rh.access_token().await.map_err(|e| {
+        // Opening runs within Terraform's own wait; a minute covers SSO's retries.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let token = rh.access_token(deadline).await.map_err(|e| {
             Diagnostics::from(super::common::redhat_diag("get a Red Hat access token", &e))
         })?;
         let expires = SystemTime::now() + RENEW_AFTER;

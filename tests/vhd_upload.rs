@@ -1,6 +1,7 @@
 //! The VHD uploader against a real Azurite: dense, sparse and all-zero images,
 //! unaligned sizes, a fixed VHD given as input, an interrupted upload resumed,
-//! and the blob's content checked (data pages, zero padding, a valid footer).
+//! the blob's content checked (data pages, zero padding, a valid footer),
+//! and progress logged while it runs (sent, to send, skipped as zero, rate).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -199,5 +200,85 @@ fn formats_azure_cannot_use_are_refused_with_the_fix() {
     assert!(
         err.contains("qcow2") && err.contains("qemu-img convert"),
         "{err}"
+    );
+}
+
+/// Collects the uploader's log events (target `rhelazure.vhd`), fields as text.
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<std::collections::BTreeMap<String, String>>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields(std::collections::BTreeMap<String, String>);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.insert(f.name().to_string(), format!("{v:?}"));
+            }
+        }
+        if e.metadata().target() == "rhelazure.vhd" {
+            let mut fields = Fields(Default::default());
+            e.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+    }
+}
+
+#[test]
+fn progress_is_logged_while_uploading() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(Capture(shared.clone())),
+    )
+    .expect("the only test here that installs a subscriber");
+    let env = env();
+    // 32 MiB, the first 16 MiB data: 16 MiB to send, 16 MiB skipped as zero.
+    let mut bytes = vec![0u8; 32 * MIB as usize];
+    for (i, b) in bytes[..16 * MIB as usize].iter_mut().enumerate() {
+        *b = (i % 253) as u8 + 1;
+    }
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&bytes).unwrap();
+    let mut up = Uploader::new(env.http.clone());
+    up.parallelism = 1;
+    up.progress_every = Duration::from_millis(5);
+    env.rt
+        .block_on(up.upload(f.path(), &env.target("progress.vhd"), soon()))
+        .unwrap();
+    let events = shared.lock().unwrap().clone();
+    let mine: Vec<_> = events
+        .iter()
+        .filter(|e| e.get("blob").is_some_and(|b| b.contains("progress.vhd")))
+        .collect();
+    let progress: Vec<_> = mine
+        .iter()
+        .filter(|e| e["message"] == "uploading")
+        .collect();
+    assert!(!progress.is_empty(), "no progress line in {mine:?}");
+    let mut last = 0u64;
+    for p in &progress {
+        assert_eq!(p["to_send_bytes"], (16 * MIB).to_string(), "{p:?}");
+        assert_eq!(p["skipped_zero_bytes"], (16 * MIB).to_string(), "{p:?}");
+        let sent: u64 = p["sent_bytes"].parse().unwrap();
+        assert!(sent >= last && sent <= 16 * MIB, "{p:?}");
+        last = sent;
+        assert!(
+            p.contains_key("rate_mib_s") && p.contains_key("percent"),
+            "{p:?}"
+        );
+    }
+    let done = mine.last().unwrap();
+    assert_eq!(done["message"], "upload complete");
+    // The progress task ends with the upload (other tests' uploads may go on logging).
+    std::thread::sleep(Duration::from_millis(50));
+    let mine_now = shared
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("blob").is_some_and(|b| b.contains("progress.vhd")))
+        .count();
+    assert_eq!(
+        mine_now,
+        mine.len(),
+        "progress lines after the upload ended"
     );
 }

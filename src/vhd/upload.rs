@@ -68,6 +68,8 @@ pub struct Report {
 pub struct Uploader {
     http: reqwest::Client,
     pub parallelism: usize,
+    /// How often an "uploading" progress line is logged (also while retries stall).
+    pub progress_every: Duration,
 }
 
 /// Inclusive-exclusive byte ranges, sorted and merged.
@@ -199,6 +201,7 @@ impl Uploader {
         Uploader {
             http,
             parallelism: 8,
+            progress_every: Duration::from_secs(10),
         }
     }
 
@@ -351,7 +354,26 @@ impl Uploader {
                     .map(move |s| (s, (s + MAX_PAGE_WRITE).min(b)))
             })
             .collect();
-        let mut last_log = Instant::now();
+        // Progress from its own task, so a stall (retries, a slow service) is reported too.
+        let progress = {
+            let (sent, blob, every) = (sent.clone(), target.blob_url.clone(), self.progress_every);
+            let (to_send, skipped) = (total(&todo), image.virtual_size - total(&data));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    let s = sent.load(Ordering::Relaxed);
+                    tracing::info!(
+                        target: "rhelazure.vhd", blob = %blob, sent_bytes = s, to_send_bytes = to_send,
+                        skipped_zero_bytes = skipped, resumed_bytes = report_resumed,
+                        percent = (s * 100).checked_div(to_send).unwrap_or(100),
+                        rate_mib_s = s as f64 / 1048576.0 / started.elapsed().as_secs_f64().max(0.001),
+                        "uploading"
+                    );
+                }
+            })
+        };
+        let _stop_progress = AbortOnDrop(progress);
         for (a, b) in pieces {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
             let (http, url, path, sent_by_task, blob) = (
@@ -364,6 +386,7 @@ impl Uploader {
             let this = Uploader {
                 http: http.clone(),
                 parallelism: 1,
+                progress_every: self.progress_every,
             };
             tasks.spawn(async move {
                 let _permit = permit;
@@ -418,11 +441,6 @@ impl Uploader {
                     message: e.to_string(),
                 })??;
             }
-            if last_log.elapsed() >= Duration::from_secs(10) {
-                let s = sent.load(Ordering::Relaxed);
-                tracing::info!(target: "rhelazure.vhd", blob = %target.blob_url, sent_bytes = s, to_send = total(&todo), rate_mib_s = s as f64 / 1048576.0 / started.elapsed().as_secs_f64().max(0.001), "uploading");
-                last_log = Instant::now();
-            }
         }
         while let Some(done) = tasks.join_next().await {
             done.map_err(|e| UploadError::Transport {
@@ -473,6 +491,15 @@ impl Uploader {
         };
         tracing::info!(target: "rhelazure.vhd", blob = %target.blob_url, uploaded = report.uploaded_bytes, skipped_zero = report.skipped_zero_bytes, resumed = report.resumed_bytes, seconds = started.elapsed().as_secs_f64(), "upload complete");
         Ok(report)
+    }
+}
+
+/// Stops the progress task however the upload ends (done, error, cancelled).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

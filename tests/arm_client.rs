@@ -270,7 +270,7 @@ fn assertion(iss: &str, sub: &str, aud: &str) -> String {
 }
 
 #[test]
-fn oidc_workload_identity_from_a_token_file() {
+fn oidc_workload_identity_from_a_token_file_or_given_directly() {
     let cloud = Cloud::start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
@@ -296,6 +296,20 @@ fn oidc_workload_identity_from_a_token_file() {
         ))
         .unwrap();
     assert_eq!(rg.unwrap()["name"], "rhel-demo");
+
+    // The same token given directly (oidc_token, ARM_OIDC_TOKEN).
+    let direct = AzureSettings {
+        oidc_token_file_path: None,
+        oidc_token: Some(std::fs::read_to_string(&file).unwrap()),
+        ..s.clone()
+    };
+    let arm = ArmClient::new(&direct, Some(cloud.transport())).unwrap();
+    let rg = cloud.run(arm.get(
+        &arm.sub_path("/resourceGroups/rhel-demo"),
+        "2024-03-01",
+        soon(),
+    ));
+    assert_eq!(rg.unwrap().unwrap()["name"], "rhel-demo");
 
     // A token from another repository is refused, with Entra's reason.
     std::fs::write(

@@ -504,3 +504,40 @@ fn missing_registration_registers_that_one_namespace() {
         ]
     );
 }
+
+#[test]
+fn a_conflict_with_another_operation_is_waited_out() {
+    let s = Scripted::start();
+    let arm = client(&s);
+    s.then(Reply::json(
+        409,
+        json!({ "error": { "code": "AnotherOperationInProgress", "message": "Another operation on this or dependent resource is in progress. Please retry in 1 seconds." } }),
+    ))
+    .then(Reply::json(
+        429,
+        json!({ "error": { "code": "RetryableErrorDueToAnotherOperation", "message": "Operation is not allowed since another operation is in progress. Please retry in 1 seconds." } }),
+    ))
+    .then(Reply::json(200, json!({ "name": "busy" })));
+    let got = s
+        .run(arm.call(
+            Method::Put,
+            &rg("busy"),
+            Some(API),
+            Some(&json!({ "location": "eastus" })),
+            within(60),
+        ))
+        .unwrap();
+    assert_eq!(got.status, 200);
+    s.assert_script_done();
+    let gaps = s.gaps();
+    at_least(
+        gaps[0],
+        1000,
+        "AnotherOperationInProgress, retry in 1 seconds",
+    );
+    at_least(
+        gaps[1],
+        1000,
+        "RetryableErrorDueToAnotherOperation, retry in 1 seconds",
+    );
+}

@@ -6,8 +6,10 @@
 //!   process, so a large apply slows down *before* Azure answers 429.
 //! - [`Retry`]: 429, 408, 5xx and connection errors, honouring
 //!   `x-ms-retry-after-ms`, `Retry-After` (seconds or HTTP date) and ARM's
-//!   "retry after N seconds" in error messages; exponential backoff with jitter
-//!   otherwise; bounded by the caller's deadline, not by a count.
+//!   "retry after / in N seconds" in error messages; exponential backoff with
+//!   jitter otherwise; bounded by the caller's deadline, not by a count. A 409
+//!   is retried only when ARM says another operation holds the resource
+//!   (`AnotherOperationInProgress`, `RetryableError`, ...).
 //!
 //! Authentication is azure_core's bearer-token policy, after these.
 
@@ -59,19 +61,53 @@ pub fn retry_hint_from<'a>(
             );
         }
     }
-    let text = std::str::from_utf8(body).ok()?.to_ascii_lowercase();
-    // "Please try again after '17' seconds", "retry after 30 seconds"
-    let i = text.find("after ")?;
-    let digits: String = text[i + 6..]
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    let rest = &text[i + 6..];
-    if !rest.contains("second") {
-        return None;
+    seconds_in_text(std::str::from_utf8(body).ok()?)
+}
+
+/// A wait ARM states in words: "try again after '17' seconds", "retry after
+/// 30 seconds", "retry in 14 seconds" (the number right after "after" or "in",
+/// right before "second").
+fn seconds_in_text(text: &str) -> Option<Duration> {
+    // ASCII lowering keeps byte offsets, and digits are ASCII, so slicing is safe.
+    let t = text.to_ascii_lowercase();
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let before = t[..start].trim_end_matches(['\'', '"', ' ']);
+        let after = t[i..].trim_start_matches(['\'', '"', ' ']);
+        if (before.ends_with(" after") || before.ends_with(" in")) && after.starts_with("second") {
+            return t[start..i].parse().ok().map(Duration::from_secs);
+        }
     }
-    digits.parse::<u64>().ok().map(Duration::from_secs)
+    None
+}
+
+/// ARM error codes that mean "another operation is busy with this resource;
+/// the same request will succeed later", answered with 409 (or 429).
+const RETRYABLE_CONFLICTS: [&str; 4] = [
+    "AnotherOperationInProgress",
+    "RetryableError",
+    "RetryableErrorDueToAnotherOperation",
+    "OperationPreempted",
+];
+
+/// Whether a 409 body carries one of [`RETRYABLE_CONFLICTS`].
+pub fn retryable_conflict(body: &[u8]) -> bool {
+    let Ok(j) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let code = j["error"]["code"].as_str().unwrap_or("");
+    RETRYABLE_CONFLICTS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(code))
 }
 
 /// RFC 7231 IMF-fixdate, as in `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`.
@@ -141,6 +177,15 @@ impl Policy for Retry {
                     let hint = retry_hint(&headers, &bytes);
                     result = Ok(AsyncRawResponse::from_bytes(status, headers, bytes));
                     Some(hint.unwrap_or_else(|| backoff(attempt)))
+                }
+                Ok(resp) if u16::from(resp.status()) == 409 => {
+                    // Most conflicts are final; "another operation is in progress" is not.
+                    let (status, headers, body) = resp.deconstruct();
+                    let bytes = body.collect().await.unwrap_or_default();
+                    let wait = retryable_conflict(&bytes)
+                        .then(|| retry_hint(&headers, &bytes).unwrap_or_else(|| backoff(attempt)));
+                    result = Ok(AsyncRawResponse::from_bytes(status, headers, bytes));
+                    wait
                 }
                 Err(ref e)
                     if matches!(
@@ -350,6 +395,35 @@ mod tests {
             Some(Duration::from_secs(17))
         );
         assert_eq!(retry_hint(&Headers::new(), b"{}"), None);
+        let body = br#"{"error":{"code":"RetryableErrorDueToAnotherOperation","message":"Operation is not allowed since another operation is in progress. Please retry in 14 seconds."}}"#;
+        assert_eq!(
+            retry_hint(&Headers::new(), body),
+            Some(Duration::from_secs(14))
+        );
+        assert_eq!(
+            retry_hint(&Headers::new(), b"retry after 30 seconds"),
+            Some(Duration::from_secs(30))
+        );
+        // Numbers that are not a stated wait are not taken for one.
+        for text in [
+            "Try again after additional tokens: quota 1200 per hour, 5 seconds apart",
+            "Operation failed after 3 attempts",
+            "Wait 10 seconds",
+        ] {
+            assert_eq!(retry_hint(&Headers::new(), text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn conflicts_worth_retrying() {
+        assert!(retryable_conflict(br#"{"error":{"code":"AnotherOperationInProgress","message":"Another operation on this or dependent resource is in progress."}}"#));
+        assert!(retryable_conflict(
+            br#"{"error":{"code":"RetryableError","message":"x"}}"#
+        ));
+        assert!(!retryable_conflict(
+            br#"{"error":{"code":"Conflict","message":"x"}}"#
+        ));
+        assert!(!retryable_conflict(b"not json"));
     }
 
     #[test]

@@ -127,6 +127,39 @@ fn missing_registration_registers_that_namespace_and_retries() {
     });
 }
 
+/// A client of one subscription calling into another (Cloud Access of a
+/// subscription other than the provider's): a missing registration is
+/// registered in the subscription the call went to, not the client's own.
+#[test]
+fn a_call_into_another_subscription_registers_there() {
+    let cloud = Cloud::start();
+    let arm = cloud.client();
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    cloud.run(async {
+        // A path into the other subscription, through this subscription's client.
+        let offers = format!("/subscriptions/{fresh}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers");
+        let listed = arm.get(&offers, "2024-03-01", soon()).await.unwrap().unwrap();
+        assert!(listed.to_string().contains("RHEL"), "{listed}");
+        // The same client, moved to that subscription.
+        let skus = arm
+            .in_subscription(fresh)
+            .list_skus("eastus", "RedHat", "RHEL", soon())
+            .await
+            .unwrap();
+        assert!(!skus.is_empty());
+        let path = format!("/subscriptions/{fresh}/providers/Microsoft.Compute");
+        let state = arm.get(&path, "2024-03-01", soon()).await.unwrap().unwrap();
+        assert_eq!(state["registrationState"], "Registered");
+        // The client's own subscription is untouched and still served.
+        assert_eq!(arm.subscription_id(), cloud.env("ARM_SUBSCRIPTION_ID"));
+        assert!(!arm
+            .list_skus("eastus", "RedHat", "RHEL", soon())
+            .await
+            .unwrap()
+            .is_empty());
+    });
+}
+
 #[test]
 fn retries_honour_hints_within_the_deadline() {
     let cloud = Cloud::start();

@@ -4,6 +4,7 @@
 //! the local cloud.
 
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use serde_json::json;
 
 #[test]
 fn marketplace_lookup_selectors_and_errors() {
@@ -203,6 +204,98 @@ fn byos_enrolment_image_and_terms_in_one_apply() {
         ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     }
     cloud.assert_requests_in_spec();
+}
+
+/// Enrolling a subscription other than the provider's (one with no resource
+/// providers registered yet): the wait for gold images looks in that
+/// subscription, registering Microsoft.Compute there on the way.
+#[test]
+fn enrolling_another_subscription_waits_for_its_own_gold_images() {
+    let cloud = LocalCloud::start();
+    let main = cloud.get("ARM_SUBSCRIPTION_ID");
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    let config = format!(
+        r#"
+resource "rhelazure_cloud_access" "other" {{
+  azure_subscription_id = "{fresh}"
+  name                  = "other-subscription"
+  timeouts {{
+    create = "60s"
+  }}
+}}
+output "available" {{ value = rhelazure_cloud_access.other.gold_images_available }}
+output "skus" {{ value = rhelazure_cloud_access.other.byos_skus }}
+"#
+    );
+    let ws = Workspace::new(&terraforms()[0], &config).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    assert_eq!(out["available"]["value"], true);
+    assert!(!out["skus"]["value"].as_array().unwrap().is_empty());
+    ws.assert_no_changes();
+    let offers = |sub: &str| {
+        cloud
+            .arm("GET", &format!("/subscriptions/{sub}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers?api-version=2024-03-01"), None)
+            .1
+            .to_string()
+    };
+    assert!(
+        offers(fresh).contains("rhel-byos"),
+        "gold images in the enrolled subscription"
+    );
+    assert!(
+        !offers(&main).contains("rhel-byos"),
+        "not in the provider's"
+    );
+    let registered = cloud.request_log().iter().any(|e| {
+        e["method"] == "POST"
+            && e["path"] == format!("/subscriptions/{fresh}/providers/Microsoft.Compute/register")
+    });
+    assert!(
+        registered,
+        "Microsoft.Compute registered in the enrolled subscription"
+    );
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}
+
+/// Red Hat can take hours to publish gold images. A create timeout that ends
+/// first fails with that explanation, keeps the enrolment in state (tainted,
+/// with its id, nothing left unknown), and a later apply converges with one
+/// enrolment, not two.
+#[test]
+fn a_gold_image_wait_that_times_out_keeps_the_enrolment() {
+    let cloud = LocalCloud::start();
+    cloud.configure(json!({ "lro_delay_ms": 6000 }));
+    let config = |timeout: &str| {
+        format!(
+            "resource \"rhelazure_cloud_access\" \"slow\" {{\n  name = \"slow-gold\"\n  timeouts {{\n    create = \"{timeout}\"\n  }}\n}}\n"
+        )
+    };
+    let ws = Workspace::new(&terraforms()[0], &config("2s")).cloud(&cloud);
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.all().contains("Gold images not visible yet"),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("invalid result object"), "{}", r.all());
+    let show = ws.run(&["show", "-json"]).ok().json();
+    let res = &show["values"]["root_module"]["resources"][0];
+    assert_eq!(res["address"], "rhelazure_cloud_access.slow");
+    assert_eq!(res["tainted"], true, "{res}");
+    assert!(
+        res["values"]["id"].as_str().is_some_and(|i| !i.is_empty()),
+        "{res}"
+    );
+
+    cloud.configure(json!({ "lro_delay_ms": 200 }));
+    ws.write_config(&config("60s"));
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let sources = cloud.state()["sources"].as_object().unwrap().len();
+    assert_eq!(sources, 1, "one enrolment after the retry");
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
 
 #[test]

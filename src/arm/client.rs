@@ -44,13 +44,17 @@ impl Answer {
     }
 }
 
+/// Cheap to clone: clones share the pipeline (and so the token cache), the
+/// retry and throttle policies and what has been registered.
+#[derive(Clone)]
 pub struct ArmClient {
     pipeline: Pipeline,
     endpoint: String,
     subscription: String,
     pub retry: Arc<Retry>,
     pub throttle: Arc<Throttle>,
-    registered: Mutex<HashSet<String>>,
+    /// `subscription/namespace`, lower case: resource providers known registered.
+    registered: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -136,12 +140,21 @@ impl ArmClient {
             subscription: subscription.to_string(),
             retry,
             throttle,
-            registered: Mutex::new(HashSet::new()),
+            registered: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
     pub fn subscription_id(&self) -> &str {
         &self.subscription
+    }
+
+    /// The same client acting in another subscription of the same tenant
+    /// (`sub_path`, registration and catalogue calls go there).
+    pub fn in_subscription(&self, subscription: &str) -> ArmClient {
+        ArmClient {
+            subscription: subscription.to_string(),
+            ..self.clone()
+        }
     }
 
     /// `/subscriptions/{sub}` + `rest`.
@@ -184,7 +197,11 @@ impl ArmClient {
         let err = api_error(&method, path, &answer);
         if err.code == "MissingSubscriptionRegistration" {
             if let Some(ns) = err.target.clone().or_else(|| namespace_in(path)) {
-                self.register(&ns, deadline).await?;
+                // Register where the call went, which need not be this client's subscription.
+                let there = subscription_in(path)
+                    .map(|sub| self.in_subscription(&sub))
+                    .unwrap_or_else(|| self.clone());
+                there.register(&ns, deadline).await?;
                 let again = self
                     .call_once(method, path, api_version, body, deadline)
                     .await?;
@@ -245,7 +262,7 @@ impl ArmClient {
 
     /// Registers a resource provider namespace and waits until it is registered.
     pub async fn register(&self, namespace: &str, deadline: Instant) -> Result<(), ArmError> {
-        let key = namespace.to_ascii_lowercase();
+        let key = format!("{}/{namespace}", self.subscription).to_ascii_lowercase();
         if self
             .registered
             .lock()
@@ -346,6 +363,16 @@ impl ArmClient {
             .wait(deadline)
             .await
     }
+}
+
+/// The subscription id of an ARM path or URL (`.../subscriptions/{id}/...`).
+fn subscription_in(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split(['/', '?']).collect();
+    segs.iter()
+        .position(|s| s.eq_ignore_ascii_case("subscriptions"))
+        .and_then(|i| segs.get(i + 1))
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string())
 }
 
 fn namespace_in(path: &str) -> Option<String> {

@@ -353,8 +353,15 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 )
                 .await
         };
+        // A failed create or update returns what exists so Terraform keeps
+        // tracking it (tainted); what it never learned is null, not unknown.
+        let new_state = if out.diagnostics.has_errors() {
+            out.state.unknowns_to_null()
+        } else {
+            out.state
+        };
         ApplyResponse {
-            new_state: out.state,
+            new_state,
             private: out.private.to_bytes(),
             diagnostics: out.diagnostics,
         }

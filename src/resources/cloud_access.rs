@@ -148,8 +148,9 @@ impl Resource<ProviderData> for CloudAccess {
             .as_bool()
             .unwrap_or(true)
         {
+            // The gold images appear in the enrolled subscription, which need not be the provider's.
             let arm = match data.arm() {
-                Ok(a) => a,
+                Ok(a) => a.in_subscription(&sub),
                 Err(d) => return ApplyOutcome::failed(state, d.into()),
             };
             let location = opt_str(planned, "location").unwrap_or_else(|| "eastus".into());
@@ -330,15 +331,16 @@ impl CloudAccess {
         let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
         set_str(&mut s, "azure_subscription_id", sub.as_deref());
         let location = opt_str(state, "location").unwrap_or_else(|| "eastus".into());
-        let skus: Vec<Value> = match data.arm() {
-            Ok(arm) => arm
+        let skus: Vec<Value> = match (data.arm(), &sub) {
+            (Ok(arm), Some(sub)) => arm
+                .in_subscription(sub)
                 .list_skus(&location, "RedHat", "rhel-byos", dl)
                 .await
                 .map_err(|e| Diagnostics::from(arm_diag("list the gold images", &e)))?
                 .into_iter()
                 .map(Value::from)
                 .collect(),
-            Err(_) => Vec::new(),
+            _ => Vec::new(),
         };
         if let Some(m) = s.as_object_mut() {
             m.insert(

@@ -300,6 +300,28 @@ impl Value {
         matches!(self, Value::Unknown(_))
     }
 
+    /// This value with every unknown inside it made null: what a failed apply
+    /// returns for what it never learned (Terraform accepts no unknown after apply).
+    pub fn unknowns_to_null(self) -> Value {
+        match self {
+            Value::Unknown(_) => Value::Null,
+            Value::List(v) => Value::List(v.into_iter().map(Value::unknowns_to_null).collect()),
+            Value::Set(v) => Value::Set(v.into_iter().map(Value::unknowns_to_null).collect()),
+            Value::Tuple(v) => Value::Tuple(v.into_iter().map(Value::unknowns_to_null).collect()),
+            Value::Map(m) => Value::Map(
+                m.into_iter()
+                    .map(|(k, v)| (k, v.unknowns_to_null()))
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k, v.unknowns_to_null()))
+                    .collect(),
+            ),
+            known => known,
+        }
+    }
+
     /// True when neither this value nor anything inside it is unknown.
     pub fn is_fully_known(&self) -> bool {
         match self {

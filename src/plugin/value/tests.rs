@@ -339,3 +339,31 @@ fn type_constraints_parse_and_print() {
         assert!(Type::from_json_bytes(bad.as_bytes()).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn unknowns_become_null_at_any_depth() {
+    let v = obj(&[
+        ("id", Value::from("x")),
+        ("skus", Value::unknown()),
+        (
+            "nested",
+            Value::List(vec![obj(&[
+                ("a", Value::unknown()),
+                ("b", Value::Bool(true)),
+            ])]),
+        ),
+        (
+            "tags",
+            Value::Map([("k".to_string(), Value::unknown())].into_iter().collect()),
+        ),
+    ]);
+    assert!(!v.is_fully_known());
+    let known = v.unknowns_to_null();
+    assert!(known.is_fully_known());
+    assert_eq!(known.attr("id").as_str(), Some("x"));
+    assert!(known.attr("skus").is_null());
+    assert_eq!(
+        known.attr("nested"),
+        &Value::List(vec![obj(&[("a", Value::Null), ("b", Value::Bool(true))])])
+    );
+}

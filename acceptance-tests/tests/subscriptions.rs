@@ -245,6 +245,90 @@ fn marketplace_agreement_lifecycle() {
     cloud.assert_requests_in_spec();
 }
 
+/// One provider block, terms in another subscription of its tenant (one that
+/// has not registered Microsoft.MarketplaceOrdering yet): accepted there and
+/// only there, imported by ARM id, a move to another subscription replaces,
+/// destroy cancels them there.
+#[test]
+fn marketplace_agreement_in_another_subscription() {
+    let cloud = LocalCloud::start();
+    let main = cloud.get("ARM_SUBSCRIPTION_ID");
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    let plan = "rhel-lvm96-gen2";
+    let terms = |sub: &str| {
+        format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/{plan}/agreements/current")
+    };
+    let accepted_in = |sub: &str| {
+        cloud
+            .arm(
+                "GET",
+                &format!("{}?api-version=2021-01-01", terms(sub)),
+                None,
+            )
+            .1["properties"]["accepted"]
+            == true
+    };
+    let config = |sub: &str| {
+        terms_config(plan).replace(
+            "  publisher = \"redhat\"",
+            &format!("  subscription_id = \"{sub}\"\n  publisher = \"redhat\""),
+        )
+    };
+    let tf = &terraforms()[0];
+    let ws = Workspace::new(tf, &config(fresh)).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    assert!(accepted_in(fresh) && !accepted_in(&main));
+    ws.assert_no_changes();
+    let id = ws
+        .run(&[
+            "state",
+            "show",
+            "-no-color",
+            "rhelazure_marketplace_agreement.byos",
+        ])
+        .ok()
+        .stdout
+        .clone();
+    assert!(
+        id.contains(&format!("subscription_id     = \"{fresh}\"")),
+        "{id}"
+    );
+
+    // Import by the ARM id: the subscription comes from the id.
+    let imported = Workspace::new(tf, &config(fresh)).cloud(&cloud);
+    imported
+        .run(&[
+            "import",
+            "-no-color",
+            "rhelazure_marketplace_agreement.byos",
+            &terms(fresh),
+        ])
+        .ok();
+    imported.assert_no_changes();
+    let again = Workspace::new(tf, &config(fresh)).cloud(&cloud);
+    let bad = again.run(&[
+        "import",
+        "-no-color",
+        "rhelazure_marketplace_agreement.byos",
+        "/subscriptions/x/providers/Microsoft.MarketplaceOrdering",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.all().contains("Invalid import id"), "{}", bad.all());
+
+    // Another subscription is another agreement.
+    ws.write_config(&config(&main));
+    assert_eq!(
+        ws.planned_actions("rhelazure_marketplace_agreement.byos"),
+        vec!["delete", "create"]
+    );
+    ws.write_config(&config(fresh));
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        !accepted_in(fresh),
+        "cancelled where this resource accepted them"
+    );
+}
+
 #[test]
 fn marketplace_agreement_errors() {
     let cloud = LocalCloud::start();

@@ -1,6 +1,9 @@
 //! `rhelazure_marketplace_agreement`: accepted Marketplace terms for a plan
 //! image (needed once per subscription and plan, e.g. every `rhel-byos` SKU).
 //!
+//! Terms belong to one subscription: the provider's, or `subscription_id` (so
+//! one provider block can accept terms in several subscriptions of its tenant).
+//!
 //! Create is idempotent: terms already accepted are adopted, not re-signed.
 //! Destroy cancels only terms this resource accepted (private state says so),
 //! so adopting someone else's acceptance never withdraws it. Terms cancelled
@@ -14,8 +17,8 @@ use serde_json::Value as Json;
 use super::common::{arm_diag, deadline, need, opt_str};
 use crate::framework::validators::string_matches;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Private, Resource, ResourceSchema,
-    Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
+    ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
@@ -24,13 +27,21 @@ pub struct MarketplaceAgreement;
 const TIMEOUT: Duration = Duration::from_secs(300);
 const ACCEPTED_BY_US: &str = "accepted_by_this_resource";
 
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 fn part(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn state(terms: &Json, prior: &Value) -> Value {
+fn state(terms: &Json, prior: &Value, sub: &str) -> Value {
     let p = &terms["properties"];
     let s = |k: &str| {
         p[k].as_str()
@@ -46,6 +57,7 @@ fn state(terms: &Json, prior: &Value) -> Value {
                     .map(|x| Value::from(x.to_string()))
                     .unwrap_or(Value::Null),
             ),
+            ("subscription_id".to_string(), Value::from(sub.to_string())),
             // Kept as configured: the service may answer in other casing.
             ("publisher".to_string(), prior.attr("publisher").clone()),
             ("offer".to_string(), prior.attr("offer").clone()),
@@ -57,6 +69,17 @@ fn state(terms: &Json, prior: &Value) -> Value {
         .into_iter()
         .collect(),
     )
+}
+
+/// The client for the agreement's subscription (the provider's when the
+/// state predates the attribute), and that subscription.
+fn arm_for(
+    data: Result<&ProviderData, Diagnostic>,
+    v: &Value,
+) -> Result<(crate::arm::ArmClient, String), Diagnostic> {
+    let arm = data?.arm()?;
+    let sub = opt_str(v, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
+    Ok((arm.in_subscription(&sub), sub))
 }
 
 fn names(v: &Value) -> (String, String, String) {
@@ -88,6 +111,9 @@ impl Resource<ProviderData> for MarketplaceAgreement {
              already accepted; on destroy, cancels only terms this resource accepted itself.",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the agreement."),
+                Attr::string("subscription_id").optional_computed().force_new().use_state_for_unknown()
+                    .validate(string_matches("a subscription id (GUID)", is_guid))
+                    .description("Subscription whose terms these are (default: the provider's). Must be in the provider's tenant."),
                 name("publisher", "Image publisher, e.g. `redhat` (compared in lower case)."),
                 name("offer", "Offer (product), e.g. `rhel-byos`."),
                 name("plan", "Plan: the image SKU, e.g. `rhel-lvm96-gen2`."),
@@ -115,13 +141,25 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         }
     }
 
+    async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        if plan.config.attr("subscription_id").is_null() && plan.is_create() {
+            if let Some(s) = ctx
+                .data()
+                .ok()
+                .and_then(|d| d.settings.azure.subscription_id.clone())
+            {
+                plan.set("subscription_id", s);
+            }
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
     ) -> ApplyOutcome {
-        let arm = match ctx.data().and_then(|d| d.arm()) {
+        let (arm, sub) = match arm_for(ctx.data(), planned) {
             Ok(a) => a,
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
@@ -152,7 +190,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             }
         };
         ApplyOutcome {
-            state: state(&terms, planned),
+            state: state(&terms, planned, &sub),
             private,
             diagnostics: Diagnostics::new(),
         }
@@ -164,7 +202,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         st: &Value,
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
-        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let (arm, sub) = need(arm_for(ctx.data(), st), None)?;
         let (p, o, plan) = names(st);
         match arm
             .get_terms(&p, &o, &plan, deadline(st, "read", TIMEOUT))
@@ -172,7 +210,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         {
             // Cancelled out of band: gone, so the next apply accepts again.
             Ok(Some(t)) if t["properties"]["accepted"] == Json::Bool(true) => {
-                Ok(Some((state(&t, st), private.clone())))
+                Ok(Some((state(&t, st, &sub), private.clone())))
             }
             Ok(_) => Ok(None),
             Err(e) => Err(arm_diag(&format!("read the terms of {p}:{o}:{plan}"), &e).into()),
@@ -209,7 +247,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             )
             .into();
         }
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+        let (arm, _) = match need(arm_for(ctx.data(), prior), None) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -223,21 +261,70 @@ impl Resource<ProviderData> for MarketplaceAgreement {
     }
 
     /// `terraform import rhelazure_marketplace_agreement.a redhat:rhel-byos:rhel-lvm96-gen2`
-    /// (imported terms are treated as adopted: destroy will not cancel them).
+    /// (the provider's subscription), or the agreement's ARM id (its subscription).
+    /// Imported terms are treated as adopted: destroy will not cancel them.
     async fn import(&self, _ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let parts: Vec<&str> = id.split(':').collect();
-        if parts.len() != 3 || !parts.iter().all(|x| part(x)) {
-            return Err(Diagnostic::error("Invalid import id", format!("Import Marketplace terms as publisher:offer:plan, such as redhat:rhel-byos:rhel-lvm96-gen2; got {id:?}.")).into());
+        let (sub, parts): (Option<&str>, Vec<&str>) = match arm_id_parts(id) {
+            Some((sub, p, o, plan)) => (Some(sub), vec![p, o, plan]),
+            None => (None, id.split(':').collect()),
+        };
+        if parts.len() != 3 || !parts.iter().all(|x| part(x)) || sub.is_some_and(|s| !is_guid(s)) {
+            return Err(Diagnostic::error("Invalid import id", format!("Import Marketplace terms as publisher:offer:plan, such as redhat:rhel-byos:rhel-lvm96-gen2 (terms of the provider's subscription), or by the agreement's ARM id (/subscriptions/{{id}}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/{{publisher}}/offers/{{offer}}/plans/{{plan}}/agreements/current); got {id:?}.")).into());
+        }
+        let mut fields = vec![
+            ("publisher", parts[0].to_ascii_lowercase()),
+            ("offer", parts[1].to_string()),
+            ("plan", parts[2].to_string()),
+        ];
+        if let Some(s) = sub {
+            fields.push(("subscription_id", s.to_string()));
         }
         Ok(Value::Object(
-            [
-                ("publisher", parts[0].to_ascii_lowercase()),
-                ("offer", parts[1].to_string()),
-                ("plan", parts[2].to_string()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::from(v)))
-            .collect(),
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::from(v)))
+                .collect(),
         ))
+    }
+}
+
+/// `(subscription, publisher, offer, plan)` of an agreement's ARM id.
+fn arm_id_parts(id: &str) -> Option<(&str, &str, &str, &str)> {
+    let s: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    let is = |i: usize, name: &str| s.get(i).is_some_and(|x| x.eq_ignore_ascii_case(name));
+    let shape = s.len() == 14
+        && is(0, "subscriptions")
+        && is(2, "providers")
+        && is(3, "Microsoft.MarketplaceOrdering")
+        && is(4, "offerTypes")
+        && is(5, "virtualmachine")
+        && is(6, "publishers")
+        && is(8, "offers")
+        && is(10, "plans")
+        && is(12, "agreements")
+        && is(13, "current");
+    shape.then(|| (s[1], s[7], s[9], s[11]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreement_ids_and_guids() {
+        let id = "/subscriptions/5ab5c41d-0000-4000-a000-0000000fe5e5/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/rhel-lvm96-gen2/agreements/current";
+        assert_eq!(
+            arm_id_parts(id),
+            Some((
+                "5ab5c41d-0000-4000-a000-0000000fe5e5",
+                "redhat",
+                "rhel-byos",
+                "rhel-lvm96-gen2"
+            ))
+        );
+        assert_eq!(arm_id_parts("redhat:rhel-byos:rhel-lvm96-gen2"), None);
+        assert_eq!(arm_id_parts(&id.replace("/current", "/other")), None);
+        assert!(is_guid("5ab5c41d-0000-4000-a000-0000000fe5e5"));
+        assert!(!is_guid("5ab5c41d-0000-4000-a000-0000000fe5e") && !is_guid("not-a-guid"));
     }
 }

@@ -255,6 +255,25 @@ output "skus" {{ value = rhelazure_cloud_access.other.byos_skus }}
         registered,
         "Microsoft.Compute registered in the enrolled subscription"
     );
+    // The data sources read that subscription's Marketplace when told to.
+    let gold = |sub: &str| {
+        format!("data \"rhelazure_marketplace_image\" \"g\" {{\n  location = \"eastus\"\n  rhel_version = \"9.6\"\n  billing = \"byos\"\n{sub}}}\noutput \"urn\" {{ value = data.rhelazure_marketplace_image.g.urn }}\ndata \"rhelazure_marketplace_images\" \"all\" {{\n  location = \"eastus\"\n  offer = \"rhel-byos\"\n{sub}}}\noutput \"n\" {{ value = length(data.rhelazure_marketplace_images.all.images) }}\n")
+    };
+    let there = Workspace::new(
+        &terraforms()[0],
+        &gold(&format!("  subscription_id = \"{fresh}\"\n")),
+    )
+    .cloud(&cloud);
+    there.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = there.run(&["output", "-json"]).ok().json();
+    assert_eq!(
+        out["urn"]["value"],
+        "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113"
+    );
+    assert!(out["n"]["value"].as_u64().unwrap() >= 3, "{out}");
+    let here = Workspace::new(&terraforms()[0], &gold("")).cloud(&cloud);
+    let r = here.run(&["plan", "-no-color"]);
+    assert_ne!(r.code, 0, "the provider's subscription is not enrolled");
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
 

@@ -90,6 +90,7 @@ impl DataSource<ProviderData> for MarketplaceImage {
         let out = |n: &str, d: &str| Attr::string(n).computed().description(d);
         let mut attrs = vec![
             Attr::string("location").required().description("Azure region, such as `eastus`."),
+            Attr::string("subscription_id").optional_computed().description("Subscription whose Marketplace view and terms are read (default: the provider's): gold images appear only in subscriptions enrolled in Cloud Access."),
             Attr::string("publisher").optional_computed().description("Publisher (default `RedHat`)."),
             Attr::string("offer").optional_computed().description("Offer, such as `RHEL` or `rhel-byos`; set with `sku`, or leave both to the selector."),
             Attr::string("sku").optional_computed().description("SKU, such as `9-lvm-gen2`; set with `offer`, or leave both to the selector."),
@@ -137,7 +138,8 @@ impl DataSource<ProviderData> for MarketplaceImage {
     }
 
     async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
-        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let (arm, config) = in_configured_subscription(ctx, config)?;
+        let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
         let location = opt_str(config, "location").unwrap_or_default();
         let publisher = opt_str(config, "publisher").unwrap_or_else(|| "RedHat".into());
@@ -300,6 +302,7 @@ impl DataSource<ProviderData> for MarketplaceImages {
             "The RHEL images of a region as a list (latest version of each SKU), optionally filtered by offer and RHEL major version.",
             vec![
                 Attr::string("location").required().description("Azure region."),
+            Attr::string("subscription_id").optional_computed().description("Subscription whose Marketplace view is listed (default: the provider's)."),
                 Attr::string("offer").optional().description("Only this offer (such as `RHEL`)."),
                 Attr::string("rhel_major").optional().validate(one_of(&["8", "9", "10"])).description("Only SKUs of this RHEL major version."),
                 Attr::nested("images", ObjectNesting::List, vec![
@@ -315,7 +318,8 @@ impl DataSource<ProviderData> for MarketplaceImages {
     }
 
     async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
-        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let (arm, config) = in_configured_subscription(ctx, config)?;
+        let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
         let location = opt_str(config, "location").unwrap_or_default();
         let major = opt_str(config, "rhel_major");
@@ -364,6 +368,22 @@ impl DataSource<ProviderData> for MarketplaceImages {
         m.insert("images".into(), Value::List(items));
         Ok(Value::Object(m))
     }
+}
+
+/// The client for the configured subscription (or the provider's), and the
+/// config with `subscription_id` filled in.
+fn in_configured_subscription(
+    ctx: &Ctx<ProviderData>,
+    config: &Value,
+) -> Result<(crate::arm::ArmClient, Value), Diagnostics> {
+    let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+    let sub =
+        opt_str(config, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
+    let mut config = config.clone();
+    if let Some(m) = config.as_object_mut() {
+        m.insert("subscription_id".into(), Value::from(sub.clone()));
+    }
+    Ok((arm.in_subscription(&sub), config))
 }
 
 /// The RHEL major version a SKU name is for (`96-gen2` -> 9, `10_1` -> 10, `rhel-lvm95` -> 9).

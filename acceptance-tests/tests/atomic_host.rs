@@ -586,3 +586,112 @@ fn host_drift_is_detected_and_fixed_in_place() {
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert!(host_objects(&cloud, "drifty").is_empty());
 }
+
+/// One provider block, a host in another subscription of the tenant: Azure
+/// keeps a NIC in its virtual network's subscription, so the host goes where
+/// its subnet is (registering Compute there on demand), and is read, changed
+/// and destroyed there.
+#[test]
+fn a_host_lands_in_the_subscription_of_its_subnet() {
+    let cloud = LocalCloud::start();
+    let main = cloud.get("ARM_SUBSCRIPTION_ID");
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    // The other subscription's network, made as its owner would.
+    let provider = format!("/subscriptions/{fresh}/providers/Microsoft.Network");
+    cloud.arm(
+        "POST",
+        &format!("{provider}/register?api-version=2024-03-01"),
+        None,
+    );
+    let registered = || {
+        cloud
+            .arm("GET", &format!("{provider}?api-version=2024-03-01"), None)
+            .1["registrationState"]
+            == "Registered"
+    };
+    let until = |what: &str, ok: &dyn Fn() -> bool| {
+        for _ in 0..100 {
+            if ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{what} did not happen");
+    };
+    until("Microsoft.Network registration", &registered);
+    let rg = format!("/subscriptions/{fresh}/resourceGroups/rhel-other");
+    assert_eq!(
+        cloud
+            .arm(
+                "PUT",
+                &format!("{rg}?api-version=2024-03-01"),
+                Some(serde_json::json!({ "location": "eastus" }))
+            )
+            .0
+            / 100,
+        2
+    );
+    let vnet = format!("{rg}/providers/Microsoft.Network/virtualNetworks/other-vnet");
+    let body = serde_json::json!({ "location": "eastus", "properties": {
+        "addressSpace": { "addressPrefixes": ["10.50.0.0/16"] },
+        "subnets": [{ "name": "hosts", "properties": { "addressPrefix": "10.50.1.0/24" } }] } });
+    assert_eq!(
+        cloud
+            .arm("PUT", &format!("{vnet}?api-version=2024-01-01"), Some(body))
+            .0
+            / 100,
+        2
+    );
+    until("the virtual network", &|| {
+        cloud
+            .arm("GET", &format!("{vnet}?api-version=2024-01-01"), None)
+            .1["properties"]["provisioningState"]
+            == "Succeeded"
+    });
+
+    let subnet = format!("{vnet}/subnets/hosts");
+    let host = |size: &str| {
+        config(&main, "elsewhere", size, WEB, "env = \"other\"")
+            .replace("resource_group_name = \"rhel-demo\"", "resource_group_name = \"rhel-other\"")
+            .replace(
+                &format!("/subscriptions/{main}/resourceGroups/rhel-demo/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"),
+                &subnet,
+            )
+    };
+    let ws = Workspace::new(&terraforms()[0], &host("Standard_B2s")).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    let id = out["host"]["value"]["id"].as_str().unwrap().to_string();
+    assert!(
+        id.starts_with(&format!(
+            "/subscriptions/{fresh}/resourceGroups/rhel-other/"
+        )),
+        "{id}"
+    );
+    assert!(out["host"]["value"]["private_ip_address"]
+        .as_str()
+        .unwrap()
+        .starts_with("10.50.1."));
+    let objects = host_objects(&cloud, "elsewhere");
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o.starts_with(&format!("/subscriptions/{fresh}"))),
+        "{objects:?}"
+    );
+    ws.assert_no_changes();
+    // In place, there.
+    ws.write_config(&host("Standard_E2s_v5"));
+    assert_eq!(
+        ws.planned_actions("rhelazure_atomic_host.h"),
+        vec!["update"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        host_objects(&cloud, "elsewhere").is_empty(),
+        "nothing left behind"
+    );
+}

@@ -365,8 +365,8 @@ impl ArmClient {
     }
 }
 
-/// The subscription id of an ARM path or URL (`.../subscriptions/{id}/...`).
-fn subscription_in(path: &str) -> Option<String> {
+/// The subscription id of an ARM id, path or URL (`.../subscriptions/{id}/...`).
+pub fn subscription_in(path: &str) -> Option<String> {
     let segs: Vec<&str> = path.split(['/', '?']).collect();
     segs.iter()
         .position(|s| s.eq_ignore_ascii_case("subscriptions"))

@@ -12,5 +12,5 @@ pub mod credential;
 mod error;
 pub mod policy;
 
-pub use client::{Answer, ArmClient, Operation, RESOURCES_API};
+pub use client::{subscription_in, Answer, ArmClient, Operation, RESOURCES_API};
 pub use error::{ApiError, ArmError, OperationError};

@@ -116,6 +116,15 @@ fn on_arm64(v: &Value) -> bool {
         .unwrap_or(false)
 }
 
+/// The client for the host's subscription: its subnet's (Azure keeps a NIC in
+/// its virtual network's subscription), else the provider's.
+fn host_arm(arm: &crate::arm::ArmClient, subnet_id: Option<&str>) -> crate::arm::ArmClient {
+    match subnet_id.and_then(crate::arm::subscription_in) {
+        Some(sub) => arm.in_subscription(&sub),
+        None => arm.clone(),
+    }
+}
+
 fn vm_path(sub: &str, rg: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}")
 }
@@ -185,7 +194,7 @@ impl Resource<ProviderData> for AtomicHost {
                 fn_str("name", "VM name (also the host name).").validate(string_matches("1-64 letters, digits and '-', not starting or ending with '-'", valid_name)),
                 fn_str("resource_group_name", "Existing resource group."),
                 fn_str("location", "Azure region."),
-                fn_str("subnet_id", "ARM id of the subnet the NIC joins."),
+                fn_str("subnet_id", "ARM id of the subnet the NIC joins. The host is created in the subnet's subscription (Azure keeps a NIC in its virtual network's subscription), which may differ from the provider's."),
                 Attr::string("size").required().description("VM size, such as `Standard_D2s_v5` (changes in place; the VM is deallocated when Azure needs it)."),
                 Attr::string("admin_username").default("rhel").force_new().description("Administrator user (default `rhel`)."),
                 Attr::string_list("ssh_public_keys").required().force_new().description("SSH public keys of the administrator."),
@@ -310,6 +319,7 @@ impl Resource<ProviderData> for AtomicHost {
                 .at(AttributePath::attrs(&["size"]))
         };
         let Ok(arm) = data.arm() else { return };
+        let arm = &host_arm(arm, plan.config.attr("subnet_id").as_str());
         let dl = Instant::now() + Duration::from_secs(120);
         let img = plan.config.attr("marketplace_image").clone();
         if img.is_null() {
@@ -408,7 +418,7 @@ impl Resource<ProviderData> for AtomicHost {
         _config: &Value,
     ) -> ApplyOutcome {
         let arm = match ctx.data().and_then(|d| d.arm()) {
-            Ok(a) => a,
+            Ok(a) => &host_arm(a, planned.attr("subnet_id").as_str()),
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let dl = deadline(planned, "create", CREATE_TIMEOUT);

@@ -317,10 +317,11 @@ const IN_IMDS_NETNS: &str = "RHELAZURE_TEST_IN_IMDS_NETNS";
 fn a_virtual_machines_managed_identity_comes_from_imds() {
     // A new network namespace: only loopback, up, with IMDS's link-local
     // address added to it. Nothing outside this test sees the address; the
-    // namespace ends with its last process.
+    // namespace ends with its last process. `--map-root-user` lets a user
+    // without root do this (user namespaces), and changes nothing for root.
     let inside = "ip link set lo up && ip addr add 169.254.169.254/32 dev lo && exec \"$0\" \"$@\"";
     let out = Command::new("unshare")
-        .args(["--net", "--", "sh", "-c", inside])
+        .args(["--net", "--map-root-user", "--", "sh", "-c", inside])
         .arg(std::env::current_exe().unwrap())
         .args([
             "--exact",

@@ -59,8 +59,9 @@ impl AzureEnvironment {
 pub const DEFAULT_RH_API_URL: &str = "https://console.redhat.com";
 pub const DEFAULT_RH_SSO_URL: &str = "https://sso.redhat.com";
 
-/// Azure settings after configuration and environment are merged.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Azure settings after configuration and environment are merged. `Debug`
+/// shows whether each secret is set, never the secret.
+#[derive(Clone, Default, PartialEq)]
 pub struct AzureSettings {
     pub subscription_id: Option<String>,
     pub tenant_id: Option<String>,
@@ -79,8 +80,9 @@ pub struct AzureSettings {
     pub authority_host: String,
 }
 
-/// Red Hat settings after configuration and environment are merged.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Red Hat settings after configuration and environment are merged. `Debug`
+/// shows whether each secret is set, never the secret.
+#[derive(Clone, Default, PartialEq)]
 pub struct RedHatSettings {
     // Credentials: an offline token, or a service account (client id + secret).
     pub offline_token: Option<String>,
@@ -88,6 +90,47 @@ pub struct RedHatSettings {
     pub client_secret: Option<String>,
     pub api_url: String,
     pub sso_url: String,
+}
+
+/// How a secret appears in `Debug` output.
+fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "[redacted]")
+}
+
+impl std::fmt::Debug for AzureSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSettings")
+            .field("subscription_id", &self.subscription_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("client_certificate_path", &self.client_certificate_path)
+            .field(
+                "client_certificate_password",
+                &redacted(&self.client_certificate_password),
+            )
+            .field("use_oidc", &self.use_oidc)
+            .field("oidc_token", &redacted(&self.oidc_token))
+            .field("oidc_token_file_path", &self.oidc_token_file_path)
+            .field("use_msi", &self.use_msi)
+            .field("use_cli", &self.use_cli)
+            .field("environment", &self.environment)
+            .field("arm_endpoint", &self.arm_endpoint)
+            .field("authority_host", &self.authority_host)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RedHatSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedHatSettings")
+            .field("offline_token", &redacted(&self.offline_token))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("api_url", &self.api_url)
+            .field("sso_url", &self.sso_url)
+            .finish()
+    }
 }
 
 impl RedHatSettings {
@@ -434,6 +477,33 @@ mod tests {
         assert_eq!(s.azure.arm_endpoint, "https://management.azure.com");
         assert_eq!(s.redhat.api_url, DEFAULT_RH_API_URL);
         assert!(s.azure.use_cli && !s.azure.use_msi);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let p = provider(&[
+            ("ARM_SUBSCRIPTION_ID", "sub"),
+            ("ARM_CLIENT_SECRET", "az-secret-value"),
+            ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pfx-password-value"),
+            ("ARM_OIDC_TOKEN", "oidc-token-value"),
+            ("RH_OFFLINE_TOKEN", "offline-token-value"),
+            ("RH_CLIENT_SECRET", "rh-secret-value"),
+        ]);
+        let s = p.resolve(&config(&[])).unwrap();
+        let shown = format!("{s:?} {s:#?}");
+        for secret in [
+            "az-secret-value",
+            "pfx-password-value",
+            "oidc-token-value",
+            "offline-token-value",
+            "rh-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("[redacted]") && shown.contains("sub"),
+            "{shown}"
+        );
     }
 
     #[test]

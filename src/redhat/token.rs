@@ -13,7 +13,7 @@ use super::RedHatError;
 use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
 use crate::provider::RedHatSettings;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Grant {
     Offline(String),
     ServiceAccount {
@@ -22,12 +22,25 @@ enum Grant {
     },
 }
 
-#[derive(Debug)]
 pub struct TokenSource {
     grant: Grant,
     endpoint: String,
     http: reqwest::Client,
     cached: Mutex<Option<(String, Instant)>>,
+}
+
+/// The grant's kind and the endpoint; never the credential or a token.
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grant = match &self.grant {
+            Grant::Offline(_) => "offline token",
+            Grant::ServiceAccount { .. } => "service account",
+        };
+        f.debug_struct("TokenSource")
+            .field("grant", &grant)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -201,4 +214,25 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_kind_of_grant_only() {
+        let s = RedHatSettings {
+            client_id: Some("svc".into()),
+            client_secret: Some("svc-secret-value".into()),
+            sso_url: "https://sso.example".into(),
+            ..Default::default()
+        };
+        let t = TokenSource::new(&s, reqwest::Client::new()).unwrap();
+        let shown = format!("{t:?}");
+        assert!(
+            shown.contains("service account") && !shown.contains("svc-secret-value"),
+            "{shown}"
+        );
+    }
 }

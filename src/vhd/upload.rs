@@ -44,11 +44,21 @@ pub enum UploadError {
 }
 
 /// Where to upload: `https://account.blob.core.windows.net/container/name.vhd` and a SAS.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
     pub blob_url: String,
     /// The SAS query string, without the leading `?`.
     pub sas: String,
+}
+
+/// The blob, never the SAS (a credential).
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("blob_url", &self.blob_url)
+            .field("sas", &"[redacted]")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -512,6 +522,19 @@ fn hex_bytes(h: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_sas() {
+        let t = Target {
+            blob_url: "https://a.blob.core.windows.net/c/x.vhd".into(),
+            sas: "sv=2024&sig=secret-signature".into(),
+        };
+        let shown = format!("{t:?}");
+        assert!(
+            shown.contains("x.vhd") && !shown.contains("secret-signature"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn range_arithmetic() {

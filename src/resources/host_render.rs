@@ -24,11 +24,23 @@ pub struct Container {
     pub command: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Deserialize)]
 pub struct Registration {
     pub organization: Option<serde_json::Number>,
+    /// Sensitive: whoever holds it can register hosts to the organization.
     pub activation_key: Option<String>,
     pub insights: Option<bool>,
+}
+
+/// Never the activation key.
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("organization", &self.organization)
+            .field("activation_key", &self.activation_key.as_ref().map(|_| "[redacted]"))
+            .field("insights", &self.insights)
+            .finish()
+    }
 }
 
 /// What the host runs: the parts of the resource that end up inside it.

@@ -270,6 +270,20 @@ impl RhelAzureProvider {
         azure.use_oidc = flag("use_oidc", "ARM_USE_OIDC", false);
         azure.use_msi = flag("use_msi", "ARM_USE_MSI", false);
         azure.use_cli = flag("use_cli", "ARM_USE_CLI", true);
+        // Kubernetes workload identity (AKS): its webhook sets AZURE_CLIENT_ID,
+        // AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE in the pod; with
+        // use_oidc they fill what the ARM_* settings leave out.
+        if azure.use_oidc {
+            if azure.oidc_token.is_none() && azure.oidc_token_file_path.is_none() {
+                azure.oidc_token_file_path = (self.env)("AZURE_FEDERATED_TOKEN_FILE");
+            }
+            if azure.client_id.is_none() {
+                azure.client_id = (self.env)("AZURE_CLIENT_ID");
+            }
+            if azure.tenant_id.is_none() {
+                azure.tenant_id = (self.env)("AZURE_TENANT_ID");
+            }
+        }
 
         let env = match environment.as_deref() {
             None => AzureEnvironment::Public,
@@ -504,6 +518,37 @@ mod tests {
             shown.contains("[redacted]") && shown.contains("sub"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn kubernetes_workload_identity_fills_oidc_settings() {
+        let pod = [
+            ("AZURE_CLIENT_ID", "pod-client"),
+            ("AZURE_TENANT_ID", "pod-tenant"),
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "/var/run/secrets/azure/tokens/azure-identity-token",
+            ),
+        ];
+        let with_oidc: Vec<(&str, &str)> = pod
+            .iter()
+            .copied()
+            .chain([("ARM_USE_OIDC", "true")])
+            .collect();
+        let s = provider(&with_oidc).resolve(&config(&[])).unwrap().azure;
+        assert_eq!(s.client_id.as_deref(), Some("pod-client"));
+        assert_eq!(s.tenant_id.as_deref(), Some("pod-tenant"));
+        assert_eq!(
+            s.oidc_token_file_path.as_deref(),
+            Some("/var/run/secrets/azure/tokens/azure-identity-token")
+        );
+        // ARM_* settings win; without use_oidc the pod's variables are not read.
+        let mut explicit = with_oidc.clone();
+        explicit.push(("ARM_CLIENT_ID", "arm-client"));
+        let s = provider(&explicit).resolve(&config(&[])).unwrap().azure;
+        assert_eq!(s.client_id.as_deref(), Some("arm-client"));
+        let s = provider(&pod).resolve(&config(&[])).unwrap().azure;
+        assert!(s.client_id.is_none() && s.oidc_token_file_path.is_none());
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //!   get-access-token` and never sees a secret. Before `az login`, the apply
 //!   is refused with the fix.
 //!
+//! - Kubernetes workload identity (AKS): `ARM_USE_OIDC` and only the pod's
+//!   `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`;
 //! - a virtual machine's managed identity from IMDS (`ARM_USE_MSI` and no
 //!   identity endpoint): IMDS's address is fixed in azure_identity, so that
 //!   test runs inside a private network namespace whose loopback also carries
@@ -389,4 +391,64 @@ fn imds_inside_a_network_namespace() {
         .unwrap()
         .to_string();
     is_refused(&msi(&other), "has not been assigned to this resource");
+}
+
+/// An unsigned service-account token as AKS projects it into the pod (the
+/// local cloud checks a federated assertion's claims, not its signature).
+fn service_account_token(issuer: &str, subject: &str) -> String {
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({ "alg": "RS256", "kid": "aks" })),
+        b64(
+            serde_json::json!({ "iss": issuer, "sub": subject, "aud": ["api://AzureADTokenExchange"], "iat": now, "exp": now + 3600 })
+        )
+    )
+}
+
+#[test]
+fn kubernetes_workload_identity_from_the_pods_environment() {
+    let cloud = LocalCloud::start();
+    let fed = &seed()["tenants"][0]["service_principals"][0]["federated"][1];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("azure-identity-token");
+    std::fs::write(
+        &file,
+        service_account_token(
+            fed["issuer"].as_str().unwrap(),
+            fed["subject"].as_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let pod = |token_file: &str| {
+        with_credentials(
+            &cloud,
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_CLIENT_ID", ""),
+                ("ARM_TENANT_ID", ""),
+                ("AZURE_CLIENT_ID", &cloud.get("ARM_CLIENT_ID")),
+                ("AZURE_TENANT_ID", &cloud.get("ARM_TENANT_ID")),
+                ("AZURE_FEDERATED_TOKEN_FILE", token_file),
+            ],
+        )
+    };
+    authenticates_with(&pod(file.to_str().unwrap()), "Oidc");
+    // A service account the app does not trust: Entra's reason comes back.
+    std::fs::write(
+        &file,
+        service_account_token(
+            fed["issuer"].as_str().unwrap(),
+            "system:serviceaccount:other:intruder",
+        ),
+    )
+    .unwrap();
+    is_refused(&pod(file.to_str().unwrap()), "AADSTS70021");
 }

@@ -37,7 +37,10 @@ impl std::fmt::Debug for Registration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registration")
             .field("organization", &self.organization)
-            .field("activation_key", &self.activation_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "activation_key",
+                &self.activation_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("insights", &self.insights)
             .finish()
     }

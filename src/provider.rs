@@ -377,7 +377,7 @@ pub fn provider_schema() -> ResourceSchema {
             env("client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH", "Path to a PFX/PEM client certificate."),
             env("client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD", "Password of the client certificate.")
                 .sensitive(),
-            Attr::bool("use_oidc").optional().description("Authenticate with OIDC workload identity federation. Defaults to `ARM_USE_OIDC`."),
+            Attr::bool("use_oidc").optional().description("Authenticate with OIDC workload identity federation (GitHub Actions, a token or token file, or an AKS pod's `AZURE_FEDERATED_TOKEN_FILE`). Defaults to `ARM_USE_OIDC`."),
             env("oidc_token", "ARM_OIDC_TOKEN", "An OIDC token to exchange.").sensitive(),
             env("oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH", "A file holding the OIDC token."),
             Attr::bool("use_msi").optional().description("Authenticate with a managed identity. Defaults to `ARM_USE_MSI`."),

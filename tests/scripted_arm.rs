@@ -67,6 +67,32 @@ fn at_least(gap: Duration, ms: u64, what: &str) {
     );
 }
 
+/// The body every scripted PUT sends (the server does not read it).
+fn body() -> serde_json::Value {
+    json!({ "location": "eastus" })
+}
+
+/// One PUT call (retries included), as `ArmClient::call` makes it.
+async fn put(arm: &ArmClient, path: &str) -> Result<rhelazure::arm::Answer, ArmError> {
+    arm.call(Method::Put, path, Some(API), Some(&body()), within(60))
+        .await
+}
+
+/// A PUT followed to its end, as `ArmClient::run` does it.
+async fn put_and_wait(arm: &ArmClient, path: &str) -> Result<Option<serde_json::Value>, ArmError> {
+    arm.run(Method::Put, path, API, Some(&body()), within(60))
+        .await
+}
+
+/// Path of an `Azure-AsyncOperation` status, and its URL on the server `s`.
+fn operation(s: &Scripted, name: &str) -> (String, String) {
+    let path = format!(
+        "/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/{name}"
+    );
+    let url = format!("{}{path}?api-version={API}", s.base);
+    (path, url)
+}
+
 /// Answers one GET with `hinted` then 200, and checks the retry waited at
 /// least `ms` and reused the call's client request id. Each call starts at
 /// attempt 0, whose backoff (0.4-0.6 s) is shorter than every hint here: a
@@ -199,15 +225,7 @@ fn errors_retrying_cannot_fix_come_back_typed_at_once() {
         )
         .header("x-ms-request-id", "9b3d0e1c-0000-4000-a000-00000000beef"),
     );
-    let err = s
-        .run(arm.call(
-            Method::Put,
-            &rg("typed"),
-            Some(API),
-            Some(&json!({ "location": "eastus" })),
-            within(60),
-        ))
-        .unwrap_err();
+    let err = s.run(put(&arm, &rg("typed"))).unwrap_err();
     assert_eq!(s.seen().len(), 1, "a 409 is not retried");
     let api = err.api().expect("an API error");
     assert_eq!(
@@ -245,7 +263,6 @@ fn errors_retrying_cannot_fix_come_back_typed_at_once() {
 fn a_low_write_budget_slows_writes_before_any_429() {
     let s = Scripted::start();
     let arm = client(&s);
-    let body = json!({ "location": "eastus" });
     s.then(Reply::json(200, json!({})).header("x-ms-ratelimit-remaining-subscription-writes", "0"))
         .then(
             Reply::json(200, json!({}))
@@ -260,23 +277,17 @@ fn a_low_write_budget_slows_writes_before_any_429() {
                 .header("x-ms-ratelimit-remaining-subscription-writes", "29"),
         );
     s.run(async {
-        arm.call(Method::Put, &rg("a"), Some(API), Some(&body), within(60))
-            .await
-            .unwrap();
+        put(&arm, &rg("a")).await.unwrap();
         // Reads have their own budget: not slowed.
         arm.call(Method::Get, &rg("a"), Some(API), None, within(60))
             .await
             .unwrap();
         assert_eq!(arm.throttle.paced.load(Ordering::Relaxed), 0);
         // The write budget is spent: the next write waits (the server never said 429).
-        arm.call(Method::Put, &rg("b"), Some(API), Some(&body), within(60))
-            .await
-            .unwrap();
+        put(&arm, &rg("b")).await.unwrap();
         assert_eq!(arm.throttle.paced.load(Ordering::Relaxed), 1);
         // Refilled above the reserve: no more pacing.
-        arm.call(Method::Put, &rg("c"), Some(API), Some(&body), within(60))
-            .await
-            .unwrap();
+        put(&arm, &rg("c")).await.unwrap();
         assert_eq!(arm.throttle.paced.load(Ordering::Relaxed), 1);
     });
     s.assert_script_done();
@@ -292,7 +303,7 @@ fn a_put_followed_through_azure_asyncoperation() {
     let s = Scripted::start();
     let arm = client(&s);
     let id = format!("{}{IMAGE}", rg("lro"));
-    let op_url = format!("{}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/op-1?api-version={API}", s.base);
+    let (op_path, op_url) = operation(&s, "op-1");
     s.then(
         Reply::json(
             201,
@@ -309,13 +320,7 @@ fn a_put_followed_through_azure_asyncoperation() {
     ));
     let done = s.run(async {
         let op = arm
-            .begin(
-                Method::Put,
-                &id,
-                API,
-                Some(&json!({ "location": "eastus" })),
-                within(60),
-            )
+            .begin(Method::Put, &id, API, Some(&body()), within(60))
             .await
             .unwrap();
         // The id is known before the wait: a resource can be saved to state even if waiting fails.
@@ -325,9 +330,6 @@ fn a_put_followed_through_azure_asyncoperation() {
     });
     assert_eq!(done["properties"]["provisioningState"], "Succeeded");
     s.assert_script_done();
-    let op_path = format!(
-        "/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/op-1"
-    );
     assert_eq!(
         s.calls(),
         vec![
@@ -402,7 +404,7 @@ fn a_failed_or_canceled_operation_keeps_what_arm_said() {
     let s = Scripted::start();
     let arm = client(&s);
     let id = format!("{}{IMAGE}", rg("lro"));
-    let op_url = format!("{}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/op-2?api-version={API}", s.base);
+    let (_, op_url) = operation(&s, "op-2");
     let started = || {
         Reply::json(
             201,
@@ -420,15 +422,7 @@ fn a_failed_or_canceled_operation_keeps_what_arm_said() {
             "details": [{ "code": "InvalidVhd", "message": "The footer is missing." }]
         } }),
     ));
-    let err = s
-        .run(arm.run(
-            Method::Put,
-            &id,
-            API,
-            Some(&json!({ "location": "eastus" })),
-            within(60),
-        ))
-        .unwrap_err();
+    let err = s.run(put_and_wait(&arm, &id)).unwrap_err();
     match &err {
         ArmError::OperationFailed(e) => {
             assert_eq!(
@@ -452,15 +446,7 @@ fn a_failed_or_canceled_operation_keeps_what_arm_said() {
 
     s.then(started())
         .then(Reply::json(200, json!({ "status": "Canceled", "error": { "code": "OperationPreempted", "message": "Operation execution has been preempted by a more recent operation." } })));
-    let err = s
-        .run(arm.run(
-            Method::Put,
-            &id,
-            API,
-            Some(&json!({ "location": "eastus" })),
-            within(60),
-        ))
-        .unwrap_err();
+    let err = s.run(put_and_wait(&arm, &id)).unwrap_err();
     assert!(
         matches!(&err, ArmError::OperationFailed(e) if e.status == "Canceled"),
         "{err}"
@@ -482,15 +468,7 @@ fn missing_registration_registers_that_one_namespace() {
     .then(Reply::json(200, json!({ "namespace": "Microsoft.Compute", "registrationState": "Registering" })).header("Retry-After", "1"))
     .then(Reply::json(200, json!({ "namespace": "Microsoft.Compute", "registrationState": "Registered" })))
     .then(Reply::json(200, json!({ "id": id, "properties": { "provisioningState": "Succeeded" } })));
-    let got = s
-        .run(arm.call(
-            Method::Put,
-            &id,
-            Some(API),
-            Some(&json!({ "location": "eastus" })),
-            within(60),
-        ))
-        .unwrap();
+    let got = s.run(put(&arm, &id)).unwrap();
     assert_eq!(got.status, 200);
     s.assert_script_done();
     assert_eq!(
@@ -518,15 +496,7 @@ fn a_conflict_with_another_operation_is_waited_out() {
         json!({ "error": { "code": "RetryableErrorDueToAnotherOperation", "message": "Operation is not allowed since another operation is in progress. Please retry in 1 seconds." } }),
     ))
     .then(Reply::json(200, json!({ "name": "busy" })));
-    let got = s
-        .run(arm.call(
-            Method::Put,
-            &rg("busy"),
-            Some(API),
-            Some(&json!({ "location": "eastus" })),
-            within(60),
-        ))
-        .unwrap();
+    let got = s.run(put(&arm, &rg("busy"))).unwrap();
     assert_eq!(got.status, 200);
     s.assert_script_done();
     let gaps = s.gaps();

@@ -41,6 +41,14 @@ fn key() -> Reply {
     )
 }
 
+/// RHSM's answer to a token it no longer accepts.
+fn unauthorized() -> Reply {
+    Reply::json(
+        401,
+        json!({ "error": { "code": 401, "message": "Unauthorized" } }),
+    )
+}
+
 fn within(secs: u64) -> Instant {
     Instant::now() + Duration::from_secs(secs)
 }
@@ -67,10 +75,7 @@ fn the_token_is_cached_and_renewed_once_on_401() {
         .then(key())
         .then(key())
         // Revoked server-side: one renewal, then the call succeeds.
-        .then(Reply::json(
-            401,
-            json!({ "error": { "code": 401, "message": "Unauthorized" } }),
-        ))
+        .then(unauthorized())
         .then(token("t2", 900))
         .then(key());
     s.run(async {
@@ -80,15 +85,9 @@ fn the_token_is_cached_and_renewed_once_on_401() {
     });
     assert_eq!(bearer_tokens(&s), ["t1", "t1", "t1", "t2"]);
     // A 401 that renewal does not cure is an error, not a loop.
-    s.then(Reply::json(
-        401,
-        json!({ "error": { "code": 401, "message": "Unauthorized" } }),
-    ))
-    .then(token("t3", 900))
-    .then(Reply::json(
-        401,
-        json!({ "error": { "code": 401, "message": "Unauthorized" } }),
-    ));
+    s.then(unauthorized())
+        .then(token("t3", 900))
+        .then(unauthorized());
     let err = s
         .run(rh.get_activation_key("scripted", within(60)))
         .unwrap_err();

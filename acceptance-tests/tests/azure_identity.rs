@@ -28,7 +28,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Run, Workspace};
 
 const CONFIG: &str = r#"
 data "rhelazure_marketplace_image" "payg" {
@@ -73,11 +73,13 @@ fn authenticates_with(ws: &Workspace, method: &str) {
     assert!(chosen.contains(method), "expected {method}: {chosen}");
 }
 
-/// Applies and expects a failure that says `why`.
-fn is_refused(ws: &Workspace, why: &str) {
+/// Applies and expects a failure that says each of `why`.
+fn is_refused(ws: &Workspace, why: &[&str]) {
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(r.code, 0);
-    assert!(r.all().contains(why), "{}", r.all());
+    for w in why {
+        assert!(r.all().contains(w), "{w}: {}", r.all());
+    }
 }
 
 /// How many requests to `path` the emulator answered 200.
@@ -115,7 +117,7 @@ fn a_managed_identity_authenticates_without_any_secret() {
     // A host whose identity header is wrong: refused, and said so.
     is_refused(
         &msi("not-the-header-of-this-host"),
-        "X-IDENTITY-HEADER is missing or invalid",
+        &["X-IDENTITY-HEADER is missing or invalid"],
     );
 }
 
@@ -144,7 +146,7 @@ fn github_actions_oidc_is_exchanged_for_an_arm_token() {
     assert!(answered(&cloud, |p| p == "/github-actions/idtoken") >= 1);
     assert!(answered(&cloud, |p| p.ends_with("/oauth2/v2.0/token")) >= 1);
     // A job without `id-token: write` (no valid request token): refused with the fix.
-    is_refused(&job("not-this-jobs-token"), "id-token: write");
+    is_refused(&job("not-this-jobs-token"), &["id-token: write"]);
 }
 
 #[test]
@@ -208,18 +210,14 @@ impl AzureCli {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(self.bin.join("az"))
+        let r: Run = Command::new(self.bin.join("az"))
             .args(args)
             .envs(self.env())
             .output()
-            .expect("az runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "az {}: {text}", args[..2].join(" "));
-        text
+            .expect("az runs")
+            .into();
+        assert_eq!(r.code, 0, "az {}: {}", args[..2].join(" "), r.all());
+        r.all()
     }
 
     /// `az cloud register` + `az login --service-principal`, as an Azure Stack
@@ -277,10 +275,12 @@ fn the_azure_cli_login_is_used_without_a_secret_in_terraform() {
         ws
     };
     // Not logged in yet: refused, with the fix.
-    is_refused(&workspace(), "Please run 'az login'");
     is_refused(
         &workspace(),
-        "none of client_secret, client_certificate_path, use_oidc or use_msi is set",
+        &[
+            "Please run 'az login'",
+            "none of client_secret, client_certificate_path, use_oidc or use_msi is set",
+        ],
     );
 
     az.log_in(&cloud);
@@ -334,13 +334,13 @@ fn a_virtual_machines_managed_identity_comes_from_imds() {
         .env(IN_IMDS_NETNS, "1")
         .output()
         .expect("unshare runs (util-linux)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let r = Run::from(out);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains("1 passed"),
+        "the test ran inside: {}",
+        r.all()
     );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the test ran inside: {text}");
 }
 
 #[test]
@@ -390,7 +390,7 @@ fn imds_inside_a_network_namespace() {
         .as_str()
         .unwrap()
         .to_string();
-    is_refused(&msi(&other), "has not been assigned to this resource");
+    is_refused(&msi(&other), &["has not been assigned to this resource"]);
 }
 
 /// An unsigned service-account token as AKS projects it into the pod (the
@@ -450,5 +450,5 @@ fn kubernetes_workload_identity_from_the_pods_environment() {
         ),
     )
     .unwrap();
-    is_refused(&pod(file.to_str().unwrap()), "AADSTS70021");
+    is_refused(&pod(file.to_str().unwrap()), &["AADSTS70021"]);
 }

@@ -365,22 +365,25 @@ impl ArmClient {
     }
 }
 
-/// The subscription id of an ARM id, path or URL (`.../subscriptions/{id}/...`).
-pub fn subscription_in(path: &str) -> Option<String> {
+/// The path segment right after the first `key` (case-insensitive) in an ARM
+/// id, path or URL.
+fn segment_after(path: &str, key: &str) -> Option<String> {
     let segs: Vec<&str> = path.split(['/', '?']).collect();
     segs.iter()
-        .position(|s| s.eq_ignore_ascii_case("subscriptions"))
+        .position(|s| s.eq_ignore_ascii_case(key))
         .and_then(|i| segs.get(i + 1))
         .filter(|s| !s.is_empty())
         .map(|s| s.to_string())
 }
 
+/// The subscription id of an ARM id, path or URL (`.../subscriptions/{id}/...`).
+pub fn subscription_in(path: &str) -> Option<String> {
+    segment_after(path, "subscriptions")
+}
+
+/// The resource provider namespace of an ARM path (`.../providers/{namespace}/...`).
 fn namespace_in(path: &str) -> Option<String> {
-    let segs: Vec<&str> = path.split('/').collect();
-    segs.iter()
-        .position(|s| s.eq_ignore_ascii_case("providers"))
-        .and_then(|i| segs.get(i + 1))
-        .map(|s| s.to_string())
+    segment_after(path, "providers")
 }
 
 fn api_error(method: &Method, path: &str, a: &Answer) -> ApiError {

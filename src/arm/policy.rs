@@ -100,7 +100,7 @@ const RETRYABLE_CONFLICTS: [&str; 4] = [
 ];
 
 /// Whether a 409 body carries one of [`RETRYABLE_CONFLICTS`].
-pub fn retryable_conflict(body: &[u8]) -> bool {
+fn retryable_conflict(body: &[u8]) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(body) else {
         return false;
     };

@@ -1,15 +1,17 @@
 //! `RedHatClient`: typed calls to RHSM v2 (activation keys), Sources v3.1
 //! (Cloud Access enrolment) and Image Builder v1 (composes), each answering
 //! errors in its own shape, which we turn into one typed error with the API's
-//! own message. Retries follow the same rules as ARM (hints first, then
-//! backoff, within the caller's deadline); a 401 renews the token once.
+//! own message. Calls follow the Red Hat retry rule ([`super::retry`]: hints
+//! first, then backoff, within the caller's deadline); a 401 renews the token once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
+use super::retry::{retrying, Attempt};
 use super::token::TokenSource;
-use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
+use crate::arm::policy::{retry_hint_from, retryable_status};
 use crate::provider::RedHatSettings;
 
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +129,8 @@ impl RedHatClient {
         self.tokens.token(deadline).await
     }
 
-    /// One call with retries and one token renewal on 401. `Ok(None)` for 404 when `missing_ok`.
+    /// One call under the Red Hat retry rule, with one token renewal on 401.
+    /// `Ok(None)` for 404 when `missing_ok`.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -137,84 +140,75 @@ impl RedHatClient {
         missing_ok: bool,
     ) -> Result<Option<Json>, RedHatError> {
         let url = format!("{}{path}", self.api);
-        let mut attempt = 0u32;
-        let mut renewed = false;
-        loop {
-            let token = self.tokens.token(deadline).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&token)
-                .header("accept", "application/json");
-            if let Some(b) = body {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(b.to_string());
+        let what = format!("{method} {path}");
+        let renewed = AtomicBool::new(false);
+        retrying(&what, deadline, |retries| {
+            let (method, url, what, renewed) = (method.clone(), &url, &what, &renewed);
+            async move {
+                let token = match self.tokens.token(deadline).await {
+                    Ok(t) => t,
+                    Err(e) => return Attempt::Done(Err(e)),
+                };
+                let mut req = self
+                    .http
+                    .request(method.clone(), url)
+                    .bearer_auth(&token)
+                    .header("accept", "application/json");
+                if let Some(b) = body {
+                    req = req
+                        .header("content-type", "application/json")
+                        .body(b.to_string());
+                }
+                let started = Instant::now();
+                let resp = match req.send().await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return Attempt::Transient {
+                            error: RedHatError::Transport {
+                                what: what.clone(),
+                                message: e.without_url().to_string(),
+                            },
+                            hint: None,
+                        }
+                    }
+                };
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let request_id = headers
+                    .get("x-rh-insights-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let text = resp.text().await.unwrap_or_default();
+                tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, duration_ms = started.elapsed().as_millis() as u64, attempt = retries + 1, request_id = request_id.as_deref().unwrap_or("-"), "Red Hat call");
+                let j: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+                if status == 401 && !renewed.swap(true, Ordering::Relaxed) {
+                    self.tokens.invalidate().await;
+                    return Attempt::Renewed;
+                }
+                if status == 404 && missing_ok {
+                    return Attempt::Done(Ok(None));
+                }
+                if (200..300).contains(&status) {
+                    return Attempt::Done(Ok(Some(j)));
+                }
+                let error = RedHatError::Api {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    status,
+                    message: error_message(&j, &text),
+                    request_id,
+                };
+                if !retryable_status(status) {
+                    return Attempt::Done(Err(error));
+                }
+                let hint = retry_hint_from(
+                    |n| headers.get(n).and_then(|v| v.to_str().ok()),
+                    text.as_bytes(),
+                );
+                Attempt::Transient { error, hint }
             }
-            let started = Instant::now();
-            let sent = req.send().await;
-            let (status, wait) = match sent {
-                Err(e) => {
-                    let wait = backoff(attempt);
-                    if Instant::now() + wait >= deadline {
-                        return Err(RedHatError::Transport {
-                            what: format!("{method} {path}"),
-                            message: e.without_url().to_string(),
-                        });
-                    }
-                    (0, wait)
-                }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    let request_id = headers
-                        .get("x-rh-insights-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let text = resp.text().await.unwrap_or_default();
-                    tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, duration_ms = started.elapsed().as_millis() as u64, attempt = attempt + 1, request_id = request_id.as_deref().unwrap_or("-"), "Red Hat call");
-                    let j: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
-                    if status == 401 && !renewed {
-                        renewed = true;
-                        self.tokens.invalidate().await;
-                        continue;
-                    }
-                    if status == 404 && missing_ok {
-                        return Ok(None);
-                    }
-                    if (200..300).contains(&status) {
-                        return Ok(Some(j));
-                    }
-                    if !retryable_status(status) {
-                        return Err(RedHatError::Api {
-                            method: method.to_string(),
-                            path: path.to_string(),
-                            status,
-                            message: error_message(&j, &text),
-                            request_id: request_id.clone(),
-                        });
-                    }
-                    let hint = retry_hint_from(
-                        |n| headers.get(n).and_then(|v| v.to_str().ok()),
-                        text.as_bytes(),
-                    );
-                    let wait = hint.unwrap_or_else(|| backoff(attempt));
-                    if Instant::now() + wait >= deadline {
-                        return Err(RedHatError::Api {
-                            method: method.to_string(),
-                            path: path.to_string(),
-                            status,
-                            message: error_message(&j, &text),
-                            request_id: request_id.clone(),
-                        });
-                    }
-                    (status, wait)
-                }
-            };
-            tracing::debug!(target: "rhelazure.redhat", method = %method, path, status, wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        })
+        .await
     }
 
     // --- RHSM v2: activation keys -------------------------------------------------

@@ -2,10 +2,11 @@
 //! ([`token`]: offline-token refresh or service-account client credentials,
 //! cached until shortly before expiry, refreshed once on 401), and typed calls
 //! for RHSM activation keys, Sources (Cloud Access enrolment) and hosted Image
-//! Builder ([`RedHatClient`]). Calls go through an azure_core pipeline with the
-//! same retry and logging policies as ARM.
+//! Builder ([`RedHatClient`]). Token requests and API calls share one retry
+//! rule ([`retry`]), with ARM's hint and backoff rules.
 
 mod client;
+mod retry;
 pub mod token;
 
 pub use client::{Compose, ComposeStatus, RedHatClient, RedHatError};

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use super::retry::{retrying, Attempt};
 use super::RedHatError;
-use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
+use crate::arm::policy::{retry_hint_from, retryable_status};
 use crate::provider::RedHatSettings;
 
 #[derive(Clone)]
@@ -97,29 +98,13 @@ impl TokenSource {
         *self.cached.lock().await = None;
     }
 
-    /// [`Self::fetch`], again after 429 / 408 / 5xx (honouring Retry-After)
-    /// and connection errors while the deadline allows; refusals are final.
+    /// [`Self::fetch`] under the Red Hat retry rule; refusals are final.
     async fn fetch_retrying(&self, deadline: Instant) -> Result<(String, Duration), RedHatError> {
-        let mut attempt = 0;
-        loop {
-            let wait = match self.fetch().await {
-                Err(Fetch::Transient { error, hint }) => {
-                    let wait = hint.unwrap_or_else(|| backoff(attempt));
-                    if Instant::now() + wait >= deadline {
-                        return Err(error);
-                    }
-                    tracing::debug!(target: "rhelazure.redhat", wait_ms = wait.as_millis() as u64, "retrying the Red Hat SSO token request: {error}");
-                    wait
-                }
-                Err(Fetch::Final(e)) => return Err(e),
-                Ok(t) => return Ok(t),
-            };
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        retrying("POST Red Hat SSO token", deadline, |_| self.fetch()).await
     }
 
-    async fn fetch(&self) -> Result<(String, Duration), Fetch> {
+    /// One token request.
+    async fn fetch(&self) -> Attempt<(String, Duration)> {
         let form: Vec<(&str, &str)> = match &self.grant {
             Grant::Offline(t) => vec![
                 ("grant_type", "refresh_token"),
@@ -143,20 +128,25 @@ impl TokenSource {
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let resp = self
+        let sent = self
             .http
             .post(&self.endpoint)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
-            .await
-            .map_err(|e| Fetch::Transient {
-                error: RedHatError::Transport {
-                    what: format!("POST {}", self.endpoint),
-                    message: e.without_url().to_string(),
-                },
-                hint: None,
-            })?;
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Transient {
+                    error: RedHatError::Transport {
+                        what: format!("POST {}", self.endpoint),
+                        message: e.without_url().to_string(),
+                    },
+                    hint: None,
+                }
+            }
+        };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
@@ -165,13 +155,13 @@ impl TokenSource {
                 |n| headers.get(n).and_then(|v| v.to_str().ok()),
                 text.as_bytes(),
             );
-            return Err(Fetch::Transient {
+            return Attempt::Transient {
                 error: RedHatError::Auth(format!(
                     "Red Hat SSO answered {status}: {}",
                     text.chars().take(200).collect::<String>()
                 )),
                 hint,
-            });
+            };
         }
         if status != 200 {
             let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -181,27 +171,23 @@ impl TokenSource {
                     "the service account (RH_CLIENT_ID / RH_CLIENT_SECRET)"
                 }
             };
-            return Err(Fetch::Final(RedHatError::Auth(format!(
+            return Attempt::Done(Err(RedHatError::Auth(format!(
                 "Red Hat SSO refused {which}: {} {}",
                 j["error"].as_str().unwrap_or("error"),
                 j["error_description"].as_str().unwrap_or("")
             ))));
         }
-        let t: TokenAnswer = serde_json::from_str(&text).map_err(|e| {
-            Fetch::Final(RedHatError::Auth(format!("unreadable token answer: {e}")))
-        })?;
+        let t: TokenAnswer = match serde_json::from_str(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                return Attempt::Done(Err(RedHatError::Auth(format!(
+                    "unreadable token answer: {e}"
+                ))))
+            }
+        };
         tracing::debug!(target: "rhelazure.redhat", expires_in = t.expires_in, "Red Hat access token obtained");
-        Ok((t.access_token, Duration::from_secs(t.expires_in)))
+        Attempt::Done(Ok((t.access_token, Duration::from_secs(t.expires_in))))
     }
-}
-
-/// Why a token request failed: worth another try, or not.
-enum Fetch {
-    Transient {
-        error: RedHatError,
-        hint: Option<Duration>,
-    },
-    Final(RedHatError),
 }
 
 fn urlencode(s: &str) -> String {

@@ -64,3 +64,15 @@ pub fn need<T>(r: Result<T, Diagnostic>, attr: Option<&str>) -> Result<T, Diagno
         None => d.into(),
     })
 }
+
+/// The ARM client for the subscription `v` names in `subscription_id` (the
+/// provider's when it names none, as in states from before the attribute),
+/// and that subscription.
+pub fn arm_in_subscription(
+    data: Result<&crate::provider::ProviderData, Diagnostic>,
+    v: &Value,
+) -> Result<(crate::arm::ArmClient, String), Diagnostic> {
+    let arm = data?.arm()?;
+    let sub = opt_str(v, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
+    Ok((arm.in_subscription(&sub), sub))
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
-use super::common::{arm_diag, deadline, need, opt_str};
+use super::common::{arm_diag, arm_in_subscription, deadline, need, opt_str};
 use crate::framework::validators::string_matches;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
@@ -69,17 +69,6 @@ fn state(terms: &Json, prior: &Value, sub: &str) -> Value {
         .into_iter()
         .collect(),
     )
-}
-
-/// The client for the agreement's subscription (the provider's when the
-/// state predates the attribute), and that subscription.
-fn arm_for(
-    data: Result<&ProviderData, Diagnostic>,
-    v: &Value,
-) -> Result<(crate::arm::ArmClient, String), Diagnostic> {
-    let arm = data?.arm()?;
-    let sub = opt_str(v, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
-    Ok((arm.in_subscription(&sub), sub))
 }
 
 fn names(v: &Value) -> (String, String, String) {
@@ -159,7 +148,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         planned: &Value,
         _config: &Value,
     ) -> ApplyOutcome {
-        let (arm, sub) = match arm_for(ctx.data(), planned) {
+        let (arm, sub) = match arm_in_subscription(ctx.data(), planned) {
             Ok(a) => a,
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
@@ -202,7 +191,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         st: &Value,
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
-        let (arm, sub) = need(arm_for(ctx.data(), st), None)?;
+        let (arm, sub) = need(arm_in_subscription(ctx.data(), st), None)?;
         let (p, o, plan) = names(st);
         match arm
             .get_terms(&p, &o, &plan, deadline(st, "read", TIMEOUT))
@@ -247,7 +236,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             )
             .into();
         }
-        let (arm, _) = match need(arm_for(ctx.data(), prior), None) {
+        let (arm, _) = match need(arm_in_subscription(ctx.data(), prior), None) {
             Ok(a) => a,
             Err(d) => return d,
         };

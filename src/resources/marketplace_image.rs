@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::common::{arm_diag, need, opt_str};
+use super::common::{arm_diag, arm_in_subscription, need, opt_str};
 use super::rhel_sku::Selector;
 use crate::arm::catalog::ImageVersion;
 use crate::framework::validators::one_of;
@@ -376,14 +376,12 @@ fn in_configured_subscription(
     ctx: &Ctx<ProviderData>,
     config: &Value,
 ) -> Result<(crate::arm::ArmClient, Value), Diagnostics> {
-    let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-    let sub =
-        opt_str(config, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
+    let (arm, sub) = need(arm_in_subscription(ctx.data(), config), None)?;
     let mut config = config.clone();
     if let Some(m) = config.as_object_mut() {
-        m.insert("subscription_id".into(), Value::from(sub.clone()));
+        m.insert("subscription_id".into(), Value::from(sub));
     }
-    Ok((arm.in_subscription(&sub), config))
+    Ok((arm, config))
 }
 
 /// The RHEL major version a SKU name is for (`96-gen2` -> 9, `10_1` -> 10, `rhel-lvm95` -> 9).

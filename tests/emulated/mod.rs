@@ -3,6 +3,9 @@
 //! throwaway CA. Each test binary uses a different subset of it.
 #![allow(dead_code)]
 
+#[path = "../support/local_https.rs"]
+mod local_https;
+
 use std::time::Duration;
 
 pub struct EmulatedCloud {
@@ -26,11 +29,7 @@ impl EmulatedCloud {
     pub fn start(lro_delay: Duration) -> EmulatedCloud {
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = local_https::runtime();
         let running = rt
             .block_on(rhelazure_emulator::start(rhelazure_emulator::Options {
                 tls_ca_file: Some(ca.clone()),
@@ -38,12 +37,7 @@ impl EmulatedCloud {
                 ..Default::default()
             }))
             .unwrap();
-        let http = reqwest::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap(),
-            )
-            .build()
-            .unwrap();
+        let http = local_https::client_trusting(&ca);
         EmulatedCloud {
             rt,
             running: Some(running),

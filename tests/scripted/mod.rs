@@ -7,6 +7,9 @@
 //! policy refuses plain HTTP, as it should.
 #![allow(dead_code)]
 
+#[path = "../support/local_https.rs"]
+mod local_https;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -141,11 +144,7 @@ impl Scripted {
         rhelazure_emulator::control::quiet_drops();
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = local_https::runtime();
         let shared = Arc::new(Shared::default());
         let config = rhelazure_emulator::tls::server_config(&ca).unwrap();
         let listener = rt
@@ -156,12 +155,7 @@ impl Scripted {
             .fallback(answer)
             .with_state(shared.clone());
         let task = rt.spawn(rhelazure_emulator::tls::serve(listener, config, app));
-        let http = reqwest::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap(),
-            )
-            .build()
-            .unwrap();
+        let http = local_https::client_trusting(&ca);
         Scripted {
             rt,
             base,

@@ -69,6 +69,24 @@ fn aad_error(status: u16, error: &str, code: u32, description: &str) -> axum::re
     )
 }
 
+/// Entra ID's AADSTS90002 answer (with `error`: the token endpoint says
+/// `invalid_request`, OpenID discovery `invalid_tenant`) unless the seed has `tenant`.
+fn unknown_tenant(emu: &Emulator, tenant: &str, error: &str) -> Option<axum::response::Response> {
+    let known = emu
+        .seed()
+        .tenants
+        .iter()
+        .any(|t| t.id.eq_ignore_ascii_case(tenant));
+    (!known).then(|| {
+        aad_error(
+            400,
+            error,
+            90002,
+            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        )
+    })
+}
+
 /// `POST {authority}/{tenant}/oauth2/v2.0/token` (client credentials).
 pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::Response {
     let form = req.form();
@@ -81,21 +99,10 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
             "The app requested an unsupported grant type. Use client_credentials.",
         );
     }
-    let seed = emu.seed();
-    if !seed
-        .tenants
-        .iter()
-        .any(|t| t.id.eq_ignore_ascii_case(tenant))
-    {
-        return aad_error(
-            400,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
-            ),
-        );
+    if let Some(refused) = unknown_tenant(emu, tenant, "invalid_request") {
+        return refused;
     }
+    let seed = emu.seed();
     let client_id = get("client_id");
     let Some((t, sp)) = seed.tenant_of_client(client_id) else {
         return aad_error(400, "unauthorized_client", 700016, &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."));
@@ -169,20 +176,8 @@ pub fn entra_token(emu: &Emulator, req: &Req, tenant: &str) -> axum::response::R
 /// ID's OpenID discovery document, which MSAL (and so `az login`) reads before
 /// its first token request. Endpoints point back at this origin.
 pub fn openid_configuration(emu: &Emulator, tenant: &str) -> axum::response::Response {
-    if !emu
-        .seed()
-        .tenants
-        .iter()
-        .any(|t| t.id.eq_ignore_ascii_case(tenant))
-    {
-        return aad_error(
-            400,
-            "invalid_tenant",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            ),
-        );
+    if let Some(refused) = unknown_tenant(emu, tenant, "invalid_tenant") {
+        return refused;
     }
     let base = format!("{}/{tenant}", emu.base_url());
     json_response(

@@ -112,7 +112,6 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
     let seg: Vec<String> = req.segments.iter().map(|s| lower(s)).collect();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
     match s.as_slice() {
-        ["subscriptions", _] if req.method == Method::GET => subscriptions::get(emu, req, sub),
         ["subscriptions", _, "resourcegroups"] => {
             check_api(req, &[RESOURCES_API], "resourceGroups")?;
             list_groups(emu, req, sub)

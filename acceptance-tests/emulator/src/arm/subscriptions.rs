@@ -1,8 +1,6 @@
-//! Tenant-level subscription calls (`Microsoft.Resources` subscriptions API):
-//! `Subscriptions_List` and `Subscriptions_Get`. The provider does not call
-//! them; the Azure CLI does, in `az login` and `az account get-access-token
-//! --subscription`, so the provider's Azure CLI credential can be tested
-//! against the real `az`. Shapes follow the public 2022-12-01 API (the shared
+//! The tenant-level `Subscriptions_List` (`GET /subscriptions`). The provider
+//! does not call it; `az login` does, so the provider's Azure CLI credential
+//! can be tested against the real `az`. Shapes follow the public 2022-12-01 API (the shared
 //! specs carry only the resources API, which has no subscription list).
 
 use axum::response::Response;
@@ -65,12 +63,4 @@ pub fn list(emu: &Emulator, req: &Req) -> Result<Response, ArmError> {
         200,
         &json!({ "value": value, "count": { "type": "Total", "value": value.len() } }),
     ))
-}
-
-/// `GET /subscriptions/{id}` (authenticated for its tenant by the caller).
-pub fn get(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> {
-    check_api(req, &SUBSCRIPTIONS_APIS, "subscriptions")?;
-    let st = emu.state();
-    let s = st.subscription(sub).expect("checked by the caller");
-    Ok(json_response(200, &body(s)))
 }

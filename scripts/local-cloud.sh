@@ -13,7 +13,71 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A port for Azurite, which needs it before it starts (the emulator advertises
+# the blob endpoint). It is taken below the kernel's ephemeral range, where no
+# outgoing connection can hold it, at random so parallel local clouds rarely
+# meet; when another process still has it, start() tries another.
+pick_port() {
+  python3 - <<'PY'
+import random
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+print(random.randrange(max(1024, low - 12000), low) if low > 2048 else random.randrange(20000, 32000))
+PY
+}
+
+# Waits until FILE holds a complete line matching PATTERN while PID lives.
+# Returns 0 when it does, 1 when PID exited first, 2 after SECS seconds.
+wait_for_line() {
+  local file=$1 pattern=$2 pid=$3 secs=$4
+  local deadline=$((SECONDS + secs))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { grep -q -- "$pattern" "$file" 2>/dev/null && return 0; return 1; }
+    sleep 0.05
+  done
+  return 2
+}
+
+# One attempt: emulator, then Azurite on a picked port. Returns 0 when both
+# listen, 3 when Azurite found its port taken (try again), 1 otherwise.
+start_once() {
+  local dir=$1 state=$2 profile=$3 port
+  port=$(pick_port)
+  local blob="https://127.0.0.1:$port/devstoreaccount1"
+  # The emulator serves HTTPS with a throwaway CA (ca.pem) and writes the server
+  # certificate Azurite then uses too; SSL_CERT_FILE in env trusts that CA.
+  # RHELAZURE_EMULATOR_IMDS_LISTEN (the IMDS test, inside its own network
+  # namespace): also serve IMDS's identity endpoint there.
+  local imds=()
+  [ -n "${RHELAZURE_EMULATOR_IMDS_LISTEN:-}" ] && imds=(--imds-listen "$RHELAZURE_EMULATOR_IMDS_LISTEN")
+  : >"$dir/emulator.json"
+  "$root/target/$profile/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
+    --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" "${imds[@]}" >"$dir/emulator.json" 2>"$dir/emulator.log" &
+  local emulator=$!
+  echo "$emulator" >"$dir/pids"
+  # The emulator prints its one JSON line (ending in '}') once it listens,
+  # with its signal handlers already in place.
+  if ! wait_for_line "$dir/emulator.json" '}$' "$emulator" 60; then
+    echo "the emulator did not start; see $dir/emulator.log" >&2
+    return 1
+  fi
+  mkdir -p "$dir/azurite"
+  "$root/.tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
+    --cert "$dir/ca.server.pem" --key "$dir/ca.server.key" \
+    --location "$dir/azurite" --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1 &
+  local azurite=$!
+  echo "$azurite" >>"$dir/pids"
+  # Azurite prints this once its server listens (with --silent too); a
+  # connect() alone could reach another process that holds the port.
+  local rc=0
+  wait_for_line "$dir/azurite.log" "successfully listens on https://127.0.0.1:$port" "$azurite" 60 || rc=$?
+  case $rc in
+    0) echo "$blob" >"$dir/blob-endpoint"; return 0 ;;
+    1) if grep -q EADDRINUSE "$dir/azurite.log"; then return 3; fi
+       echo "Azurite exited at start; see $dir/azurite.log" >&2; return 1 ;;
+    *) echo "Azurite did not start within 60 s; see $dir/azurite.log" >&2; return 1 ;;
+  esac
+}
 
 start() {
   local dir=$1 state=$2
@@ -27,35 +91,17 @@ start() {
   else
     (cd "$root" && cargo build --quiet -p rhelazure-emulator --bin rhelazure-emulator)
   fi
-  local port
-  port=$(free_port)
-  local blob="https://127.0.0.1:$port/devstoreaccount1"
-  # The emulator serves HTTPS with a throwaway CA (ca.pem) and writes the server
-  # certificate Azurite then uses too; SSL_CERT_FILE in env trusts that CA.
-  # RHELAZURE_EMULATOR_IMDS_LISTEN (the IMDS test, inside its own network
-  # namespace): also serve IMDS's identity endpoint there.
-  local imds=()
-  [ -n "${RHELAZURE_EMULATOR_IMDS_LISTEN:-}" ] && imds=(--imds-listen "$RHELAZURE_EMULATOR_IMDS_LISTEN")
-  "$root/target/$profile/rhelazure-emulator" --listen 127.0.0.1:0 --blob-endpoint "$blob" --state "$state" \
-    --tls-ca-file "$dir/ca.pem" --request-log "$dir/requests.jsonl" "${imds[@]}" >"$dir/emulator.json" 2>"$dir/emulator.log" &
-  echo $! >"$dir/pids"
-  for _ in $(seq 1 100); do
-    [ -s "$dir/emulator.json" ] && break
-    sleep 0.05
+  local attempt rc
+  for attempt in 1 2 3 4 5; do
+    rc=0
+    start_once "$dir" "$state" "$profile" || rc=$?
+    [ "$rc" -eq 0 ] && break
+    stop "$dir"
+    [ "$rc" -eq 3 ] || exit 1
+    echo "Azurite's port was taken (attempt $attempt); trying another" >&2
   done
-  [ -s "$dir/emulator.json" ] || { echo "the emulator did not start; see $dir/emulator.log" >&2; stop "$dir"; exit 1; }
-  mkdir -p "$dir/azurite"
-  "$root/.tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-    --cert "$dir/ca.server.pem" --key "$dir/ca.server.key" \
-    --location "$dir/azurite" --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1 &
-  echo $! >>"$dir/pids"
-  local up=""
-  for _ in $(seq 1 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
-    sleep 0.1
-  done
-  [ -n "$up" ] || { echo "Azurite did not start within 30 s; see $dir/azurite.log" >&2; stop "$dir"; exit 1; }
-  python3 - "$dir/emulator.json" "$blob" >"$dir/env" <<'PY'
+  [ "$rc" -eq 0 ] || { echo "Azurite found no free port in 5 attempts" >&2; exit 1; }
+  python3 - "$dir/emulator.json" "$(cat "$dir/blob-endpoint")" >"$dir/env" <<'PY'
 import json, shlex, sys
 line = json.load(open(sys.argv[1]))
 for k, v in line["env"].items():

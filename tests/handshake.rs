@@ -238,21 +238,24 @@ async fn a_client_without_the_pinned_certificate_is_refused() {
 
 #[tokio::test]
 async fn tcp_within_the_port_range_and_sigterm() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    // A range, not one port found free a moment ago: another process may take
+    // that one before the provider binds it. The range sits below Linux's
+    // ephemeral ports (32768+), where outgoing connections never land, and
+    // differs per test process so parallel runs rarely meet.
+    let min = 20000 + (std::process::id() % 200) as u16 * 50;
+    let max = min + 49;
     let mut p = start(&[
         ("RHELAZURE_PLUGIN_TRANSPORT", "tcp"),
-        ("PLUGIN_MIN_PORT", &port),
-        ("PLUGIN_MAX_PORT", &port),
+        ("PLUGIN_MIN_PORT", &min.to_string()),
+        ("PLUGIN_MAX_PORT", &max.to_string()),
     ]);
-    assert_eq!(
-        (p.network.as_str(), p.address.clone()),
-        ("tcp", format!("127.0.0.1:{port}"))
-    );
+    let port: u16 = p
+        .address
+        .strip_prefix("127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("a loopback address: {}", p.address));
+    assert_eq!(p.network, "tcp");
+    assert!((min..=max).contains(&port), "{port} in {min}..={max}");
     assert!(p.server_cert.is_empty(), "no PLUGIN_CLIENT_CERT, no TLS");
     let ch = connect(&p, None).await.unwrap();
     ProviderClient::new(ch)

@@ -189,12 +189,19 @@ fn cloud_access_enrolment_shows_gold_images() {
             .enrol_azure_subscription("rhel-on-azure", &sub, soon())
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let offers = arm.list_offers("eastus", "RedHat", soon()).await.unwrap();
-        assert!(
-            offers.contains(&"rhel-byos".to_string()),
-            "gold images after enrolment: {offers:?}"
-        );
+        // Gold images appear an operation's delay after enrolment: poll for them.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let offers = arm.list_offers("eastus", "RedHat", soon()).await.unwrap();
+            if offers.contains(&"rhel-byos".to_string()) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no gold images a minute after enrolment: {offers:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let id = src["id"].as_str().unwrap().to_string();
         assert_eq!(
             rh.find_source("rhel-on-azure", soon())

@@ -91,6 +91,29 @@ pub fn terraforms() -> Vec<Terraform> {
     found
 }
 
+/// Polls `ok` until it holds, for up to `within`; panics naming `what` when it
+/// never does. Tests wait for an outcome this way, never with a fixed sleep:
+/// a sleep that is long enough on an idle machine is too short on a busy one.
+pub fn eventually(what: &str, within: std::time::Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        if ok() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+}
+
+/// How long out-of-band changes to the local cloud may take to settle in
+/// tests: far above its 200 ms operations, so only a real hang fails.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A throwaway Terraform working directory wired to the local provider build.
 pub struct Workspace {
     pub tf: Terraform,
@@ -541,6 +564,36 @@ impl LocalCloud {
             Some(&t),
             body.map(|b| ("application/json", b.to_string())),
         )
+    }
+
+    /// An ARM write made "by another tool" that waits, as such a tool would,
+    /// until Azure has finished it: a PUT or PATCH until the resource reads
+    /// back with a final `provisioningState`, a DELETE until it reads 404.
+    /// Returns the write's own answer.
+    pub fn arm_settled(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let answer = self.arm(method, path, body);
+        if answer.0 >= 300 {
+            return answer;
+        }
+        eventually(&format!("{method} {path} settles"), SETTLE, || {
+            let (status, now) = self.arm("GET", path, None);
+            match method {
+                "DELETE" => status == 404,
+                _ => {
+                    status == 200
+                        && matches!(
+                            now["properties"]["provisioningState"].as_str(),
+                            None | Some("Succeeded" | "Failed" | "Canceled")
+                        )
+                }
+            }
+        });
+        answer
     }
 
     /// A Red Hat API call (`path` below the API base URL).

@@ -3,7 +3,7 @@
 //! deallocation, tags, containers through Run Command restarting only what
 //! changed), import, drift, plan-time terms check, destroy leaving nothing.
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{eventually, terraforms, LocalCloud, Workspace, SETTLE};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -158,9 +158,8 @@ fn atomic_host_lifecycle() {
         imp.assert_no_changes();
 
         // Drift: deleted out of band -> re-create.
-        let (s, _) = cloud.arm("DELETE", &format!("{vm}?api-version=2024-03-01"), None);
+        let (s, _) = cloud.arm_settled("DELETE", &format!("{vm}?api-version=2024-03-01"), None);
         assert!(s == 200 || s == 202 || s == 204, "{s}");
-        std::thread::sleep(std::time::Duration::from_millis(500));
         assert_eq!(
             ws.planned_actions("rhelazure_atomic_host.h"),
             vec!["create"]
@@ -609,16 +608,7 @@ fn a_host_lands_in_the_subscription_of_its_subnet() {
             .1["registrationState"]
             == "Registered"
     };
-    let until = |what: &str, ok: &dyn Fn() -> bool| {
-        for _ in 0..100 {
-            if ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("{what} did not happen");
-    };
-    until("Microsoft.Network registration", &registered);
+    eventually("Microsoft.Network registration", SETTLE, registered);
     let rg = format!("/subscriptions/{fresh}/resourceGroups/rhel-other");
     assert_eq!(
         cloud
@@ -637,17 +627,11 @@ fn a_host_lands_in_the_subscription_of_its_subnet() {
         "subnets": [{ "name": "hosts", "properties": { "addressPrefix": "10.50.1.0/24" } }] } });
     assert_eq!(
         cloud
-            .arm("PUT", &format!("{vnet}?api-version=2024-01-01"), Some(body))
+            .arm_settled("PUT", &format!("{vnet}?api-version=2024-01-01"), Some(body))
             .0
             / 100,
         2
     );
-    until("the virtual network", &|| {
-        cloud
-            .arm("GET", &format!("{vnet}?api-version=2024-01-01"), None)
-            .1["properties"]["provisioningState"]
-            == "Succeeded"
-    });
 
     let subnet = format!("{vnet}/subnets/hosts");
     let host = |size: &str| {

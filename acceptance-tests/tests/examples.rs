@@ -123,7 +123,7 @@ fn image_from_vhd() {
         "/subscriptions/{}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/examplevhds",
         cloud.get("ARM_SUBSCRIPTION_ID")
     );
-    let (s, _) = cloud.arm(
+    let (s, _) = cloud.arm_settled(
         "PUT",
         &format!("{account}?api-version=2023-05-01"),
         Some(
@@ -131,7 +131,6 @@ fn image_from_vhd() {
         ),
     );
     assert_eq!(s, 202);
-    std::thread::sleep(std::time::Duration::from_millis(400));
     let before = footprint(&cloud);
     for tf in terraforms() {
         let ws = Workspace::from_example(&tf, "image-from-vhd")

@@ -39,7 +39,7 @@ resource "rhelazure_image" "img" {{
 
 fn storage_account(cloud: &LocalCloud, name: &str) -> String {
     let id = format!("/subscriptions/{}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/{name}", cloud.get("ARM_SUBSCRIPTION_ID"));
-    let (s, _) = cloud.arm(
+    let (s, _) = cloud.arm_settled(
         "PUT",
         &format!("{id}?api-version=2023-05-01"),
         Some(
@@ -47,7 +47,6 @@ fn storage_account(cloud: &LocalCloud, name: &str) -> String {
         ),
     );
     assert_eq!(s, 202);
-    std::thread::sleep(std::time::Duration::from_millis(400));
     id
 }
 
@@ -111,18 +110,16 @@ fn image_from_a_sparse_raw_file() {
         imp.assert_no_changes();
 
         // Drift: deleted out of band plans a re-create (the upload is not repeated: it resumes).
-        cloud.arm(
+        cloud.arm_settled(
             "DELETE",
             &format!("{image_id}?api-version=2024-03-01"),
             None,
         );
-        std::thread::sleep(std::time::Duration::from_millis(500));
         assert_eq!(ws.planned_actions("rhelazure_image.img"), vec!["create"]);
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
 
         // Destroy removes the image and the blob it uploaded.
         ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
-        std::thread::sleep(std::time::Duration::from_millis(500));
         assert_eq!(
             cloud
                 .arm("GET", &format!("{image_id}?api-version=2024-03-01"), None)

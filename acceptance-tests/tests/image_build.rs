@@ -69,8 +69,7 @@ fn image_build_lifecycle() {
         imp.assert_no_changes();
 
         // Deleted out of band: plans a new build.
-        cloud.arm("DELETE", &format!("{image}?api-version=2024-03-01"), None);
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        cloud.arm_settled("DELETE", &format!("{image}?api-version=2024-03-01"), None);
         assert_eq!(
             ws.planned_actions("rhelazure_image_build.img"),
             vec!["create"]
@@ -78,7 +77,6 @@ fn image_build_lifecycle() {
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
 
         ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
-        std::thread::sleep(std::time::Duration::from_millis(500));
         assert_eq!(
             cloud
                 .arm("GET", &format!("{image}?api-version=2024-03-01"), None)

@@ -6,7 +6,7 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{eventually, terraforms, LocalCloud, Workspace, SETTLE};
 use serde_json::json;
 
 const MIB: u64 = 1 << 20;
@@ -36,8 +36,7 @@ fn killed_upload_resumes_and_sends_only_the_data() {
     let tf = terraforms().remove(0);
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let account = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/resumestore");
-    assert_eq!(cloud.arm("PUT", &format!("{account}?api-version=2023-05-01"), Some(json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }))).0, 202);
-    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(cloud.arm_settled("PUT", &format!("{account}?api-version=2023-05-01"), Some(json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }))).0, 202);
 
     // 4 GiB, sparse on disk, with 64 x 4 MiB of data spread over it.
     let dir = tempfile::tempdir().unwrap();
@@ -66,9 +65,14 @@ fn killed_upload_resumes_and_sends_only_the_data() {
     });
     assert!(killed, "the provider was killed mid-upload");
     assert!(!ok, "the interrupted apply failed");
-    // Azurite may still finish a request whose body had fully arrived.
-    std::thread::sleep(Duration::from_secs(1));
-    let before = page_ranges(&cloud, &account, "big.vhd");
+    // Azurite may still finish a request whose body had fully arrived: wait
+    // until two readings half a second apart agree.
+    let mut before = page_ranges(&cloud, &account, "big.vhd");
+    eventually("the blob stops growing", SETTLE, || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = page_ranges(&cloud, &account, "big.vhd");
+        std::mem::replace(&mut before, now) == now
+    });
     assert!(
         (32 * MIB..256 * MIB).contains(&before),
         "a partial upload is in the blob: {before}"

@@ -10,14 +10,12 @@ use serde_json::json;
 fn vm(cloud: &LocalCloud, name: &str) -> String {
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let wait = || std::thread::sleep(std::time::Duration::from_millis(400));
     let image = format!("{rg}/providers/Microsoft.Compute/images/{name}-img");
-    cloud.arm("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    cloud.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
     let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic");
-    cloud.arm("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
-    wait();
+    cloud.arm_settled("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
     let id = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
-    let (s, body) = cloud.arm("PUT", &format!("{id}?api-version=2024-03-01"), Some(json!({
+    let (s, body) = cloud.arm_settled("PUT", &format!("{id}?api-version=2024-03-01"), Some(json!({
         "location": "eastus",
         "properties": {
             "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
@@ -27,7 +25,6 @@ fn vm(cloud: &LocalCloud, name: &str) -> String {
         }
     })));
     assert_eq!(s, 201, "{body}");
-    wait();
     id
 }
 
@@ -73,12 +70,11 @@ fn hybrid_benefit_lifecycle() {
         assert_eq!(license().as_deref(), Some("RHEL_EUS"));
 
         // Changed out of band: the plan puts it back.
-        cloud.arm(
+        cloud.arm_settled(
             "PATCH",
             &format!("{id}?api-version=2024-03-01"),
             Some(json!({ "properties": { "licenseType": "RHEL_SAPAPPS" } })),
         );
-        std::thread::sleep(std::time::Duration::from_millis(400));
         assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
 

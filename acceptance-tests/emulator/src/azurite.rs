@@ -22,17 +22,17 @@ impl Azurite {
                 "Azurite is not installed: run scripts/install-azurite.sh (make test does)".into(),
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let child = std::process::Command::new(bin)
+        // Port 0: Azurite binds a port the kernel picks and prints it, so no
+        // other process can take "our" port between a probe and the bind.
+        let stdout_path = dir.path().join("azurite.out");
+        let stdout = std::fs::File::create(&stdout_path).map_err(|e| e.to_string())?;
+        let mut child = std::process::Command::new(bin)
             .args([
                 "--blobHost",
                 "127.0.0.1",
                 "--blobPort",
-                &port.to_string(),
+                "0",
                 "--skipApiVersionCheck",
                 "--disableTelemetry",
                 "--silent",
@@ -45,23 +45,37 @@ impl Azurite {
                     .map(|p| vec!["--debug".to_string(), p])
                     .unwrap_or_default(),
             )
-            .stdout(std::process::Stdio::null())
+            .stdout(stdout)
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|e| format!("starting Azurite: {e}"))?;
-        let az = Azurite {
+        // Azurite prints this line once its server is listening.
+        const READY: &str = "Azurite Blob service successfully listens on http://127.0.0.1:";
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+            if let Some(port) = out
+                .lines()
+                .find_map(|l| l.strip_prefix(READY))
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            {
+                break port;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("Azurite exited ({status}) before listening: {out}"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("Azurite did not start within 60 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Ok(Azurite {
             child,
             endpoint: format!("http://127.0.0.1:{port}/devstoreaccount1"),
             _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err("Azurite did not start within 30 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(az)
+        })
     }
 }
 

@@ -120,6 +120,22 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async move {
+        // Signal handlers go in before anything can announce readiness: a
+        // SIGTERM sent the moment the start-up line is read (tests and
+        // `scripts/local-cloud.sh stop` do that) must stop us cleanly, never
+        // fall on the default action. tokio registers `ctrl_c()` only when it
+        // is first polled, so SIGINT gets a stream of its own here too.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut term, mut int) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(t), Ok(i)) => (t, i),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("rhelazure-emulator: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let running = match rhelazure_emulator::start(opts).await {
             Ok(r) => r,
             Err(e) => {
@@ -128,11 +144,9 @@ fn main() -> ExitCode {
             }
         };
         println!("{}", running.emulator.startup_line());
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).ok();
         tokio::select! {
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
         running.stop().await;
         ExitCode::SUCCESS

@@ -274,16 +274,7 @@ fn long_running_create_and_delete_of_an_image() {
     let del = c.request("DELETE", &path, Some(&t), None);
     assert_eq!(del.status, 202);
     let loc = del.header("location").expect("Location").to_string();
-    let mut done = None;
-    for _ in 0..100 {
-        let p = c.request("GET", &loc, Some(&t), None);
-        if p.status != 202 {
-            done = Some(p.status);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(done, Some(204));
+    assert_eq!(c.wait_location(&t, &loc).status, 204);
     let r = c.request("GET", &path, Some(&t), None);
     assert_eq!((r.status, r.code()), (404, "ResourceNotFound"));
     assert_eq!(
@@ -579,10 +570,12 @@ fn byos_needs_enrolment_plan_and_terms() {
         Some(&enrol),
     );
     assert_eq!(again.status, 400, "names are unique");
-    std::thread::sleep(Duration::from_millis(250));
-    let listed = c.request("GET", &skus, Some(&t), None);
-    assert_eq!(listed.status, 200);
-    assert!(listed.text.contains("rhel-lvm96-gen2"));
+    eventually("gold images after enrolment", || {
+        // Until they show, the offer is unknown here (404), as in Azure.
+        let listed = c.request("GET", &skus, Some(&t), None);
+        assert!(matches!(listed.status, 200 | 404), "{}", listed.text);
+        listed.text.contains("rhel-lvm96-gen2").then_some(())
+    });
 
     // The image carries a plan; a VM without it, or without accepted terms, fails.
     let v = c.request("GET", &format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers/rhel-byos/skus/rhel-lvm96-gen2/versions/9.6.2025052113?api-version={COMPUTE}"), Some(&t), None);
@@ -697,14 +690,19 @@ fn registration_on_demand() {
     assert_eq!(r.body["error"]["target"], "Microsoft.Compute");
     let reg = c.request("POST", &format!("/subscriptions/{FRESH_SUB}/providers/Microsoft.Compute/register?api-version=2024-03-01"), Some(&t), None);
     assert_eq!(reg.body["registrationState"], "Registering");
-    std::thread::sleep(Duration::from_millis(200));
-    let state = c.request(
-        "GET",
-        &format!("/subscriptions/{FRESH_SUB}/providers/Microsoft.Compute?api-version=2024-03-01"),
-        Some(&t),
-        None,
-    );
-    assert_eq!(state.body["registrationState"], "Registered");
+    eventually("Microsoft.Compute registered", || {
+        let state = c.request(
+            "GET",
+            &format!(
+                "/subscriptions/{FRESH_SUB}/providers/Microsoft.Compute?api-version=2024-03-01"
+            ),
+            Some(&t),
+            None,
+        );
+        let now = state.body["registrationState"].as_str().unwrap_or_default();
+        assert!(matches!(now, "Registering" | "Registered"), "{now}");
+        (now == "Registered").then_some(())
+    });
     assert_eq!(
         c.request("PUT", &img, Some(&t), Some(&image_body("V2")))
             .status,
@@ -943,7 +941,7 @@ fn image_builder_compose_delivers_a_managed_image() {
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
     let mut seen = Vec::new();
-    for _ in 0..100 {
+    eventually("the compose ends", || {
         let s = c.request(
             "GET",
             &format!("/redhat/api/image-builder/v1/composes/{id}"),
@@ -957,11 +955,8 @@ fn image_builder_compose_delivers_a_managed_image() {
         if seen.last() != Some(&status) {
             seen.push(status.clone());
         }
-        if status == "success" || status == "failure" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(40));
-    }
+        (status == "success" || status == "failure").then_some(())
+    });
     assert_eq!(seen.first().map(String::as_str), Some("pending"));
     assert_eq!(seen.last().map(String::as_str), Some("success"), "{seen:?}");
     assert!(seen.contains(&"building".to_string()) && seen.contains(&"uploading".to_string()));
@@ -990,13 +985,18 @@ fn image_builder_compose_delivers_a_managed_image() {
         Some(&compose("second", "ib")),
     );
     let id = r.body["id"].as_str().unwrap().to_string();
-    std::thread::sleep(Duration::from_millis(1200));
-    let s = c.request(
-        "GET",
-        &format!("/redhat/api/image-builder/v1/composes/{id}"),
-        Some(&rh),
-        None,
-    );
+    let s = eventually("the unauthorized compose ends", || {
+        let s = c.request(
+            "GET",
+            &format!("/redhat/api/image-builder/v1/composes/{id}"),
+            Some(&rh),
+            None,
+        );
+        let status = s.body["image_status"]["status"]
+            .as_str()
+            .unwrap_or_default();
+        matches!(status, "success" | "failure").then_some(s)
+    });
     assert_eq!(s.body["image_status"]["status"], "failure");
     assert!(
         s.body["image_status"]["error"]["reason"]
@@ -1028,7 +1028,8 @@ fn resource_group_delete_cascades_and_state_dump_shows_it() {
         None,
     );
     assert_eq!(r.status, 202);
-    std::thread::sleep(Duration::from_millis(300));
+    let loc = r.header("location").unwrap().to_string();
+    c.wait_location(&t, &loc);
     let dump = c.control("GET", "state", None).body;
     let sub = &dump["subscriptions"][SUB];
     let left: Vec<&String> = sub["resources"]
@@ -1224,16 +1225,9 @@ fn run_commands_drive_a_simulated_guest() {
     );
     assert_eq!(r.status, 202);
     let loc = r.header("location").unwrap().to_string();
-    let mut result = None;
-    for _ in 0..50 {
-        let p = c.request("GET", &loc, Some(&t), None);
-        if p.status == 200 {
-            result = Some(p.body);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(40));
-    }
-    assert!(result.unwrap()["value"][0]["message"]
+    let result = c.wait_location(&t, &loc);
+    assert_eq!(result.status, 200, "{}", result.text);
+    assert!(result.body["value"][0]["message"]
         .as_str()
         .unwrap()
         .contains("[stdout]\nhello"));

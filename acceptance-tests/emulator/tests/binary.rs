@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rhelazure-emulator");
 
-#[test]
-fn prints_one_json_line_and_stops_on_sigterm() {
-    let start = Instant::now();
+/// Starts the emulator on free ports; returns it with its start-up line.
+fn start() -> (std::process::Child, serde_json::Value) {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
@@ -24,8 +23,39 @@ fn prints_one_json_line_and_stops_on_sigterm() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    eprintln!("start-up line after {:?}", start.elapsed());
+    let v = serde_json::from_str(&line).expect("one JSON line");
+    (child, v)
+}
+
+/// SIGTERM straight from this process (no `kill` child in between), so it
+/// lands as close to the start-up line as anything could.
+fn sigterm(child: &std::process::Child) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+}
+
+/// Waits (up to 10 s) for the emulator to exit; panics if it does not.
+fn exit_status(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("SIGTERM did not stop the emulator within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn prints_one_json_line_and_stops_on_sigterm() {
+    let started = Instant::now();
+    let (mut child, v) = start();
+    eprintln!("start-up line after {:?}", started.elapsed());
     let arm = v["arm"].as_str().unwrap();
     assert!(arm.starts_with("http://127.0.0.1:"));
     assert_eq!(v["redhat_sso"], format!("{arm}/sso"));
@@ -46,18 +76,23 @@ fn prints_one_json_line_and_stops_on_sigterm() {
     ] {
         assert!(v["env"][k].is_string(), "{k} in env");
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            assert!(s.success());
-            break;
-        }
-        assert!(Instant::now() < deadline, "SIGTERM stops the emulator");
-        std::thread::sleep(Duration::from_millis(20));
+    sigterm(&child);
+    assert!(exit_status(&mut child).success());
+}
+
+/// The start-up line promises that a SIGTERM is handled: one sent the moment
+/// the line is read stops the emulator cleanly (exit 0), every time. Before
+/// the handlers were installed ahead of the line, this failed on a busy machine.
+#[test]
+fn sigterm_right_after_the_start_up_line_is_a_clean_stop() {
+    for run in 0..200 {
+        let (mut child, _) = start();
+        sigterm(&child);
+        let status = exit_status(&mut child);
+        assert!(
+            status.success(),
+            "run {run}: SIGTERM at once after the start-up line ended the emulator with {status}"
+        );
     }
 }
 

@@ -228,8 +228,8 @@ fn tour(c: &Cloud) {
     );
 
     let acct = format!("{rg}/providers/Microsoft.Storage/storageAccounts/tourstore");
-    c.request("PUT", &format!("{acct}?api-version=2023-05-01"), Some(&t), Some(&json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })));
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let r = c.request("PUT", &format!("{acct}?api-version=2023-05-01"), Some(&t), Some(&json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })));
+    c.wait_location(&t, r.header("location").expect("Location"));
     c.request(
         "GET",
         &format!("{acct}?api-version=2023-05-01"),

@@ -25,12 +25,7 @@ fn sas_from_arm_works_against_azurite() {
     let r = c.request("PUT", &format!("{acct}?api-version=2023-05-01"), Some(&t), Some(&json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })));
     assert_eq!(r.status, 202, "{}", r.text);
     let loc = r.header("location").unwrap().to_string();
-    for _ in 0..50 {
-        if c.request("GET", &loc, Some(&t), None).status != 202 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(30));
-    }
+    c.wait_location(&t, &loc);
     let got = c.request(
         "GET",
         &format!("{acct}?api-version=2023-05-01"),

@@ -22,6 +22,26 @@ pub const OFFLINE_TOKEN: &str = "local-cloud-offline-token-eyJhbGciOiJIUzI1NiJ9.
 pub const COMPUTE: &str = "2024-03-01";
 pub const NETWORK: &str = "2024-01-01";
 
+/// How long a test waits for the local cloud to finish something: far above
+/// its 200 ms operations, so only a real hang fails, however busy the machine.
+pub const SETTLE: Duration = Duration::from_secs(60);
+
+/// Polls `ok` until it gives a value, for up to [`SETTLE`]; panics naming
+/// `what` otherwise. Tests wait for outcomes, never for a fixed time.
+pub fn eventually<T>(what: &str, mut ok: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        if let Some(v) = ok() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {SETTLE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub struct Cloud {
     rt: tokio::runtime::Runtime,
     running: Option<Running>,
@@ -183,15 +203,19 @@ impl Cloud {
 
     /// Polls an Azure-AsyncOperation URL until it leaves InProgress.
     pub fn wait_async(&self, token: &str, url: &str) -> Json {
-        for _ in 0..100 {
+        eventually("the operation finishes", || {
             let r = self.request("GET", url, Some(token), None);
             assert_eq!(r.status, 200, "{}", r.text);
-            if r.body["status"] != "InProgress" {
-                return r.body;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("operation never finished");
+            (r.body["status"] != "InProgress").then_some(r.body)
+        })
+    }
+
+    /// Polls a `Location` URL until it stops answering 202; returns the last answer.
+    pub fn wait_location(&self, token: &str, url: &str) -> Resp {
+        eventually("the operation's Location stops answering 202", || {
+            let r = self.request("GET", url, Some(token), None);
+            (r.status != 202).then_some(r)
+        })
     }
 
     /// PUT and wait for the operation; returns the final GET.

@@ -47,13 +47,54 @@ fn footprint(cloud: &LocalCloud) -> Value {
 
 /// apply, an empty plan, destroy, nothing left behind; returns the outputs.
 fn apply_and_destroy(cloud: &LocalCloud, ws: &Workspace, before: &Value) -> Value {
+    apply_edit_and_destroy(cloud, ws, before, |_| {})
+}
+
+/// As [`apply_and_destroy`], with `edit` run on the applied workspace first.
+fn apply_edit_and_destroy(
+    cloud: &LocalCloud,
+    ws: &Workspace,
+    before: &Value,
+    edit: impl FnOnce(&Workspace),
+) -> Value {
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
     ws.assert_no_changes();
     let out = ws.run(&["output", "-json"]).ok().json();
     assert_ne!(&footprint(cloud), before, "the example created something");
+    edit(ws);
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert_eq!(&footprint(cloud), before, "destroy left nothing behind");
     out
+}
+
+/// Every change a plan holds to managed resources, as "address: actions",
+/// no-ops left out. (Data sources that depend on a resource with a change
+/// planned are read during apply, by Terraform's rule; they change nothing.)
+fn changes(ws: &Workspace) -> Vec<String> {
+    let plan = ws.plan_json();
+    plan["resource_changes"]
+        .as_array()
+        .map(|rc| {
+            rc.iter()
+                .filter(|c| c["mode"] == "managed" && c["change"]["actions"] != json!(["no-op"]))
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c["address"].as_str().unwrap(),
+                        c["change"]["actions"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Edits `main.tf` of the workspace: `from` (which must be there) becomes `to`.
+fn edit_main_tf(ws: &Workspace, from: &str, to: &str) {
+    let path = ws.path().join("main.tf");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "main.tf has {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
 }
 
 #[test]
@@ -67,7 +108,21 @@ fn quickstart() {
                 "TF_VAR_ssh_public_key",
                 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuickstartKey ops@example",
             );
-        let out = apply_and_destroy(&cloud, &ws, &before);
+        // Renaming the enrolment plans that one update: the agreement and
+        // the host stay as they are.
+        let out = apply_edit_and_destroy(&cloud, &ws, &before, |ws| {
+            edit_main_tf(
+                ws,
+                "name = \"${var.name_prefix}-subscription\"",
+                "name = \"${var.name_prefix}-enrolment\"",
+            );
+            assert_eq!(
+                changes(ws),
+                vec!["rhelazure_cloud_access.this: [\"update\"]".to_string()],
+                "terraform {}: a rename",
+                tf.version
+            );
+        });
         let s = &out["summary"]["value"];
         assert_eq!(
             s["byos_gold_image"], "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113",
@@ -98,7 +153,34 @@ fn byos_gold_image() {
     let before = footprint(&cloud);
     for tf in terraforms() {
         let ws = Workspace::from_example(&tf, "byos-gold-image").cloud(&cloud);
-        let out = apply_and_destroy(&cloud, &ws, &before);
+        // A timeouts edit, then a rename (documented as in place), of the
+        // enrolment: each plans that one update and nothing else (no
+        // agreement replaced, which would cancel the terms).
+        let out = apply_edit_and_destroy(&cloud, &ws, &before, |ws| {
+            let only_the_enrolment = vec!["rhelazure_cloud_access.this: [\"update\"]".to_string()];
+            edit_main_tf(ws, "create = \"3h\"", "create = \"4h\"");
+            assert_eq!(
+                changes(ws),
+                only_the_enrolment,
+                "terraform {}: a timeouts edit",
+                tf.version
+            );
+            ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+            ws.assert_no_changes();
+            edit_main_tf(
+                ws,
+                "name = \"${var.name_prefix}-subscription\"",
+                "name = \"${var.name_prefix}-renamed\"",
+            );
+            assert_eq!(
+                changes(ws),
+                only_the_enrolment,
+                "terraform {}: a rename",
+                tf.version
+            );
+            ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+            ws.assert_no_changes();
+        });
         let gold = &out["gold_images"]["value"];
         assert_eq!(
             gold["9.6"]["urn"], "RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025052113",
@@ -194,7 +276,20 @@ fn atomic_fleet() {
                 h["address"]
             );
         }
-        let out = apply_and_destroy(&cloud, &ws, &before);
+        // Renaming the enrolment plans that one update: no host is replaced.
+        let out = apply_edit_and_destroy(&cloud, &ws, &before, |ws| {
+            edit_main_tf(
+                ws,
+                "resource \"rhelazure_cloud_access\" \"fleet\" {\n  name = \"atomic-fleet\"",
+                "resource \"rhelazure_cloud_access\" \"fleet\" {\n  name = \"atomic-fleet-enrolment\"",
+            );
+            assert_eq!(
+                changes(ws),
+                vec!["rhelazure_cloud_access.fleet: [\"update\"]".to_string()],
+                "terraform {}: a rename",
+                tf.version
+            );
+        });
         let ips = out["hosts"]["value"].as_object().unwrap();
         assert_eq!(ips.len(), 3);
         assert!(ips

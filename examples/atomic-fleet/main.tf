@@ -63,17 +63,17 @@ resource "rhelazure_cloud_access" "fleet" {
   name = "atomic-fleet"
 }
 
-data "rhelazure_marketplace_image" "gold" {
-  location     = var.location
-  rhel_version = "9.6"
-  billing      = "byos"
-  depends_on   = [rhelazure_cloud_access.fleet]
-}
-
+# Gold images are Marketplace plans: their terms must be accepted once per
+# subscription. The plan comes from the pure function, known at plan time,
+# not from the lookup: Terraform defers a data source that depends on a
+# resource with any change planned, so an agreement fed from the lookup would
+# be planned for replacement (cancelling the terms) by a mere rename of the
+# enrolment. depends_on only orders it after the enrolment.
 resource "rhelazure_marketplace_agreement" "gold" {
-  publisher = data.rhelazure_marketplace_image.gold.plan.publisher
-  offer     = data.rhelazure_marketplace_image.gold.plan.product
-  plan      = data.rhelazure_marketplace_image.gold.plan.name
+  publisher  = "redhat"
+  offer      = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", billing = "byos" }).offer
+  plan       = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", billing = "byos" }).sku
+  depends_on = [rhelazure_cloud_access.fleet]
 }
 
 resource "rhelazure_activation_key" "fleet" {
@@ -93,11 +93,14 @@ resource "rhelazure_atomic_host" "fleet" {
   size                = var.host_size
   ssh_public_keys     = [var.ssh_public_key]
 
+  # From the pure function (known at plan time), so no change of the
+  # enrolment can make the image unknown and plan the hosts for replacement;
+  # version "latest" is resolved once, at create.
   marketplace_image = {
-    publisher = data.rhelazure_marketplace_image.gold.publisher
-    offer     = data.rhelazure_marketplace_image.gold.offer
-    sku       = data.rhelazure_marketplace_image.gold.sku
-    version   = data.rhelazure_marketplace_image.gold.version
+    publisher = "RedHat"
+    offer     = rhelazure_marketplace_agreement.gold.offer
+    sku       = rhelazure_marketplace_agreement.gold.plan
+    version   = "latest"
   }
   marketplace_agreement_id = rhelazure_marketplace_agreement.gold.id
 

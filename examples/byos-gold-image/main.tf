@@ -47,7 +47,7 @@ resource "rhelazure_cloud_access" "this" {
 }
 
 # Each gold image is found only after enrolment: the depends_on makes the
-# lookup wait for it within the same apply.
+# lookup wait for it within the same apply. Only outputs use it (see below).
 data "rhelazure_marketplace_image" "gold" {
   for_each = var.rhel_versions
 
@@ -58,13 +58,19 @@ data "rhelazure_marketplace_image" "gold" {
 }
 
 # Gold images are Marketplace plans: their terms must be accepted once per
-# subscription. Destroying this only cancels terms this resource accepted.
+# subscription. The plan comes from the pure function, known at plan time,
+# not from the lookup: Terraform defers a data source that depends on a
+# resource with any change planned, so an agreement fed from the lookup would
+# be planned for replacement (cancelling the terms) by a mere rename of the
+# enrolment. depends_on only orders it after the enrolment.
+# Destroying this only cancels terms this resource accepted.
 resource "rhelazure_marketplace_agreement" "gold" {
-  for_each = data.rhelazure_marketplace_image.gold
+  for_each = var.rhel_versions
 
-  publisher = each.value.plan.publisher
-  offer     = each.value.plan.product
-  plan      = each.value.plan.name
+  publisher  = "redhat"
+  offer      = provider::rhelazure::rhel_marketplace_sku({ rhel_version = each.key, billing = "byos" }).offer
+  plan       = provider::rhelazure::rhel_marketplace_sku({ rhel_version = each.key, billing = "byos" }).sku
+  depends_on = [rhelazure_cloud_access.this]
 }
 
 # BYOS hosts consume your Red Hat subscriptions: they register with this key.

@@ -77,10 +77,17 @@ data "rhelazure_marketplace_image" "gold" {
   depends_on   = [rhelazure_cloud_access.this]
 }
 
+# Gold images are Marketplace plans: their terms must be accepted once per
+# subscription. The plan comes from the pure function, known at plan time,
+# not from the lookup: Terraform defers a data source that depends on a
+# resource with any change planned, so an agreement fed from the lookup would
+# be planned for replacement (cancelling the terms) by a mere rename of the
+# enrolment. depends_on only orders it after the enrolment.
 resource "rhelazure_marketplace_agreement" "gold" {
-  publisher = data.rhelazure_marketplace_image.gold.plan.publisher
-  offer     = data.rhelazure_marketplace_image.gold.plan.product
-  plan      = data.rhelazure_marketplace_image.gold.plan.name
+  publisher  = "redhat"
+  offer      = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", billing = "byos" }).offer
+  plan       = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", billing = "byos" }).sku
+  depends_on = [rhelazure_cloud_access.this]
 }
 
 # 4. Hosts register to Red Hat with this key.

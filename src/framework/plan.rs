@@ -34,6 +34,22 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
             requires_replace: Vec::new(),
         };
     }
+    if !creating && without_timeouts(&state) == without_timeouts(prior) {
+        // Only how long to wait changed: nothing in the cloud will, so every
+        // computed value keeps its state value (were they unknown, everything
+        // that refers to them would be re-planned, and force-new attributes
+        // downstream would plan replacements for a timeout edit).
+        let mut kept = prior.clone();
+        if let (Some(k), Some(t)) = (kept.as_object_mut(), state.as_object()) {
+            if let Some(timeouts) = t.get(super::timeouts::BLOCK) {
+                k.insert(super::timeouts::BLOCK.to_string(), timeouts.clone());
+            }
+        }
+        return Planned {
+            state: kept,
+            requires_replace: Vec::new(),
+        };
+    }
     mark_computed(
         &schema.attrs,
         &schema.blocks,
@@ -61,6 +77,15 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
         state,
         requires_replace,
     }
+}
+
+/// The object without its `timeouts` block (null stays null).
+fn without_timeouts(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove(super::timeouts::BLOCK);
+    }
+    v
 }
 
 /// Unknown counts as different: it may well change.
@@ -351,6 +376,36 @@ mod tests {
         ]);
         let p = plan(&schema(), &prior, &proposed, &config);
         assert_eq!(p.requires_replace, vec![AttributePath::attrs(&["name"])]);
+    }
+
+    #[test]
+    fn a_timeouts_only_change_keeps_every_computed_value() {
+        let mut prior = obj(&[
+            ("id", "i".into()),
+            ("name", "a".into()),
+            ("size", "s".into()),
+            ("generation", "V2".into()),
+            ("etag", "e1".into()),
+        ]);
+        let timeouts =
+            |create: &str| Value::Object(BTreeMap::from([("create".to_string(), create.into())]));
+        prior
+            .as_object_mut()
+            .unwrap()
+            .insert("timeouts".into(), timeouts("30m"));
+        let mut proposed = prior.clone();
+        proposed
+            .as_object_mut()
+            .unwrap()
+            .insert("timeouts".into(), timeouts("3h"));
+        let mut config = obj(&[("name", "a".into()), ("size", "s".into())]);
+        config
+            .as_object_mut()
+            .unwrap()
+            .insert("timeouts".into(), timeouts("3h"));
+        let p = plan(&schema(), &prior, &proposed, &config);
+        assert_eq!(p.state, proposed, "etag is not made unknown");
+        assert!(p.requires_replace.is_empty());
     }
 
     #[test]

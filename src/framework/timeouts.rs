@@ -8,10 +8,13 @@ use crate::plugin::value::Value;
 use super::schema::{Attr, BlockDef};
 use super::validators::{duration, parse_duration};
 
+/// The block's name in every resource schema.
+pub const BLOCK: &str = "timeouts";
+
 /// A `timeouts` block with one optional duration per operation, e.g. `&["create", "delete"]`.
 pub fn block(operations: &[&str]) -> BlockDef {
     BlockDef::new(
-        "timeouts",
+        BLOCK,
         BlockNesting::Single,
         operations
             .iter()
@@ -31,7 +34,7 @@ pub fn block(operations: &[&str]) -> BlockDef {
 /// The timeout for `operation` from a resource value, or `default` when not set.
 pub fn get(resource: &Value, operation: &str, default: Duration) -> Duration {
     resource
-        .attr("timeouts")
+        .attr(BLOCK)
         .attr(operation)
         .as_str()
         .and_then(|s| parse_duration(s).ok())

@@ -403,6 +403,12 @@ impl Resource<ProviderData> for AtomicHost {
             }
             // An existing host keeps its disk even when the image is gone.
             _ if !plan.is_create() => {}
+            // Terms this apply accepts (agreement id unknown) belong to an image
+            // that may become visible in the same apply: gold images appear with
+            // a Cloud Access enrolment. Terraform plans the host again once the
+            // agreement exists; that final plan checks the image and derives
+            // `plan` (unknown until then).
+            Ok(None) if plan.config.attr("marketplace_agreement_id").is_unknown() => {}
             Ok(None) => plan.diagnostics.push(
                 Diagnostic::error("No such Marketplace image", format!("{p}:{o}:{s}:{version} is not offered in {loc}. data.rhelazure_marketplace_images lists what is."))
                     .at(at()),

@@ -44,9 +44,13 @@ impl Resource<ProviderData> for CloudAccess {
                 Attr::string("name").optional_computed().use_state_for_unknown().description("Name of the Red Hat source (default `azure-<subscription id>`); changes in place."),
                 Attr::bool("wait_for_gold_images").default(true).description("Wait until the gold images are visible in the subscription's Marketplace (default true)."),
                 Attr::string("location").default("eastus").description("Region whose Marketplace is checked for the gold images (default `eastus`)."),
-                Attr::string("availability_status").computed().description("What Red Hat reports for the enrolment (`available`, `in_progress`, `unavailable`)."),
-                Attr::bool("gold_images_available").computed().description("Whether the `rhel-byos` offer is visible in the subscription."),
-                Attr::string_list("byos_skus").computed().description("The gold image SKUs visible in `location`."),
+                // Computed values keep their state value in plans (a rename or a
+                // timeouts edit changes none of them), so nothing that refers to
+                // them is re-planned; modify_plan re-opens the gold-image ones
+                // when `location` changes.
+                Attr::string("availability_status").computed().use_state_for_unknown().description("What Red Hat reports for the enrolment (`available`, `in_progress`, `unavailable`)."),
+                Attr::bool("gold_images_available").computed().use_state_for_unknown().description("Whether the `rhel-byos` offer is visible in the subscription."),
+                Attr::string_list("byos_skus").computed().use_state_for_unknown().description("The gold image SKUs visible in `location`."),
             ],
         )
         .blocks(vec![timeouts::block(&["create", "update", "delete"])])
@@ -66,6 +70,11 @@ impl Resource<ProviderData> for CloudAccess {
                 )),
                 None => {}
             }
+        }
+        if !plan.is_create() && plan.prior.attr("location") != plan.planned.attr("location") {
+            // Another region's Marketplace is checked: what it shows is read anew.
+            plan.set("gold_images_available", Value::unknown());
+            plan.set("byos_skus", Value::unknown());
         }
         if plan.config.attr("name").is_null() && plan.is_create() {
             if let Some(s) = plan

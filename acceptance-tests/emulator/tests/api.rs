@@ -940,14 +940,17 @@ fn image_builder_compose_delivers_a_managed_image() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_string();
-    let mut seen = Vec::new();
-    eventually("the compose ends", || {
-        let s = c.request(
+    let compose_status = |id: &str| {
+        c.request(
             "GET",
             &format!("/redhat/api/image-builder/v1/composes/{id}"),
             Some(&rh),
             None,
-        );
+        )
+    };
+    let mut seen = Vec::new();
+    eventually("the compose ends", || {
+        let s = compose_status(&id);
         let status = s.body["image_status"]["status"]
             .as_str()
             .unwrap()
@@ -986,12 +989,7 @@ fn image_builder_compose_delivers_a_managed_image() {
     );
     let id = r.body["id"].as_str().unwrap().to_string();
     let s = eventually("the unauthorized compose ends", || {
-        let s = c.request(
-            "GET",
-            &format!("/redhat/api/image-builder/v1/composes/{id}"),
-            Some(&rh),
-            None,
-        );
+        let s = compose_status(&id);
         let status = s.body["image_status"]["status"]
             .as_str()
             .unwrap_or_default();

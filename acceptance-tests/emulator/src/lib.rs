@@ -43,6 +43,7 @@ use axum::body::Body;
 use axum::extract::State as AxState;
 use axum::http::Request;
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use serde_json::{json, Value as Json};
 
 use http::Req;
@@ -283,6 +284,11 @@ impl Running {
     }
 }
 
+/// Accepted connections answer at once (see `tls::serve` for why).
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
+}
+
 /// Binds, and serves in a background task.
 pub async fn start(opts: Options) -> Result<Running, String> {
     control::quiet_drops();
@@ -314,7 +320,7 @@ pub async fn start(opts: Options) -> Result<Running, String> {
             })
         }
         None => tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = axum::serve(listener.tap_io(no_delay), app)
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
                 })
@@ -330,7 +336,7 @@ pub async fn start(opts: Options) -> Result<Running, String> {
                 .fallback(handle_imds)
                 .with_state(emulator.clone());
             Some(tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ = axum::serve(listener.tap_io(no_delay), app).await;
             }))
         }
         None => None,

@@ -101,9 +101,10 @@ fn image_build_failure_reason_and_bad_input() {
         let r = bad.run(&["validate", "-no-color"]);
         assert_eq!(r.code, 1);
         assert!(
-            r.all()
-                .contains("distribution must be rhel-8, rhel-9 or rhel-10"),
-            "{}",
+            r.all().contains("distribution must be one of")
+                && r.all().contains("\"rhel-9.6\"")
+                && r.all().contains("\"rhel-95\""),
+            "the spec's distributions: {}",
             r.all()
         );
         assert!(
@@ -144,4 +145,55 @@ fn image_build_failure_reason_and_bad_input() {
             "the activation key is not echoed"
         );
     }
+}
+
+/// Distributions as Image Builder's spec spells them (`rhel-95`, not
+/// `rhel-9.5`), and at plan time only those the account may build: the local
+/// cloud offers `rhel-95` but not `rhel-94`, which the spec also defines.
+#[test]
+fn distributions_follow_the_spec_and_the_account() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().remove(0);
+    let with = |d: &str| {
+        Workspace::new(
+            &tf,
+            &config("dist-check", "\"podman\"").replace("rhel-9.6", d),
+        )
+        .cloud(&cloud)
+        .secret(ACTIVATION_KEY)
+    };
+    let dotted = with("rhel-9.5").run(&["validate", "-no-color"]);
+    assert_eq!(
+        dotted.code,
+        1,
+        "rhel-9.5 is not in the spec: {}",
+        dotted.all()
+    );
+    assert!(
+        dotted.all().contains("distribution must be one of"),
+        "{}",
+        dotted.all()
+    );
+
+    let old_minor = with("rhel-95");
+    old_minor.run(&["validate", "-no-color"]).ok();
+    assert_eq!(
+        old_minor.planned_actions("rhelazure_image_build.img"),
+        vec!["create"],
+        "rhel-95 is the spec's spelling and offered"
+    );
+
+    let not_offered = with("rhel-94");
+    not_offered.run(&["validate", "-no-color"]).ok();
+    let plan = not_offered.run(&["plan", "-no-color"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.all().contains("Distribution not offered")
+            && plan
+                .all()
+                .contains("does not build rhel-94 for this account")
+            && plan.all().contains("rhel-9.6"),
+        "{}",
+        plan.all()
+    );
 }

@@ -456,6 +456,29 @@ impl RedHatClient {
 
     // --- Image Builder v1 ---------------------------------------------------------
 
+    /// The names of the distributions this account may build (`getDistributions`,
+    /// classic kind): the spec's enum narrowed to what the account has access to.
+    pub async fn distributions(&self, deadline: Instant) -> Result<Vec<String>, RedHatError> {
+        let j = self
+            .call(
+                reqwest::Method::GET,
+                "/api/image-builder/v1/distributions",
+                None,
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(j.as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|d| d["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     pub async fn compose(&self, request: &Json, deadline: Instant) -> Result<Compose, RedHatError> {
         let j = self
             .call(

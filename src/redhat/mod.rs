@@ -6,6 +6,7 @@
 //! rule ([`retry`]), with ARM's hint and backoff rules.
 
 mod client;
+pub mod models;
 mod retry;
 pub mod token;
 

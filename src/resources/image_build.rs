@@ -3,7 +3,7 @@
 //! group. Every argument forces a new build. Read and delete act on the
 //! managed image in Azure (deleting the compose record would not delete it).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use azure_core::http::Method;
@@ -16,6 +16,8 @@ use crate::framework::{
     PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::redhat::models::image_builder::Distribution;
+use crate::redhat::RedHatClient;
 
 /// Client id of Red Hat's multi-tenant Image Builder application in Entra ID.
 const IMAGE_BUILDER_APP: &str = "b94bb246-b02c-4985-9c22-d44e66f657f4";
@@ -25,6 +27,8 @@ pub struct ImageBuild;
 pub const IMAGES_API: &str = "2024-03-01";
 const CREATE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 const TIMEOUT: Duration = Duration::from_secs(1800);
+/// Plan-time questions to the service must not hold a plan up for long.
+const PLAN_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn valid_image_name(n: &str) -> bool {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
@@ -34,15 +38,34 @@ fn valid_image_name(n: &str) -> bool {
         && n.chars().all(ok)
 }
 
-fn valid_distribution(d: &str) -> bool {
-    let Some(v) = d.strip_prefix("rhel-") else {
-        return false;
-    };
-    let (maj, min) = v
-        .split_once('.')
-        .map(|(a, b)| (a, Some(b)))
-        .unwrap_or((v, None));
-    ["8", "9", "10"].contains(&maj) && min.is_none_or(|m| m.parse::<u32>().is_ok_and(|n| n <= 10))
+/// Every distribution Image Builder's spec defines (it mixes spellings:
+/// `rhel-95`, `rhel-9.6`, `rhel-10.0`), as the schema's allowed values.
+fn spec_distributions() -> Vec<&'static str> {
+    Distribution::ALL.iter().map(|d| d.as_str()).collect()
+}
+
+/// The spec lists every distribution; an account may build only some (RHEL
+/// nightlies, betas and Fedora are restricted). Asking the service at plan
+/// time turns a compose refused after minutes into a plan-time error.
+async fn offered_distribution(rh: &RedHatClient, d: &str, diags: &mut Diagnostics) {
+    let at = AttributePath::attrs(&["distribution"]);
+    match rh.distributions(Instant::now() + PLAN_CHECK_TIMEOUT).await {
+        Ok(offered) if offered.is_empty() || offered.iter().any(|o| o == d) => {}
+        Ok(offered) => diags.push(
+            Diagnostic::error(
+                "Distribution not offered",
+                format!("Image Builder does not build {d} for this account. It offers: {}.", offered.join(", ")),
+            )
+            .at(at),
+        ),
+        Err(e) => diags.push(
+            Diagnostic::warning(
+                "Distribution not checked",
+                format!("Could not ask Image Builder which distributions this account may build ({e}); the compose will tell."),
+            )
+            .at(at),
+        ),
+    }
 }
 
 fn image_path(sub: &str, rg: &str, name: &str) -> String {
@@ -245,7 +268,7 @@ impl Resource<ProviderData> for ImageBuild {
              application with Contributor on the resource group).",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image."),
-                fn_str("distribution", "RHEL release, such as `rhel-9.6` or `rhel-10`.").validate(string_matches("rhel-8, rhel-9 or rhel-10, optionally with a minor release (rhel-9.6)", valid_distribution)),
+                fn_str("distribution", "A distribution of Image Builder's API, such as `rhel-9.6`, `rhel-10.0` or `rhel-10` (the API spells older minors without a dot: `rhel-95`); checked at plan time against what your account may build.").validate(one_of(&spec_distributions())),
                 Attr::string("architecture").default("x86_64").force_new().validate(one_of(&["x86_64", "aarch64"])).description("`x86_64` (default) or `aarch64`."),
                 fn_str("image_name", "Name of the managed image in Azure.").validate(string_matches("1-60 letters, digits, '_', '.', '-', starting with a letter or digit", valid_image_name)),
                 fn_str("resource_group_name", "Resource group the image is delivered to."),
@@ -263,8 +286,20 @@ impl Resource<ProviderData> for ImageBuild {
 
     async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
         let Ok(data) = ctx.data() else { return };
-        if let Err(d) = data.redhat() {
-            plan.diagnostics.push(d);
+        match data.redhat() {
+            Err(d) => plan.diagnostics.push(d),
+            Ok(rh) => {
+                let distribution = plan
+                    .planned
+                    .attr("distribution")
+                    .as_str()
+                    .map(str::to_string);
+                let changed = plan.is_create()
+                    || plan.prior.attr("distribution") != plan.planned.attr("distribution");
+                if let (Some(d), true) = (distribution, changed) {
+                    offered_distribution(rh, &d, &mut plan.diagnostics).await;
+                }
+            }
         }
         if plan.is_create() {
             for (attr, v, env) in [

@@ -11,7 +11,7 @@
 #      container as a Podman quadlet unit.
 #
 # `make demo` runs it against the local cloud (emulator + Azurite). Against real
-# accounts, see ../../README.md ("Real Azure and Red Hat accounts").
+# accounts, see ../../README.md ("Pointing it at real Azure and Red Hat accounts").
 
 terraform {
   required_version = ">= 1.8" # provider-defined functions

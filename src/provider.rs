@@ -86,6 +86,9 @@ pub struct AzureSettings {
 pub struct RedHatSettings {
     // Credentials: an offline token, or a service account (client id + secret).
     pub offline_token: Option<String>,
+    /// The SSO client the offline token is refreshed with; default: the one
+    /// that issued it (the token's `azp` claim).
+    pub offline_token_client_id: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub api_url: String,
@@ -125,6 +128,7 @@ impl std::fmt::Debug for RedHatSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedHatSettings")
             .field("offline_token", &redacted(&self.offline_token))
+            .field("offline_token_client_id", &self.offline_token_client_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &redacted(&self.client_secret))
             .field("api_url", &self.api_url)
@@ -240,6 +244,7 @@ impl RhelAzureProvider {
         let authority_host = s(config, "authority_host", "ARM_AUTHORITY_HOST");
         let redhat = RedHatSettings {
             offline_token: s(rh, "offline_token", "RH_OFFLINE_TOKEN"),
+            offline_token_client_id: s(rh, "offline_token_client_id", "RH_OFFLINE_TOKEN_CLIENT_ID"),
             client_id: s(rh, "client_id", "RH_CLIENT_ID"),
             client_secret: s(rh, "client_secret", "RH_CLIENT_SECRET"),
             api_url: s(rh, "api_url", "RH_API_URL").unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
@@ -392,8 +397,9 @@ pub fn provider_schema() -> ResourceSchema {
         "redhat",
         BlockNesting::Single,
         vec![
-            env("offline_token", "RH_OFFLINE_TOKEN", "Red Hat API offline token (from console.redhat.com).").sensitive(),
-            env("client_id", "RH_CLIENT_ID", "Red Hat service account client id."),
+            env("offline_token", "RH_OFFLINE_TOKEN", "Red Hat offline token: from the Customer Portal's API Tokens page (access.redhat.com/management/api) or the Hybrid Cloud Console's token page (console.redhat.com/openshift/token). It is refreshed with the SSO client that issued it.").sensitive(),
+            env("offline_token_client_id", "RH_OFFLINE_TOKEN_CLIENT_ID", "SSO client to refresh the offline token with (default: the one that issued it, read from the token: `rhsm-api` for Customer Portal tokens, `cloud-services` for console tokens). Red Hat SSO refuses any other."),
+            env("client_id", "RH_CLIENT_ID", "Red Hat service account client id (Red Hat's recommendation for the console APIs; the account needs a User Access group with the rights the resources use)."),
             env("client_secret", "RH_CLIENT_SECRET", "Red Hat service account client secret.").sensitive(),
             env("api_url", "RH_API_URL", &format!("Red Hat API base URL (default `{DEFAULT_RH_API_URL}`).")),
             env("sso_url", "RH_SSO_URL", &format!("Red Hat SSO base URL (default `{DEFAULT_RH_SSO_URL}`).")),

@@ -143,6 +143,29 @@ fn activation_key_bad_input_and_missing_credentials() {
             .all()
             .contains("usage must be one of"));
 
+        // An offline token from the Hybrid Cloud Console is refreshed with the
+        // console's client (read from the token); forcing another client
+        // gets Red Hat SSO's refusal and says which setting chose it.
+        let console = console_offline_token();
+        let ws = Workspace::new(&tf, &key_config("console-token", "Production"))
+            .cloud(&cloud)
+            .env("RH_OFFLINE_TOKEN", &console);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+        let ws = Workspace::new(&tf, &key_config("console-token", "Production"))
+            .cloud(&cloud)
+            .env("RH_OFFLINE_TOKEN", &console)
+            .env("RH_OFFLINE_TOKEN_CLIENT_ID", "rhsm-api");
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all()
+                .contains("Token client and authorized client don't match")
+                && r.all().contains("offline_token_client_id"),
+            "{}",
+            r.all()
+        );
+
         // No Red Hat credentials: the plan says which settings are missing.
         let ws = Workspace::new(&tf, &key_config("ok", "Production"))
             .cloud(&cloud)
@@ -156,6 +179,35 @@ fn activation_key_bad_input_and_missing_credentials() {
             r.all()
         );
     }
+}
+
+/// The local cloud's offline token from the "Hybrid Cloud Console" (the
+/// seed's token whose `azp` is the console's client).
+fn console_offline_token() -> String {
+    use base64::Engine;
+    let seed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            rhelazure_acceptance_tests::repo_root()
+                .join("acceptance-tests/emulator/seed/seed.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    seed["redhat"]["offline_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .find(|t| {
+            let claims = t.split('.').nth(1).unwrap_or_default();
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|c| c["azp"] == "cloud-services")
+        })
+        .expect("the seed has a console offline token")
+        .to_string()
 }
 
 fn terms_config(plan: &str) -> String {

@@ -1,5 +1,7 @@
 //! Red Hat SSO access tokens. An offline token is exchanged with
-//! `grant_type=refresh_token&client_id=rhsm-api`; a service account with
+//! `grant_type=refresh_token` and the client that issued it (Red Hat SSO, a
+//! Keycloak, refuses any other: "Token client and authorized client don't
+//! match"), read from the token's `azp` claim; a service account with
 //! `grant_type=client_credentials` (scope `api.console`). Access tokens live
 //! about 15 minutes: the cached one is replaced a minute before it expires, or
 //! at once when an API answers 401.
@@ -16,7 +18,10 @@ use crate::provider::RedHatSettings;
 
 #[derive(Clone)]
 enum Grant {
-    Offline(String),
+    Offline {
+        token: String,
+        client_id: String,
+    },
     ServiceAccount {
         client_id: String,
         client_secret: String,
@@ -34,7 +39,7 @@ pub struct TokenSource {
 impl std::fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let grant = match &self.grant {
-            Grant::Offline(_) => "offline token",
+            Grant::Offline { .. } => "offline token",
             Grant::ServiceAccount { .. } => "service account",
         };
         f.debug_struct("TokenSource")
@@ -50,6 +55,26 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
+/// The client of the Customer Portal's API Tokens page, for offline tokens
+/// that do not say which client issued them.
+const CUSTOMER_PORTAL_CLIENT: &str = "rhsm-api";
+
+/// The `azp` claim of a JWT-shaped offline token: the SSO client that issued
+/// it. Read without verifying anything: it only picks the client to ask SSO
+/// with, and SSO checks the token.
+fn issuing_client(token: &str) -> Option<String> {
+    use base64::Engine;
+    let claims = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Claims {
+        azp: Option<String>,
+    }
+    serde_json::from_slice::<Claims>(&bytes).ok()?.azp
+}
+
 /// Renew this long before the token expires.
 const EARLY: Duration = Duration::from_secs(60);
 
@@ -59,7 +84,14 @@ impl TokenSource {
     pub fn new(s: &RedHatSettings, http: reqwest::Client) -> Result<TokenSource, RedHatError> {
         let grant = match (&s.client_id, &s.client_secret, &s.offline_token) {
             (Some(id), Some(secret), _) => Grant::ServiceAccount { client_id: id.clone(), client_secret: secret.clone() },
-            (_, _, Some(t)) => Grant::Offline(t.clone()),
+            (_, _, Some(t)) => Grant::Offline {
+                token: t.clone(),
+                client_id: s
+                    .offline_token_client_id
+                    .clone()
+                    .or_else(|| issuing_client(t))
+                    .unwrap_or_else(|| CUSTOMER_PORTAL_CLIENT.to_string()),
+            },
             _ => {
                 return Err(RedHatError::Config(
                     "No Red Hat credentials: set redhat.offline_token (RH_OFFLINE_TOKEN), or redhat.client_id and \
@@ -106,10 +138,10 @@ impl TokenSource {
     /// One token request.
     async fn fetch(&self) -> Attempt<(String, Duration)> {
         let form: Vec<(&str, &str)> = match &self.grant {
-            Grant::Offline(t) => vec![
+            Grant::Offline { token, client_id } => vec![
                 ("grant_type", "refresh_token"),
-                ("client_id", "rhsm-api"),
-                ("refresh_token", t),
+                ("client_id", client_id),
+                ("refresh_token", token),
             ],
             Grant::ServiceAccount {
                 client_id,
@@ -165,10 +197,13 @@ impl TokenSource {
         }
         if status != 200 {
             let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            let which = match self.grant {
-                Grant::Offline(_) => "the offline token (RH_OFFLINE_TOKEN)",
+            let which = match &self.grant {
+                Grant::Offline { client_id, .. } => format!(
+                    "the offline token (RH_OFFLINE_TOKEN) refreshed as client {client_id} \
+                     (set redhat.offline_token_client_id if the token came from elsewhere)"
+                ),
                 Grant::ServiceAccount { .. } => {
-                    "the service account (RH_CLIENT_ID / RH_CLIENT_SECRET)"
+                    "the service account (RH_CLIENT_ID / RH_CLIENT_SECRET)".to_string()
                 }
             };
             return Attempt::Done(Err(RedHatError::Auth(format!(
@@ -205,6 +240,48 @@ fn urlencode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn offline_client(token: &str, explicit: Option<&str>) -> String {
+        let s = RedHatSettings {
+            offline_token: Some(token.into()),
+            offline_token_client_id: explicit.map(str::to_string),
+            sso_url: "https://sso.example".into(),
+            ..Default::default()
+        };
+        match TokenSource::new(&s, reqwest::Client::new()).unwrap().grant {
+            Grant::Offline { client_id, .. } => client_id,
+            Grant::ServiceAccount { .. } => panic!("an offline token"),
+        }
+    }
+
+    /// A JWT-shaped token whose claims are `claims` (the signature is not read).
+    fn jwt(claims: &str) -> String {
+        use base64::Engine;
+        let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b(r#"{"alg":"HS256"}"#), b(claims))
+    }
+
+    #[test]
+    fn offline_tokens_are_refreshed_with_the_client_that_issued_them() {
+        let console = jwt(r#"{"typ":"Offline","azp":"cloud-services"}"#);
+        let portal = jwt(r#"{"typ":"Offline","azp":"rhsm-api"}"#);
+        assert_eq!(offline_client(&console, None), "cloud-services");
+        assert_eq!(offline_client(&portal, None), "rhsm-api");
+        assert_eq!(
+            offline_client(&console, Some("my-client")),
+            "my-client",
+            "an explicit setting overrides"
+        );
+        assert_eq!(
+            offline_client("not-a-jwt", None),
+            "rhsm-api",
+            "tokens that do not say fall back to the Customer Portal's client"
+        );
+        assert_eq!(
+            offline_client(&jwt(r#"{"typ":"Offline"}"#), None),
+            "rhsm-api"
+        );
+    }
 
     #[test]
     fn debug_shows_the_kind_of_grant_only() {

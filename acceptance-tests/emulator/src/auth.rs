@@ -491,6 +491,9 @@ pub fn check_arm(emu: &Emulator, req: &Req, subscription_tenant: &str) -> Result
     Ok(claims)
 }
 
+/// The public clients of Red Hat SSO that issue offline tokens.
+const OFFLINE_TOKEN_CLIENTS: [&str; 2] = ["rhsm-api", "cloud-services"];
+
 /// `POST {sso}/auth/realms/redhat-external/protocol/openid-connect/token`.
 pub fn redhat_token(emu: &Emulator, req: &Req) -> axum::response::Response {
     let form = req.form();
@@ -505,15 +508,31 @@ pub fn redhat_token(emu: &Emulator, req: &Req) -> axum::response::Response {
     };
     let (subject, scope) = match get("grant_type") {
         "refresh_token" => {
-            if get("client_id") != "rhsm-api" {
+            // Red Hat SSO (Keycloak) binds an offline token to the client that
+            // issued it (its `azp`): `rhsm-api` for the Customer Portal's API
+            // Tokens page, `cloud-services` for the Hybrid Cloud Console's.
+            // Refreshing with another known client is refused as Keycloak does.
+            if !OFFLINE_TOKEN_CLIENTS.contains(&get("client_id")) {
                 return oidc_error(
                     401,
                     "unauthorized_client",
                     "Invalid client or Invalid client credentials",
                 );
             }
-            if !rh.offline_tokens.iter().any(|t| t == get("refresh_token")) {
+            let token = get("refresh_token");
+            if !rh.offline_tokens.iter().any(|t| t == token) {
                 return oidc_error(400, "invalid_grant", "Invalid refresh token");
+            }
+            if jwt_part(token, 1)
+                .and_then(|c| c["azp"].as_str().map(str::to_string))
+                .as_deref()
+                != Some(get("client_id"))
+            {
+                return oidc_error(
+                    400,
+                    "invalid_grant",
+                    "Invalid refresh token. Token client and authorized client don't match",
+                );
             }
             (
                 "offline-token-user".to_string(),

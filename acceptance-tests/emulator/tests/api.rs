@@ -135,6 +135,45 @@ fn identity_and_the_real_401s() {
         (bad.status, bad.body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    // Offline tokens are bound to the client that issued them, as in Keycloak.
+    let refresh = |client: &str, token: &str| {
+        c.raw(
+            "POST",
+            sso,
+            None,
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("grant_type=refresh_token&client_id={client}&refresh_token={token}"),
+            )),
+        )
+    };
+    assert_eq!(refresh("rhsm-api", OFFLINE_TOKEN).status, 200);
+    let console = refresh("cloud-services", CONSOLE_OFFLINE_TOKEN);
+    assert_eq!(console.status, 200, "{}", console.text);
+    for (client, token) in [
+        ("rhsm-api", CONSOLE_OFFLINE_TOKEN),
+        ("cloud-services", OFFLINE_TOKEN),
+    ] {
+        let r = refresh(client, token);
+        assert_eq!(
+            (
+                r.status,
+                r.body["error"].as_str(),
+                r.body["error_description"].as_str()
+            ),
+            (
+                400,
+                Some("invalid_grant"),
+                Some("Invalid refresh token. Token client and authorized client don't match")
+            ),
+            "{client}"
+        );
+    }
+    let unknown_client = refresh("no-such-client", OFFLINE_TOKEN);
+    assert_eq!(
+        (unknown_client.status, unknown_client.body["error"].as_str()),
+        (401, Some("unauthorized_client"))
+    );
     let svc = c.raw("POST", sso, None, Some(("application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=b6e2f1a4-local-cloud-svc&client_secret=local-cloud-svc-secret-58c1d2&scope=api.console".into())));
     assert_eq!(svc.status, 200, "{}", svc.text);
     assert_eq!(svc.body["expires_in"], 900);

@@ -18,7 +18,10 @@ pub const OTHER_CLIENT: (&str, &str) = (
     "0ther000-0000-4000-a000-0000000000c3",
     "other-tenant-secret-9a8b7c6d",
 );
-pub const OFFLINE_TOKEN: &str = "local-cloud-offline-token-eyJhbGciOiJIUzI1NiJ9.rhel";
+/// From the Customer Portal's API Tokens page: bound to the `rhsm-api` client.
+pub const OFFLINE_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXAiOiJPZmZsaW5lIiwiYXpwIjoicmhzbS1hcGkiLCJzdWIiOiJmOmxvY2FsLWNsb3VkOm9mZmxpbmUtdG9rZW4tdXNlciIsImp0aSI6IjNmMGMyZThhLTAwMDAtNDAwMC1hMDAwLTAwMDAwMDAwMDBhMSIsImlzcyI6Imh0dHBzOi8vc3NvLnJlZGhhdC5jb20vYXV0aC9yZWFsbXMvcmVkaGF0LWV4dGVybmFsIiwic2NvcGUiOiJvcGVuaWQgYXBpLmlhbSBvZmZsaW5lX2FjY2VzcyJ9.local-cloud-offline-signature-rhsm-api";
+/// From the Hybrid Cloud Console's token page: bound to `cloud-services`.
+pub const CONSOLE_OFFLINE_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0eXAiOiJPZmZsaW5lIiwiYXpwIjoiY2xvdWQtc2VydmljZXMiLCJzdWIiOiJmOmxvY2FsLWNsb3VkOm9mZmxpbmUtdG9rZW4tdXNlciIsImp0aSI6IjNmMGMyZThhLTAwMDAtNDAwMC1hMDAwLTAwMDAwMDAwMDBjNSIsImlzcyI6Imh0dHBzOi8vc3NvLnJlZGhhdC5jb20vYXV0aC9yZWFsbXMvcmVkaGF0LWV4dGVybmFsIiwic2NvcGUiOiJvcGVuaWQgYXBpLmlhbSBvZmZsaW5lX2FjY2VzcyJ9.local-cloud-offline-signature-cloud-services";
 pub const COMPUTE: &str = "2024-03-01";
 pub const NETWORK: &str = "2024-01-01";
 

@@ -114,6 +114,11 @@ pub fn eventually(what: &str, within: std::time::Duration, mut ok: impl FnMut() 
 /// tests: far above its 200 ms operations, so only a real hang fails.
 pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long a Terraform command a test drives step by step may run before it
+/// counts as hung: on a loaded 2-core machine a debug build hashing and
+/// uploading gigabytes takes minutes, and only a hang should fail a test.
+pub const COMMAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(900);
+
 /// A throwaway Terraform working directory wired to the local provider build.
 pub struct Workspace {
     pub tf: Terraform,
@@ -347,6 +352,12 @@ impl Workspace {
             timeout,
             when,
         )
+    }
+
+    /// What the last [`Self::apply_killing_provider_when`] run printed, for
+    /// assertion messages when it did not go as the test planned.
+    pub fn killed_run_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("killed-run.log")).unwrap_or_default()
     }
 
     /// [`Self::apply_killing_provider_when`] for any command (`destroy`...).

@@ -3,9 +3,10 @@
 //! deallocation, tags, containers through Run Command restarting only what
 //! changed), import, drift, plan-time terms check, destroy leaving nothing.
 
-use rhelazure_acceptance_tests::{eventually, terraforms, LocalCloud, Workspace, SETTLE};
+use rhelazure_acceptance_tests::{
+    eventually, terraforms, LocalCloud, Workspace, COMMAND_DEADLINE, SETTLE,
+};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example";
 
@@ -264,10 +265,11 @@ fn provider_killed_during_vm_create_is_adopted_by_the_next_apply() {
             .iter()
             .any(|k| k.contains("/virtualmachines/"))
     };
-    let (killed, ok) = ws.apply_killing_provider_when(Duration::from_secs(120), vm_exists);
+    let (killed, ok) = ws.apply_killing_provider_when(COMMAND_DEADLINE, vm_exists);
     assert!(
         killed && !ok,
-        "killed mid-create (killed {killed}, ok {ok})"
+        "killed mid-create (killed {killed}, ok {ok}); the apply printed:\n{}",
+        ws.killed_run_log()
     );
     let state = ws.run(&["show", "-json"]).ok().json();
     assert!(

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace, COMMAND_DEADLINE};
 use serde_json::json;
 
 /// How many objects of each kind the clouds hold: ARM resources by type, and
@@ -114,7 +114,7 @@ fn provider_killed_at_random_points_converges_without_duplicates() {
         let at = rng.millis(300, 4000);
         let started = Instant::now();
         let (killed, ok) =
-            ws.apply_killing_provider_when(Duration::from_secs(180), || started.elapsed() >= at);
+            ws.apply_killing_provider_when(COMMAND_DEADLINE, || started.elapsed() >= at);
         eprintln!("round {round}: kill at {at:?}: killed {killed}, apply ok {ok}");
         if !killed && !ok {
             let out = std::fs::read_to_string(ws.path().join("killed-run.log")).unwrap_or_default();
@@ -146,7 +146,7 @@ fn provider_killed_at_random_points_converges_without_duplicates() {
     let started = Instant::now();
     let destroy = ws.apply_killing_provider_when_args(
         &["destroy", "-auto-approve", "-no-color"],
-        Duration::from_secs(120),
+        COMMAND_DEADLINE,
         || started.elapsed() >= at,
     );
     eprintln!("destroy killed at {at:?}: {destroy:?}");

@@ -6,7 +6,9 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use rhelazure_acceptance_tests::{eventually, terraforms, LocalCloud, Workspace, SETTLE};
+use rhelazure_acceptance_tests::{
+    eventually, terraforms, LocalCloud, Workspace, COMMAND_DEADLINE, SETTLE,
+};
 use serde_json::json;
 
 const MIB: u64 = 1 << 20;
@@ -60,10 +62,14 @@ fn killed_upload_resumes_and_sends_only_the_data() {
     .cloud(&cloud);
 
     // First apply: kill the provider once some data is in the blob.
-    let (killed, ok) = ws.apply_killing_provider_when(Duration::from_secs(120), || {
+    let (killed, ok) = ws.apply_killing_provider_when(COMMAND_DEADLINE, || {
         page_ranges(&cloud, &account, "big.vhd") >= 32 * MIB
     });
-    assert!(killed, "the provider was killed mid-upload");
+    assert!(
+        killed,
+        "the provider was killed mid-upload; the apply printed:\n{}",
+        ws.killed_run_log()
+    );
     assert!(!ok, "the interrupted apply failed");
     // Azurite may still finish a request whose body had fully arrived: wait
     // until two readings half a second apart agree.

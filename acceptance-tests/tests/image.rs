@@ -159,6 +159,26 @@ fn unusable_images_and_sources_fail_at_validate() {
             "{}",
             r.all()
         );
+        // A file made later in the same run (not there yet) passes validate;
+        // the plan, which reads it, says it is missing.
+        let later = dir.path().join("built-later.raw");
+        let ws = Workspace::new(
+            &tf,
+            &config(
+                &later,
+                "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/z",
+                "",
+            ),
+        )
+        .cloud(&cloud);
+        ws.run(&["validate", "-no-color"]).ok();
+        let r = ws.run(&["plan", "-no-color"]);
+        assert_eq!(r.code, 1);
+        assert!(
+            r.all().contains("Cannot read the disk image") && r.all().contains("built-later.raw"),
+            "{}",
+            r.all()
+        );
         let both = Workspace::new(&tf, "resource \"rhelazure_image\" \"i\" {\n  name = \"x\"\n  resource_group_name = \"g\"\n  location = \"eastus\"\n}\n").cloud(&cloud);
         assert!(both
             .run(&["validate", "-no-color"])

@@ -30,6 +30,67 @@ const STORAGE_API: &str = "2023-05-01";
 const CREATE_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 const TIMEOUT: Duration = Duration::from_secs(1800);
 const UPLOADED: &str = "uploaded_blob";
+/// Private state: the file identity `source_sha256` was computed from.
+const HASHED_FILE: &str = "hashed_file";
+
+/// What identifies one version of a file without reading it: a plan reuses
+/// the recorded hash while this is unchanged, so planning does not re-read a
+/// multi-GiB disk image every time (tools that rewrite a file change its
+/// modification time or inode).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FileIdentity {
+    path: String,
+    len: u64,
+    modified_ns: i128,
+    inode: u64,
+    device: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &str) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            path: path.to_string(),
+            len: m.len(),
+            modified_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            inode: m.ino(),
+            device: m.dev(),
+        })
+    }
+}
+
+/// A hash and the file identity it was computed from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct HashedFile {
+    file: FileIdentity,
+    sha256: String,
+}
+
+/// The file's SHA-256 at plan time: the one recorded for the same file
+/// identity when there is one, else read from the file (and recorded, when
+/// the file did not change while it was read).
+fn planned_sha256(
+    path: &str,
+    recorded: Option<HashedFile>,
+) -> Result<(String, Option<HashedFile>), String> {
+    let before = FileIdentity::of(path);
+    if let (Some(r), Some(now)) = (&recorded, &before) {
+        if r.file == *now {
+            return Ok((r.sha256.clone(), recorded));
+        }
+    }
+    let sha256 = sha256_of(path)?;
+    let after = FileIdentity::of(path);
+    let record = match (before, after) {
+        (Some(b), Some(a)) if a == b => Some(HashedFile {
+            file: a,
+            sha256: sha256.clone(),
+        }),
+        _ => None,
+    };
+    Ok((sha256, record))
+}
 
 fn image_path(data: &ProviderData, v: &Value) -> String {
     format!(
@@ -150,7 +211,11 @@ impl Resource<ProviderData> for Image {
             );
         }
         if let Some(p) = path.as_str() {
-            if let Err(e) = crate::vhd::inspect(std::path::Path::new(p)) {
+            // A file that does not exist yet (made earlier in the same run) is
+            // not an error here: the plan reads it, and says so if it is missing.
+            let result = crate::vhd::inspect(std::path::Path::new(p));
+            let missing = matches!(&result, Err(crate::vhd::VhdError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound);
+            if let (Err(e), false) = (result, missing) {
                 diags.push(
                     Diagnostic::error("Unusable disk image", e.to_string())
                         .at(AttributePath::attrs(&["source_path"])),
@@ -162,8 +227,13 @@ impl Resource<ProviderData> for Image {
     async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
         // Hash the file at plan time so a changed file plans a replacement.
         if let Some(p) = plan.config.attr("source_path").as_str().map(str::to_string) {
-            match tokio::task::spawn_blocking(move || sha256_of(&p)).await {
-                Ok(Ok(h)) => {
+            let recorded = plan.private.get::<HashedFile>(HASHED_FILE);
+            match tokio::task::spawn_blocking(move || planned_sha256(&p, recorded)).await {
+                Ok(Ok((h, record))) => {
+                    match record {
+                        Some(r) => plan.private.set(HASHED_FILE, &r),
+                        None => plan.private.remove(HASHED_FILE),
+                    }
                     let changed = plan
                         .prior
                         .attr("source_sha256")
@@ -263,6 +333,7 @@ impl Resource<ProviderData> for Image {
                     "{endpoint}/{container}/{}",
                     opt_str(planned, "blob_name").unwrap_or_default()
                 );
+                let identity_before = FileIdentity::of(&path);
                 let report = match Uploader::new(http)
                     .upload(
                         &PathBuf::from(&path),
@@ -290,6 +361,19 @@ impl Resource<ProviderData> for Image {
                     }
                 };
                 private.set(UPLOADED, &blob);
+                // The upload hashed the file: later plans reuse that while the
+                // file is the same one.
+                if let (Some(b), Some(a)) = (identity_before, FileIdentity::of(&path)) {
+                    if a == b {
+                        private.set(
+                            HASHED_FILE,
+                            HashedFile {
+                                file: a,
+                                sha256: report.sha256.clone(),
+                            },
+                        );
+                    }
+                }
                 set(&mut state, "source_sha256", Value::from(report.sha256));
                 set(
                     &mut state,
@@ -551,5 +635,38 @@ impl Resource<ProviderData> for Image {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reuses_the_hash_of_the_same_file_and_rereads_a_changed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk.raw");
+        let p = path.to_str().unwrap();
+        std::fs::write(&path, vec![7u8; 4096]).unwrap();
+        let (real, record) = planned_sha256(p, None).unwrap();
+        let record = record.expect("an unchanged file is recorded");
+        assert_eq!(real, sha256_of(p).unwrap());
+
+        // Same identity: the recorded value is used, the file is not read.
+        let marked = HashedFile {
+            sha256: "recorded".into(),
+            ..record.clone()
+        };
+        assert_eq!(planned_sha256(p, Some(marked)).unwrap().0, "recorded");
+
+        // Rewritten (new size and modification time): read again.
+        std::fs::write(&path, vec![8u8; 8192]).unwrap();
+        let stale = HashedFile {
+            sha256: "recorded".into(),
+            ..record
+        };
+        let (again, _) = planned_sha256(p, Some(stale)).unwrap();
+        assert_eq!(again, sha256_of(p).unwrap());
+        assert_ne!(again, real);
     }
 }

@@ -103,7 +103,12 @@ async fn main() {
     let mut report = String::from("# Plugin overhead\n\n");
     report += &format!(
         "Binary: `{}` ({}), {RUNS} runs each. Machine: {} cores.\n\n",
-        support::BIN,
+        // Relative to the repository: a report names no path of the machine
+        // that produced it.
+        std::path::Path::new(support::BIN)
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "terraform-provider-rhelazure".into()),
         if cfg!(debug_assertions) {
             "debug"
         } else {

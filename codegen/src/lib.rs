@@ -167,10 +167,9 @@ fn render_enum(spec: &str, model: &EnumModel, values: &[String]) -> Result<Strin
         s.push_str(&format!("            {name}::{n} => \"{v}\",\n"));
     }
     s.push_str("        }\n    }\n}\n\n");
-    s.push_str(&format!(
-        "impl std::str::FromStr for {name} {{\n    type Err = super::UnknownValue;\n\n    fn from_str(s: &str) -> Result<Self, Self::Err> {{\n        Self::ALL\n            .iter()\n            .copied()\n            .find(|v| v.as_str() == s)\n            .ok_or_else(|| super::UnknownValue(s.to_string()))\n    }}\n}}\n\n\
-         impl std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
-    ));
+    // Parsing and printing are the same for every enum: one macro in the
+    // models module (hand-written) instead of the same impls per enum.
+    s.push_str(&format!("super::string_enum_impls!({name});\n"));
     Ok(s)
 }
 

@@ -208,23 +208,7 @@ impl Distribution {
     }
 }
 
-impl std::str::FromStr for Distribution {
-    type Err = super::UnknownValue;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| super::UnknownValue(s.to_string()))
-    }
-}
-
-impl std::fmt::Display for Distribution {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::string_enum_impls!(Distribution);
 
 /// `components.schemas.ImageTypes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -315,23 +299,7 @@ impl ImageType {
     }
 }
 
-impl std::str::FromStr for ImageType {
-    type Err = super::UnknownValue;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| super::UnknownValue(s.to_string()))
-    }
-}
-
-impl std::fmt::Display for ImageType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::string_enum_impls!(ImageType);
 
 /// `components.schemas.UploadTypes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -370,20 +338,4 @@ impl UploadType {
     }
 }
 
-impl std::str::FromStr for UploadType {
-    type Err = super::UnknownValue;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| super::UnknownValue(s.to_string()))
-    }
-}
-
-impl std::fmt::Display for UploadType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::string_enum_impls!(UploadType);

@@ -78,6 +78,16 @@ pub fn generated_files(root: &Path) -> Result<Vec<(String, String)>, Error> {
         .collect()
 }
 
+/// The generated files whose checked-in text differs from what the specs
+/// give (empty when all are current).
+pub fn stale_files(root: &Path) -> Result<Vec<String>, Error> {
+    Ok(generated_files(root)?
+        .into_iter()
+        .filter(|(path, text)| std::fs::read_to_string(root.join(path)).ok().as_ref() != Some(text))
+        .map(|(path, _)| path)
+        .collect())
+}
+
 fn render_file(file: &ModelFile, spec_text: &str) -> Result<String, Error> {
     let doc: Yaml =
         serde_yaml_ng::from_str(spec_text).map_err(|e| Error::Yaml(file.spec.into(), e))?;

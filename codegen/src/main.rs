@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use rhelazure_codegen::{generated_files, Error};
+use rhelazure_codegen::{generated_files, stale_files, Error};
 
 fn main() -> ExitCode {
     let check = std::env::args().any(|a| a == "--check");
@@ -22,17 +22,15 @@ fn main() -> ExitCode {
 }
 
 fn run(root: &Path, check: bool) -> Result<(), Error> {
+    if check {
+        return match stale_files(root)?.into_iter().next() {
+            Some(path) => Err(Error::Stale(path)),
+            None => Ok(()),
+        };
+    }
     for (path, text) in generated_files(root)? {
-        let target = root.join(&path);
-        if check {
-            let now = std::fs::read_to_string(&target).unwrap_or_default();
-            if now != text {
-                return Err(Error::Stale(path));
-            }
-        } else {
-            std::fs::write(&target, text).map_err(|e| Error::Io(path.clone(), e))?;
-            println!("wrote {path}");
-        }
+        std::fs::write(root.join(&path), text).map_err(|e| Error::Io(path.clone(), e))?;
+        println!("wrote {path}");
     }
     Ok(())
 }

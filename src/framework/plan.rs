@@ -27,16 +27,9 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
     let mut state = proposed.clone();
     apply_defaults_and_write_only(&schema.attrs, &schema.blocks, &mut state, config);
 
-    if !creating && state == *prior {
-        // Nothing changes: keep every computed value as it is.
-        return Planned {
-            state: prior.clone(),
-            requires_replace: Vec::new(),
-        };
-    }
     if !creating && without_timeouts(&state) == without_timeouts(prior) {
-        // Only how long to wait changed: nothing in the cloud will, so every
-        // computed value keeps its state value (were they unknown, everything
+        // Nothing changes, or only how long to wait: nothing in the cloud will,
+        // so every computed value keeps its state value (were they unknown, everything
         // that refers to them would be re-planned, and force-new attributes
         // downstream would plan replacements for a timeout edit).
         let mut kept = prior.clone();

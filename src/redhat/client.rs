@@ -459,7 +459,12 @@ impl RedHatClient {
     /// The names of the distributions this account may build (`getDistributions`,
     /// classic kind): the spec's enum narrowed to what the account has access to.
     pub async fn distributions(&self, deadline: Instant) -> Result<Vec<String>, RedHatError> {
-        let j = self
+        /// `DistributionItem` of the spec (the classic kind): only the name is used.
+        #[derive(serde::Deserialize)]
+        struct DistributionItem {
+            name: String,
+        }
+        let Some(j) = self
             .call(
                 reqwest::Method::GET,
                 "/api/image-builder/v1/distributions",
@@ -468,15 +473,15 @@ impl RedHatClient {
                 false,
             )
             .await?
-            .unwrap_or_default();
-        Ok(j.as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|d| d["name"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+        else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<DistributionItem> = serde_json::from_value(j).map_err(|e| {
+            RedHatError::Config(format!(
+                "Image Builder's distributions answer is unreadable: {e}"
+            ))
+        })?;
+        Ok(items.into_iter().map(|d| d.name).collect())
     }
 
     pub async fn compose(&self, request: &Json, deadline: Instant) -> Result<Compose, RedHatError> {

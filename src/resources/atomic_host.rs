@@ -16,7 +16,9 @@ use azure_core::http::Method;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::common::{arm_diag, deadline, need, opt_str, set, set_str, sha256_hex};
+use super::common::{
+    arm_diag, deadline, need, opt_str, set, set_str, sha256_hex, PLAN_CHECK_TIMEOUT,
+};
 use super::host_render::{self, HostSpec};
 use crate::arm::ArmClient;
 use crate::framework::model::decode;
@@ -320,7 +322,7 @@ impl Resource<ProviderData> for AtomicHost {
         };
         let Ok(arm) = data.arm() else { return };
         let arm = &host_arm(arm, plan.config.attr("subnet_id").as_str());
-        let dl = Instant::now() + Duration::from_secs(120);
+        let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
         let img = plan.config.attr("marketplace_image").clone();
         if img.is_null() {
             if plan.is_create() {

@@ -9,6 +9,10 @@ use crate::framework::{timeouts, AttributePath, Diagnostic, Diagnostics, Value};
 use crate::redhat::RedHatError;
 
 /// When an operation must be done, from the resource's `timeouts` block.
+/// How long a plan-time question to a service (image checks, terms,
+/// distributions) may take before the plan gives up on it.
+pub const PLAN_CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn deadline(resource: &Value, operation: &str, default: Duration) -> Instant {
     Instant::now() + timeouts::get(resource, operation, default)
 }

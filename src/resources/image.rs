@@ -67,6 +67,18 @@ struct HashedFile {
     sha256: String,
 }
 
+impl HashedFile {
+    /// A record of `sha256`, read from `path` between `before` and now, when
+    /// the file did not change meanwhile (else nothing can be trusted to it).
+    fn if_unchanged(path: &str, before: Option<FileIdentity>, sha256: &str) -> Option<HashedFile> {
+        let after = FileIdentity::of(path)?;
+        (before? == after).then(|| HashedFile {
+            file: after,
+            sha256: sha256.to_string(),
+        })
+    }
+}
+
 /// The file's SHA-256 at plan time: the one recorded for the same file
 /// identity when there is one, else read from the file (and recorded, when
 /// the file did not change while it was read).
@@ -81,14 +93,7 @@ fn planned_sha256(
         }
     }
     let sha256 = sha256_of(path)?;
-    let after = FileIdentity::of(path);
-    let record = match (before, after) {
-        (Some(b), Some(a)) if a == b => Some(HashedFile {
-            file: a,
-            sha256: sha256.clone(),
-        }),
-        _ => None,
-    };
+    let record = HashedFile::if_unchanged(path, before, &sha256);
     Ok((sha256, record))
 }
 
@@ -363,16 +368,8 @@ impl Resource<ProviderData> for Image {
                 private.set(UPLOADED, &blob);
                 // The upload hashed the file: later plans reuse that while the
                 // file is the same one.
-                if let (Some(b), Some(a)) = (identity_before, FileIdentity::of(&path)) {
-                    if a == b {
-                        private.set(
-                            HASHED_FILE,
-                            HashedFile {
-                                file: a,
-                                sha256: report.sha256.clone(),
-                            },
-                        );
-                    }
+                if let Some(r) = HashedFile::if_unchanged(&path, identity_before, &report.sha256) {
+                    private.set(HASHED_FILE, r);
                 }
                 set(&mut state, "source_sha256", Value::from(report.sha256));
                 set(

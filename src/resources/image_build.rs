@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 use serde_json::{json, Value as Json};
 
-use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
+use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
@@ -27,8 +27,6 @@ pub struct ImageBuild;
 pub const IMAGES_API: &str = "2024-03-01";
 const CREATE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 const TIMEOUT: Duration = Duration::from_secs(1800);
-/// Plan-time questions to the service must not hold a plan up for long.
-const PLAN_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn valid_image_name(n: &str) -> bool {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');

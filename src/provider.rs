@@ -68,16 +68,40 @@ pub struct AzureSettings {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_certificate_path: Option<String>,
+    /// A base64 PKCS#12 bundle (`ARM_CLIENT_CERTIFICATE`).
+    pub client_certificate: Option<String>,
     pub client_certificate_password: Option<String>,
     pub use_oidc: bool,
     pub oidc_token: Option<String>,
     pub oidc_token_file_path: Option<String>,
+    /// Where a CI system hands out OIDC tokens, and the bearer that asks it
+    /// (GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_*`, Azure DevOps'
+    /// `SYSTEM_OIDCREQUESTURI` / `SYSTEM_ACCESSTOKEN`).
+    pub oidc_request_url: Option<String>,
+    pub oidc_request_token: Option<String>,
+    /// Azure DevOps: the service connection whose federated credential the
+    /// token is for; with it, the request goes to Azure DevOps' OIDC endpoint.
+    pub ado_pipeline_service_connection_id: Option<String>,
     pub use_msi: bool,
     pub use_cli: bool,
     /// `public`, `usgovernment` or `china`.
     pub environment: String,
     pub arm_endpoint: String,
     pub authority_host: String,
+    pub resource_provider_registrations: ProviderRegistrations,
+}
+
+/// Whether resource providers are registered in a subscription when ARM says
+/// one is not (`resource_provider_registrations`, as azurerm names it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProviderRegistrations {
+    /// Register the namespace a call needs, when it needs it (any azurerm
+    /// value but `none`: this provider only ever needs a handful).
+    #[default]
+    OnDemand,
+    /// Never register: the principal may lack the right to (`none`, or
+    /// azurerm's older `skip_provider_registration = true`).
+    None,
 }
 
 /// Red Hat settings after configuration and environment are merged. `Debug`
@@ -108,6 +132,7 @@ impl std::fmt::Debug for AzureSettings {
             .field("client_id", &self.client_id)
             .field("client_secret", &redacted(&self.client_secret))
             .field("client_certificate_path", &self.client_certificate_path)
+            .field("client_certificate", &redacted(&self.client_certificate))
             .field(
                 "client_certificate_password",
                 &redacted(&self.client_certificate_password),
@@ -115,11 +140,21 @@ impl std::fmt::Debug for AzureSettings {
             .field("use_oidc", &self.use_oidc)
             .field("oidc_token", &redacted(&self.oidc_token))
             .field("oidc_token_file_path", &self.oidc_token_file_path)
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field("oidc_request_token", &redacted(&self.oidc_request_token))
+            .field(
+                "ado_pipeline_service_connection_id",
+                &self.ado_pipeline_service_connection_id,
+            )
             .field("use_msi", &self.use_msi)
             .field("use_cli", &self.use_cli)
             .field("environment", &self.environment)
             .field("arm_endpoint", &self.arm_endpoint)
             .field("authority_host", &self.authority_host)
+            .field(
+                "resource_provider_registrations",
+                &self.resource_provider_registrations,
+            )
             .finish()
     }
 }
@@ -209,46 +244,94 @@ impl RhelAzureProvider {
     pub fn resolve(&self, config: &Value) -> Result<Settings, Diagnostics> {
         let mut diags = Diagnostics::new();
         let mut unknown = false;
-        let mut s = |obj: &Value, attr: &str, env: &str| -> Option<String> {
+        // The block's value, else the first of `envs` that is set (azurerm
+        // reads some settings from CI systems' own variables too).
+        let mut s = |obj: &Value, attr: &str, envs: &[&str]| -> Option<String> {
             match obj.attr(attr) {
                 Value::String(v) => Some(v.clone()),
                 Value::Unknown(_) => {
                     unknown = true;
                     None
                 }
-                _ => (self.env)(env),
+                _ => envs.iter().find_map(|e| (self.env)(e)),
             }
         };
         let rh = config.attr("redhat");
         let mut azure = AzureSettings {
-            subscription_id: s(config, "subscription_id", "ARM_SUBSCRIPTION_ID"),
-            tenant_id: s(config, "tenant_id", "ARM_TENANT_ID"),
-            client_id: s(config, "client_id", "ARM_CLIENT_ID"),
-            client_secret: s(config, "client_secret", "ARM_CLIENT_SECRET"),
+            subscription_id: s(config, "subscription_id", &["ARM_SUBSCRIPTION_ID"]),
+            tenant_id: s(config, "tenant_id", &["ARM_TENANT_ID"]),
+            client_id: s(config, "client_id", &["ARM_CLIENT_ID"]),
+            client_secret: s(config, "client_secret", &["ARM_CLIENT_SECRET"]),
             client_certificate_path: s(
                 config,
                 "client_certificate_path",
-                "ARM_CLIENT_CERTIFICATE_PATH",
+                &["ARM_CLIENT_CERTIFICATE_PATH"],
             ),
             client_certificate_password: s(
                 config,
                 "client_certificate_password",
-                "ARM_CLIENT_CERTIFICATE_PASSWORD",
+                &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
             ),
-            oidc_token: s(config, "oidc_token", "ARM_OIDC_TOKEN"),
-            oidc_token_file_path: s(config, "oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH"),
+            oidc_token: s(config, "oidc_token", &["ARM_OIDC_TOKEN"]),
+            oidc_token_file_path: s(
+                config,
+                "oidc_token_file_path",
+                &["ARM_OIDC_TOKEN_FILE_PATH"],
+            ),
+            client_certificate: s(config, "client_certificate", &["ARM_CLIENT_CERTIFICATE"]),
+            oidc_request_url: s(
+                config,
+                "oidc_request_url",
+                &[
+                    "ARM_OIDC_REQUEST_URL",
+                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                    "SYSTEM_OIDCREQUESTURI",
+                ],
+            ),
+            oidc_request_token: s(
+                config,
+                "oidc_request_token",
+                &[
+                    "ARM_OIDC_REQUEST_TOKEN",
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                    "SYSTEM_ACCESSTOKEN",
+                ],
+            ),
+            ado_pipeline_service_connection_id: s(
+                config,
+                "ado_pipeline_service_connection_id",
+                &[
+                    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+                    "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+                ],
+            ),
             ..Default::default()
         };
-        let environment = s(config, "environment", "ARM_ENVIRONMENT");
-        let arm_endpoint = s(config, "arm_endpoint", "ARM_ENDPOINT");
-        let authority_host = s(config, "authority_host", "ARM_AUTHORITY_HOST");
+        let client_id_file_path = s(config, "client_id_file_path", &["ARM_CLIENT_ID_FILE_PATH"]);
+        let client_secret_file_path = s(
+            config,
+            "client_secret_file_path",
+            &["ARM_CLIENT_SECRET_FILE_PATH"],
+        );
+        let registrations = s(
+            config,
+            "resource_provider_registrations",
+            &["ARM_RESOURCE_PROVIDER_REGISTRATIONS"],
+        );
+        let environment = s(config, "environment", &["ARM_ENVIRONMENT"]);
+        let arm_endpoint = s(config, "arm_endpoint", &["ARM_ENDPOINT"]);
+        let authority_host = s(config, "authority_host", &["ARM_AUTHORITY_HOST"]);
         let redhat = RedHatSettings {
-            offline_token: s(rh, "offline_token", "RH_OFFLINE_TOKEN"),
-            offline_token_client_id: s(rh, "offline_token_client_id", "RH_OFFLINE_TOKEN_CLIENT_ID"),
-            client_id: s(rh, "client_id", "RH_CLIENT_ID"),
-            client_secret: s(rh, "client_secret", "RH_CLIENT_SECRET"),
-            api_url: s(rh, "api_url", "RH_API_URL").unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
-            sso_url: s(rh, "sso_url", "RH_SSO_URL").unwrap_or_else(|| DEFAULT_RH_SSO_URL.into()),
+            offline_token: s(rh, "offline_token", &["RH_OFFLINE_TOKEN"]),
+            offline_token_client_id: s(
+                rh,
+                "offline_token_client_id",
+                &["RH_OFFLINE_TOKEN_CLIENT_ID"],
+            ),
+            client_id: s(rh, "client_id", &["RH_CLIENT_ID"]),
+            client_secret: s(rh, "client_secret", &["RH_CLIENT_SECRET"]),
+            api_url: s(rh, "api_url", &["RH_API_URL"]).unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
+            sso_url: s(rh, "sso_url", &["RH_SSO_URL"]).unwrap_or_else(|| DEFAULT_RH_SSO_URL.into()),
         };
 
         let mut flag = |attr: &str, env: &str, default: bool| -> bool {
@@ -275,9 +358,21 @@ impl RhelAzureProvider {
         azure.use_oidc = flag("use_oidc", "ARM_USE_OIDC", false);
         azure.use_msi = flag("use_msi", "ARM_USE_MSI", false);
         azure.use_cli = flag("use_cli", "ARM_USE_CLI", true);
+        let use_aks = flag(
+            "use_aks_workload_identity",
+            "ARM_USE_AKS_WORKLOAD_IDENTITY",
+            false,
+        );
+        let skip_registration = flag(
+            "skip_provider_registration",
+            "ARM_SKIP_PROVIDER_REGISTRATION",
+            false,
+        );
         // Kubernetes workload identity (AKS): its webhook sets AZURE_CLIENT_ID,
         // AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE in the pod; with
-        // use_oidc they fill what the ARM_* settings leave out.
+        // use_oidc (or azurerm's use_aks_workload_identity) they fill what the
+        // ARM_* settings leave out.
+        azure.use_oidc |= use_aks;
         if azure.use_oidc {
             if azure.oidc_token.is_none() && azure.oidc_token_file_path.is_none() {
                 azure.oidc_token_file_path = (self.env)("AZURE_FEDERATED_TOKEN_FILE");
@@ -289,6 +384,55 @@ impl RhelAzureProvider {
                 azure.tenant_id = (self.env)("AZURE_TENANT_ID");
             }
         }
+
+        // Secrets mounted as files (Kubernetes secrets, Docker secrets): the
+        // setting itself wins over its file, as in azurerm.
+        for (target, file, attr) in [
+            (
+                &mut azure.client_id,
+                &client_id_file_path,
+                "client_id_file_path",
+            ),
+            (
+                &mut azure.client_secret,
+                &client_secret_file_path,
+                "client_secret_file_path",
+            ),
+        ] {
+            let Some(path) = file.as_deref().filter(|_| target.is_none()) else {
+                continue;
+            };
+            match std::fs::read_to_string(path) {
+                Ok(text) if !text.trim().is_empty() => *target = Some(text.trim().to_string()),
+                Ok(_) => diags.error_at(
+                    crate::framework::AttributePath::attrs(&[attr]),
+                    "Empty credential file",
+                    format!("{attr} names {path}, which is empty."),
+                ),
+                Err(e) => diags.error_at(
+                    crate::framework::AttributePath::attrs(&[attr]),
+                    "Unreadable credential file",
+                    format!("{attr} names {path}: {e}."),
+                ),
+            }
+        }
+        azure.resource_provider_registrations = match registrations.as_deref() {
+            _ if skip_registration => ProviderRegistrations::None,
+            None => ProviderRegistrations::OnDemand,
+            Some("none") => ProviderRegistrations::None,
+            Some("legacy" | "core" | "extended" | "all") => ProviderRegistrations::OnDemand,
+            Some(other) => {
+                diags.error_at(
+                    crate::framework::AttributePath::attrs(&["resource_provider_registrations"]),
+                    "Unknown resource_provider_registrations",
+                    format!(
+                        "resource_provider_registrations (or ARM_RESOURCE_PROVIDER_REGISTRATIONS) must be none, \
+                         legacy, core, extended or all; got {other:?}."
+                    ),
+                );
+                ProviderRegistrations::OnDemand
+            }
+        };
 
         let env = match environment.as_deref() {
             None => AzureEnvironment::Public,
@@ -378,19 +522,31 @@ pub fn provider_schema() -> ResourceSchema {
             env("subscription_id", "ARM_SUBSCRIPTION_ID", "Azure subscription id."),
             env("tenant_id", "ARM_TENANT_ID", "Microsoft Entra tenant id."),
             env("client_id", "ARM_CLIENT_ID", "Service principal (application) client id."),
+            env("client_id_file_path", "ARM_CLIENT_ID_FILE_PATH", "A file holding the client id (a mounted secret); `client_id` wins."),
             env("client_secret", "ARM_CLIENT_SECRET", "Service principal client secret.").sensitive(),
+            env("client_secret_file_path", "ARM_CLIENT_SECRET_FILE_PATH", "A file holding the client secret (a mounted secret); `client_secret` wins."),
+            env("client_certificate", "ARM_CLIENT_CERTIFICATE", "A base64-encoded PKCS#12 client certificate bundle (instead of a file).").sensitive(),
             env("client_certificate_path", "ARM_CLIENT_CERTIFICATE_PATH", "Path to a PFX/PEM client certificate."),
             env("client_certificate_password", "ARM_CLIENT_CERTIFICATE_PASSWORD", "Password of the client certificate.")
                 .sensitive(),
             Attr::bool("use_oidc").optional().description("Authenticate with OIDC workload identity federation (GitHub Actions, a token or token file, or an AKS pod's `AZURE_FEDERATED_TOKEN_FILE`). Defaults to `ARM_USE_OIDC`."),
             env("oidc_token", "ARM_OIDC_TOKEN", "An OIDC token to exchange.").sensitive(),
             env("oidc_token_file_path", "ARM_OIDC_TOKEN_FILE_PATH", "A file holding the OIDC token."),
+            env("oidc_request_url", "ARM_OIDC_REQUEST_URL", "Where a CI system hands out OIDC tokens; else `ACTIONS_ID_TOKEN_REQUEST_URL` (GitHub Actions) or `SYSTEM_OIDCREQUESTURI` (Azure DevOps)."),
+            env("oidc_request_token", "ARM_OIDC_REQUEST_TOKEN", "The bearer token that asks `oidc_request_url`; else `ACTIONS_ID_TOKEN_REQUEST_TOKEN` or `SYSTEM_ACCESSTOKEN`.").sensitive(),
+            env("ado_pipeline_service_connection_id", "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "Azure DevOps: the Azure Resource Manager service connection (workload identity federation) the pipeline's OIDC token is for; also read from `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID`."),
+            Attr::bool("use_aks_workload_identity").optional().description("Authenticate as an AKS pod's workload identity (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE` from the pod). Defaults to `ARM_USE_AKS_WORKLOAD_IDENTITY`."),
             Attr::bool("use_msi").optional().description("Authenticate with a managed identity. Defaults to `ARM_USE_MSI`."),
             Attr::bool("use_cli").optional().description("Fall back to the Azure CLI's login. Defaults to `ARM_USE_CLI`, else true."),
             env("environment", "ARM_ENVIRONMENT", "Azure cloud: `public`, `usgovernment` or `china`.")
                 .validate(one_of(&["public", "usgovernment", "china"])),
             env("arm_endpoint", "ARM_ENDPOINT", "Azure Resource Manager endpoint override (sovereign clouds, the local cloud)."),
             env("authority_host", "ARM_AUTHORITY_HOST", "Microsoft Entra authority host override."),
+            env("resource_provider_registrations", "ARM_RESOURCE_PROVIDER_REGISTRATIONS", "`none`: never register resource providers (the principal may lack `*/register/action`; a call that needs one fails and names it). Any other azurerm value (`legacy`, `core`, `extended`, `all`) registers the one namespace a call needs, when it needs it.")
+                .validate(one_of(&["none", "legacy", "core", "extended", "all"])),
+            Attr::bool("skip_provider_registration").optional().description("Same as `resource_provider_registrations = \"none\"` (azurerm's older name). Defaults to `ARM_SKIP_PROVIDER_REGISTRATION`.")
+                .deprecated("Use resource_provider_registrations = \"none\"."),
+            Attr::string_list("auxiliary_tenant_ids").optional().description("Accepted for azurerm compatibility and ignored, with a warning: no resource of this provider acts across tenants. Defaults to `ARM_AUXILIARY_TENANT_IDS`."),
         ],
     )
     .blocks(vec![BlockDef::new(
@@ -415,6 +571,15 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if !config.attr("auxiliary_tenant_ids").is_null()
+            || (self.env)("ARM_AUXILIARY_TENANT_IDS").is_some()
+        {
+            diags.push(Diagnostic::warning(
+                "auxiliary_tenant_ids is ignored",
+                "auxiliary_tenant_ids (ARM_AUXILIARY_TENANT_IDS) lets azurerm act in other tenants' resources; \
+                 no resource of this provider does, so no auxiliary token is requested.",
+            ));
+        }
         let rh = config.attr("redhat");
         let has = |v: &Value| !v.is_null();
         if has(rh.attr("client_id")) != has(rh.attr("client_secret"))
@@ -506,6 +671,8 @@ mod tests {
             ("ARM_CLIENT_SECRET", "az-secret-value"),
             ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pfx-password-value"),
             ("ARM_OIDC_TOKEN", "oidc-token-value"),
+            ("ARM_OIDC_REQUEST_TOKEN", "oidc-request-token-value"),
+            ("ARM_CLIENT_CERTIFICATE", "base64-certificate-value"),
             ("RH_OFFLINE_TOKEN", "offline-token-value"),
             ("RH_CLIENT_SECRET", "rh-secret-value"),
         ]);
@@ -515,6 +682,8 @@ mod tests {
             "az-secret-value",
             "pfx-password-value",
             "oidc-token-value",
+            "oidc-request-token-value",
+            "base64-certificate-value",
             "offline-token-value",
             "rh-secret-value",
         ] {
@@ -555,6 +724,94 @@ mod tests {
         assert_eq!(s.client_id.as_deref(), Some("arm-client"));
         let s = provider(&pod).resolve(&config(&[])).unwrap().azure;
         assert!(s.client_id.is_none() && s.oidc_token_file_path.is_none());
+    }
+
+    #[test]
+    fn ci_systems_own_variables_fill_the_oidc_request() {
+        let gha = [
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gha/idtoken"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gha-bearer"),
+        ];
+        let s = provider(&gha).resolve(&config(&[])).unwrap().azure;
+        assert_eq!(s.oidc_request_url.as_deref(), Some("https://gha/idtoken"));
+        assert_eq!(s.oidc_request_token.as_deref(), Some("gha-bearer"));
+        // azurerm's ARM_* names win over the CI system's; Azure DevOps' are the last resort.
+        let mut all = gha.to_vec();
+        all.extend([
+            ("ARM_OIDC_REQUEST_URL", "https://arm/url"),
+            ("SYSTEM_OIDCREQUESTURI", "https://ado/oidctoken"),
+            ("SYSTEM_ACCESSTOKEN", "ado-bearer"),
+            ("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", "sc-id"),
+        ]);
+        let s = provider(&all).resolve(&config(&[])).unwrap().azure;
+        assert_eq!(s.oidc_request_url.as_deref(), Some("https://arm/url"));
+        assert_eq!(s.oidc_request_token.as_deref(), Some("gha-bearer"));
+        assert_eq!(
+            s.ado_pipeline_service_connection_id.as_deref(),
+            Some("sc-id")
+        );
+        let s = provider(&[
+            ("SYSTEM_OIDCREQUESTURI", "https://ado/oidctoken"),
+            ("SYSTEM_ACCESSTOKEN", "ado-bearer"),
+        ])
+        .resolve(&config(&[]))
+        .unwrap()
+        .azure;
+        assert_eq!(s.oidc_request_token.as_deref(), Some("ado-bearer"));
+        // The AKS switch turns OIDC on.
+        let s = provider(&[("ARM_USE_AKS_WORKLOAD_IDENTITY", "true")])
+            .resolve(&config(&[]))
+            .unwrap()
+            .azure;
+        assert!(s.use_oidc);
+    }
+
+    #[test]
+    fn provider_registrations_follow_azurerm_values() {
+        let reg = |env: &[(&str, &str)]| {
+            provider(env)
+                .resolve(&config(&[]))
+                .map(|s| s.azure.resource_provider_registrations)
+        };
+        assert_eq!(reg(&[]).unwrap(), ProviderRegistrations::OnDemand);
+        for v in ["legacy", "core", "extended", "all"] {
+            assert_eq!(
+                reg(&[("ARM_RESOURCE_PROVIDER_REGISTRATIONS", v)]).unwrap(),
+                ProviderRegistrations::OnDemand
+            );
+        }
+        assert_eq!(
+            reg(&[("ARM_RESOURCE_PROVIDER_REGISTRATIONS", "none")]).unwrap(),
+            ProviderRegistrations::None
+        );
+        assert_eq!(
+            reg(&[("ARM_SKIP_PROVIDER_REGISTRATION", "true")]).unwrap(),
+            ProviderRegistrations::None
+        );
+        let e = reg(&[("ARM_RESOURCE_PROVIDER_REGISTRATIONS", "some")]).unwrap_err();
+        assert!(e.0[0].detail.contains("legacy"), "{e:?}");
+    }
+
+    #[test]
+    fn credential_files_fill_what_the_settings_leave_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = dir.path().join("id");
+        std::fs::write(&id, "file-client\n").unwrap();
+        let id = id.to_str().unwrap();
+        let s = provider(&[("ARM_CLIENT_ID_FILE_PATH", id)])
+            .resolve(&config(&[]))
+            .unwrap()
+            .azure;
+        assert_eq!(s.client_id.as_deref(), Some("file-client"));
+        let s = provider(&[("ARM_CLIENT_ID_FILE_PATH", id), ("ARM_CLIENT_ID", "set")])
+            .resolve(&config(&[]))
+            .unwrap()
+            .azure;
+        assert_eq!(s.client_id.as_deref(), Some("set"));
+        let e = provider(&[("ARM_CLIENT_SECRET_FILE_PATH", "/nonexistent/secret")])
+            .resolve(&config(&[]))
+            .unwrap_err();
+        assert!(e.0[0].detail.contains("client_secret_file_path"), "{e:?}");
     }
 
     #[test]

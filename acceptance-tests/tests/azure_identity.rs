@@ -147,6 +147,146 @@ fn github_actions_oidc_is_exchanged_for_an_arm_token() {
     assert!(answered(&cloud, |p| p.ends_with("/oauth2/v2.0/token")) >= 1);
     // A job without `id-token: write` (no valid request token): refused with the fix.
     is_refused(&job("not-this-jobs-token"), &["id-token: write"]);
+    // azurerm's own names for the same two values, as some pipelines set them.
+    let before = answered(&cloud, |p| p == "/github-actions/idtoken");
+    let azurerm_names = with_credentials(
+        &cloud,
+        &[
+            ("ARM_USE_OIDC", "true"),
+            ("ARM_OIDC_REQUEST_URL", &url),
+            ("ARM_OIDC_REQUEST_TOKEN", &request_token),
+        ],
+    );
+    authenticates_with(&azurerm_names, "Oidc");
+    assert!(answered(&cloud, |p| p == "/github-actions/idtoken") > before);
+}
+
+/// An Azure DevOps pipeline with a workload-identity service connection, as
+/// azurerm users configure it: `ARM_USE_OIDC`, the service connection's id in
+/// `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`, and the job's own
+/// `SYSTEM_OIDCREQUESTURI` / `SYSTEM_ACCESSTOKEN` (or azurerm's
+/// `ARM_OIDC_REQUEST_URL` / `_TOKEN`).
+#[test]
+fn an_azure_devops_service_connection_is_exchanged_for_an_arm_token() {
+    let cloud = LocalCloud::start();
+    let ado = seed()["azure_devops"].clone();
+    let token = ado["request_token"].as_str().unwrap().to_string();
+    let connection = ado["service_connection_id"].as_str().unwrap().to_string();
+    let url = format!(
+        "{}/azure-devops/rhel-platform/0bd0c0de-0000-4000-a000-0000000000e1/_apis/distributedtask/hubs/build/plans/\
+         7e57a11a-0000-4000-a000-0000000000e2/jobs/7e57a11a-0000-4000-a000-0000000000e3/oidctoken",
+        cloud.get("ARM_ENDPOINT")
+    );
+    let job = |connection: &str, names: [&str; 2]| {
+        with_credentials(
+            &cloud,
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", connection),
+                (names[0], &url),
+                (names[1], &token),
+            ],
+        )
+    };
+    let ado_names = ["SYSTEM_OIDCREQUESTURI", "SYSTEM_ACCESSTOKEN"];
+    authenticates_with(&job(&connection, ado_names), "Oidc");
+    let served = || answered(&cloud, |p| p.ends_with("/oidctoken"));
+    assert_eq!(served(), 1, "one token from Azure DevOps");
+    let azurerm_names = ["ARM_OIDC_REQUEST_URL", "ARM_OIDC_REQUEST_TOKEN"];
+    authenticates_with(&job(&connection, azurerm_names), "Oidc");
+    assert_eq!(served(), 2);
+    // A service connection the pipeline may not use: refused, naming the setting.
+    is_refused(
+        &job("00000000-0000-4000-a000-000000000000", ado_names),
+        &["ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID", "404"],
+    );
+}
+
+/// `client_id_file_path` / `client_secret_file_path` (mounted secrets).
+#[test]
+fn the_client_id_and_secret_are_read_from_files() {
+    let cloud = LocalCloud::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (id_file, secret_file) = (dir.path().join("client-id"), dir.path().join("secret"));
+    std::fs::write(&id_file, format!("{}\n", cloud.get("ARM_CLIENT_ID"))).unwrap();
+    std::fs::write(
+        &secret_file,
+        format!("{}\n", cloud.get("ARM_CLIENT_SECRET")),
+    )
+    .unwrap();
+    let ws = |secret: &std::path::Path| {
+        with_credentials(
+            &cloud,
+            &[
+                ("ARM_CLIENT_ID", ""),
+                ("ARM_CLIENT_ID_FILE_PATH", id_file.to_str().unwrap()),
+                ("ARM_CLIENT_SECRET_FILE_PATH", secret.to_str().unwrap()),
+            ],
+        )
+    };
+    authenticates_with(&ws(&secret_file), "ClientSecret");
+    is_refused(
+        &ws(&dir.path().join("missing")),
+        &["client_secret_file_path", "missing"],
+    );
+}
+
+/// `resource_provider_registrations = "none"` (or azurerm's older
+/// `ARM_SKIP_PROVIDER_REGISTRATION`): a subscription without Microsoft.Compute
+/// registered is left as it is and the error says how to register it; by
+/// default the provider registers it on demand.
+#[test]
+fn provider_registration_can_be_left_to_the_subscription_owner() {
+    let cloud = LocalCloud::start();
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    let config = CONFIG.replace(
+        "rhel_version = \"9\"",
+        &format!("rhel_version = \"9\"\n  subscription_id = \"{fresh}\""),
+    );
+    let compute =
+        format!("/subscriptions/{fresh}/providers/Microsoft.Compute?api-version=2024-03-01");
+    let state = || cloud.arm("GET", &compute, None).1["registrationState"].clone();
+    for setting in [
+        ("ARM_RESOURCE_PROVIDER_REGISTRATIONS", "none"),
+        ("ARM_SKIP_PROVIDER_REGISTRATION", "true"),
+    ] {
+        let ws = Workspace::new(&terraforms()[0], &config)
+            .cloud(&cloud)
+            .env(setting.0, setting.1);
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.all());
+        for w in [
+            "MissingSubscriptionRegistration",
+            "az provider register --namespace Microsoft.Compute",
+        ] {
+            assert!(r.all().contains(w), "{setting:?} {w}: {}", r.all());
+        }
+        assert_eq!(state(), "NotRegistered", "{setting:?}");
+    }
+    let ws = Workspace::new(&terraforms()[0], &config)
+        .cloud(&cloud)
+        .env("ARM_RESOURCE_PROVIDER_REGISTRATIONS", "core");
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(state(), "Registered");
+}
+
+/// `auxiliary_tenant_ids` is accepted (pipelines set it for azurerm) and
+/// ignored with a warning that says why.
+#[test]
+fn auxiliary_tenants_are_accepted_with_a_warning() {
+    let cloud = LocalCloud::start();
+    let ws = Workspace::new(&terraforms()[0], CONFIG).cloud(&cloud).env(
+        "ARM_AUXILIARY_TENANT_IDS",
+        "0ther000-0000-4000-a000-0000000000ff",
+    );
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains("auxiliary_tenant_ids is ignored"),
+        "{}",
+        r.all()
+    );
 }
 
 #[test]
@@ -164,6 +304,22 @@ fn a_client_certificate_authenticates_through_terraform() {
         ],
     )
     .secret("local-cloud-pfx-password");
+    authenticates_with(&ws, "ClientCertificate");
+    // The same bundle base64-encoded in ARM_CLIENT_CERTIFICATE, as pipelines keep it.
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&pfx).unwrap());
+    let ws = with_credentials(
+        &cloud,
+        &[
+            ("ARM_CLIENT_CERTIFICATE", &encoded),
+            (
+                "ARM_CLIENT_CERTIFICATE_PASSWORD",
+                "local-cloud-pfx-password",
+            ),
+        ],
+    )
+    .secret("local-cloud-pfx-password")
+    .secret(&encoded);
     authenticates_with(&ws, "ClientCertificate");
 }
 
@@ -441,6 +597,19 @@ fn kubernetes_workload_identity_from_the_pods_environment() {
         )
     };
     authenticates_with(&pod(file.to_str().unwrap()), "Oidc");
+    // azurerm's switch for the same: ARM_USE_AKS_WORKLOAD_IDENTITY instead of ARM_USE_OIDC.
+    let aks = with_credentials(
+        &cloud,
+        &[
+            ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+            ("ARM_CLIENT_ID", ""),
+            ("ARM_TENANT_ID", ""),
+            ("AZURE_CLIENT_ID", &cloud.get("ARM_CLIENT_ID")),
+            ("AZURE_TENANT_ID", &cloud.get("ARM_TENANT_ID")),
+            ("AZURE_FEDERATED_TOKEN_FILE", file.to_str().unwrap()),
+        ],
+    );
+    authenticates_with(&aks, "Oidc");
     // A service account the app does not trust: Entra's reason comes back.
     std::fs::write(
         &file,

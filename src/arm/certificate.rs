@@ -42,26 +42,60 @@ impl std::fmt::Debug for CertificateAssertion {
     }
 }
 
-fn bad(path: &str, why: impl std::fmt::Display) -> ArmError {
+/// Where the certificate came from, for messages.
+#[derive(Clone, Copy, Debug)]
+pub enum CertificateSource<'a> {
+    /// `client_certificate_path`: a PKCS#12 / PFX or PEM file.
+    Path(&'a str),
+    /// `client_certificate` (`ARM_CLIENT_CERTIFICATE`): a base64 PKCS#12 bundle, as azurerm takes it.
+    Base64,
+}
+
+impl std::fmt::Display for CertificateSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(p) => write!(f, "client_certificate_path {p}"),
+            Self::Base64 => f.write_str("client_certificate (ARM_CLIENT_CERTIFICATE)"),
+        }
+    }
+}
+
+fn bad(source: CertificateSource<'_>, why: impl std::fmt::Display) -> ArmError {
     ArmError::Config(format!(
-        "client_certificate_path {path}: {why} (expected a PKCS#12 / PFX file, or a PEM file with the certificate and its RSA private key)"
+        "{source}: {why} (expected a PKCS#12 / PFX bundle, or a PEM file with the certificate and its RSA private key)"
     ))
 }
 
 impl CertificateAssertion {
+    /// Reads the certificate from `source`: the file at a path, or the base64
+    /// text of `encoded`.
     pub fn load(
-        path: &str,
+        source: CertificateSource<'_>,
+        encoded: Option<&str>,
         password: Option<&str>,
         tenant_id: &str,
         client_id: &str,
         authority_host: &str,
     ) -> Result<CertificateAssertion, ArmError> {
-        let bytes = std::fs::read(path).map_err(|e| bad(path, e))?;
+        let bytes = match source {
+            CertificateSource::Path(p) => std::fs::read(p).map_err(|e| bad(source, e))?,
+            CertificateSource::Base64 => {
+                // Pipelines keep it in a variable, sometimes wrapped over lines.
+                let text: String = encoded
+                    .unwrap_or("")
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                STANDARD
+                    .decode(text)
+                    .map_err(|e| bad(source, format!("not base64: {e}")))?
+            }
+        };
         let (cert, key_der) = if bytes.starts_with(b"-----BEGIN") {
             let cert = CertificateDer::from_pem_slice(&bytes)
-                .map_err(|e| bad(path, format!("no certificate: {e:?}")))?;
+                .map_err(|e| bad(source, format!("no certificate: {e:?}")))?;
             let key = PrivateKeyDer::from_pem_slice(&bytes)
-                .map_err(|e| bad(path, format!("no private key: {e:?}")))?;
+                .map_err(|e| bad(source, format!("no private key: {e:?}")))?;
             (cert.as_ref().to_vec(), key)
         } else {
             let store = p12_keystore::KeyStore::from_pkcs12(
@@ -69,28 +103,33 @@ impl CertificateAssertion {
                 password.unwrap_or(""),
                 p12_keystore::Pkcs12ImportPolicy::Strict,
             )
-            .map_err(|e| bad(path, format!("{e} (is client_certificate_password right?)")))?;
+            .map_err(|e| {
+                bad(
+                    source,
+                    format!("{e} (is client_certificate_password right?)"),
+                )
+            })?;
             let (_, chain) = store
                 .private_key_chain()
-                .ok_or_else(|| bad(path, "no private key in the PKCS#12 file"))?;
+                .ok_or_else(|| bad(source, "no private key in the PKCS#12 file"))?;
             let cert = chain
                 .certs()
                 .first()
-                .ok_or_else(|| bad(path, "no certificate in the PKCS#12 file"))?
+                .ok_or_else(|| bad(source, "no certificate in the PKCS#12 file"))?
                 .as_der()
                 .to_vec();
             let key = PrivateKeyDer::try_from(chain.key().as_der().to_vec())
-                .map_err(|e| bad(path, format!("unreadable private key: {e}")))?;
+                .map_err(|e| bad(source, format!("unreadable private key: {e}")))?;
             (cert, key)
         };
         let key = match &key_der {
             PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
             PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
-            _ => return Err(bad(path, "the private key is not an RSA key")),
+            _ => return Err(bad(source, "the private key is not an RSA key")),
         }
         .map_err(|e| {
             bad(
-                path,
+                source,
                 format!("the private key is not a usable RSA key: {e}"),
             )
         })?;
@@ -169,7 +208,8 @@ mod tests {
     #[test]
     fn pem_and_pkcs12_give_the_same_certificate_and_valid_assertions() {
         let pem = CertificateAssertion::load(
-            &fixture("service-principal.pem"),
+            CertificateSource::Path(&fixture("service-principal.pem")),
+            None,
             None,
             "t",
             "c",
@@ -177,7 +217,8 @@ mod tests {
         )
         .unwrap();
         let pfx = CertificateAssertion::load(
-            &fixture("service-principal.pfx"),
+            CertificateSource::Path(&fixture("service-principal.pfx")),
+            None,
             Some("local-cloud-pfx-password"),
             "t",
             "c",
@@ -204,7 +245,8 @@ mod tests {
     #[test]
     fn a_wrong_password_or_file_is_named() {
         let e = CertificateAssertion::load(
-            &fixture("service-principal.pfx"),
+            CertificateSource::Path(&fixture("service-principal.pfx")),
+            None,
             Some("nope"),
             "t",
             "c",
@@ -216,9 +258,62 @@ mod tests {
             e.contains("client_certificate_password") && e.contains("service-principal.pfx"),
             "{e}"
         );
-        let e = CertificateAssertion::load(&fixture("README.md"), None, "t", "c", "https://l")
-            .unwrap_err()
-            .to_string();
+        let e = CertificateAssertion::load(
+            CertificateSource::Path(&fixture("README.md")),
+            None,
+            None,
+            "t",
+            "c",
+            "https://l",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("PKCS#12"), "{e}");
+    }
+
+    #[test]
+    fn a_base64_bundle_is_the_same_certificate_as_its_file() {
+        let file = fixture("service-principal.pfx");
+        let password = Some("local-cloud-pfx-password");
+        let from_file = CertificateAssertion::load(
+            CertificateSource::Path(&file),
+            None,
+            password,
+            "t",
+            "c",
+            "https://l",
+        )
+        .unwrap();
+        let encoded = STANDARD.encode(std::fs::read(&file).unwrap());
+        // Wrapped over lines, as `base64` prints it by default.
+        let wrapped: String = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+            .collect();
+        let from_text = CertificateAssertion::load(
+            CertificateSource::Base64,
+            Some(&wrapped),
+            password,
+            "t",
+            "c",
+            "https://l",
+        )
+        .unwrap();
+        assert_eq!(from_file.x5t_s256, from_text.x5t_s256);
+        let e = CertificateAssertion::load(
+            CertificateSource::Base64,
+            Some("not*base64"),
+            None,
+            "t",
+            "c",
+            "https://l",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("ARM_CLIENT_CERTIFICATE") && e.contains("base64"),
+            "{e}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 
 use super::error::{ApiError, ArmError, OperationError};
 use super::policy::{Attempts, CallLog, Deadline, Retry, Throttle};
-use crate::provider::AzureSettings;
+use crate::provider::{AzureSettings, ProviderRegistrations};
 
 /// api-version of Microsoft.Resources (providers, resource groups).
 pub const RESOURCES_API: &str = "2024-03-01";
@@ -55,6 +55,8 @@ pub struct ArmClient {
     pub throttle: Arc<Throttle>,
     /// `subscription/namespace`, lower case: resource providers known registered.
     registered: Arc<Mutex<HashSet<String>>>,
+    /// Whether a missing registration is made (the default) or reported.
+    registrations: ProviderRegistrations,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -89,12 +91,10 @@ impl ArmClient {
         })?;
         let (credential, method) = super::credential::from_settings(s, transport.clone())?;
         tracing::debug!(target: "rhelazure.arm", method = ?method, endpoint = %s.arm_endpoint, "Azure credential chosen");
-        Ok(Self::with_credential(
-            &s.arm_endpoint,
-            &sub,
-            credential,
-            transport,
-        ))
+        Ok(ArmClient {
+            registrations: s.resource_provider_registrations,
+            ..Self::with_credential(&s.arm_endpoint, &sub, credential, transport)
+        })
     }
 
     /// A client with an explicit credential and, optionally, transport (tests).
@@ -141,6 +141,7 @@ impl ArmClient {
             retry,
             throttle,
             registered: Arc::new(Mutex::new(HashSet::new())),
+            registrations: ProviderRegistrations::OnDemand,
         }
     }
 
@@ -196,6 +197,19 @@ impl ArmClient {
         }
         let err = api_error(&method, path, &answer);
         if err.code == "MissingSubscriptionRegistration" {
+            if self.registrations == ProviderRegistrations::None {
+                let mut err = err;
+                let ns = err.target.clone().or_else(|| namespace_in(path));
+                err.message = format!(
+                    "{} The provider does not register resource providers because \
+                     resource_provider_registrations is \"none\" (or skip_provider_registration is set): \
+                     register it once with `az provider register --namespace {}` (or set \
+                     resource_provider_registrations to another value).",
+                    err.message,
+                    ns.as_deref().unwrap_or("<namespace>")
+                );
+                return Err(ArmError::Api(Box::new(err)));
+            }
             if let Some(ns) = err.target.clone().or_else(|| namespace_in(path)) {
                 // Register where the call went, which need not be this client's subscription.
                 let there = subscription_in(path)

@@ -14,6 +14,7 @@ use azure_identity::{
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
 };
 
+use super::certificate::CertificateSource;
 use super::ArmError;
 use crate::provider::AzureSettings;
 
@@ -48,12 +49,21 @@ fn id_err(e: azure_core::Error) -> ArmError {
 }
 
 /// An OIDC token to exchange: given directly, read from a file (refreshed each
-/// time, as Kubernetes rotates it), or requested from GitHub Actions.
+/// time, as Kubernetes rotates it), or requested from the CI system running
+/// the job (GitHub Actions, Azure DevOps).
 #[derive(Debug)]
 enum OidcSource {
     Token(Secret),
     File(String),
-    GitHubActions { url: String, bearer: Secret },
+    GitHubActions {
+        url: String,
+        bearer: Secret,
+    },
+    AzureDevOps {
+        url: String,
+        bearer: Secret,
+        service_connection_id: String,
+    },
 }
 
 #[async_trait]
@@ -72,6 +82,11 @@ impl ClientAssertion for OidcSource {
             OidcSource::GitHubActions { url, bearer } => {
                 github_actions_token(url, bearer.secret()).await
             }
+            OidcSource::AzureDevOps {
+                url,
+                bearer,
+                service_connection_id,
+            } => azure_devops_token(url, bearer.secret(), service_connection_id).await,
         }
     }
 }
@@ -100,6 +115,55 @@ async fn github_actions_token(url: &str, bearer: &str) -> azure_core::Result<Str
     })
 }
 
+/// Azure DevOps' OIDC endpoint (`SYSTEM_OIDCREQUESTURI`): `POST
+/// ...?api-version=7.1&serviceConnectionId=ID` with the job's
+/// `SYSTEM_ACCESSTOKEN` answers `{"oidcToken": JWT}` for the service
+/// connection's federated credential. Written here rather than using
+/// azure_identity's `AzurePipelinesCredential` because that one reads the URL
+/// only from `SYSTEM_OIDCREQUESTURI`, and azurerm pipelines may set
+/// `ARM_OIDC_REQUEST_URL` instead.
+async fn azure_devops_token(
+    url: &str,
+    bearer: &str,
+    service_connection_id: &str,
+) -> azure_core::Result<String> {
+    use azure_core::http::{Method as M, Request, Url};
+    let mut url = Url::parse(url)?;
+    url.query_pairs_mut()
+        .append_pair("api-version", "7.1")
+        .append_pair("serviceConnectionId", service_connection_id);
+    let mut req = Request::new(url, M::Post);
+    req.insert_header("authorization", format!("Bearer {bearer}"));
+    // Without it, a refused token is answered with a sign-in page's redirect.
+    req.insert_header("x-tfs-fedauthredirect", "Suppress");
+    req.insert_header("content-length", "0");
+    let client = azure_core::http::new_http_client(None);
+    let resp = client
+        .execute_request(&req)
+        .await?
+        .try_into_raw_response()
+        .await?;
+    let status = u16::from(resp.status());
+    let refused = |why: String| {
+        azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, why)
+    };
+    if status != 200 {
+        return Err(refused(format!(
+            "Azure DevOps' OIDC endpoint answered {status}: check ado_pipeline_service_connection_id \
+             (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID) and that SYSTEM_ACCESSTOKEN is mapped into the \
+             step's environment"
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "oidcToken")]
+        oidc_token: Option<String>,
+    }
+    let body: Answer = serde_json::from_slice(resp.body().as_ref())?;
+    body.oidc_token
+        .ok_or_else(|| refused("Azure DevOps returned no oidcToken".into()))
+}
+
 /// The credential the settings describe, and which kind it is. `transport`
 /// replaces the default HTTP client (tests that trust a private CA).
 pub fn from_settings(
@@ -123,12 +187,18 @@ pub fn from_settings(
         .map_err(id_err)?;
         return Ok((c, Method::ClientSecret));
     }
-    if let Some(path) = &s.client_certificate_path {
+    let certificate = match (&s.client_certificate_path, &s.client_certificate) {
+        (Some(path), _) => Some(CertificateSource::Path(path)),
+        (None, Some(_)) => Some(CertificateSource::Base64),
+        (None, None) => None,
+    };
+    if let Some(source) = certificate {
         let why = "Authenticating with a client certificate";
         let tenant = need(&s.tenant_id, "tenant_id", "ARM_TENANT_ID", why)?;
         let client = need(&s.client_id, "client_id", "ARM_CLIENT_ID", why)?;
         let assertion = super::certificate::CertificateAssertion::load(
-            path,
+            source,
+            s.client_certificate.as_deref(),
             s.client_certificate_password.as_deref(),
             tenant,
             client,
@@ -153,18 +223,25 @@ pub fn from_settings(
             OidcSource::Token(Secret::new(t.clone()))
         } else if let Some(p) = &s.oidc_token_file_path {
             OidcSource::File(p.clone())
-        } else if let (Ok(url), Ok(bearer)) = (
-            std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
-            std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-        ) {
-            OidcSource::GitHubActions {
-                url,
-                bearer: Secret::new(bearer),
+        } else if let (Some(url), Some(bearer)) = (&s.oidc_request_url, &s.oidc_request_token) {
+            let bearer = Secret::new(bearer.clone());
+            match &s.ado_pipeline_service_connection_id {
+                Some(connection) => OidcSource::AzureDevOps {
+                    url: url.clone(),
+                    bearer,
+                    service_connection_id: connection.clone(),
+                },
+                None => OidcSource::GitHubActions {
+                    url: url.clone(),
+                    bearer,
+                },
             }
         } else {
             return Err(ArmError::Config(
                 "use_oidc is set but there is no token: set oidc_token (ARM_OIDC_TOKEN), oidc_token_file_path \
-                 (ARM_OIDC_TOKEN_FILE_PATH), or run in GitHub Actions with `id-token: write`."
+                 (ARM_OIDC_TOKEN_FILE_PATH), run in GitHub Actions with `id-token: write`, or in Azure DevOps \
+                 with ado_pipeline_service_connection_id (ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID) and \
+                 SYSTEM_ACCESSTOKEN mapped into the step's environment."
                     .into(),
             ));
         };

@@ -425,6 +425,49 @@ pub fn github_actions_token(emu: &Emulator, req: &Req) -> axum::response::Respon
     )
 }
 
+/// Azure DevOps' OIDC endpoint (`SYSTEM_OIDCREQUESTURI`, `POST
+/// .../oidctoken?api-version=7.1&serviceConnectionId=ID` with the job's
+/// `SYSTEM_ACCESSTOKEN`): answers `{"oidcToken": JWT}` issued by
+/// `https://vstoken.dev.azure.com/{organization id}` for the service connection.
+pub fn azure_devops_token(emu: &Emulator, req: &Req) -> axum::response::Response {
+    let seed = emu.seed();
+    let Some(ado) = &seed.azure_devops else {
+        return json_response(404, &json!({ "message": "Not Found" }));
+    };
+    let bearer = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bearer != ado.request_token {
+        return json_response(
+            401,
+            &json!({ "message": "TF400813: The user '' is not authorized to access this resource." }),
+        );
+    }
+    if req.query("api-version").is_none() {
+        return json_response(
+            400,
+            &json!({ "message": "No api-version was supplied for the \"POST\" request.", "typeKey": "VssVersionNotSpecifiedException" }),
+        );
+    }
+    let connection = req.query("serviceConnectionId").unwrap_or("");
+    if connection != ado.service_connection_id {
+        return json_response(
+            404,
+            &json!({ "message": format!("Service connection {connection} was not found or is not authorized for this pipeline."), "typeKey": "ServiceEndpointNotFoundException" }),
+        );
+    }
+    let now = now_secs();
+    let claims = json!({
+        "iss": format!("https://vstoken.dev.azure.com/{}", ado.organization_id), "sub": ado.subject,
+        "aud": "api://AzureADTokenExchange", "iat": now, "nbf": now, "exp": now + 600,
+    });
+    json_response(
+        200,
+        &json!({ "oidcToken": sign(&emu.signing_key(), &claims) }),
+    )
+}
+
 /// The tenant a request's bearer token claims to be from, unchecked: tenant-level
 /// ARM calls (listing subscriptions) are answered for the caller's own tenant,
 /// after [`check_arm`] verified the token for it.

@@ -11,6 +11,7 @@
 //! | `/sso`              | Red Hat SSO (`/auth/realms/redhat-external/...`) |
 //! | `/msi/token`        | App Service-style managed identity endpoint (`IDENTITY_ENDPOINT`) |
 //! | `/github-actions/idtoken` | GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`) |
+//! | `/azure-devops/.../oidctoken` | Azure DevOps' OIDC endpoint (`SYSTEM_OIDCREQUESTURI`) |
 //! | `/_emulator`        | control API: faults, throttling, state, request log, reset |
 //!
 //! With `--imds-listen ADDR` it also serves, over plain HTTP on ADDR, the
@@ -522,6 +523,14 @@ fn route(emu: &Emulator, req: &Req) -> Response {
         // GitHub Actions' OIDC token service (ACTIONS_ID_TOKEN_REQUEST_URL=<base>/github-actions/idtoken?api-version=2.0).
         Some("github-actions") if req.segments.len() == 2 && req.segments[1] == "idtoken" => {
             auth::github_actions_token(emu, req)
+        }
+        // Azure DevOps' OIDC endpoint (SYSTEM_OIDCREQUESTURI=<base>/azure-devops/{org}/{project}/_apis/
+        // distributedtask/hubs/build/plans/{plan}/jobs/{job}/oidctoken).
+        Some("azure-devops") if req.segments.last().is_some_and(|s| s == "oidctoken") => {
+            if req.method != axum::http::Method::POST {
+                return http::empty_response(405);
+            }
+            auth::azure_devops_token(emu, req)
         }
         Some("sso") => {
             let rest: Vec<&str> = req.segments[1..].iter().map(String::as_str).collect();

@@ -17,6 +17,23 @@ pub struct Seed {
     /// GitHub Actions' OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_*`).
     #[serde(default)]
     pub github_actions: Option<GitHubActions>,
+    /// Azure DevOps' OIDC endpoint (`SYSTEM_OIDCREQUESTURI`).
+    #[serde(default)]
+    pub azure_devops: Option<AzureDevOps>,
+}
+
+/// The pipeline job and service connection the local cloud's Azure DevOps
+/// OIDC endpoint speaks for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AzureDevOps {
+    /// The job's `SYSTEM_ACCESSTOKEN`.
+    pub request_token: String,
+    /// The organization's id: tokens are issued by `https://vstoken.dev.azure.com/{id}`.
+    pub organization_id: String,
+    /// The Azure Resource Manager service connection (workload identity federation).
+    pub service_connection_id: String,
+    /// The `sub` claim: `sc://{organization}/{project}/{service connection name}`.
+    pub subject: String,
 }
 
 /// The job the local cloud's GitHub Actions token service speaks for.
@@ -145,6 +162,7 @@ impl Seed {
                 .filter_map(|s| s.managed_identity_header.clone()),
         );
         v.extend(self.github_actions.iter().map(|g| g.request_token.clone()));
+        v.extend(self.azure_devops.iter().map(|a| a.request_token.clone()));
         v.extend(
             self.redhat
                 .service_accounts

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make install: put a release build into a Terraform filesystem mirror so
-# `terraform init` finds it without dev_overrides.
+# `terraform init` finds it without dev_overrides. Reinstalling a different
+# build under the same version prints how to update workspaces' lock files.
 #   scripts/install.sh [MIRROR_DIR]   (default ~/.terraform.d/plugins)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,24 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build --release --quiet --bin terraform-provider-rhelazure)
   bin="$root/target/release/terraform-provider-rhelazure"
 fi
+target="$dest/terraform-provider-rhelazure_v$version"
+# A rebuilt binary under the same version has another checksum than the one
+# each workspace's .terraform.lock.hcl recorded at `terraform init`, and
+# Terraform then refuses it (even with -upgrade). Say so, and what to do.
+replaced=false
+if [ -f "$target" ] && ! cmp -s "$bin" "$target"; then replaced=true; fi
 mkdir -p "$dest"
-install -m 0755 "$bin" "$dest/terraform-provider-rhelazure_v$version"
-echo "installed $dest/terraform-provider-rhelazure_v$version"
+install -m 0755 "$bin" "$target"
+echo "installed $target"
+if $replaced; then
+  cat <<EOF
+note: this replaced a different build of version $version. Workspaces that ran
+'terraform init' with the previous build recorded its checksum in
+.terraform.lock.hcl, and 'terraform init' there now fails with "doesn't match
+any of the checksums previously recorded". In each of them, delete the
+provider "registry.terraform.io/rhel-on-azure/rhelazure" block from
+.terraform.lock.hcl (or the file, if it holds nothing else) and run
+'terraform init' again. To avoid this while developing, use dev_overrides
+(see README.md, "Using a locally built provider"): it needs no lock file.
+EOF
+fi

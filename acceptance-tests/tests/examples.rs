@@ -89,6 +89,43 @@ fn changes(ws: &Workspace) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Adds a `timeouts` block to every `rhelazure_*` resource of `main.tf` (none
+/// may have one), plans, and requires exactly one in-place update per
+/// resource and nothing else: computed values an update does not change keep
+/// their state value, so nothing that depends on them is replaced. Applies it
+/// and requires an empty plan after.
+fn a_timeouts_edit_updates_only_in_place(ws: &Workspace, version: &str) {
+    let path = ws.path().join("main.tf");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut expected = Vec::new();
+    let mut edited = String::new();
+    for line in text.lines() {
+        edited.push_str(line);
+        edited.push('\n');
+        let words: Vec<&str> = line.split('"').collect();
+        if line.starts_with("resource \"rhelazure_") && words.len() >= 4 {
+            edited.push_str("  timeouts {\n    create = \"2h\"\n  }\n");
+            expected.push(format!("{}.{}: [\"update\"]", words[1], words[3]));
+        }
+    }
+    std::fs::write(&path, edited).unwrap();
+    let mut planned = changes(ws);
+    // count / for_each instances plan one update each: compare by resource.
+    planned = planned
+        .into_iter()
+        .map(|c| {
+            let (addr, actions) = c.split_once(": ").unwrap();
+            format!("{}: {actions}", addr.split('[').next().unwrap())
+        })
+        .collect();
+    planned.dedup();
+    expected.sort();
+    planned.sort();
+    assert_eq!(planned, expected, "terraform {version}: a timeouts edit");
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+}
+
 /// Edits `main.tf` of the workspace: `from` (which must be there) becomes `to`.
 fn edit_main_tf(ws: &Workspace, from: &str, to: &str) {
     let path = ws.path().join("main.tf");
@@ -122,6 +159,10 @@ fn quickstart() {
                 "terraform {}: a rename",
                 tf.version
             );
+            ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+            ws.assert_no_changes();
+            // Cloud Access, terms, activation key, Image Builder build, host.
+            a_timeouts_edit_updates_only_in_place(ws, &tf.version);
         });
         let s = &out["summary"]["value"];
         assert_eq!(
@@ -218,7 +259,9 @@ fn image_from_vhd() {
         let ws = Workspace::from_example(&tf, "image-from-vhd")
             .cloud(&cloud)
             .env("TF_VAR_storage_account_id", &account);
-        let out = apply_and_destroy(&cloud, &ws, &before);
+        let out = apply_edit_and_destroy(&cloud, &ws, &before, |ws| {
+            a_timeouts_edit_updates_only_in_place(ws, &tf.version)
+        });
         let up = &out["upload"]["value"];
         // 4 MiB of data plus the 512-byte footer went; the other 60 MiB were zeros.
         assert_eq!(

@@ -69,6 +69,22 @@ fn hybrid_benefit_lifecycle() {
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
         assert_eq!(license().as_deref(), Some("RHEL_EUS"));
 
+        // A timeouts-only edit: one in-place update, computed values kept.
+        ws.write_config(
+            &config(&id, "RHEL_EUS").replace("}\n", "  timeouts {\n    update = \"45m\"\n  }\n}\n"),
+        );
+        assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
+        let plan = ws.plan_json();
+        let after = &plan["resource_changes"][0]["change"]["after_unknown"];
+        assert!(
+            after
+                .as_object()
+                .is_some_and(|m| m.values().all(|v| v == false || v.is_object())),
+            "nothing unknown after a timeouts edit: {after}"
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
+
         // Changed out of band: the plan puts it back.
         cloud.arm_settled(
             "PATCH",

@@ -43,3 +43,40 @@ fn reports_and_docs_hold_no_machine_paths() {
     }
     assert!(found.is_empty(), "machine paths:\n{}", found.join("\n"));
 }
+
+/// The README's minimum Terraform version is the one every example requires,
+/// and the registry manifest's plugin protocol is one that version speaks.
+#[test]
+fn readme_examples_and_manifest_agree_on_the_minimum_terraform() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let claim = "**Requires Terraform ";
+    let at = readme.find(claim).expect("the README states the minimum Terraform");
+    let minimum: String = readme[at + claim.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    assert!(!minimum.is_empty());
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo.join("examples")).unwrap().flatten() {
+        let main = entry.path().join("main.tf");
+        let Ok(text) = std::fs::read_to_string(&main) else {
+            continue;
+        };
+        let want = format!("required_version = \">= {minimum}\"");
+        assert!(text.contains(&want), "{} lacks {want}", main.display());
+        checked += 1;
+    }
+    assert!(checked >= 4, "every example was read");
+    // Protocol 6.0 is spoken by every Terraform since 1.0.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("terraform-registry-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["metadata"]["protocol_versions"],
+        serde_json::json!(["6.0"])
+    );
+    let major: u32 = minimum.split('.').next().unwrap().parse().unwrap();
+    assert!(major >= 1, "protocol 6 needs Terraform 1.0 or later");
+}

@@ -36,6 +36,22 @@ pub fn provider_dir() -> PathBuf {
     dir
 }
 
+/// The debug provider linked against the glibc baseline by
+/// `scripts/build-baseline.sh` (run by `make build`), as release builds are.
+pub fn baseline_provider_bin() -> PathBuf {
+    let bin = repo_root()
+        .join("target")
+        .join(format!("{}-unknown-linux-gnu", std::env::consts::ARCH))
+        .join("debug")
+        .join("terraform-provider-rhelazure");
+    assert!(
+        bin.exists(),
+        "no baseline build at {} (run `make build` or scripts/build-baseline.sh first)",
+        bin.display()
+    );
+    bin
+}
+
 #[derive(Clone, Debug)]
 pub struct Terraform {
     pub path: PathBuf,

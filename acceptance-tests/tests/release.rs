@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use rhelazure_acceptance_tests::{provider_dir, repo_root, terraforms, Terraform};
+use rhelazure_acceptance_tests::{
+    baseline_provider_bin, provider_dir, repo_root, terraforms, Terraform,
+};
 
 const CONFIG: &str = r#"
 terraform {
@@ -67,10 +69,8 @@ fn release_zip_installs_from_a_filesystem_mirror() {
     let dist = tempfile::tempdir().unwrap();
     let status = Command::new(repo_root().join("scripts/release.sh"))
         .arg(dist.path())
-        .env(
-            "RHELAZURE_RELEASE_BIN",
-            provider_dir().join("terraform-provider-rhelazure"),
-        )
+        .env("RHELAZURE_RELEASE_BIN", baseline_provider_bin())
+        .env_remove("RHELAZURE_GPG_KEY")
         .status()
         .unwrap();
     assert!(status.success());
@@ -149,4 +149,122 @@ fn release_zip_installs_from_a_filesystem_mirror() {
         );
         assert_eq!(packed_lock, unpacked_lock, "terraform {}", tf.version);
     }
+}
+
+/// The highest glibc symbol version `bin` needs (scripts/glibc-needed.sh).
+fn glibc_needed(bin: &Path) -> String {
+    let out = Command::new(repo_root().join("scripts/glibc-needed.sh"))
+        .arg(bin)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn version_key(v: &str) -> Vec<u32> {
+    v.split('.').map(|p| p.parse().unwrap()).collect()
+}
+
+/// Released binaries run on RHEL 8 (glibc 2.28): the build linked the way
+/// releases are needs nothing newer, and starts. `make release` refuses a
+/// binary that needs more (the build machine's own glibc is newer here).
+#[test]
+fn the_release_build_runs_on_rhel_8() {
+    let baseline = baseline_provider_bin();
+    let needed = glibc_needed(&baseline);
+    assert!(
+        version_key(&needed) <= version_key("2.28"),
+        "the baseline build needs glibc {needed}"
+    );
+    let out = Command::new(&baseline).arg("--version").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")),
+        "{out:?}"
+    );
+
+    let native = provider_dir().join("terraform-provider-rhelazure");
+    let native_needs = glibc_needed(&native);
+    if version_key(&native_needs) > version_key("2.28") {
+        let dist = tempfile::tempdir().unwrap();
+        let out = Command::new(repo_root().join("scripts/release.sh"))
+            .arg(dist.path())
+            .env("RHELAZURE_RELEASE_BIN", &native)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("needs glibc {native_needs}")) && err.contains("2.28"),
+            "{err}"
+        );
+    }
+}
+
+/// Stops the gpg-agent that gpg started for a throwaway keyring, when the
+/// test ends, passed or not (tests leave no process behind).
+struct KeyringAgent<'a>(&'a Path);
+
+impl Drop for KeyringAgent<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .env("GNUPGHOME", self.0)
+            .status();
+    }
+}
+
+/// With RHELAZURE_GPG_KEY, `make release` signs the SHA256SUMS with a
+/// detached signature that `gpg --verify` accepts, and that fails once the
+/// sums are changed. A throwaway key in a throwaway keyring.
+#[test]
+fn release_checksums_are_signed_with_the_given_key() {
+    let home = tempfile::tempdir().unwrap();
+    let _agent = KeyringAgent(home.path());
+    let gpg = |args: &[&str]| {
+        Command::new("gpg")
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
+            .args(args)
+            .env("GNUPGHOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let made = gpg(&[
+        "--quick-generate-key",
+        "rhelazure release test <release-test@example.invalid>",
+        "ed25519",
+        "sign",
+        "1d",
+    ]);
+    assert!(made.status.success(), "{made:?}");
+    let dist = tempfile::tempdir().unwrap();
+    let out = Command::new(repo_root().join("scripts/release.sh"))
+        .arg(dist.path())
+        .env("RHELAZURE_RELEASE_BIN", baseline_provider_bin())
+        .env("RHELAZURE_GPG_KEY", "release-test@example.invalid")
+        .env("GNUPGHOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let version = env!("CARGO_PKG_VERSION");
+    let sums = dist
+        .path()
+        .join(format!("terraform-provider-rhelazure_{version}_SHA256SUMS"));
+    let sig = dist.path().join(format!(
+        "terraform-provider-rhelazure_{version}_SHA256SUMS.sig"
+    ));
+    let verify = || gpg(&["--verify", sig.to_str().unwrap(), sums.to_str().unwrap()]);
+    let verified = verify();
+    assert!(verified.status.success(), "{verified:?}");
+    std::fs::write(&sums, "0000  tampered.zip\n").unwrap();
+    assert!(
+        !verify().status.success(),
+        "a changed SHA256SUMS must not verify"
+    );
 }

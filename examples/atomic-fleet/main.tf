@@ -8,7 +8,7 @@
 # (Run Command / resize), never replaced.
 
 terraform {
-  required_version = ">= 1.8"
+  required_version = ">= 1.11" # the oldest Terraform the tests run
   required_providers {
     rhelazure = {
       source = "rhel-on-azure/rhelazure"

@@ -7,7 +7,7 @@
 # rhelazure_atomic_host) needs: the image URN, its purchase plan and the key.
 
 terraform {
-  required_version = ">= 1.8"
+  required_version = ">= 1.11" # the oldest Terraform the tests run
   required_providers {
     rhelazure = {
       source = "rhel-on-azure/rhelazure"

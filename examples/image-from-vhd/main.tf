@@ -8,7 +8,7 @@
 # (from Image Builder's "raw"/"vhd" output or virt-builder) for real use.
 
 terraform {
-  required_version = ">= 1.8"
+  required_version = ">= 1.11" # the oldest Terraform the tests run
   required_providers {
     rhelazure = {
       source = "rhel-on-azure/rhelazure"

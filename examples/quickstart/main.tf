@@ -14,7 +14,7 @@
 # accounts, see ../../README.md ("Pointing it at real Azure and Red Hat accounts").
 
 terraform {
-  required_version = ">= 1.8" # provider-defined functions
+  required_version = ">= 1.11" # the oldest Terraform the tests run (functions need 1.8, ephemeral resources 1.10)
   required_providers {
     rhelazure = {
       source = "rhel-on-azure/rhelazure"

@@ -51,7 +51,9 @@ fn readme_examples_and_manifest_agree_on_the_minimum_terraform() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
     let claim = "**Requires Terraform ";
-    let at = readme.find(claim).expect("the README states the minimum Terraform");
+    let at = readme
+        .find(claim)
+        .expect("the README states the minimum Terraform");
     let minimum: String = readme[at + claim.len()..]
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')

@@ -45,12 +45,8 @@ fn footprint(cloud: &LocalCloud) -> Value {
     })
 }
 
-/// apply, an empty plan, destroy, nothing left behind; returns the outputs.
-fn apply_and_destroy(cloud: &LocalCloud, ws: &Workspace, before: &Value) -> Value {
-    apply_edit_and_destroy(cloud, ws, before, |_| {})
-}
-
-/// As [`apply_and_destroy`], with `edit` run on the applied workspace first.
+/// apply, an empty plan, `edit` on the applied workspace, destroy, nothing
+/// left behind; returns the outputs of the first apply.
 fn apply_edit_and_destroy(
     cloud: &LocalCloud,
     ws: &Workspace,

@@ -681,3 +681,47 @@ fn a_host_lands_in_the_subscription_of_its_subnet() {
         "nothing left behind"
     );
 }
+
+/// A registration to an organization other than that of the provider's Red
+/// Hat credentials is refused at plan time (it would fail at first boot,
+/// after the apply); the right one plans; without Red Hat credentials the
+/// organization cannot be checked and the plan goes on.
+#[test]
+fn a_registration_to_another_organization_is_refused_at_plan() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let registered = |org: &str| {
+        config(&sub, "registered", "Standard_B2s", WEB, "")
+            .replace(
+                "  containers =",
+                &format!(
+                    "  registration = {{\n    organization   = {org}\n    activation_key = \"hosts\"\n  }}\n  containers ="
+                ),
+            )
+            // The key is sensitive: no output of the whole host.
+            .replace("output \"host\" { value = rhelazure_atomic_host.h }", "")
+    };
+    let plan = |ws: &Workspace| ws.run(&["plan", "-no-color", "-input=false"]);
+    let wrong = Workspace::new(tf, &registered("12345678")).cloud(&cloud);
+    let r = plan(&wrong);
+    assert_ne!(r.code, 0, "{}", r.all());
+    // The diagnostic points at the attribute: Terraform quotes its line.
+    assert!(r.all().contains("registration = {"), "{}", r.all());
+    for w in [
+        "Not the organization of the Red Hat credentials",
+        "organization 11009103",
+    ] {
+        assert!(r.all().contains(w), "{w}: {}", r.all());
+    }
+    let right = Workspace::new(tf, &registered("11009103")).cloud(&cloud);
+    let r = plan(&right);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let unchecked = Workspace::new(tf, &registered("12345678"))
+        .cloud(&cloud)
+        .env("RH_OFFLINE_TOKEN", "")
+        .env("RH_CLIENT_ID", "")
+        .env("RH_CLIENT_SECRET", "");
+    let r = plan(&unchecked);
+    assert_eq!(r.code, 0, "{}", r.all());
+}

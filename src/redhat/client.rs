@@ -39,6 +39,9 @@ pub enum RedHatError {
     },
     #[error("{what} did not finish within the timeout ({waited_secs} s)")]
     Timeout { what: String, waited_secs: u64 },
+    /// An answer that does not have the spec's shape.
+    #[error("unexpected answer from {path}: {message}")]
+    Decode { path: String, message: String },
 }
 
 impl RedHatError {
@@ -64,6 +67,18 @@ pub struct ComposeStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compose {
     pub id: String,
+}
+
+/// RHSM v2 `OrgSimpleContentAccess`: the organization the credentials belong
+/// to (`GET /organization`). Written to the spec's schema by hand until the
+/// model generator renders objects; `id` is a string there, a number in
+/// registration settings.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSimpleContentAccess {
+    pub id: Option<String>,
+    pub simple_content_access: Option<String>,
+    pub simple_content_access_capable: Option<bool>,
 }
 
 pub struct RedHatClient {
@@ -209,6 +224,30 @@ impl RedHatClient {
             }
         })
         .await
+    }
+
+    // --- RHSM v2: the organization ----------------------------------------------
+
+    /// The organization the credentials belong to (`checkOrgSCACapability`).
+    pub async fn organization(
+        &self,
+        deadline: Instant,
+    ) -> Result<OrgSimpleContentAccess, RedHatError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            body: OrgSimpleContentAccess,
+        }
+        let path = "/api/rhsm/v2/organization";
+        let json = self
+            .call(reqwest::Method::GET, path, None, deadline, false)
+            .await?
+            .unwrap_or_default();
+        serde_json::from_value::<Answer>(json)
+            .map(|a| a.body)
+            .map_err(|e| RedHatError::Decode {
+                path: path.into(),
+                message: e.to_string(),
+            })
     }
 
     // --- RHSM v2: activation keys -------------------------------------------------

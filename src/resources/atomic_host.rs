@@ -309,6 +309,7 @@ impl Resource<ProviderData> for AtomicHost {
                 plan.set("booted_image_digest", Value::unknown());
             }
         }
+        check_organization(data, plan).await;
         // Image and size must fit together: checked on create and whenever
         // the size changes (Azure would refuse it at apply, after a deallocation).
         let size_changed = !plan.is_create() && plan.config.attr("size") != plan.prior.attr("size");
@@ -908,6 +909,54 @@ impl Resource<ProviderData> for AtomicHost {
 /// Takes over the VM of a create that was interrupted after its PUT: waits
 /// for its provisioning to end, then tracks it (tainted if it failed, so
 /// the next apply replaces it).
+/// A host registers at first boot, long after the apply: an organization id
+/// that is not the one of the provider's Red Hat credentials (where the
+/// activation key lives when this provider manages it) would fail there,
+/// silently. Checked at plan time when the registration is new and Red Hat
+/// credentials are configured; without them, or without the right to read
+/// the organization, the plan goes on (a warning says why).
+async fn check_organization(data: &ProviderData, plan: &mut PlanContext<'_>) {
+    let registration = plan.config.attr("registration");
+    let Some(org) = registration.attr("organization").as_number() else {
+        return; // no registration, or not known until apply
+    };
+    if !plan.is_create() && registration == plan.prior.attr("registration") {
+        return;
+    }
+    let Ok(redhat) = data.redhat() else { return };
+    // Terraform quotes the source of top-level attributes only: a path into
+    // the nested object would show the resource's first line instead.
+    let at = AttributePath::attrs(&["registration"]);
+    let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
+    match redhat.organization(dl).await {
+        Ok(found) if found.id.as_deref() == Some(org.to_string().as_str()) => {}
+        Ok(found) => plan.diagnostics.push(
+            Diagnostic::error(
+                "Not the organization of the Red Hat credentials",
+                format!(
+                    "The host would register to Red Hat organization {org} at first boot, but the provider's Red Hat \
+                     credentials belong to organization {}, where its activation keys are. Registration would fail \
+                     on the host, after the apply. Use the organization id shown in the Hybrid Cloud Console \
+                     (console.redhat.com, your user menu) for those credentials, or a provider alias with \
+                     credentials of organization {org}.",
+                    found.id.as_deref().unwrap_or("(none)")
+                ),
+            )
+            .at(at),
+        ),
+        Err(e) => plan.diagnostics.push(
+            Diagnostic::warning(
+                "Red Hat organization not checked",
+                format!(
+                    "Could not read the organization of the provider's Red Hat credentials ({e}); the host's \
+                     organization id {org} is used unchecked."
+                ),
+            )
+            .at(at),
+        ),
+    }
+}
+
 async fn adopt_interrupted(
     arm: &ArmClient,
     mut state: Value,

@@ -1,4 +1,5 @@
-//! RHSM API v2 activation keys (`/api/rhsm/v2/activation_keys`), per
+//! RHSM API v2: the caller's organization (`/api/rhsm/v2/organization`) and
+//! activation keys (`/api/rhsm/v2/activation_keys`), per
 //! `redhat-rhsm-v2/openapi.json`: create answers 200 (not 201) with `{"body": key}`,
 //! names are letters, digits, `_` and `-` and unique, system-purpose values are
 //! checked, errors are `{"error":{"code","message"}}`.
@@ -122,6 +123,15 @@ fn render(k: &Json) -> Json {
 
 pub fn handle(emu: &Emulator, req: &Req, rest: &[&str]) -> Response {
     match (req.method.clone(), rest) {
+        // checkOrgSCACapability: the organization of the caller's credentials.
+        (Method::GET, ["organization"]) => json_response(
+            200,
+            &json!({ "body": {
+                "id": emu.seed().redhat.org_id,
+                "simpleContentAccess": "enabled",
+                "simpleContentAccessCapable": true,
+            } }),
+        ),
         (Method::GET, ["activation_keys"]) => {
             let st = emu.state();
             json_response(

@@ -1,8 +1,16 @@
 //! Registry-format documentation generated from the schemas themselves
 //! (`docs/resources/*.md`, `docs/data-sources/*.md`,
 //! `docs/ephemeral-resources/*.md`, `docs/functions/*.md`), with hand-written
-//! example blocks from `docs/examples/<name>.tf`. `make docs` writes them; a
-//! test fails when the committed docs differ from what the schemas say.
+//! example blocks laid out as HashiCorp's tfplugindocs reads them
+//! (`examples/provider/provider.tf`, `examples/resources/<type>/resource.tf`,
+//! `examples/data-sources/<type>/data-source.tf`,
+//! `examples/ephemeral-resources/<type>/ephemeral-resource.tf`,
+//! `examples/functions/<name>/function.tf`). Import sections stay here rather
+//! than in tfplugindocs' `import.sh`: they explain adoption after interrupted
+//! creates, which a shell snippet cannot. The index lists every guide in
+//! `docs/guides/`, and each page links its related resources and guides.
+//! `make docs` writes them; a test fails when the committed docs differ from
+//! what the schemas say.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,19 +41,39 @@ fn type_name(a: &Attribute) -> String {
     }
 }
 
-fn attr_line(a: &Attribute, out: &mut String) {
-    let flags: Vec<&str> = [(a.sensitive, "sensitive"), (a.write_only, "write-only")]
-        .iter()
-        .filter(|(b, _)| *b)
-        .map(|(_, s)| *s)
-        .collect();
+/// One attribute as a list item. `with_role` adds required / optional /
+/// read-only to the flags: top-level attributes are grouped under those
+/// headings instead, nested ones are not.
+fn attr_line(a: &Attribute, with_role: bool, out: &mut String) {
+    let role = if a.required {
+        "required"
+    } else if a.optional {
+        "optional"
+    } else {
+        "read-only"
+    };
+    let flags: Vec<&str> = [
+        (with_role, role),
+        (a.sensitive, "sensitive"),
+        (a.write_only, "write-only"),
+        (a.deprecation.is_some(), "deprecated"),
+    ]
+    .iter()
+    .filter(|(b, _)| *b)
+    .map(|(_, s)| *s)
+    .collect();
     let extra = if flags.is_empty() {
         String::new()
     } else {
         format!(", {}", flags.join(", "))
     };
+    let deprecation = a
+        .deprecation
+        .as_deref()
+        .map(|d| format!(" **Deprecated**: {d}"))
+        .unwrap_or_default();
     out.push_str(&format!(
-        "- `{}` ({}{extra}) {}\n",
+        "- `{}` ({}{extra}) {}{deprecation}\n",
         a.name,
         type_name(a),
         a.description.trim()
@@ -53,8 +81,10 @@ fn attr_line(a: &Attribute, out: &mut String) {
     if let AttributeType::Nested(n) = &a.ty {
         for c in &n.attributes {
             let mut sub = String::new();
-            attr_line(c, &mut sub);
-            out.push_str(&format!("  {sub}"));
+            attr_line(c, true, &mut sub);
+            for line in sub.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
         }
     }
 }
@@ -73,7 +103,7 @@ fn block_doc(block: &Block, out: &mut String) {
         }
         out.push_str(&format!("\n### {title}\n\n"));
         for a in attrs {
-            attr_line(a, out);
+            attr_line(a, false, out);
         }
     }
     for b in &block.blocks {
@@ -87,9 +117,119 @@ fn block_doc(block: &Block, out: &mut String) {
             b.block.description.trim()
         ));
         for a in &b.block.attributes {
-            attr_line(a, out);
+            attr_line(a, true, out);
         }
     }
+}
+
+/// What a page links to: related resources and data sources (type names)
+/// and guides (file stems in `docs/guides/`).
+fn related(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match name {
+        "rhelazure_image" => (
+            &["rhelazure_image_build", "rhelazure_atomic_host"],
+            &["real-accounts"],
+        ),
+        "rhelazure_image_build" => (
+            &[
+                "rhelazure_image",
+                "rhelazure_activation_key",
+                "rhelazure_atomic_host",
+            ],
+            &["image-mode-hosts", "real-accounts"],
+        ),
+        "rhelazure_cloud_access" => (
+            &[
+                "rhelazure_marketplace_images",
+                "rhelazure_marketplace_agreement",
+                "rhelazure_activation_key",
+            ],
+            &[
+                "byos-gold-images",
+                "payg-byos-hybrid-benefit",
+                "real-accounts",
+            ],
+        ),
+        "rhelazure_marketplace_agreement" => (
+            &[
+                "rhelazure_marketplace_image",
+                "rhelazure_cloud_access",
+                "rhelazure_atomic_host",
+            ],
+            &["byos-gold-images", "real-accounts"],
+        ),
+        "rhelazure_activation_key" => (
+            &["rhelazure_atomic_host", "rhelazure_image_build"],
+            &["byos-gold-images", "image-mode-hosts", "real-accounts"],
+        ),
+        "rhelazure_vm_license" => (
+            &["rhelazure_cloud_access", "rhelazure_atomic_host"],
+            &["payg-byos-hybrid-benefit", "real-accounts"],
+        ),
+        "rhelazure_atomic_host" => (
+            &[
+                "rhelazure_marketplace_image",
+                "rhelazure_marketplace_agreement",
+                "rhelazure_activation_key",
+                "rhelazure_image_build",
+                "rhelazure_vm_license",
+            ],
+            &["image-mode-hosts", "byos-gold-images", "real-accounts"],
+        ),
+        "rhelazure_marketplace_image" | "rhelazure_marketplace_images" => (
+            &[
+                "rhelazure_marketplace_agreement",
+                "rhelazure_atomic_host",
+                "rhelazure_cloud_access",
+            ],
+            &["byos-gold-images", "payg-byos-hybrid-benefit"],
+        ),
+        "rhelazure_client_config" => (&[], &["azure-authentication"]),
+        "rhelazure_redhat_access_token" => (&[], &["real-accounts"]),
+        _ => (&[], &[]),
+    }
+}
+
+/// Where a type's page is, relative to another page of the docs.
+fn page_link(name: &str, s: &ProviderSchemas) -> Option<String> {
+    let stem = name.trim_start_matches("rhelazure_");
+    let dir = if s.resources.contains_key(name) {
+        "resources"
+    } else if s.data_sources.contains_key(name) {
+        "data-sources"
+    } else if s.ephemeral_resources.contains_key(name) {
+        "ephemeral-resources"
+    } else {
+        return None;
+    };
+    Some(format!("../{dir}/{stem}.md"))
+}
+
+/// A guide's title: the `page_title` of its front matter.
+fn guide_title(guides: &Path, stem: &str) -> Option<String> {
+    let text = std::fs::read_to_string(guides.join(format!("{stem}.md"))).ok()?;
+    let line = text.lines().find(|l| l.starts_with("page_title:"))?;
+    Some(
+        line["page_title:".len()..]
+            .trim()
+            .trim_matches('"')
+            .to_string(),
+    )
+}
+
+fn related_section(name: &str, s: &ProviderSchemas, guides: &Path) -> String {
+    let (types, guide_stems) = related(name);
+    let mut items: Vec<String> = types
+        .iter()
+        .filter_map(|t| page_link(t, s).map(|l| format!("- [`{t}`]({l})")))
+        .collect();
+    items.extend(guide_stems.iter().filter_map(|g| {
+        guide_title(guides, g).map(|title| format!("- Guide: [{title}](../guides/{g}.md)"))
+    }));
+    if items.is_empty() {
+        return String::new();
+    }
+    format!("\n## Related\n\n{}\n", items.join("\n"))
 }
 
 fn page(
@@ -126,16 +266,16 @@ fn function_page(name: &str, f: &FunctionSignature, example: Option<&str>) -> St
         "\n## Signature\n\n```text\n{name}({}) {}\n```\n\n## Arguments\n\n",
         f.parameters
             .iter()
-            .map(|p| format!("{} {}", p.name, p.ty.to_json()))
+            .map(|p| format!("{} {}", p.name, p.ty.to_constraint()))
             .collect::<Vec<_>>()
             .join(", "),
-        f.return_type.to_json()
+        f.return_type.to_constraint()
     ));
     for p in &f.parameters {
         out.push_str(&format!(
-            "1. `{}` ({}) {}\n",
+            "1. `{}` (`{}`) {}\n",
             p.name,
-            p.ty.to_json(),
+            p.ty.to_constraint(),
             p.description
         ));
     }
@@ -156,39 +296,77 @@ fn import_note(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Every docs file (relative path -> content) for these schemas.
-pub fn render(s: &ProviderSchemas, examples_dir: &Path) -> BTreeMap<String, String> {
-    let example =
-        |name: &str| std::fs::read_to_string(examples_dir.join(format!("{name}.tf"))).ok();
+/// Every docs file (relative path -> content) for these schemas, with the
+/// examples in `examples_dir` (tfplugindocs layout) and the guides of
+/// `guides_dir`.
+pub fn render(
+    s: &ProviderSchemas,
+    examples_dir: &Path,
+    guides_dir: &Path,
+) -> BTreeMap<String, String> {
+    let example = |kind: &str, name: &str, file: &str| {
+        std::fs::read_to_string(examples_dir.join(kind).join(name).join(file)).ok()
+    };
     let mut files = BTreeMap::new();
     let mut index = String::from("---\npage_title: \"rhelazure Provider\"\ndescription: |-\n  RHEL on Azure: images, Red Hat subscriptions and Atomic hosts.\n---\n\n# rhelazure Provider\n\n");
     index.push_str(s.provider.block.description.trim());
     index.push('\n');
-    if let Some(e) = example("provider") {
+    if let Some(e) = example("provider", "", "provider.tf") {
         index.push_str(&format!(
             "\n## Example Usage\n\n```terraform\n{}\n```\n",
             e.trim()
         ));
     }
+    let mut guides: Vec<(String, String)> = std::fs::read_dir(guides_dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let stem = e.path().file_stem()?.to_str()?.to_string();
+                    (e.path().extension()? == "md")
+                        .then(|| guide_title(guides_dir, &stem).map(|t| (stem, t)))?
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    guides.sort();
+    if !guides.is_empty() {
+        index.push_str("\n## Guides\n\n");
+        for (stem, title) in &guides {
+            index.push_str(&format!("- [{title}](guides/{stem}.md)\n"));
+        }
+    }
     index.push_str("\n## Schema\n");
     block_doc(&s.provider.block, &mut index);
     files.insert("index.md".into(), index);
+    let with_related = |name: &str, page: String| page + &related_section(name, s, guides_dir);
     for (name, schema) in &s.resources {
         files.insert(
             format!("resources/{}.md", name.trim_start_matches("rhelazure_")),
-            page(
-                "Resource",
+            with_related(
                 name,
-                schema,
-                example(name).as_deref(),
-                import_note(name),
+                page(
+                    "Resource",
+                    name,
+                    schema,
+                    example("resources", name, "resource.tf").as_deref(),
+                    import_note(name),
+                ),
             ),
         );
     }
     for (name, schema) in &s.data_sources {
         files.insert(
             format!("data-sources/{}.md", name.trim_start_matches("rhelazure_")),
-            page("Data Source", name, schema, example(name).as_deref(), None),
+            with_related(
+                name,
+                page(
+                    "Data Source",
+                    name,
+                    schema,
+                    example("data-sources", name, "data-source.tf").as_deref(),
+                    None,
+                ),
+            ),
         );
     }
     for (name, schema) in &s.ephemeral_resources {
@@ -197,19 +375,26 @@ pub fn render(s: &ProviderSchemas, examples_dir: &Path) -> BTreeMap<String, Stri
                 "ephemeral-resources/{}.md",
                 name.trim_start_matches("rhelazure_")
             ),
-            page(
-                "Ephemeral Resource",
+            with_related(
                 name,
-                schema,
-                example(name).as_deref(),
-                None,
+                page(
+                    "Ephemeral Resource",
+                    name,
+                    schema,
+                    example("ephemeral-resources", name, "ephemeral-resource.tf").as_deref(),
+                    None,
+                ),
             ),
         );
     }
     for (name, f) in &s.functions {
         files.insert(
             format!("functions/{name}.md"),
-            function_page(name, f, example(name).as_deref()),
+            function_page(
+                name,
+                f,
+                example("functions", name, "function.tf").as_deref(),
+            ),
         );
     }
     files
@@ -218,5 +403,9 @@ pub fn render(s: &ProviderSchemas, examples_dir: &Path) -> BTreeMap<String, Stri
 /// The docs of this provider.
 pub fn render_provider(repo: &Path) -> BTreeMap<String, String> {
     let registry = crate::resources::registry();
-    render(registry.schemas(), &repo.join("docs/examples"))
+    render(
+        registry.schemas(),
+        &repo.join("examples"),
+        &repo.join("docs/guides"),
+    )
 }

@@ -82,3 +82,87 @@ fn readme_examples_and_manifest_agree_on_the_minimum_terraform() {
     let major: u32 = minimum.split('.').next().unwrap().parse().unwrap();
     assert!(major >= 1, "protocol 6 needs Terraform 1.0 or later");
 }
+
+/// Guides, the README and the examples' READMEs write attributes as the
+/// schemas declare them: a nested attribute with `=` (`registration = {`),
+/// a block without (`timeouts {`). Terraform refuses the other spelling.
+/// Lines about azurerm's resources (whose `plan { }` is a block) are theirs.
+#[test]
+fn prose_uses_the_schemas_syntax() {
+    use rhelazure::plugin::schema::{AttributeType, Block};
+    use rhelazure::plugin::service::ProviderService as _;
+    fn collect(block: &Block, nested: &mut Vec<String>, blocks: &mut Vec<String>) {
+        for a in &block.attributes {
+            if let AttributeType::Nested(_) = a.ty {
+                nested.push(a.name.clone());
+            }
+        }
+        for b in &block.blocks {
+            blocks.push(b.type_name.clone());
+            collect(&b.block, nested, blocks);
+        }
+    }
+    let registry = rhelazure::resources::registry();
+    let s = registry.schemas();
+    let (mut nested, mut blocks) = (Vec::new(), Vec::new());
+    for schema in std::iter::once(&s.provider)
+        .chain(s.resources.values())
+        .chain(s.data_sources.values())
+        .chain(s.ephemeral_resources.values())
+    {
+        collect(&schema.block, &mut nested, &mut blocks);
+    }
+    // A name that is a block somewhere and a nested attribute elsewhere is ambiguous: skip it.
+    nested.retain(|n| !blocks.contains(n));
+    assert!(
+        nested.contains(&"registration".to_string()) && blocks.contains(&"timeouts".to_string())
+    );
+
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![repo.join("README.md")];
+    for dir in [repo.join("docs/guides"), repo.join("examples")] {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "md") {
+                files.push(p);
+            } else if p.join("README.md").exists() {
+                files.push(p.join("README.md"));
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let near = lines[i.saturating_sub(1)..(i + 2).min(lines.len())].join(" ");
+            if near.contains("azurerm_") {
+                continue;
+            }
+            let words: Vec<&str> = line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '=' || c == '{'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            for w in words.windows(2) {
+                let (name, next) = (w[0], w[1]);
+                let where_ = format!("{}:{}: {}", file.display(), i + 1, line.trim());
+                if next.starts_with('{') && nested.iter().any(|n| n == name) {
+                    wrong.push(format!(
+                        "{where_} (`{name}` is a nested attribute: `{name} = {{`)"
+                    ));
+                }
+            }
+            for b in &blocks {
+                if line.contains(&format!("{b} = {{")) {
+                    wrong.push(format!(
+                        "{}:{}: {} (`{b}` is a block: `{b} {{`)",
+                        file.display(),
+                        i + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -337,3 +337,86 @@ fn atomic_fleet() {
     }
     cloud.assert_requests_in_spec();
 }
+
+/// The snippets the registry docs show (`examples/provider`, `resources`,
+/// `data-sources`, `ephemeral-resources`, `functions`: tfplugindocs' layout),
+/// all in one module, pass `terraform validate` with every Terraform: they
+/// use the schemas' attribute names and syntax, and reference each other
+/// correctly. Their references to azurerm resources (the provider cannot be
+/// installed offline) become ARM id strings of the same kind, and the
+/// reader's SSH key file a key.
+#[test]
+fn registry_doc_snippets_validate() {
+    let mut snippets = Vec::new();
+    for kind in [
+        "provider",
+        "resources",
+        "data-sources",
+        "ephemeral-resources",
+        "functions",
+    ] {
+        let dir = rhelazure_acceptance_tests::repo_root()
+            .join("examples")
+            .join(kind);
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "tf") {
+                    snippets.push(p);
+                }
+            }
+        }
+    }
+    snippets.sort();
+    assert!(snippets.len() >= 15, "{snippets:?}");
+    let config: String = snippets
+        .iter()
+        .map(|p| {
+            format!(
+                "# {}\n{}\n",
+                p.display(),
+                std::fs::read_to_string(p).unwrap()
+            )
+        })
+        .collect();
+    let arm_id = |provider: &str, kind: &str| {
+        format!("\"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/{provider}/{kind}/x\"")
+    };
+    let mut config = config;
+    for (reference, provider, kind) in [
+        (
+            "azurerm_subnet.hosts.id",
+            "Microsoft.Network",
+            "virtualNetworks/v/subnets",
+        ),
+        (
+            "azurerm_storage_account.images.id",
+            "Microsoft.Storage",
+            "storageAccounts",
+        ),
+        (
+            "azurerm_linux_virtual_machine.app.id",
+            "Microsoft.Compute",
+            "virtualMachines",
+        ),
+    ] {
+        config = config.replace(reference, &arm_id(provider, kind));
+    }
+    assert!(
+        !config.contains("azurerm_"),
+        "an azurerm reference this test does not know"
+    );
+    // The reader's own SSH key, which this machine does not have.
+    config = config.replace(
+        "file(\"~/.ssh/id_ed25519.pub\")",
+        "\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISnippetKey ops@example\"",
+    );
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, &config);
+        let r = ws.run(&["validate", "-no-color"]);
+        assert_eq!(r.code, 0, "terraform {}: {}", tf.version, r.all());
+    }
+}

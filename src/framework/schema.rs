@@ -131,6 +131,49 @@ impl Attr {
     pub fn name(&self) -> &str {
         &self.proto.name
     }
+
+    /// The protocol attribute, nested children included, with a description
+    /// that also says what the behaviour adds: the default, what validators
+    /// accept, and that a change replaces the object. Terraform's language
+    /// server and the registry docs show it, so they cannot drift from the code.
+    pub(crate) fn to_protocol(&self) -> ps::Attribute {
+        let mut p = self.proto.clone();
+        if let AttributeType::Nested(n) = &mut p.ty {
+            n.attributes = self.nested.iter().map(Attr::to_protocol).collect();
+        }
+        let mut extra: Vec<String> = Vec::new();
+        if let Some(d) = self.behaviour.default.as_ref().and_then(literal) {
+            extra.push(format!("Default: `{d}`."));
+        }
+        extra.extend(
+            self.behaviour
+                .validators
+                .iter()
+                .filter_map(|v| v.describe()),
+        );
+        if self.behaviour.force_new {
+            extra.push("Changing it replaces the object.".into());
+        }
+        if !extra.is_empty() {
+            let base = p.description.trim_end();
+            p.description = if base.is_empty() {
+                extra.join(" ")
+            } else {
+                format!("{base} {}", extra.join(" "))
+            };
+        }
+        p
+    }
+}
+
+/// A default as Terraform source would write it (scalars only).
+fn literal(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(format!("{s:?}")),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// A nested block (`timeouts { ... }`, repeated `users { ... }`).
@@ -231,7 +274,7 @@ impl ResourceSchema {
 
 fn block(attrs: &[Attr], blocks: &[BlockDef], description: &str) -> ps::Block {
     ps::Block {
-        attributes: attrs.iter().map(|a| a.proto.clone()).collect(),
+        attributes: attrs.iter().map(Attr::to_protocol).collect(),
         blocks: blocks.iter().map(BlockDef::to_protocol).collect(),
         description: description.to_string(),
         deprecation: None,

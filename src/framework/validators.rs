@@ -10,6 +10,13 @@ use crate::plugin::value::Value;
 pub trait Validator: Send + Sync {
     /// Called only with known, non-null values.
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics);
+
+    /// What the validator accepts, as one markdown sentence for the
+    /// attribute's description (as terraform-plugin-framework validators'
+    /// `MarkdownDescription`); None when the description says it already.
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The string is one of `allowed`.
@@ -30,6 +37,11 @@ impl Validator for OneOf {
                 );
             }
         }
+    }
+
+    fn describe(&self) -> Option<String> {
+        let values: Vec<String> = self.0.iter().map(|v| format!("`{v}`")).collect();
+        Some(format!("Allowed values: {}.", values.join(", ")))
     }
 }
 
@@ -55,6 +67,10 @@ impl Validator for StringMatches {
                 );
             }
         }
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(format!("Must be {}.", self.expected))
     }
 }
 
@@ -84,6 +100,10 @@ impl Validator for LengthBetween {
             }
         }
     }
+
+    fn describe(&self) -> Option<String> {
+        Some(format!("{} to {} characters.", self.min, self.max))
+    }
 }
 
 /// An integer within bounds.
@@ -112,6 +132,10 @@ impl Validator for IntBetween {
             }
         }
     }
+
+    fn describe(&self) -> Option<String> {
+        Some(format!("A whole number from {} to {}.", self.min, self.max))
+    }
 }
 
 /// A duration such as "30s", "20m", "1h30m".
@@ -128,6 +152,10 @@ impl Validator for DurationValidator {
                 diags.error_at(path.clone(), "Invalid duration", format!("{path}: {e}"));
             }
         }
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some("A duration such as `30s`, `20m` or `1h30m`.".into())
     }
 }
 
@@ -162,6 +190,10 @@ impl Validator for UniqueElements {
                 }
             }
         }
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some("No value may appear twice.".into())
     }
 }
 

@@ -198,7 +198,7 @@ impl Resource<ProviderData> for AtomicHost {
                 fn_str("location", "Azure region."),
                 fn_str("subnet_id", "ARM id of the subnet the NIC joins. The host is created in the subnet's subscription (Azure keeps a NIC in its virtual network's subscription), which may differ from the provider's."),
                 Attr::string("size").required().description("VM size, such as `Standard_D2s_v5` (changes in place; the VM is deallocated when Azure needs it)."),
-                Attr::string("admin_username").default("rhel").force_new().description("Administrator user (default `rhel`)."),
+                Attr::string("admin_username").default("rhel").force_new().description("Administrator user."),
                 Attr::string_list("ssh_public_keys").required().force_new().description("SSH public keys of the administrator."),
                 Attr::string("source_image_id").optional().force_new().description("A managed or gallery image (`rhelazure_image`, `rhelazure_image_build`). Exactly one of this and `marketplace_image`."),
                 Attr::nested("marketplace_image", ObjectNesting::Single, vec![
@@ -212,7 +212,7 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::number("size_gb").optional().description("OS disk size (default: the image's)."),
                     Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&["Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "Premium_ZRS", "StandardSSD_ZRS"])),
                 ]).optional().force_new().description("OS disk settings."),
-                Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP (default false)."),
+                Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP."),
                 Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),
                 Attr::string("license_type").optional().validate(one_of(&super::vm_license::LICENSE_TYPES)).description("Azure Hybrid Benefit license type (changes in place)."),
                 Attr::nested("registration", ObjectNesting::Single, vec![
@@ -228,7 +228,7 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::string_map("environment").optional(),
                     Attr::string_list("command").optional(),
                 ]).optional().description("Containers run as Podman quadlet units (changed in place; only changed containers restart)."),
-                Attr::bool("auto_update").default(true).description("Enable podman-auto-update and bootc update timers (default true)."),
+                Attr::bool("auto_update").default(true).description("Enable podman-auto-update and bootc update timers."),
                 Attr::bool("detect_host_drift").default(false).description("On every refresh, run a read-only command on the host (Run Command) that reports the booted bootc image and the hashes of the container units, so a changed image or unit plans an in-place fix (default false: each refresh then costs a Run Command per host)."),
                 Attr::string("booted_image_digest").computed().use_state_for_unknown().description("Image-mode hosts: digest of the booted bootc image, as `bootc status` reports it (read after `bootc_image` changes and by `detect_host_drift`)."),
                 Attr::string("first_boot_sha256").computed().use_state_for_unknown().description("SHA-256 of the cloud-config the host first booted with (null for imported hosts)."),

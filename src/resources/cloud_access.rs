@@ -42,8 +42,8 @@ impl Resource<ProviderData> for CloudAccess {
                 Attr::string("id").computed().use_state_for_unknown().description("The Sources id of the enrolment."),
                 Attr::string("azure_subscription_id").optional_computed().force_new().use_state_for_unknown().description("Subscription to enrol (default: the provider's)."),
                 Attr::string("name").optional_computed().use_state_for_unknown().description("Name of the Red Hat source (default `azure-<subscription id>`); changes in place."),
-                Attr::bool("wait_for_gold_images").default(true).description("Wait until the gold images are visible in the subscription's Marketplace (default true)."),
-                Attr::string("location").default("eastus").description("Region whose Marketplace is checked for the gold images (default `eastus`)."),
+                Attr::bool("wait_for_gold_images").default(true).description("Wait until the gold images are visible in the subscription's Marketplace."),
+                Attr::string("location").default("eastus").description("Region whose Marketplace is checked for the gold images."),
                 // Computed values keep their state value in plans (a rename or a
                 // timeouts edit changes none of them), so nothing that refers to
                 // them is re-planned; modify_plan re-opens the gold-image ones

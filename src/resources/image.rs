@@ -188,7 +188,7 @@ impl Resource<ProviderData> for Image {
                 Attr::string_map("tags").optional().description("Tags (change in place)."),
                 Attr::string("source_path").optional().force_new().description("A raw or fixed-VHD disk image on this machine."),
                 Attr::string("storage_account_id").optional().force_new().description("Storage account the file is uploaded to (with source_path)."),
-                Attr::string("storage_container").default("vhds").force_new().description("Blob container (default `vhds`, created when missing)."),
+                Attr::string("storage_container").default("vhds").force_new().description("Blob container (created when missing)."),
                 Attr::string("blob_name").optional_computed().force_new().use_state_for_unknown().description("Blob name (default `<name>.vhd`)."),
                 Attr::string("source_blob_uri").optional().force_new().description("An existing fixed-VHD page blob instead of source_path."),
                 Attr::string("source_sha256").computed().force_new().description("SHA-256 of source_path; a changed file plans a replacement."),

@@ -102,10 +102,10 @@ fn customizations_attr() -> Attr {
                         .description("Activation key to register with."),
                     Attr::bool("insights")
                         .default(false)
-                        .description("Connect to Red Hat Insights (default false)."),
-                    Attr::bool("rhc").default(false).description(
-                        "Register with rhc, which also enables Insights (default false).",
-                    ),
+                        .description("Connect to Red Hat Insights."),
+                    Attr::bool("rhc")
+                        .default(false)
+                        .description("Register with rhc, which also enables Insights."),
                 ],
             )
             .optional()
@@ -267,12 +267,12 @@ impl Resource<ProviderData> for ImageBuild {
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image."),
                 fn_str("distribution", "A distribution of Image Builder's API, such as `rhel-9.6`, `rhel-10.0` or `rhel-10` (the API spells older minors without a dot: `rhel-95`); checked at plan time against what your account may build.").validate(one_of(&spec_distributions())),
-                Attr::string("architecture").default("x86_64").force_new().validate(one_of(&["x86_64", "aarch64"])).description("`x86_64` (default) or `aarch64`."),
+                Attr::string("architecture").default("x86_64").force_new().validate(one_of(&["x86_64", "aarch64"])).description("CPU architecture of the image."),
                 fn_str("image_name", "Name of the managed image in Azure.").validate(string_matches("1-60 letters, digits, '_', '.', '-', starting with a letter or digit", valid_image_name)),
                 fn_str("resource_group_name", "Resource group the image is delivered to."),
                 Attr::string("tenant_id").optional_computed().force_new().use_state_for_unknown().description("Entra tenant (default: the provider's)."),
                 Attr::string("subscription_id").optional_computed().force_new().use_state_for_unknown().description("Subscription (default: the provider's)."),
-                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&["V1", "V2"])).description("`V2` (default) or `V1`."),
+                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&["V1", "V2"])).description("Hyper-V generation of the image."),
                 customizations_attr(),
                 Attr::string("compose_id").computed().use_state_for_unknown().description("Image Builder compose id."),
                 Attr::string("status").computed().use_state_for_unknown().description("Final compose status (`success`)."),

@@ -43,7 +43,7 @@ fn selector_attrs() -> Vec<Attr> {
         Attr::string("hyper_v_generation")
             .optional_computed()
             .validate(one_of(&["V1", "V2"]))
-            .description("`V2` (default) or `V1`."),
+            .description("Hyper-V generation of the image (`V2` when unset)."),
         Attr::string("partitioning")
             .optional()
             .validate(one_of(&["lvm", "raw"]))

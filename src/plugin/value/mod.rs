@@ -101,6 +101,41 @@ impl Type {
         }
     }
 
+    /// The type as a Terraform type constraint: `string`, `list(string)`,
+    /// `object({ name = string, port = optional(number) })`, `any` for dynamic.
+    pub fn to_constraint(&self) -> String {
+        match self {
+            Type::Bool => "bool".into(),
+            Type::Number => "number".into(),
+            Type::String => "string".into(),
+            Type::Dynamic => "any".into(),
+            Type::List(t) => format!("list({})", t.to_constraint()),
+            Type::Set(t) => format!("set({})", t.to_constraint()),
+            Type::Map(t) => format!("map({})", t.to_constraint()),
+            Type::Tuple(ts) => format!(
+                "tuple([{}])",
+                ts.iter()
+                    .map(Type::to_constraint)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Type::Object(o) => {
+                let attrs: Vec<String> = o
+                    .attrs
+                    .iter()
+                    .map(|(k, t)| {
+                        if o.optional.contains(k) {
+                            format!("{k} = optional({})", t.to_constraint())
+                        } else {
+                            format!("{k} = {}", t.to_constraint())
+                        }
+                    })
+                    .collect();
+                format!("object({{ {} }})", attrs.join(", "))
+            }
+        }
+    }
+
     /// Compact JSON bytes, as in `Schema.Attribute.type`.
     pub fn to_json_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(&self.to_json()).expect("a JSON value always serializes")

@@ -3,6 +3,6 @@ data "rhelazure_marketplace_image" "rhel9" {
   rhel_version = "9" # latest minor; "9.6" pins a minor (EUS)
 }
 
-output "urn" {
+output "rhel9_urn" {
   value = data.rhelazure_marketplace_image.rhel9.urn
 }

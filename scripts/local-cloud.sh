@@ -7,11 +7,21 @@
 #   scripts/local-cloud.sh start DIR    background: writes DIR/env (export lines),
 #                                       DIR/emulator.json, DIR/pids
 #   scripts/local-cloud.sh stop DIR     stops what `start DIR` started
+#   scripts/local-cloud.sh storage-account DIR NAME
+#                                       makes a storage account NAME in the
+#                                       demo resource group through ARM (as
+#                                       `az storage account create` would on
+#                                       Azure) and prints its id
+#
+# `start` also writes DIR/cli.tfrc: a Terraform CLI configuration whose
+# dev_overrides use this checkout's debug build of the provider
+# (TF_CLI_CONFIG_FILE=DIR/cli.tfrc; no `terraform init` needed).
 #
 # State persists in .tools/local-cloud/state.json for `run`, so a session
 # survives a restart; `start` keeps it in DIR.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+# The checkout this script is in, also when called through a symlink.
+root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 
 # A port for Azurite, which needs it before it starts (the emulator advertises
 # the blob endpoint). It is taken below the kernel's ephemeral range, where no
@@ -81,7 +91,11 @@ start_once() {
 
 start() {
   local dir=$1 state=$2
-  mkdir -p "$dir"
+  mkdir -p "$dir" "$(dirname "$state")"
+  # Absolute, because env holds paths (SSL_CERT_FILE) that must work from
+  # any directory the user goes to next.
+  dir=$(cd "$dir" && pwd)
+  state="$(cd "$(dirname "$state")" && pwd)/$(basename "$state")"
   "$root/scripts/install-azurite.sh"
   # Benchmarks use an optimized emulator (RHELAZURE_EMULATOR_PROFILE=release), so
   # the figures measure the provider, not a debug build of the cloud.
@@ -108,6 +122,51 @@ for k, v in line["env"].items():
     print(f"export {k}={shlex.quote(v)}")
 print(f"export RHELAZURE_BLOB_ENDPOINT={shlex.quote(sys.argv[2])}")
 PY
+  cat >"$dir/cli.tfrc" <<TFRC
+provider_installation {
+  dev_overrides {
+    "rhel-on-azure/rhelazure" = "$root/target/debug"
+  }
+  direct {}
+}
+TFRC
+}
+
+# A storage account through ARM with the local cloud's own credentials:
+# token from its Entra ID endpoint, PUT, then GET until it is provisioned.
+storage_account() {
+  local dir=$1 name=$2
+  # shellcheck disable=SC1091
+  (source "$dir/env" && python3 - "$name" <<'PY'
+import json, os, ssl, sys, time, urllib.parse, urllib.request
+name = sys.argv[1]
+ctx = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+def call(method, url, body=None, token=None, form=False):
+    data = urllib.parse.urlencode(body).encode() if form else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("content-type", "application/x-www-form-urlencoded" if form else "application/json")
+    if token:
+        req.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, context=ctx) as r:
+        text = r.read()
+        return r.status, json.loads(text) if text else None
+e = os.environ
+_, tok = call("POST", f"{e['ARM_AUTHORITY_HOST']}/{e['ARM_TENANT_ID']}/oauth2/v2.0/token", {
+    "grant_type": "client_credentials", "client_id": e["ARM_CLIENT_ID"],
+    "client_secret": e["ARM_CLIENT_SECRET"], "scope": "https://management.azure.com/.default"}, form=True)
+token = tok["access_token"]
+rid = f"/subscriptions/{e['ARM_SUBSCRIPTION_ID']}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/{name}"
+url = f"{e['ARM_ENDPOINT']}{rid}?api-version=2023-05-01"
+call("PUT", url, {"location": "eastus", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"}, token)
+for _ in range(600):
+    _, acct = call("GET", url, token=token)
+    if (acct or {}).get("properties", {}).get("provisioningState") == "Succeeded":
+        print(rid)
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit(f"storage account {name} was not provisioned within 60 s")
+PY
+  )
 }
 
 stop() {
@@ -126,6 +185,7 @@ stop() {
 case "${1:-}" in
   start) start "${2:?directory}" "${2}/state.json" ;;
   stop) stop "${2:?directory}" ;;
+  storage-account) storage_account "${2:?directory}" "${3:?storage account name}" ;;
   run)
     dir="$root/.tools/local-cloud"
     stop "$dir"
@@ -139,5 +199,5 @@ case "${1:-}" in
     echo "(or: source $dir/env). Ctrl-C stops Azurite and the emulator."
     while kill -0 "$(head -1 "$dir/pids")" 2>/dev/null; do sleep 1; done
     ;;
-  *) echo "usage: $0 run | start DIR | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 run | start DIR | stop DIR | storage-account DIR NAME" >&2; exit 2 ;;
 esac

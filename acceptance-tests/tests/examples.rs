@@ -420,3 +420,127 @@ fn registry_doc_snippets_validate() {
         assert_eq!(r.code, 0, "terraform {}: {}", tf.version, r.all());
     }
 }
+
+/// Stops the local cloud a README's commands started, also when they failed
+/// halfway (tests leave no process behind).
+struct StopsLocalCloud(std::path::PathBuf);
+
+impl Drop for StopsLocalCloud {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(
+            rhelazure_acceptance_tests::repo_root().join("scripts/local-cloud.sh"),
+        )
+        .arg("stop")
+        .arg(&self.0)
+        .status();
+    }
+}
+
+/// Runs the "Try it against the local cloud" block of `examples/<name>/README.md`
+/// literally, with bash, from a scratch copy of the repository root (the
+/// repository's `scripts/` and this example), so the README cannot drift
+/// from what works. `make test` has built everything the block needs.
+fn readme_commands_work_as_written(name: &str) {
+    use std::process::Command;
+    let repo = rhelazure_acceptance_tests::repo_root();
+    let readme =
+        std::fs::read_to_string(repo.join("examples").join(name).join("README.md")).unwrap();
+    let section = readme
+        .split("## Try it against the local cloud")
+        .nth(1)
+        .expect("the README has a local-cloud section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("an sh block");
+    let root = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo.join("scripts"), root.path().join("scripts")).unwrap();
+    let dest = root.path().join("examples").join(name);
+    std::fs::create_dir_all(&dest).unwrap();
+    for entry in std::fs::read_dir(repo.join("examples").join(name))
+        .unwrap()
+        .flatten()
+    {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dest.join(entry.file_name())).unwrap();
+        }
+    }
+    let _stop = StopsLocalCloud(root.path().join(".tools/try"));
+    // `terraform` in the block is the first Terraform the suite tests with.
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&terraforms()[0].path, bin.join("terraform")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Its own process group, so that a hang (past the suite's command
+    // deadline) is killed with everything it started.
+    use std::os::unix::process::CommandExt as _;
+    let log = root.path().join("readme-run.log");
+    let mut child = Command::new("bash")
+        .args(["-e", "-u", "-o", "pipefail", "-c", block])
+        .current_dir(root.path())
+        .env("PATH", path)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > rhelazure_acceptance_tests::COMMAND_DEADLINE {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "examples/{name}/README.md, as written ({}):\n{block}\n--- output\n{}",
+        if status.is_none() {
+            "killed: it hung"
+        } else {
+            "failed"
+        },
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(
+        !dest.join("terraform.tfstate").exists()
+            || std::fs::read_to_string(dest.join("terraform.tfstate"))
+                .unwrap()
+                .contains("\"resources\": []"),
+        "the README's destroy left resources in state"
+    );
+}
+
+#[test]
+fn readme_quickstart() {
+    readme_commands_work_as_written("quickstart");
+}
+
+#[test]
+fn readme_byos_gold_image() {
+    readme_commands_work_as_written("byos-gold-image");
+}
+
+#[test]
+fn readme_image_from_vhd() {
+    readme_commands_work_as_written("image-from-vhd");
+}
+
+#[test]
+fn readme_atomic_fleet() {
+    readme_commands_work_as_written("atomic-fleet");
+}

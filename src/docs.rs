@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::plugin::schema::{
-    Attribute, AttributeType, Block, BlockNesting, FunctionSignature, Schema,
+    Attribute, AttributeType, Block, BlockNesting, FunctionSignature, IdentitySchema, Schema,
 };
 use crate::plugin::service::{ProviderSchemas, ProviderService};
 
@@ -296,6 +296,31 @@ fn import_note(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Import by identity (Terraform 1.12+, OpenTofu 1.12+), from the identity schema.
+fn identity_import(name: &str, identity: &IdentitySchema) -> String {
+    let width = identity
+        .attributes
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(0);
+    let fields: String = identity
+        .attributes
+        .iter()
+        .map(|a| format!("    {:width$} = \"...\"\n", a.name))
+        .collect();
+    let list: String = identity
+        .attributes
+        .iter()
+        .map(|a| format!("- `{}` (string, required) {}\n", a.name, a.description))
+        .collect();
+    format!(
+        "\n\n### By identity\n\nTerraform 1.12 and later (and OpenTofu 1.12) also import by the resource's identity, \
+         which Terraform keeps in state and checks on every refresh:\n\n```terraform\nimport {{\n  to = {name}.example\n  identity = {{\n{fields}  }}\n}}\n```\n\n{}",
+        list.trim_end()
+    )
+}
+
 /// Every docs file (relative path -> content) for these schemas, with the
 /// examples in `examples_dir` (tfplugindocs layout) and the guides of
 /// `guides_dir`.
@@ -340,6 +365,12 @@ pub fn render(
     files.insert("index.md".into(), index);
     let with_related = |name: &str, page: String| page + &related_section(name, s, guides_dir);
     for (name, schema) in &s.resources {
+        let import = match (import_note(name), s.identities.get(name)) {
+            (Some(note), Some(identity)) => {
+                Some(format!("{note}{}", identity_import(name, identity)))
+            }
+            (note, _) => note.map(str::to_string),
+        };
         files.insert(
             format!("resources/{}.md", name.trim_start_matches("rhelazure_")),
             with_related(
@@ -349,7 +380,7 @@ pub fn render(
                     name,
                     schema,
                     example("resources", name, "resource.tf").as_deref(),
-                    import_note(name),
+                    import.as_deref(),
                 ),
             ),
         );

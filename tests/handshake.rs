@@ -152,13 +152,81 @@ async fn automtls_schema_functions_and_shutdown() {
         .summary
         .contains("Invalid provider configuration"));
 
-    // RPCs for features we do not offer answer with diagnostics, not crashes.
+    // Resource identity: every managed resource has a schema (version 0,
+    // string attributes, all required for import).
     let ids = client
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await
         .unwrap()
         .into_inner();
-    assert!(ids.identity_schemas.is_empty() && ids.diagnostics.is_empty());
+    assert!(ids.diagnostics.is_empty());
+    let mut with_identity: Vec<&String> = ids.identity_schemas.keys().collect();
+    with_identity.sort();
+    assert_eq!(
+        with_identity,
+        [
+            "rhelazure_activation_key",
+            "rhelazure_atomic_host",
+            "rhelazure_cloud_access",
+            "rhelazure_image",
+            "rhelazure_image_build",
+            "rhelazure_marketplace_agreement",
+            "rhelazure_vm_license",
+        ]
+    );
+    let host = &ids.identity_schemas["rhelazure_atomic_host"];
+    let names: Vec<&str> = host
+        .identity_attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["subscription_id", "resource_group_name", "name"]);
+    assert!(host
+        .identity_attributes
+        .iter()
+        .all(|a| a.required_for_import && a.r#type == b"\"string\""));
+    // A stored identity of version 0 comes back as it was; another version is refused.
+    let stored = br#"{"subscription_id":"s","resource_group_name":"rg","name":"web"}"#.to_vec();
+    let upgrade = |version: i64| {
+        let mut c = client.clone();
+        let raw = stored.clone();
+        async move {
+            c.upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+                type_name: "rhelazure_atomic_host".into(),
+                version,
+                raw_identity: Some(pb::RawState {
+                    json: raw,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    let same = upgrade(0).await;
+    assert!(same.diagnostics.is_empty(), "{:?}", same.diagnostics);
+    let ty = Type::object([
+        ("subscription_id", Type::String),
+        ("resource_group_name", Type::String),
+        ("name", Type::String),
+    ]);
+    let v = msgpack::decode(
+        &same
+            .upgraded_identity
+            .unwrap()
+            .identity_data
+            .unwrap()
+            .msgpack,
+        &ty,
+    )
+    .unwrap();
+    assert_eq!(v.attr("name"), &Value::from("web"));
+    assert!(upgrade(3).await.diagnostics[0]
+        .summary
+        .contains("Unsupported identity version"));
+
+    // RPCs for features we do not offer answer with diagnostics, not crashes.
     let mut list = client
         .list_resource(pb::list_resource::Request::default())
         .await

@@ -59,6 +59,23 @@ pub struct Terraform {
     pub version: String,
 }
 
+impl Terraform {
+    /// Whether this Terraform is `major.minor` or newer (OpenTofu counts by its own numbers).
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        have >= (major, minor)
+    }
+
+    /// Resource identity: Terraform 1.12 and later.
+    pub fn has_resource_identity(&self) -> bool {
+        self.at_least(1, 12)
+    }
+}
+
 fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
@@ -801,6 +818,68 @@ impl Workspace {
     }
 
     /// A second plan is empty (`-detailed-exitcode` 0).
+    /// The resource identity of `address` that Terraform keeps in state
+    /// (1.12+), from `terraform show -json`; Null when there is none.
+    pub fn identity(&self, address: &str) -> serde_json::Value {
+        let shown = self.run(&["show", "-json", "-no-color"]).ok().json();
+        shown["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+            .map(|r| r["identity"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Import by identity (Terraform 1.12+): the identity this workspace
+    /// holds for `address` imports the same object into a fresh workspace
+    /// with `config` through `import { to = address, identity = { ... } }`;
+    /// the apply imports one object and changes nothing, the plan after is
+    /// empty, and the imported object has the same identity.
+    pub fn assert_imports_by_identity(&self, cloud: &LocalCloud, config: &str, address: &str) {
+        self.assert_imports_by_identity_updating(cloud, config, address, 0)
+    }
+
+    /// [`Self::assert_imports_by_identity`] for a resource whose first apply
+    /// after an import completes it in place (`changed` updates).
+    pub fn assert_imports_by_identity_updating(
+        &self,
+        cloud: &LocalCloud,
+        config: &str,
+        address: &str,
+        changed: usize,
+    ) {
+        let identity = self.identity(address);
+        let fields = identity
+            .as_object()
+            .unwrap_or_else(|| panic!("terraform {}: no identity for {address}", self.tf.version));
+        let hcl: String = fields
+            .iter()
+            .map(|(k, v)| format!("    {k} = {v}\n"))
+            .collect();
+        let mut fresh = Workspace::new(
+            &self.tf,
+            &format!("{config}\nimport {{\n  to = {address}\n  identity = {{\n{hcl}  }}\n}}\n"),
+        )
+        .cloud(cloud);
+        fresh.secrets.extend(self.secrets.iter().cloned());
+        let r = fresh.run(&["apply", "-auto-approve", "-no-color"]);
+        r.ok();
+        assert!(
+            r.stdout.contains(&format!(
+                "1 imported, 0 added, {changed} changed, 0 destroyed"
+            )),
+            "terraform {}: import of {address} by identity {identity}:\n{}",
+            self.tf.version,
+            r.stdout
+        );
+        fresh.assert_no_changes();
+        assert_eq!(
+            fresh.identity(address),
+            identity,
+            "terraform {}: the imported object's identity",
+            self.tf.version
+        );
+    }
+
     pub fn assert_no_changes(&self) {
         let r = self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
         assert_eq!(

@@ -157,6 +157,18 @@ fn atomic_host_lifecycle() {
         );
         imp.run(&["apply", "-auto-approve", "-no-color"]).ok();
         imp.assert_no_changes();
+        if tf.has_resource_identity() {
+            let cfg = config(
+                &sub,
+                &name,
+                "Standard_E2s_v5",
+                &format!("{WEB}, {DB}"),
+                "env = \"prod\"",
+            );
+            // As after an import by id: the first apply writes the configured
+            // containers to the host in place (Azure never returns customData).
+            imp.assert_imports_by_identity_updating(&cloud, &cfg, "rhelazure_atomic_host.h", 1);
+        }
 
         // Drift: deleted out of band -> re-create.
         let (s, _) = cloud.arm_settled("DELETE", &format!("{vm}?api-version=2024-03-01"), None);

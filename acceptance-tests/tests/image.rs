@@ -108,6 +108,12 @@ fn image_from_a_sparse_raw_file() {
         imp.run(&["import", "-no-color", "rhelazure_image.img", &image_id])
             .ok();
         imp.assert_no_changes();
+        if tf.has_resource_identity() {
+            // The configuration as given: main.tf also holds the workspace's terraform block.
+            let main = std::fs::read_to_string(imp.path().join("main.tf")).unwrap();
+            let cfg = &main[main.find("resource \"").unwrap()..];
+            imp.assert_imports_by_identity(&cloud, cfg, "rhelazure_image.img");
+        }
 
         // Drift: deleted out of band plans a re-create (the upload is not repeated: it resumes).
         cloud.arm_settled(

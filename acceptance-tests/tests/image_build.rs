@@ -67,6 +67,13 @@ fn image_build_lifecycle() {
         imp.run(&["import", "-no-color", "rhelazure_image_build.img", &image])
             .ok();
         imp.assert_no_changes();
+        if tf.has_resource_identity() {
+            imp.assert_imports_by_identity(
+                &cloud,
+                &config(&name, "\"podman\""),
+                "rhelazure_image_build.img",
+            );
+        }
 
         // Deleted out of band: plans a new build.
         cloud.arm_settled("DELETE", &format!("{image}?api-version=2024-03-01"), None);

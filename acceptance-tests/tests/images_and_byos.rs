@@ -174,6 +174,13 @@ fn byos_enrolment_image_and_terms_in_one_apply() {
         imp.run(&["import", "-no-color", "rhelazure_cloud_access.this", &id])
             .ok();
         imp.assert_no_changes();
+        if tf.has_resource_identity() {
+            imp.assert_imports_by_identity(
+                &cloud,
+                "resource \"rhelazure_cloud_access\" \"this\" {\n  name = \"byos-renamed\"\n}\n",
+                "rhelazure_cloud_access.this",
+            );
+        }
 
         // Destroy: terms cancelled (this configuration accepted them), enrolment removed.
         ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();

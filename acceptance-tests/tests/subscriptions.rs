@@ -89,6 +89,17 @@ fn activation_key_lifecycle() {
             .run(&["import", "-no-color", "rhelazure_activation_key.k", &name])
             .ok();
         imported.assert_no_changes();
+        if tf.has_resource_identity() {
+            assert_eq!(
+                imported.identity("rhelazure_activation_key.k")["name"],
+                name.as_str()
+            );
+            imported.assert_imports_by_identity(
+                &cloud,
+                &key_config(&name, "Development/Test"),
+                "rhelazure_activation_key.k",
+            );
+        }
         let block = Workspace::new(
             &tf,
             &format!(
@@ -281,6 +292,15 @@ fn marketplace_agreement_lifecycle() {
             ])
             .ok();
         imported.assert_no_changes();
+        if tf.has_resource_identity() {
+            let identity = imported.identity("rhelazure_marketplace_agreement.byos");
+            assert_eq!(identity["publisher"], "redhat");
+            imported.assert_imports_by_identity(
+                &cloud,
+                &terms_config(plan),
+                "rhelazure_marketplace_agreement.byos",
+            );
+        }
         let block = Workspace::new(&tf, &format!("{}\nimport {{\n  to = rhelazure_marketplace_agreement.byos\n  id = \"redhat:rhel-byos:{plan}\"\n}}\n", terms_config(plan))).cloud(&cloud);
         assert_eq!(
             block.planned_actions("rhelazure_marketplace_agreement.byos"),

@@ -98,6 +98,13 @@ fn hybrid_benefit_lifecycle() {
         imp.run(&["import", "-no-color", "rhelazure_vm_license.l", &id])
             .ok();
         imp.assert_no_changes();
+        if tf.has_resource_identity() {
+            imp.assert_imports_by_identity(
+                &cloud,
+                &config(&id, "RHEL_EUS"),
+                "rhelazure_vm_license.l",
+            );
+        }
 
         let r = ws.run(&["destroy", "-auto-approve", "-no-color"]);
         r.ok();

@@ -202,7 +202,40 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     fn move_state(&self, _req: &MoveRequest) -> Option<Result<Value, Diagnostics>> {
         None
     }
+
+    /// The resource's identity (Terraform 1.12+): the string attributes that
+    /// name one object, each required for `import { identity = { ... } }`.
+    /// None: the resource has no identity.
+    fn identity(&self) -> Option<Identity> {
+        None
+    }
+
+    /// The identity of the object `state` describes (every attribute of
+    /// [`Resource::identity`]), or None while it is not known yet. It must
+    /// never change over the object's life: normalise what the service may
+    /// spell differently from one answer to the next.
+    fn identity_of(&self, _state: &Value) -> Option<IdentityValues> {
+        None
+    }
+
+    /// The id [`Resource::import`] takes for an identity, so that import by
+    /// identity and by id are one path.
+    fn import_id(&self, _identity: &IdentityValues) -> Result<String, Diagnostic> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!("{} has no resource identity.", self.type_name()),
+        ))
+    }
 }
+
+/// A resource identity's attributes: (name, description), all strings.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub attributes: Vec<(&'static str, &'static str)>,
+}
+
+/// Identity attribute values by name.
+pub type IdentityValues = std::collections::BTreeMap<String, String>;
 
 /// A data source.
 #[async_trait]

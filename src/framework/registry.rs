@@ -8,17 +8,19 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::plugin::diag::{Diagnostic, Diagnostics};
+use crate::plugin::schema::{IdentityAttribute, IdentitySchema};
 use crate::plugin::service::{
     ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, MoveRequest,
     MoveResponse, OpenEphemeralResponse, PlanRequest, PlanResponse, ProviderSchemas,
     ProviderService, ReadResponse, RenewEphemeralResponse,
 };
-use crate::plugin::value::{json, Value};
+use crate::plugin::value::{json, Type, Value};
 
 use super::plan;
 use super::schema::ResourceSchema;
 use super::{
-    Ctx, DataSource, EphemeralResource, Function, PlanContext, Private, ProviderDef, Resource,
+    Ctx, DataSource, EphemeralResource, Function, IdentityValues, PlanContext, Private,
+    ProviderDef, Resource,
 };
 
 struct Entry<T: ?Sized> {
@@ -64,6 +66,25 @@ impl<C: Send + Sync + 'static> Registry<C> {
         self.schemas
             .resources
             .insert(r.type_name().to_string(), schema.to_protocol());
+        if let Some(identity) = r.identity() {
+            self.schemas.identities.insert(
+                r.type_name().to_string(),
+                IdentitySchema {
+                    version: 0,
+                    attributes: identity
+                        .attributes
+                        .iter()
+                        .map(|(name, description)| IdentityAttribute {
+                            name: name.to_string(),
+                            ty: Type::String,
+                            required_for_import: true,
+                            optional_for_import: false,
+                            description: description.to_string(),
+                        })
+                        .collect(),
+                },
+            );
+        }
         self.resources.insert(
             r.type_name().to_string(),
             Entry {
@@ -391,6 +412,40 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 ..Default::default()
             },
         }
+    }
+
+    fn identity_of(&self, type_name: &str, state: &Value) -> Option<Value> {
+        let values = self.resources.get(type_name)?.imp.identity_of(state)?;
+        Some(Value::Object(
+            values
+                .into_iter()
+                .map(|(k, v)| (k, Value::from(v)))
+                .collect(),
+        ))
+    }
+
+    fn import_id_from_identity(
+        &self,
+        type_name: &str,
+        identity: &Value,
+    ) -> Result<String, Diagnostics> {
+        let r = self.find_resource(type_name)?;
+        let mut values = IdentityValues::new();
+        for (name, v) in identity.as_object().into_iter().flatten() {
+            match v.as_str() {
+                Some(s) if !s.is_empty() => {
+                    values.insert(name.clone(), s.to_string());
+                }
+                _ => {
+                    return Err(Diagnostic::error(
+                        "Incomplete identity",
+                        format!("Importing {type_name} by identity needs {name}."),
+                    )
+                    .into())
+                }
+            }
+        }
+        r.imp.import_id(&values).map_err(Diagnostics::from)
     }
 
     async fn move_resource_state(&self, req: MoveRequest) -> MoveResponse {

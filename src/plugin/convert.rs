@@ -10,6 +10,23 @@ use super::schema::{
 };
 use super::value::{json, msgpack, CodecError, Type, Value};
 
+pub fn identity_schema(s: &super::schema::IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                name: a.name.clone(),
+                r#type: a.ty.to_json_bytes(),
+                required_for_import: a.required_for_import,
+                optional_for_import: a.optional_for_import,
+                description: a.description.clone(),
+            })
+            .collect(),
+    }
+}
+
 pub fn schema(s: &Schema) -> pb::Schema {
     pb::Schema {
         version: s.version,

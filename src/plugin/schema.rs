@@ -40,6 +40,39 @@ pub struct Attribute {
     pub deprecation: Option<String>,
 }
 
+/// A resource's identity schema (Terraform 1.12+, OpenTofu 1.12+): the
+/// attributes that name one object, for `import { identity = { ... } }` and
+/// to check that a refresh found the same object.
+#[derive(Clone, Debug, Default)]
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityAttribute {
+    pub name: String,
+    pub ty: Type,
+    pub required_for_import: bool,
+    pub optional_for_import: bool,
+    /// Markdown.
+    pub description: String,
+}
+
+impl IdentitySchema {
+    /// The object type identity data is encoded with.
+    pub fn value_type(&self) -> Type {
+        Type::Object(ObjectType {
+            attrs: self
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+            optional: Default::default(),
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObjectNesting {
     Single,

@@ -45,6 +45,28 @@ impl<S: ProviderService> GrpcProvider<S> {
             .get(type_name)
             .ok_or_else(|| unknown_type("resource", type_name))
     }
+
+    /// The identity of the object `state` describes, encoded for Terraform;
+    /// None for a type without identity, a null state, or an identity that is
+    /// not known yet.
+    fn identity_data(
+        &self,
+        type_name: &str,
+        state: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        let schema = self.service.schemas().identities.get(type_name)?;
+        if state.is_null() {
+            return None;
+        }
+        let identity = self.service.identity_of(type_name, state)?;
+        encode(&identity, &schema.value_type(), "identity")
+            .map_err(|d| diags.push(d))
+            .ok()
+            .map(|dv| pb::ResourceIdentityData {
+                identity_data: Some(dv),
+            })
+    }
 }
 
 fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
@@ -348,17 +370,61 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        // No resource declares an identity (yet): an empty map, not an error.
-        Ok(Response::new(Default::default()))
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .service
+                .schemas()
+                .identities
+                .iter()
+                .map(|(name, s)| (name.clone(), convert::identity_schema(s)))
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
     }
 
+    /// Every identity schema is at version 0 so far: the stored identity
+    /// (JSON) is read with the current schema and handed back.
     async fn upgrade_resource_identity(
         &self,
-        _: Request<pb::upgrade_resource_identity::Request>,
+        req: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("UpgradeResourceIdentity", &req.type_name);
+        let resp = pb::upgrade_resource_identity::Response::default();
+        let Some(schema) = self.service.schemas().identities.get(&req.type_name) else {
+            return Ok(Response::new(pb::upgrade_resource_identity::Response {
+                diagnostics: convert::diagnostics(&unknown_type(
+                    "resource identity",
+                    &req.type_name,
+                )),
+                ..resp
+            }));
+        };
+        if req.version != schema.version {
+            let d = Diagnostic::error(
+                "Unsupported identity version",
+                format!(
+                    "{} has identity schema version {}; the stored identity has version {}.",
+                    req.type_name, schema.version, req.version
+                ),
+            );
+            return Ok(Response::new(pb::upgrade_resource_identity::Response {
+                diagnostics: convert::diagnostics(&d.into()),
+                ..resp
+            }));
+        }
+        let ty = schema.value_type();
+        let raw = pb::DynamicValue {
+            msgpack: Vec::new(),
+            json: req.raw_identity.map(|r| r.json).unwrap_or_default(),
+        };
+        let identity = try_diags!(decode(Some(&raw), &ty, "stored identity"), resp);
+        let upgraded = try_diags!(encode(&identity, &ty, "identity"), resp);
         Ok(Response::new(pb::upgrade_resource_identity::Response {
-            diagnostics: not_offered("resource identities"),
-            ..Default::default()
+            upgraded_identity: Some(pb::ResourceIdentityData {
+                identity_data: Some(upgraded),
+            }),
+            diagnostics: Vec::new(),
         }))
     }
 
@@ -411,10 +477,14 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let new_state = encode(&out.new_state, &ty, "state")
             .map_err(|d| diags.push(d))
             .ok();
+        let new_identity = self
+            .identity_data(&req.type_name, &out.new_state, &mut diags)
+            .or_else(|| req.current_identity.filter(|_| !out.new_state.is_null()));
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             private: out.private,
             diagnostics: convert::diagnostics(&diags),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -450,7 +520,12 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let planned_state = encode(&out.planned_state, &ty, "planned state")
             .map_err(|d| diags.push(d))
             .ok();
+        // Unknown during a create's plan (None): Terraform then takes it from the apply.
+        let planned_identity = self
+            .identity_data(&req.type_name, &out.planned_state, &mut diags)
+            .or_else(|| req.prior_identity.filter(|_| !out.planned_state.is_null()));
         Ok(Response::new(pb::plan_resource_change::Response {
+            planned_identity,
             planned_state,
             requires_replace: out
                 .requires_replace
@@ -494,7 +569,11 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let new_state = encode(&out.new_state, &ty, "new state")
             .map_err(|d| diags.push(d))
             .ok();
+        let new_identity = self
+            .identity_data(&req.type_name, &out.new_state, &mut diags)
+            .or_else(|| req.planned_identity.filter(|_| !out.new_state.is_null()));
         Ok(Response::new(pb::apply_resource_change::Response {
+            new_identity,
             new_state,
             private: out.private,
             diagnostics: convert::diagnostics(&diags),
@@ -508,9 +587,38 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = req.into_inner();
         let _t = RpcTimer::start("ImportResourceState", &req.type_name);
+        let resp = pb::import_resource_state::Response::default();
+        // `import { identity = { ... } }` (Terraform 1.12+): the identity names
+        // the object; the resource turns it into the id it imports by.
+        let given_identity = req.identity.clone().filter(|i| i.identity_data.is_some());
+        let id = match (
+            &given_identity,
+            self.service.schemas().identities.get(&req.type_name),
+        ) {
+            (Some(identity), Some(schema)) if req.id.is_empty() => {
+                let value = try_diags!(
+                    decode(
+                        identity.identity_data.as_ref(),
+                        &schema.value_type(),
+                        "identity"
+                    ),
+                    resp
+                );
+                match self.service.import_id_from_identity(&req.type_name, &value) {
+                    Ok(id) => id,
+                    Err(d) => {
+                        return Ok(Response::new(pb::import_resource_state::Response {
+                            diagnostics: convert::diagnostics(&d),
+                            ..resp
+                        }))
+                    }
+                }
+            }
+            _ => req.id.clone(),
+        };
         let out = self
             .service
-            .import_resource_state(&req.type_name, &req.id)
+            .import_resource_state(&req.type_name, &id)
             .await;
         let mut diags = out.diagnostics;
         let mut imported = Vec::new();
@@ -522,11 +630,14 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             if let Ok(state) = encode(&r.state, &schema.block.value_type(), "imported state")
                 .map_err(|d| diags.push(d))
             {
+                let identity = self
+                    .identity_data(&r.type_name, &r.state, &mut diags)
+                    .or_else(|| given_identity.clone());
                 imported.push(pb::import_resource_state::ImportedResource {
                     type_name: r.type_name,
                     state: Some(state),
                     private: r.private,
-                    identity: None,
+                    identity,
                 });
             }
         }
@@ -543,6 +654,7 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
         let req = req.into_inner();
         let _t = RpcTimer::start("MoveResourceState", &req.target_type_name);
+        let target_type_name = req.target_type_name.clone();
         let resp = pb::move_resource_state::Response::default();
         let schema = try_diags!(
             self.resource_schema(&req.target_type_name).map_err(first),
@@ -560,18 +672,20 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             })
             .await;
         let mut diags = out.diagnostics;
-        let target_state = if diags.has_errors() {
-            None
+        let (target_state, target_identity) = if diags.has_errors() {
+            (None, None)
         } else {
-            encode(&out.target_state, &schema.block.value_type(), "moved state")
+            let state = encode(&out.target_state, &schema.block.value_type(), "moved state")
                 .map_err(|d| diags.push(d))
-                .ok()
+                .ok();
+            let identity = self.identity_data(&target_type_name, &out.target_state, &mut diags);
+            (state, identity)
         };
         Ok(Response::new(pb::move_resource_state::Response {
             target_state,
             target_private: out.target_private,
             diagnostics: convert::diagnostics(&diags),
-            target_identity: None,
+            target_identity,
         }))
     }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use super::diag::{AttributePath, Diagnostics};
-use super::schema::{FunctionSignature, Schema};
+use super::schema::{FunctionSignature, IdentitySchema, Schema};
 use super::value::Value;
 
 /// Every schema the provider serves, computed once per process.
@@ -19,6 +19,8 @@ pub struct ProviderSchemas {
     pub data_sources: BTreeMap<String, Schema>,
     pub ephemeral_resources: BTreeMap<String, Schema>,
     pub functions: BTreeMap<String, FunctionSignature>,
+    /// Identity schemas of the resources that have one.
+    pub identities: BTreeMap<String, IdentitySchema>,
 }
 
 pub struct PlanRequest {
@@ -148,6 +150,27 @@ pub trait ProviderService: Send + Sync + 'static {
     async fn plan_resource_change(&self, req: PlanRequest) -> PlanResponse;
     async fn apply_resource_change(&self, req: ApplyRequest) -> ApplyResponse;
     async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportResponse;
+
+    /// The identity of an object of a resource type with an identity schema,
+    /// from its state: an object of the schema's attributes, or None while a
+    /// part is unknown (a create's plan) or for a type without identity.
+    fn identity_of(&self, _type_name: &str, _state: &Value) -> Option<Value> {
+        None
+    }
+
+    /// The `terraform import` id that an identity names (import by identity
+    /// goes through the same import as import by id).
+    fn import_id_from_identity(
+        &self,
+        type_name: &str,
+        _identity: &Value,
+    ) -> Result<String, Diagnostics> {
+        Err(super::diag::Diagnostic::error(
+            "Import by identity not supported",
+            format!("{type_name} has no resource identity."),
+        )
+        .into())
+    }
     async fn move_resource_state(&self, req: MoveRequest) -> MoveResponse;
     async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics);
 

@@ -177,6 +177,13 @@ fn tags_json(v: &Value) -> Json {
     }
 }
 
+/// Resource identity: the ARM id's subscription, resource group and name.
+const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    resource_type: "Microsoft.Compute/virtualMachines",
+    name_attr: "name",
+    name_description: "Virtual machine name (lower case).",
+};
+
 #[async_trait]
 impl Resource<ProviderData> for AtomicHost {
     fn type_name(&self) -> &'static str {
@@ -903,6 +910,18 @@ impl Resource<ProviderData> for AtomicHost {
         set(&mut v, "auto_update", Value::Bool(true));
         set(&mut v, "detect_host_drift", Value::Bool(false));
         Ok(v)
+    }
+
+    fn identity(&self) -> Option<crate::framework::Identity> {
+        Some(IDENTITY.identity())
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+        IDENTITY.of_state(state, "id")
+    }
+
+    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        IDENTITY.id(identity)
     }
 }
 

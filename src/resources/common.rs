@@ -80,3 +80,114 @@ pub fn arm_in_subscription(
     let sub = opt_str(v, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
     Ok((arm.in_subscription(&sub), sub))
 }
+
+/// Resource identity of ARM resources (`subscription_id`,
+/// `resource_group_name` and a name attribute), read from and turned back
+/// into the resource's ARM id. Every part is lower-cased: ARM compares them
+/// case-insensitively and answers in whatever case it likes (resource group
+/// names especially), and an identity must never change.
+pub struct ArmIdentity {
+    /// `Microsoft.Compute/images`, `Microsoft.Compute/virtualMachines`.
+    pub resource_type: &'static str,
+    /// The identity attribute holding the resource's name.
+    pub name_attr: &'static str,
+    pub name_description: &'static str,
+}
+
+impl ArmIdentity {
+    pub fn identity(&self) -> crate::framework::Identity {
+        crate::framework::Identity {
+            attributes: vec![
+                ("subscription_id", "Azure subscription id (lower case)."),
+                ("resource_group_name", "Resource group name (lower case)."),
+                (self.name_attr, self.name_description),
+            ],
+        }
+    }
+
+    /// From an ARM id of this type; None for anything else (unknown ids too).
+    pub fn of_id(&self, id: &str) -> Option<crate::framework::IdentityValues> {
+        let p: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+        let (namespace, kind) = self.resource_type.split_once('/')?;
+        let shape = p.len() == 8
+            && p[0].eq_ignore_ascii_case("subscriptions")
+            && p[2].eq_ignore_ascii_case("resourceGroups")
+            && p[4].eq_ignore_ascii_case("providers")
+            && p[5].eq_ignore_ascii_case(namespace)
+            && p[6].eq_ignore_ascii_case(kind)
+            && p.iter().all(|s| !s.is_empty());
+        shape.then(|| {
+            [
+                ("subscription_id", p[1]),
+                ("resource_group_name", p[3]),
+                (self.name_attr, p[7]),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_ascii_lowercase()))
+            .collect()
+        })
+    }
+
+    /// From a state whose `attr` holds the ARM id.
+    pub fn of_state(&self, state: &Value, attr: &str) -> Option<crate::framework::IdentityValues> {
+        self.of_id(state.attr(attr).as_str()?)
+    }
+
+    /// The ARM id the identity names (the resource's import id).
+    pub fn id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        let get = |k: &str| {
+            identity.get(k).cloned().ok_or_else(|| {
+                Diagnostic::error("Incomplete identity", format!("The identity needs {k}."))
+            })
+        };
+        Ok(format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{}/{}",
+            get("subscription_id")?,
+            get("resource_group_name")?,
+            self.resource_type,
+            get(self.name_attr)?
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VM: ArmIdentity = ArmIdentity {
+        resource_type: "Microsoft.Compute/virtualMachines",
+        name_attr: "name",
+        name_description: "",
+    };
+
+    #[test]
+    fn arm_identities_are_lower_case_and_round_trip() {
+        let id = "/subscriptions/5AB5C41D-0000-4000-A000-00000000D3E0/resourceGroups/RHEL-Demo/providers/microsoft.compute/virtualMachines/Web-1";
+        let identity = VM.of_id(id).unwrap();
+        assert_eq!(
+            identity["subscription_id"],
+            "5ab5c41d-0000-4000-a000-00000000d3e0"
+        );
+        assert_eq!(identity["resource_group_name"], "rhel-demo");
+        assert_eq!(identity["name"], "web-1");
+        // The same object as ARM spells it another time: the same identity.
+        assert_eq!(VM.of_id(&id.to_ascii_lowercase()), Some(identity.clone()));
+        let back = VM.id(&identity).unwrap();
+        assert!(back.eq_ignore_ascii_case(id), "{back}");
+        assert_eq!(VM.of_id(&back), Some(identity));
+    }
+
+    #[test]
+    fn other_ids_have_no_arm_identity() {
+        for id in [
+            "",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/i",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v/extensions/e",
+        ] {
+            assert_eq!(VM.of_id(id), None, "{id}");
+        }
+        let e = VM.id(&Default::default()).unwrap_err();
+        assert!(e.detail.contains("subscription_id"), "{e:?}");
+    }
+}

@@ -168,6 +168,13 @@ async fn blob_access(
     Ok((endpoint, sas))
 }
 
+/// Resource identity: the ARM id's subscription, resource group and name.
+const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    resource_type: "Microsoft.Compute/images",
+    name_attr: "name",
+    name_description: "Managed image name (lower case).",
+};
+
 #[async_trait]
 impl Resource<ProviderData> for Image {
     fn type_name(&self) -> &'static str {
@@ -632,6 +639,18 @@ impl Resource<ProviderData> for Image {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         ))
+    }
+
+    fn identity(&self) -> Option<crate::framework::Identity> {
+        Some(IDENTITY.identity())
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+        IDENTITY.of_state(state, "id")
+    }
+
+    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        IDENTITY.id(identity)
     }
 }
 

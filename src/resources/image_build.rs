@@ -252,6 +252,13 @@ fn compose_request(v: &Value) -> Json {
     req
 }
 
+/// Resource identity: the ARM id's subscription, resource group and name.
+const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    resource_type: "Microsoft.Compute/images",
+    name_attr: "name",
+    name_description: "Managed image name (lower case).",
+};
+
 #[async_trait]
 impl Resource<ProviderData> for ImageBuild {
     fn type_name(&self) -> &'static str {
@@ -522,6 +529,18 @@ impl Resource<ProviderData> for ImageBuild {
             compose_id.as_deref().unwrap_or_default(),
             img["location"].as_str(),
         ))
+    }
+
+    fn identity(&self) -> Option<crate::framework::Identity> {
+        Some(IDENTITY.identity())
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+        IDENTITY.of_state(state, "id")
+    }
+
+    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        IDENTITY.id(identity)
     }
 }
 

@@ -275,6 +275,41 @@ impl Resource<ProviderData> for MarketplaceAgreement {
                 .collect(),
         ))
     }
+
+    /// Resource identity: the subscription and the plan whose terms these
+    /// are, lower-cased (ARM compares them case-insensitively).
+    fn identity(&self) -> Option<crate::framework::Identity> {
+        Some(crate::framework::Identity {
+            attributes: vec![
+                ("subscription_id", "Azure subscription id (lower case)."),
+                ("publisher", "Image publisher (lower case)."),
+                ("offer", "Image offer (lower case)."),
+                ("plan", "Purchase plan (lower case)."),
+            ],
+        })
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+        ["subscription_id", "publisher", "offer", "plan"]
+            .into_iter()
+            .map(|k| Some((k.to_string(), state.attr(k).as_str()?.to_ascii_lowercase())))
+            .collect()
+    }
+
+    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        let get = |k: &str| {
+            identity.get(k).cloned().ok_or_else(|| {
+                Diagnostic::error("Incomplete identity", format!("The identity needs {k}."))
+            })
+        };
+        Ok(format!(
+            "/subscriptions/{}/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/{}/offers/{}/plans/{}/agreements/current",
+            get("subscription_id")?,
+            get("publisher")?,
+            get("offer")?,
+            get("plan")?
+        ))
+    }
 }
 
 /// `(subscription, publisher, offer, plan)` of an agreement's ARM id.

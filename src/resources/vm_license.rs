@@ -88,6 +88,13 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<(), Diagnosti
     Ok(())
 }
 
+/// Resource identity: the ARM id's subscription, resource group and name.
+const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    resource_type: "Microsoft.Compute/virtualMachines",
+    name_attr: "virtual_machine_name",
+    name_description: "Name of the virtual machine whose license this is (lower case).",
+};
+
 #[async_trait]
 impl Resource<ProviderData> for VmLicense {
     fn type_name(&self) -> &'static str {
@@ -240,5 +247,17 @@ impl Resource<ProviderData> for VmLicense {
                 .map(|(k, v)| (k.to_string(), Value::from(v)))
                 .collect(),
         ))
+    }
+
+    fn identity(&self) -> Option<crate::framework::Identity> {
+        Some(IDENTITY.identity())
+    }
+
+    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+        IDENTITY.of_state(state, "virtual_machine_id")
+    }
+
+    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+        IDENTITY.id(identity)
     }
 }

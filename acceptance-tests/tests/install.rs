@@ -5,6 +5,18 @@ use std::process::Command;
 
 use rhelazure_acceptance_tests::{provider_dir, repo_root, terraforms};
 
+/// `cli.tfrc` in `work`: install rhel-on-azure providers only from `mirror`.
+fn write_mirror_config(work: &std::path::Path, mirror: &std::path::Path) {
+    std::fs::write(
+        work.join("cli.tfrc"),
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n    include = [\"rhel-on-azure/*\"]\n  }}\n}}\n",
+            mirror.display()
+        ),
+    )
+    .unwrap();
+}
+
 #[test]
 fn terraform_init_from_the_filesystem_mirror() {
     let mirror = tempfile::tempdir().unwrap();
@@ -20,14 +32,7 @@ fn terraform_init_from_the_filesystem_mirror() {
 
     for tf in terraforms() {
         let work = tempfile::tempdir().unwrap();
-        std::fs::write(
-            work.path().join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n    include = [\"rhel-on-azure/*\"]\n  }}\n}}\n",
-                mirror.path().display()
-            ),
-        )
-        .unwrap();
+        write_mirror_config(work.path(), mirror.path());
         std::fs::write(
             work.path().join("main.tf"),
             r#"
@@ -93,14 +98,7 @@ fn reinstalling_another_build_says_how_to_fix_the_lock_file() {
 
     let tf = &terraforms()[0];
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(
-        work.path().join("cli.tfrc"),
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n    include = [\"rhel-on-azure/*\"]\n  }}\n}}\n",
-            mirror.path().display()
-        ),
-    )
-    .unwrap();
+    write_mirror_config(work.path(), mirror.path());
     std::fs::write(
         work.path().join("main.tf"),
         "terraform {\n  required_providers {\n    rhelazure = { source = \"rhel-on-azure/rhelazure\" }\n  }\n}\n",

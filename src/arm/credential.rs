@@ -91,6 +91,16 @@ impl ClientAssertion for OidcSource {
     }
 }
 
+/// One request to a CI system's token service: status and body.
+async fn send(req: &azure_core::http::Request) -> azure_core::Result<(u16, Vec<u8>)> {
+    let resp = azure_core::http::new_http_client(None)
+        .execute_request(req)
+        .await?
+        .try_into_raw_response()
+        .await?;
+    Ok((u16::from(resp.status()), resp.body().as_ref().to_vec()))
+}
+
 /// `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=api://AzureADTokenExchange`.
 async fn github_actions_token(url: &str, bearer: &str) -> azure_core::Result<String> {
     use azure_core::http::{Method as M, Request, Url};
@@ -100,13 +110,8 @@ async fn github_actions_token(url: &str, bearer: &str) -> azure_core::Result<Str
     ))?;
     let mut req = Request::new(url, M::Get);
     req.insert_header("authorization", format!("Bearer {bearer}"));
-    let client = azure_core::http::new_http_client(None);
-    let resp = client
-        .execute_request(&req)
-        .await?
-        .try_into_raw_response()
-        .await?;
-    let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref())?;
+    let (_, body) = send(&req).await?;
+    let body: serde_json::Value = serde_json::from_slice(&body)?;
     body["value"].as_str().map(str::to_string).ok_or_else(|| {
         azure_core::Error::with_message(
             azure_core::error::ErrorKind::Credential,
@@ -137,13 +142,7 @@ async fn azure_devops_token(
     // Without it, a refused token is answered with a sign-in page's redirect.
     req.insert_header("x-tfs-fedauthredirect", "Suppress");
     req.insert_header("content-length", "0");
-    let client = azure_core::http::new_http_client(None);
-    let resp = client
-        .execute_request(&req)
-        .await?
-        .try_into_raw_response()
-        .await?;
-    let status = u16::from(resp.status());
+    let (status, body) = send(&req).await?;
     let refused = |why: String| {
         azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, why)
     };
@@ -159,7 +158,7 @@ async fn azure_devops_token(
         #[serde(rename = "oidcToken")]
         oidc_token: Option<String>,
     }
-    let body: Answer = serde_json::from_slice(resp.body().as_ref())?;
+    let body: Answer = serde_json::from_slice(&body)?;
     body.oidc_token
         .ok_or_else(|| refused("Azure DevOps returned no oidcToken".into()))
 }

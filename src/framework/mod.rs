@@ -203,35 +203,27 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
         None
     }
 
-    /// The resource's identity (Terraform 1.12+): the string attributes that
-    /// name one object, each required for `import { identity = { ... } }`.
-    /// None: the resource has no identity.
-    fn identity(&self) -> Option<Identity> {
+    /// The resource's identity (Terraform 1.12+): what names one object, for
+    /// `import { identity = { ... } }`. None: the resource has no identity.
+    fn identity(&self) -> Option<&dyn IdentityDef> {
         None
-    }
-
-    /// The identity of the object `state` describes (every attribute of
-    /// [`Resource::identity`]), or None while it is not known yet. It must
-    /// never change over the object's life: normalise what the service may
-    /// spell differently from one answer to the next.
-    fn identity_of(&self, _state: &Value) -> Option<IdentityValues> {
-        None
-    }
-
-    /// The id [`Resource::import`] takes for an identity, so that import by
-    /// identity and by id are one path.
-    fn import_id(&self, _identity: &IdentityValues) -> Result<String, Diagnostic> {
-        Err(Diagnostic::error(
-            "Import by identity not supported",
-            format!("{} has no resource identity.", self.type_name()),
-        ))
     }
 }
 
-/// A resource identity's attributes: (name, description), all strings.
-#[derive(Clone, Debug)]
-pub struct Identity {
-    pub attributes: Vec<(&'static str, &'static str)>,
+/// A resource identity: its string attributes (each required for import),
+/// how a state gives them, and the import id they name.
+pub trait IdentityDef: Send + Sync {
+    /// (name, description) of each attribute.
+    fn attributes(&self) -> Vec<(&'static str, &'static str)>;
+
+    /// The identity of the object `state` describes, or None while it is not
+    /// known yet. It must never change over the object's life: normalise what
+    /// the service may spell differently from one answer to the next.
+    fn of_state(&self, state: &Value) -> Option<IdentityValues>;
+
+    /// The id [`Resource::import`] takes for an identity, so that import by
+    /// identity and by id are one path.
+    fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic>;
 }
 
 /// Identity attribute values by name.

@@ -72,7 +72,7 @@ impl<C: Send + Sync + 'static> Registry<C> {
                 IdentitySchema {
                     version: 0,
                     attributes: identity
-                        .attributes
+                        .attributes()
                         .iter()
                         .map(|(name, description)| IdentityAttribute {
                             name: name.to_string(),
@@ -415,7 +415,12 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
     }
 
     fn identity_of(&self, type_name: &str, state: &Value) -> Option<Value> {
-        let values = self.resources.get(type_name)?.imp.identity_of(state)?;
+        let values = self
+            .resources
+            .get(type_name)?
+            .imp
+            .identity()?
+            .of_state(state)?;
         Some(Value::Object(
             values
                 .into_iter()
@@ -445,7 +450,14 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 }
             }
         }
-        r.imp.import_id(&values).map_err(Diagnostics::from)
+        let Some(identity) = r.imp.identity() else {
+            return Err(Diagnostic::error(
+                "Import by identity not supported",
+                format!("{type_name} has no resource identity."),
+            )
+            .into());
+        };
+        identity.import_id(&values).map_err(Diagnostics::from)
     }
 
     async fn move_resource_state(&self, req: MoveRequest) -> MoveResponse {

@@ -359,25 +359,10 @@ impl Resource<ProviderData> for ActivationKey {
     }
 
     /// Resource identity: the key's name, unique in the Red Hat organization.
-    fn identity(&self) -> Option<crate::framework::Identity> {
-        Some(crate::framework::Identity {
-            attributes: vec![("name", "Activation key name (unique in the organization).")],
+    fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
+        Some(&super::common::AttributeIdentity {
+            attr: "name",
+            description: "Activation key name (unique in the organization).",
         })
-    }
-
-    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
-        let name = state.attr("name").as_str()?;
-        Some(
-            [("name".to_string(), name.to_string())]
-                .into_iter()
-                .collect(),
-        )
-    }
-
-    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
-        identity
-            .get("name")
-            .cloned()
-            .ok_or_else(|| Diagnostic::error("Incomplete identity", "The identity needs name."))
     }
 }

@@ -308,22 +308,11 @@ impl Resource<ProviderData> for CloudAccess {
     }
 
     /// Resource identity: the Red Hat Sources id of the enrolment.
-    fn identity(&self) -> Option<crate::framework::Identity> {
-        Some(crate::framework::Identity {
-            attributes: vec![("id", "Red Hat Sources id of the enrolment.")],
+    fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
+        Some(&super::common::AttributeIdentity {
+            attr: "id",
+            description: "Red Hat Sources id of the enrolment.",
         })
-    }
-
-    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
-        let id = state.attr("id").as_str()?;
-        Some([("id".to_string(), id.to_string())].into_iter().collect())
-    }
-
-    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
-        identity
-            .get("id")
-            .cloned()
-            .ok_or_else(|| Diagnostic::error("Incomplete identity", "The identity needs id."))
     }
 }
 

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use crate::arm::ArmError;
-use crate::framework::{timeouts, AttributePath, Diagnostic, Diagnostics, Value};
+use crate::framework::{
+    timeouts, AttributePath, Diagnostic, Diagnostics, IdentityDef, IdentityValues, Value,
+};
 use crate::redhat::RedHatError;
 
 /// When an operation must be done, from the resource's `timeouts` block.
@@ -87,6 +89,8 @@ pub fn arm_in_subscription(
 /// case-insensitively and answers in whatever case it likes (resource group
 /// names especially), and an identity must never change.
 pub struct ArmIdentity {
+    /// The state attribute holding the ARM id.
+    pub id_attr: &'static str,
     /// `Microsoft.Compute/images`, `Microsoft.Compute/virtualMachines`.
     pub resource_type: &'static str,
     /// The identity attribute holding the resource's name.
@@ -95,18 +99,8 @@ pub struct ArmIdentity {
 }
 
 impl ArmIdentity {
-    pub fn identity(&self) -> crate::framework::Identity {
-        crate::framework::Identity {
-            attributes: vec![
-                ("subscription_id", "Azure subscription id (lower case)."),
-                ("resource_group_name", "Resource group name (lower case)."),
-                (self.name_attr, self.name_description),
-            ],
-        }
-    }
-
     /// From an ARM id of this type; None for anything else (unknown ids too).
-    pub fn of_id(&self, id: &str) -> Option<crate::framework::IdentityValues> {
+    pub fn of_id(&self, id: &str) -> Option<IdentityValues> {
         let p: Vec<&str> = id.trim_start_matches('/').split('/').collect();
         let (namespace, kind) = self.resource_type.split_once('/')?;
         let shape = p.len() == 8
@@ -128,13 +122,8 @@ impl ArmIdentity {
         })
     }
 
-    /// From a state whose `attr` holds the ARM id.
-    pub fn of_state(&self, state: &Value, attr: &str) -> Option<crate::framework::IdentityValues> {
-        self.of_id(state.attr(attr).as_str()?)
-    }
-
     /// The ARM id the identity names (the resource's import id).
-    pub fn id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
+    pub fn id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
         let get = |k: &str| {
             identity.get(k).cloned().ok_or_else(|| {
                 Diagnostic::error("Incomplete identity", format!("The identity needs {k}."))
@@ -150,11 +139,61 @@ impl ArmIdentity {
     }
 }
 
+impl IdentityDef for ArmIdentity {
+    fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("subscription_id", "Azure subscription id (lower case)."),
+            ("resource_group_name", "Resource group name (lower case)."),
+            (self.name_attr, self.name_description),
+        ]
+    }
+
+    fn of_state(&self, state: &Value) -> Option<IdentityValues> {
+        self.of_id(state.attr(self.id_attr).as_str()?)
+    }
+
+    fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
+        self.id(identity)
+    }
+}
+
+/// A resource identity that is one state attribute, as the service spells
+/// it (a Red Hat name or id), and the resource's import id.
+pub struct AttributeIdentity {
+    pub attr: &'static str,
+    pub description: &'static str,
+}
+
+impl IdentityDef for AttributeIdentity {
+    fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(self.attr, self.description)]
+    }
+
+    fn of_state(&self, state: &Value) -> Option<IdentityValues> {
+        let v = state.attr(self.attr).as_str()?;
+        Some(
+            [(self.attr.to_string(), v.to_string())]
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
+        identity.get(self.attr).cloned().ok_or_else(|| {
+            Diagnostic::error(
+                "Incomplete identity",
+                format!("The identity needs {}.", self.attr),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const VM: ArmIdentity = ArmIdentity {
+        id_attr: "id",
         resource_type: "Microsoft.Compute/virtualMachines",
         name_attr: "name",
         name_description: "",

@@ -170,6 +170,7 @@ async fn blob_access(
 
 /// Resource identity: the ARM id's subscription, resource group and name.
 const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    id_attr: "id",
     resource_type: "Microsoft.Compute/images",
     name_attr: "name",
     name_description: "Managed image name (lower case).",
@@ -641,16 +642,8 @@ impl Resource<ProviderData> for Image {
         ))
     }
 
-    fn identity(&self) -> Option<crate::framework::Identity> {
-        Some(IDENTITY.identity())
-    }
-
-    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
-        IDENTITY.of_state(state, "id")
-    }
-
-    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
-        IDENTITY.id(identity)
+    fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
+        Some(&IDENTITY)
     }
 }
 

@@ -276,20 +276,44 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         ))
     }
 
-    /// Resource identity: the subscription and the plan whose terms these
-    /// are, lower-cased (ARM compares them case-insensitively).
-    fn identity(&self) -> Option<crate::framework::Identity> {
-        Some(crate::framework::Identity {
-            attributes: vec![
-                ("subscription_id", "Azure subscription id (lower case)."),
-                ("publisher", "Image publisher (lower case)."),
-                ("offer", "Image offer (lower case)."),
-                ("plan", "Purchase plan (lower case)."),
-            ],
-        })
+    fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
+        Some(&TermsIdentity)
+    }
+}
+
+/// `(subscription, publisher, offer, plan)` of an agreement's ARM id.
+fn arm_id_parts(id: &str) -> Option<(&str, &str, &str, &str)> {
+    let s: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    let is = |i: usize, name: &str| s.get(i).is_some_and(|x| x.eq_ignore_ascii_case(name));
+    let shape = s.len() == 14
+        && is(0, "subscriptions")
+        && is(2, "providers")
+        && is(3, "Microsoft.MarketplaceOrdering")
+        && is(4, "offerTypes")
+        && is(5, "virtualmachine")
+        && is(6, "publishers")
+        && is(8, "offers")
+        && is(10, "plans")
+        && is(12, "agreements")
+        && is(13, "current");
+    shape.then(|| (s[1], s[7], s[9], s[11]))
+}
+
+/// Resource identity of terms: the subscription and the plan they are for,
+/// lower-cased (ARM compares them case-insensitively).
+struct TermsIdentity;
+
+impl crate::framework::IdentityDef for TermsIdentity {
+    fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("subscription_id", "Azure subscription id (lower case)."),
+            ("publisher", "Image publisher (lower case)."),
+            ("offer", "Image offer (lower case)."),
+            ("plan", "Purchase plan (lower case)."),
+        ]
     }
 
-    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
+    fn of_state(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
         ["subscription_id", "publisher", "offer", "plan"]
             .into_iter()
             .map(|k| Some((k.to_string(), state.attr(k).as_str()?.to_ascii_lowercase())))
@@ -310,24 +334,6 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             get("plan")?
         ))
     }
-}
-
-/// `(subscription, publisher, offer, plan)` of an agreement's ARM id.
-fn arm_id_parts(id: &str) -> Option<(&str, &str, &str, &str)> {
-    let s: Vec<&str> = id.trim_start_matches('/').split('/').collect();
-    let is = |i: usize, name: &str| s.get(i).is_some_and(|x| x.eq_ignore_ascii_case(name));
-    let shape = s.len() == 14
-        && is(0, "subscriptions")
-        && is(2, "providers")
-        && is(3, "Microsoft.MarketplaceOrdering")
-        && is(4, "offerTypes")
-        && is(5, "virtualmachine")
-        && is(6, "publishers")
-        && is(8, "offers")
-        && is(10, "plans")
-        && is(12, "agreements")
-        && is(13, "current");
-    shape.then(|| (s[1], s[7], s[9], s[11]))
 }
 
 #[cfg(test)]

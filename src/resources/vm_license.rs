@@ -90,6 +90,7 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<(), Diagnosti
 
 /// Resource identity: the ARM id's subscription, resource group and name.
 const IDENTITY: super::common::ArmIdentity = super::common::ArmIdentity {
+    id_attr: "virtual_machine_id",
     resource_type: "Microsoft.Compute/virtualMachines",
     name_attr: "virtual_machine_name",
     name_description: "Name of the virtual machine whose license this is (lower case).",
@@ -249,15 +250,7 @@ impl Resource<ProviderData> for VmLicense {
         ))
     }
 
-    fn identity(&self) -> Option<crate::framework::Identity> {
-        Some(IDENTITY.identity())
-    }
-
-    fn identity_of(&self, state: &Value) -> Option<crate::framework::IdentityValues> {
-        IDENTITY.of_state(state, "virtual_machine_id")
-    }
-
-    fn import_id(&self, identity: &crate::framework::IdentityValues) -> Result<String, Diagnostic> {
-        IDENTITY.id(identity)
+    fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
+        Some(&IDENTITY)
     }
 }

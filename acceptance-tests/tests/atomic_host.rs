@@ -737,3 +737,98 @@ fn a_registration_to_another_organization_is_refused_at_plan() {
     let r = plan(&unchecked);
     assert_eq!(r.code, 0, "{}", r.all());
 }
+
+/// `registration.activation_key_wo` (write-only, Terraform 1.11+): the host
+/// gets the key at first boot, and no plan, state, output or log holds it
+/// (the suite's leak check reads them all); bumping
+/// `activation_key_wo_version` replaces the host so it registers with the
+/// current key; the two spellings of the key cannot be mixed.
+#[test]
+fn a_write_only_activation_key_reaches_the_host_and_nothing_else() {
+    use base64::Engine as _;
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let key = "write-only-activation-key-7f3a91";
+    let with_registration = |name: &str, registration: &str| {
+        format!(
+            "variable \"key\" {{\n  type      = string\n  sensitive = true\n}}\n{}",
+            config(&sub, name, "Standard_B2s", WEB, "")
+                .replace(
+                    "  containers =",
+                    &format!("  registration = {{\n{registration}\n  }}\n  containers =")
+                )
+                .replace("output \"host\" { value = rhelazure_atomic_host.h }", "")
+        )
+    };
+    for tf in terraforms() {
+        let name = format!("wo{}", tf.version.replace('.', ""));
+        let registration = |version: u32| {
+            format!(
+                "    organization               = 11009103\n    activation_key_wo          = var.key\n    activation_key_wo_version  = {version}"
+            )
+        };
+        let ws = Workspace::new(&tf, &with_registration(&name, &registration(1)))
+            .cloud(&cloud)
+            .env("TF_VAR_key", key)
+            .secret(key);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
+        // The host got it: its first-boot cloud-config registers with the key.
+        let vm = format!(
+            "/subscriptions/{sub}/resourcegroups/rhel-demo/providers/microsoft.compute/virtualmachines/{name}"
+        );
+        let state = cloud.state();
+        let custom_data = state["subscriptions"][sub.to_ascii_lowercase()]["resources"][&vm]
+            ["body"]["_customData"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no customData for {vm}"))
+            .to_string();
+        let cloud_config = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(custom_data)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            cloud_config.contains(key),
+            "terraform {}: {cloud_config}",
+            tf.version
+        );
+        // Not in state, in any form Terraform shows.
+        let shown = ws.run(&["show", "-json", "-no-color"]).ok().stdout.clone();
+        assert!(!shown.contains(key), "terraform {}", tf.version);
+        let tfstate = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
+        assert!(!tfstate.contains(key), "terraform {}", tf.version);
+
+        // A new version of the key: the host is replaced to register again.
+        ws.write_config(&with_registration(&name, &registration(2)));
+        assert_eq!(
+            ws.planned_actions("rhelazure_atomic_host.h"),
+            vec!["delete", "create"],
+            "terraform {}",
+            tf.version
+        );
+        ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+        // Both spellings, or a version without the write-only key: refused.
+        for (registration, why) in [
+            (
+                "    organization      = 11009103\n    activation_key    = \"k\"\n    activation_key_wo = var.key".to_string(),
+                "One activation key",
+            ),
+            (
+                "    organization              = 11009103\n    activation_key            = \"k\"\n    activation_key_wo_version = 1".to_string(),
+                "Version without a write-only key",
+            ),
+        ] {
+            let bad = Workspace::new(&tf, &with_registration(&name, &registration))
+                .cloud(&cloud)
+                .env("TF_VAR_key", key)
+                .secret(key);
+            // A plan: `terraform validate` knows no variable values yet.
+            let r = bad.run(&["plan", "-no-color", "-input=false"]);
+            assert_ne!(r.code, 0);
+            assert!(r.all().contains(why), "terraform {}: {}", tf.version, r.all());
+        }
+    }
+}

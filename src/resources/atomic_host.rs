@@ -147,6 +147,23 @@ fn host_spec(v: &Value) -> HostSpec {
     decode(&obj).unwrap_or_default()
 }
 
+/// What first boot gets: the planned host, with the write-only activation
+/// key (`activation_key_wo`) taken from the configuration, the only place
+/// Terraform ever sends it.
+fn first_boot_spec(planned: &Value, config: &Value) -> HostSpec {
+    let mut spec = host_spec(planned);
+    if let Some(r) = spec.registration.as_mut() {
+        if r.activation_key.is_none() {
+            r.activation_key = config
+                .attr("registration")
+                .attr("activation_key_wo")
+                .as_str()
+                .map(str::to_string);
+        }
+    }
+    spec
+}
+
 /// The tag that marks a VM as created by this provider for this host, so a
 /// create interrupted after the VM PUT (provider killed, network lost) is
 /// adopted by the next apply instead of failing on "already exists". Its value
@@ -225,7 +242,9 @@ impl Resource<ProviderData> for AtomicHost {
                 Attr::string("license_type").optional().validate(one_of(&super::vm_license::LICENSE_TYPES)).description("Azure Hybrid Benefit license type (changes in place)."),
                 Attr::nested("registration", ObjectNesting::Single, vec![
                     Attr::number("organization").required().description("Red Hat organization id."),
-                    Attr::string("activation_key").required().sensitive().description("Activation key (`rhelazure_activation_key`)."),
+                    Attr::string("activation_key").optional().sensitive().description("Activation key (`rhelazure_activation_key`); kept in state, marked sensitive. Or use `activation_key_wo`."),
+                    Attr::string("activation_key_wo").optional().sensitive().write_only().description("The activation key, write-only (Terraform 1.11+): sent at create, never stored in plan or state. Set instead of `activation_key`; change `activation_key_wo_version` to use a new key (the host is replaced, since registration happens at first boot)."),
+                    Attr::number("activation_key_wo_version").optional().description("Any number; changing it replaces the host so it registers with the current `activation_key_wo`."),
                     Attr::bool("insights").optional().description("Also register with Red Hat Insights."),
                 ]).optional().force_new().description("Register with Red Hat on first boot (cloud-init `rh_subscription`, no auto-attach). Leave unset on pay-as-you-go images: RHUI already serves them, and registering bills RHEL twice."),
                 Attr::string("bootc_image").optional().description("Image-mode hosts: the bootc image to run, such as `registry.redhat.io/rhel9/rhel-bootc:9.6` (switched in place)."),
@@ -239,7 +258,7 @@ impl Resource<ProviderData> for AtomicHost {
                 Attr::bool("auto_update").default(true).description("Enable podman-auto-update and bootc update timers."),
                 Attr::bool("detect_host_drift").default(false).description("On every refresh, run a read-only command on the host (Run Command) that reports the booted bootc image and the hashes of the container units, so a changed image or unit plans an in-place fix (default false: each refresh then costs a Run Command per host)."),
                 Attr::string("booted_image_digest").computed().use_state_for_unknown().description("Image-mode hosts: digest of the booted bootc image, as `bootc status` reports it (read after `bootc_image` changes and by `detect_host_drift`)."),
-                Attr::string("first_boot_sha256").computed().use_state_for_unknown().description("SHA-256 of the cloud-config the host first booted with (null for imported hosts)."),
+                Attr::string("first_boot_sha256").computed().use_state_for_unknown().description("SHA-256 of the cloud-config the host first booted with, without a write-only activation key (null for imported hosts)."),
                 Attr::string("vm_id").computed().use_state_for_unknown().description("Azure's unique VM id."),
                 Attr::string("network_interface_id").computed().use_state_for_unknown(),
                 Attr::string("public_ip_id").computed().use_state_for_unknown(),
@@ -257,6 +276,32 @@ impl Resource<ProviderData> for AtomicHost {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let registration = config.attr("registration");
+        if !registration.is_null() && !registration.is_unknown() {
+            let (key, key_wo) = (
+                registration.attr("activation_key"),
+                registration.attr("activation_key_wo"),
+            );
+            let at = |attr: &str| AttributePath::attrs(&["registration", attr]);
+            if !key.is_unknown() && !key_wo.is_unknown() && key.is_null() == key_wo.is_null() {
+                diags.push(
+                    Diagnostic::error(
+                        "One activation key",
+                        "Set exactly one of registration.activation_key and registration.activation_key_wo (write-only).",
+                    )
+                    .at(at("activation_key")),
+                );
+            }
+            if key_wo.is_null() && !registration.attr("activation_key_wo_version").is_null() {
+                diags.push(
+                    Diagnostic::error(
+                        "Version without a write-only key",
+                        "registration.activation_key_wo_version goes with registration.activation_key_wo.",
+                    )
+                    .at(at("activation_key_wo_version")),
+                );
+            }
+        }
         let (a, b) = (
             config.attr("source_image_id"),
             config.attr("marketplace_image"),
@@ -432,7 +477,7 @@ impl Resource<ProviderData> for AtomicHost {
         &self,
         ctx: &Ctx<ProviderData>,
         planned: &Value,
-        _config: &Value,
+        config: &Value,
     ) -> ApplyOutcome {
         let arm = match ctx.data().and_then(|d| d.arm()) {
             Ok(a) => &host_arm(a, planned.attr("subnet_id").as_str()),
@@ -508,12 +553,15 @@ impl Resource<ProviderData> for AtomicHost {
         }
         set_str(&mut state, "network_interface_id", Some(&nic_id));
 
-        let first_boot = host_render::cloud_config(&host_spec(planned));
+        // The hash covers what state holds: without a write-only key, which
+        // must leave no trace there, not even a hash one could test guesses on.
+        let recorded = host_render::cloud_config(&host_spec(planned));
         set_str(
             &mut state,
             "first_boot_sha256",
-            Some(&sha256_hex(first_boot.as_bytes())),
+            Some(&sha256_hex(recorded.as_bytes())),
         );
+        let first_boot = host_render::cloud_config(&first_boot_spec(planned, config));
         // Read from the host later (after a switch, or by detect_host_drift):
         // right after create, cloud-init may still be running.
         set_str(&mut state, "booted_image_digest", None);

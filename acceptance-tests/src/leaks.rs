@@ -36,8 +36,15 @@ impl std::fmt::Display for Leak {
 pub fn in_text(text: &str, secrets: &[String], place: &str) -> Vec<Leak> {
     let mut leaks = Vec::new();
     for s in secrets.iter().filter(|s| s.len() >= MIN_LEN) {
-        if let Some(at) = text.find(s.as_str()) {
-            leaks.push(leak(text, at, s.len(), place, "a credential of the test"));
+        for (form, encoded) in encodings(s) {
+            if let Some(at) = text.find(encoded.as_str()) {
+                let what = match form {
+                    "as is" => "a credential of the test".to_string(),
+                    form => format!("a credential of the test ({form})"),
+                };
+                leaks.push(leak(text, at, encoded.len(), place, &what));
+                break;
+            }
         }
     }
     if let Some((at, len)) = find_jwt(text) {
@@ -80,6 +87,49 @@ fn strings_with_paths(v: &Json, path: String, f: &mut dyn FnMut(&str, &str)) {
         }
         _ => {}
     }
+}
+
+/// The forms a secret takes on its way through logs and payloads: as is,
+/// JSON-escaped, percent-encoded, and base64 (standard and URL-safe) as a
+/// whole or inside a larger base64 blob (a VM's customData), where it shows
+/// in one of three alignments. Each form is the part fixed by the secret
+/// alone, so it is found whatever surrounds it.
+fn encodings(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    use base64::Engine as _;
+    let mut forms = vec![("as is", secret.to_string())];
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    if json != secret {
+        forms.push(("JSON-escaped", json));
+    }
+    let percent: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if percent != secret {
+        forms.push(("percent-encoded", percent));
+    }
+    for (name, engine) in [("base64", &STANDARD), ("base64url", &URL_SAFE)] {
+        for offset in 0..3usize {
+            let mut bytes = vec![0u8; offset];
+            bytes.extend_from_slice(secret.as_bytes());
+            let encoded = engine.encode(&bytes);
+            // Characters made only of the secret's bits.
+            let start = (offset * 8).div_ceil(6);
+            let end = (bytes.len() * 8) / 6;
+            if end > start && end - start >= MIN_LEN {
+                forms.push((name, encoded[start..end].to_string()));
+            }
+        }
+    }
+    forms
 }
 
 fn leak(text: &str, at: usize, len: usize, place: &str, what: &str) -> Leak {
@@ -319,6 +369,34 @@ mod tests {
         assert!(in_text("sig=[REDACTED]", &[], "t").is_empty());
         let shown = in_text("x Sup3rS3cretValue y", &secrets, "t")[0].to_string();
         assert!(!shown.contains("Sup3rS3cretValue"), "{shown}");
+    }
+
+    #[test]
+    fn encoded_credentials_are_found_too() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let secret = "activation/key+with spaces&\"quotes\"";
+        let secrets = vec![secret.to_string()];
+        let found = |text: &str| in_text(text, &secrets, "t");
+        // Inside a cloud-config that travels base64-encoded (customData),
+        // at every alignment.
+        for prefix in ["", "a", "ab", "rh_subscription:\n  activation-key: "] {
+            let blob = STANDARD.encode(format!("{prefix}{secret}\nmore"));
+            let leaks = found(&format!("customData={blob}"));
+            assert_eq!(leaks.len(), 1, "{prefix:?}");
+            assert!(leaks[0].what.contains("base64"), "{}", leaks[0].what);
+        }
+        let url = URL_SAFE_NO_PAD.encode(format!("xy{secret}"));
+        // (Where no character differs, the standard form already matches.)
+        assert!(found(&url)[0].what.contains("base64"));
+        let json = serde_json::to_string(&json!({ "k": secret })).unwrap();
+        assert!(found(&json)[0].what.contains("JSON-escaped"));
+        assert!(
+            found("key=activation%2Fkey%2Bwith%20spaces%26%22quotes%22")[0]
+                .what
+                .contains("percent-encoded")
+        );
+        assert!(found(&STANDARD.encode("something else entirely")).is_empty());
     }
 
     #[test]

@@ -169,6 +169,8 @@ impl Seed {
                 .iter()
                 .map(|s| s.client_secret.clone()),
         );
+        // The storage account key ARM's listKeys hands out (Azurite's own).
+        v.push(crate::arm::types::AZURITE_KEY.to_string());
         v
     }
 

@@ -215,3 +215,53 @@ fn fault_storms_end_in_success_or_a_clear_error_and_converge() {
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert_eq!(inventory(&cloud), baseline, "nothing left behind");
 }
+
+/// Red Hat's services fail too: Red Hat SSO answers 503 and 429, RHSM
+/// throttles activation-key creation (429 with Retry-After), an Image Builder
+/// compose fails midway, and Sources refuses the enrolment once with 409.
+/// Each apply succeeds or fails with a diagnostic, the state file stays
+/// whole, a re-run converges, every fault was met, and nothing is
+/// duplicated or orphaned.
+#[test]
+fn red_hat_faults_end_in_success_or_a_clear_error_and_converge() {
+    let tf = &terraforms()[0];
+    let reference = reference_inventory(tf);
+    let cloud = LocalCloud::start();
+    let baseline = inventory(&cloud);
+    for f in [
+        json!({ "path": "/sso/", "status": 503, "count": 2 }),
+        json!({ "path": "/sso/", "status": 429, "retry_after": 1, "count": 1 }),
+        json!({ "method": "POST", "path": "/api/rhsm/v2/activation_keys", "status": 429, "retry_after": 1, "count": 2 }),
+        json!({ "method": "POST", "path": "/api/image-builder/v1/compose", "lro_fail": true, "message": "injected: osbuild failed", "count": 1 }),
+        json!({ "method": "POST", "path": "/api/sources/v3.1/bulk_create", "status": 409, "count": 1 }),
+    ] {
+        cloud.inject_fault(f);
+    }
+    let ws = Workspace::quickstart(tf, &cloud);
+    let mut converged = false;
+    for attempt in 1..=5 {
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_state_file_intact(&ws, &format!("apply {attempt}"));
+        if r.code == 0 {
+            converged = true;
+            break;
+        }
+        let out = r.all();
+        assert!(out.contains("Error:"), "a failure is a diagnostic: {out}");
+        assert!(
+            !out.contains("panicked") && !out.contains("Plugin did not respond"),
+            "the provider survives: {out}"
+        );
+        eprintln!("apply {attempt} with Red Hat faults failed cleanly");
+    }
+    assert!(
+        converged,
+        "applies with Red Hat faults converge within 5 runs"
+    );
+    let (_, left) = cloud.control("GET", "faults", json!(null));
+    assert_eq!(left, json!([]), "every injected fault was met");
+    ws.assert_no_changes();
+    assert_eq!(inventory(&cloud), reference, "no duplicate, no orphan");
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(inventory(&cloud), baseline, "nothing left behind");
+}

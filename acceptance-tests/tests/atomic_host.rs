@@ -388,6 +388,74 @@ fn fleet_of_fifty_under_write_limits() {
     );
 }
 
+/// Two Terraform runs at once against one subscription's ARM write budget
+/// (two teams' pipelines), 50 hosts each: each provider process paces only
+/// itself, so the budget runs dry and ARM answers 429; both applies still
+/// succeed (a 429 is retried after its Retry-After, never an error), and
+/// both destroys leave nothing.
+#[test]
+fn two_fleets_share_one_subscription_budget() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = &terraforms()[0];
+    let (s, _) = cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
+    );
+    assert!(s < 300, "{s}");
+    let fleet = |prefix: &str| {
+        let cfg = config(
+            &sub,
+            &format!("{prefix}${{count.index}}"),
+            "Standard_B1s",
+            "",
+            "",
+        )
+        .replace("  public_ip           = true\n", "")
+        .replace(
+            "resource \"rhelazure_atomic_host\" \"h\" {\n",
+            "resource \"rhelazure_atomic_host\" \"h\" {\n  count = 50\n",
+        )
+        .replace(
+            "output \"host\" { value = rhelazure_atomic_host.h }",
+            "output \"ips\" { value = rhelazure_atomic_host.h[*].private_ip_address }",
+        );
+        Workspace::new(tf, &cfg).cloud(&cloud)
+    };
+    let (a, b) = (fleet("teama"), fleet("teamb"));
+    let both = |args: &'static [&'static str]| {
+        std::thread::scope(|s| {
+            let ra = s.spawn(|| a.run(args));
+            let rb = s.spawn(|| b.run(args));
+            (ra.join().unwrap(), rb.join().unwrap())
+        })
+    };
+    let (ra, rb) = both(&["apply", "-auto-approve", "-no-color"]);
+    ra.ok();
+    rb.ok();
+    let throttled = cloud
+        .request_log()
+        .iter()
+        .filter(|e| e["status"] == 429)
+        .count();
+    eprintln!("two fleets of 50 at once: {throttled} answers 429, none surfaced");
+    for ws in [&a, &b] {
+        let out = ws.run(&["output", "-json"]).ok().json();
+        assert_eq!(out["ips"]["value"].as_array().unwrap().len(), 50);
+        ws.assert_no_changes();
+    }
+    let (da, db) = both(&["destroy", "-auto-approve", "-no-color"]);
+    da.ok();
+    db.ok();
+    for prefix in ["teama", "teamb"] {
+        assert!(
+            host_objects(&cloud, prefix).is_empty(),
+            "{prefix}: destroy left nothing"
+        );
+    }
+}
+
 /// A host from a custom image (`source_image_id` of an Image Builder build) in
 /// the same apply: no purchase plan, bootc image switched in place.
 #[test]

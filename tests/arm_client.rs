@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use azure_core::http::{Method, Transport};
+use rhelazure::arm::AzureSettings;
 use rhelazure::arm::{ArmClient, ArmError};
-use rhelazure::provider::AzureSettings;
 use serde_json::json;
 
 mod emulated;

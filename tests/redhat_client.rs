@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use rhelazure::provider::RedHatSettings;
+use rhelazure::redhat::RedHatSettings;
 use rhelazure::redhat::{RedHatClient, RedHatError};
 use serde_json::json;
 
@@ -164,7 +164,7 @@ fn cloud_access_enrolment_shows_gold_images() {
     let rh = cloud.client(&cloud.settings());
     let sub = cloud.env("ARM_SUBSCRIPTION_ID");
     cloud.rt.block_on(async {
-        let azure = rhelazure::provider::AzureSettings {
+        let azure = rhelazure::arm::AzureSettings {
             subscription_id: Some(sub.clone()),
             tenant_id: Some(cloud.env("ARM_TENANT_ID")),
             client_id: Some(cloud.env("ARM_CLIENT_ID")),

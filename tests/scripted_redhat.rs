@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use rhelazure::provider::RedHatSettings;
+use rhelazure::redhat::RedHatSettings;
 use rhelazure::redhat::{RedHatClient, RedHatError};
 use serde_json::json;
 

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 
 use super::error::{ApiError, ArmError, OperationError};
 use super::policy::{Attempts, CallLog, Deadline, Retry, Throttle};
-use crate::provider::{AzureSettings, ProviderRegistrations};
+use super::settings::{AzureSettings, ProviderRegistrations};
 
 /// api-version of Microsoft.Resources (providers, resource groups).
 pub const RESOURCES_API: &str = "2024-03-01";

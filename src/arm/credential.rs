@@ -15,8 +15,8 @@ use azure_identity::{
 };
 
 use super::certificate::CertificateSource;
+use super::settings::AzureSettings;
 use super::ArmError;
-use crate::provider::AzureSettings;
 
 /// What authenticates, for logs (never the secret itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

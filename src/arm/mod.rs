@@ -3,7 +3,7 @@
 //! request ids and logging; long-running operations; on-demand provider
 //! registration), credentials ([`credential`]), the pipeline policies
 //! ([`policy`]), typed errors ([`ArmError`]) and the typed calls resources use
-//! ([`catalog`]).
+//! ([`catalog`]), and the settings it is built from ([`settings`]).
 
 pub mod catalog;
 mod certificate;
@@ -11,6 +11,8 @@ mod client;
 pub mod credential;
 mod error;
 pub mod policy;
+pub mod settings;
 
 pub use client::{subscription_in, Answer, ArmClient, Operation, RESOURCES_API};
 pub use error::{ApiError, ArmError, OperationError};
+pub use settings::{AzureSettings, ProviderRegistrations};

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use super::retry::{retrying, Attempt};
+use super::settings::RedHatSettings;
 use super::token::TokenSource;
 use crate::arm::policy::{retry_hint_from, retryable_status};
-use crate::provider::RedHatSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedHatError {

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::retry::{retrying, Attempt};
+use super::settings::RedHatSettings;
 use super::RedHatError;
 use crate::arm::policy::{retry_hint_from, retryable_status};
-use crate::provider::RedHatSettings;
 
 #[derive(Clone)]
 enum Grant {

@@ -78,10 +78,16 @@ async fn the_fuzz_corpus_replays_without_a_panic() {
 #[tokio::test(flavor = "current_thread")]
 async fn random_inputs_end_as_diagnostics_never_a_panic() {
     let seeds = fuzz_driver::seeds();
-    let seed = std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed_u64);
+    // A new seed each run, so the suite explores; printed, and
+    // FUZZ_SEED=<seed> replays a run exactly.
+    let seed = match std::env::var("FUZZ_SEED") {
+        Ok(s) => s.parse().expect("FUZZ_SEED is a number"),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x5eed),
+    };
+    eprintln!("fuzz replay: FUZZ_SEED={seed} ({RANDOM_INPUTS} inputs)");
     let mut rng = Rng(seed | 1);
     for i in 0..RANDOM_INPUTS {
         let mut input = seeds[rng.below(seeds.len())].clone();
@@ -99,7 +105,8 @@ async fn random_inputs_end_as_diagnostics_never_a_panic() {
 }
 
 /// Writes the structured seeds into the corpus: `cargo test --test
-/// fuzz_replay -- --ignored` after adding a resource or function.
+/// fuzz_replay -- --ignored` after adding a resource, function or call kind.
+/// Entries name their target, so existing ones keep theirs.
 #[tokio::test(flavor = "current_thread")]
 #[ignore]
 async fn write_corpus_seeds() {

@@ -3,10 +3,13 @@
 //! Shared by `fuzz/fuzz_targets/plugin_inputs.rs` (cargo fuzz) and
 //! `tests/fuzz_replay.rs` (corpus replay and a bounded random run in `make test`).
 //!
-//! Layout of an input: byte 0 picks the call, byte 1 the resource / data
-//! source / function, the rest is the payload (msgpack or JSON bytes as
-//! Terraform would send them, or an import id). The only property checked is
-//! the one that matters: no panic; bad bytes end as diagnostics.
+//! Layout of an input: byte 0 picks the call; then the name of the resource /
+//! data source / ephemeral resource / function it targets, ended by a 0 byte
+//! (by name, so adding a type never retargets committed inputs; a name that
+//! is no target's, as mutations make, picks one by its bytes); the rest is
+//! the payload (msgpack or JSON bytes as Terraform would send them, or an
+//! import id). The only property checked is the one that matters: no panic;
+//! bad bytes end as diagnostics.
 #![allow(dead_code)] // each includer uses part of it
 
 use std::sync::{Arc, OnceLock};
@@ -18,34 +21,49 @@ use rhelazure::plugin::service::ProviderService as _;
 
 type Service = GrpcProvider<rhelazure::framework::Registry<rhelazure::provider::ProviderData>>;
 
-/// The service and the names inputs pick from: resources, data sources, functions.
-type Target = (Service, Vec<String>, Vec<String>, Vec<String>);
+/// The service and the names inputs pick from.
+struct Target {
+    svc: Service,
+    resources: Vec<String>,
+    data_sources: Vec<String>,
+    ephemerals: Vec<String>,
+    functions: Vec<String>,
+}
 
 fn service() -> &'static Target {
     static S: OnceLock<Target> = OnceLock::new();
     S.get_or_init(|| {
         let registry = rhelazure::resources::registry();
         let schemas = registry.schemas();
-        let resources = schemas.resources.keys().cloned().collect();
-        let data_sources = schemas.data_sources.keys().cloned().collect();
-        let functions = schemas.functions.keys().cloned().collect();
-        (
-            GrpcProvider::new(Arc::new(registry)),
-            resources,
-            data_sources,
-            functions,
-        )
+        let names = |m: &std::collections::BTreeMap<String, _>| m.keys().cloned().collect();
+        Target {
+            resources: names(&schemas.resources),
+            data_sources: names(&schemas.data_sources),
+            ephemerals: names(&schemas.ephemeral_resources),
+            functions: schemas.functions.keys().cloned().collect(),
+            svc: GrpcProvider::new(Arc::new(registry)),
+        }
     })
 }
 
 /// The number of call kinds byte 0 selects from.
-pub const CALLS: u8 = 9;
+pub const CALLS: u8 = 16;
 
-fn pick(names: &[String], b: u8) -> String {
+/// The target named `name`, or (a name no target has) one picked by its bytes.
+fn pick(names: &[String], name: &[u8]) -> String {
+    if let Some(n) = names.iter().find(|n| n.as_bytes() == name) {
+        return n.clone();
+    }
+    let sum: usize = name.iter().map(|b| usize::from(*b)).sum();
     names
-        .get(usize::from(b) % names.len().max(1))
+        .get(sum % names.len().max(1))
         .cloned()
         .unwrap_or_default()
+}
+
+/// An input for `call` on the target `name` with `payload`.
+pub fn input(call: u8, name: &str, payload: &[u8]) -> Vec<u8> {
+    [&[call][..], name.as_bytes(), &[0], payload].concat()
 }
 
 fn msgpack(bytes: &[u8]) -> Option<pb::DynamicValue> {
@@ -57,11 +75,17 @@ fn msgpack(bytes: &[u8]) -> Option<pb::DynamicValue> {
 
 /// Runs one input. Panics only if the provider does.
 pub async fn exercise(data: &[u8]) {
-    let [call, which, payload @ ..] = data else {
+    let [call, rest @ ..] = data else {
         return;
     };
-    let (svc, resources, data_sources, functions) = service();
-    let resource = pick(resources, *which);
+    let (name, payload) = match rest.iter().position(|b| *b == 0) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    let t = service();
+    let svc = &t.svc;
+    let resource = pick(&t.resources, name);
+    let which = name.first().copied().unwrap_or(0);
     // Responses are dropped: an Err status or diagnostics are both fine.
     match call % CALLS {
         0 => drop(
@@ -90,7 +114,7 @@ pub async fn exercise(data: &[u8]) {
         2 => drop(
             svc.upgrade_resource_state(tonic::Request::new(pb::upgrade_resource_state::Request {
                 type_name: resource,
-                version: i64::from(*which % 3),
+                version: i64::from(which % 3),
                 raw_state: Some(pb::RawState {
                     json: payload.to_vec(),
                     flatmap: Default::default(),
@@ -108,7 +132,7 @@ pub async fn exercise(data: &[u8]) {
         ),
         4 => drop(
             svc.call_function(tonic::Request::new(pb::call_function::Request {
-                name: pick(functions, *which),
+                name: pick(&t.functions, name),
                 arguments: payload
                     .split(|b| *b == 0xc1) // 0xc1 is never used by msgpack: a safe separator
                     .map(|a| pb::DynamicValue {
@@ -122,7 +146,7 @@ pub async fn exercise(data: &[u8]) {
         5 => drop(
             svc.validate_data_resource_config(tonic::Request::new(
                 pb::validate_data_resource_config::Request {
-                    type_name: pick(data_sources, *which),
+                    type_name: pick(&t.data_sources, name),
                     config: msgpack(payload),
                 },
             ))
@@ -146,6 +170,92 @@ pub async fn exercise(data: &[u8]) {
             }))
             .await,
         ),
+        9 => drop(
+            svc.read_resource(tonic::Request::new(pb::read_resource::Request {
+                type_name: resource,
+                current_state: msgpack(payload),
+                ..Default::default()
+            }))
+            .await,
+        ),
+        10 => drop(
+            // An update's plan: a prior state as well as a proposed one.
+            svc.plan_resource_change(tonic::Request::new(pb::plan_resource_change::Request {
+                type_name: resource,
+                prior_state: msgpack(payload),
+                proposed_new_state: msgpack(payload),
+                config: msgpack(payload),
+                prior_private: payload.to_vec(),
+                ..Default::default()
+            }))
+            .await,
+        ),
+        11 => drop(
+            svc.apply_resource_change(tonic::Request::new(pb::apply_resource_change::Request {
+                type_name: resource,
+                prior_state: msgpack(payload),
+                planned_state: msgpack(payload),
+                config: msgpack(payload),
+                planned_private: payload.to_vec(),
+                ..Default::default()
+            }))
+            .await,
+        ),
+        12 => {
+            let ephemeral = pick(&t.ephemerals, name);
+            drop(
+                svc.open_ephemeral_resource(tonic::Request::new(
+                    pb::open_ephemeral_resource::Request {
+                        type_name: ephemeral.clone(),
+                        config: msgpack(payload),
+                        ..Default::default()
+                    },
+                ))
+                .await,
+            );
+            drop(
+                svc.renew_ephemeral_resource(tonic::Request::new(
+                    pb::renew_ephemeral_resource::Request {
+                        type_name: ephemeral.clone(),
+                        private: Some(payload.to_vec()),
+                    },
+                ))
+                .await,
+            );
+            drop(
+                svc.close_ephemeral_resource(tonic::Request::new(
+                    pb::close_ephemeral_resource::Request {
+                        type_name: ephemeral,
+                        private: Some(payload.to_vec()),
+                    },
+                ))
+                .await,
+            );
+        }
+        13 => drop(
+            // Import by identity: the identity is the payload.
+            svc.import_resource_state(tonic::Request::new(pb::import_resource_state::Request {
+                type_name: resource,
+                identity: Some(pb::ResourceIdentityData {
+                    identity_data: msgpack(payload),
+                }),
+                ..Default::default()
+            }))
+            .await,
+        ),
+        14 => drop(
+            svc.upgrade_resource_identity(tonic::Request::new(
+                pb::upgrade_resource_identity::Request {
+                    type_name: resource,
+                    version: i64::from(which % 2),
+                    raw_identity: Some(pb::RawState {
+                        json: payload.to_vec(),
+                        flatmap: Default::default(),
+                    }),
+                },
+            ))
+            .await,
+        ),
         _ => drop(
             svc.configure_provider(tonic::Request::new(pb::configure_provider::Request {
                 terraform_version: "1.11.0".into(),
@@ -162,7 +272,7 @@ pub async fn exercise(data: &[u8]) {
 /// import id), so mutations start near valid input.
 pub fn seeds() -> Vec<Vec<u8>> {
     use rhelazure::plugin::value::{msgpack as mp, Value};
-    let (_, resources, data_sources, functions) = service();
+    let t = service();
     let registry = rhelazure::resources::registry();
     let schemas = registry.schemas();
     let null_object = |ty: &rhelazure::plugin::value::Type| {
@@ -175,32 +285,46 @@ pub fn seeds() -> Vec<Vec<u8>> {
         mp::encode(&Value::Object(fields), ty).unwrap_or_else(|_| vec![0xc0])
     };
     let mut out = Vec::new();
-    for (i, name) in resources.iter().enumerate() {
+    for name in &t.resources {
         let ty = schemas.resources[name].block.value_type();
-        let b = i as u8;
-        out.push([&[0, b][..], &null_object(&ty)].concat());
-        out.push([&[1, b][..], b"{}"].concat());
-        out.push([&[2, b][..], b"{\"id\":\"x\"}"].concat());
-        out.push(
-            [
-                &[6, b][..],
-                b"/subscriptions/0/resourceGroups/rg/providers/Microsoft.Compute/images/x",
-            ]
-            .concat(),
-        );
-        out.push([&[7, b][..], &null_object(&ty)].concat());
+        let state = null_object(&ty);
+        out.push(input(0, name, &state));
+        out.push(input(1, name, b"{}"));
+        out.push(input(2, name, b"{\"id\":\"x\"}"));
+        out.push(input(
+            6,
+            name,
+            b"/subscriptions/0/resourceGroups/rg/providers/Microsoft.Compute/images/x",
+        ));
+        out.push(input(7, name, &state));
+        out.push(input(9, name, &state));
+        out.push(input(10, name, &state));
+        out.push(input(11, name, &state));
+        if let Some(identity) = schemas.identities.get(name) {
+            let ty = identity.value_type();
+            out.push(input(13, name, &null_object(&ty)));
+            out.push(input(14, name, b"{\"name\":\"x\"}"));
+        }
     }
-    for (i, name) in data_sources.iter().enumerate() {
+    for name in &t.data_sources {
         let ty = schemas.data_sources[name].block.value_type();
-        out.push([&[5, i as u8][..], &null_object(&ty)].concat());
+        out.push(input(5, name, &null_object(&ty)));
     }
-    for (i, _) in functions.iter().enumerate() {
+    for name in &t.ephemerals {
+        let ty = schemas.ephemeral_resources[name].block.value_type();
+        out.push(input(12, name, &null_object(&ty)));
+    }
+    for name in &t.functions {
         // msgpack fixstr "RedHat:RHEL:9-lvm-gen2:latest"
         let urn = "RedHat:RHEL:9-lvm-gen2:latest";
-        out.push([&[4, i as u8, 0xa0 | urn.len() as u8][..], urn.as_bytes()].concat());
+        out.push(input(
+            4,
+            name,
+            &[&[0xa0 | urn.len() as u8][..], urn.as_bytes()].concat(),
+        ));
     }
     let provider_ty = rhelazure::provider::provider_schema().value_type();
-    out.push([&[3, 0][..], &null_object(&provider_ty)].concat());
-    out.push([&[8, 0][..], &null_object(&provider_ty)].concat());
+    out.push(input(3, "provider", &null_object(&provider_ty)));
+    out.push(input(15, "provider", &null_object(&provider_ty)));
     out
 }

@@ -166,3 +166,50 @@ fn prose_uses_the_schemas_syntax() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Every attribute, at every depth, and every block says what it is: the
+/// registry docs and the language server show nothing else.
+#[test]
+fn every_attribute_is_described() {
+    use rhelazure::plugin::schema::{AttributeType, Block};
+    use rhelazure::plugin::service::ProviderService as _;
+    fn walk(block: &Block, at: &str, missing: &mut Vec<String>) {
+        for a in &block.attributes {
+            let path = format!("{at}.{}", a.name);
+            if a.description.trim().is_empty() {
+                missing.push(path.clone());
+            }
+            if let AttributeType::Nested(n) = &a.ty {
+                let inner = Block {
+                    attributes: n.attributes.clone(),
+                    ..Default::default()
+                };
+                walk(&inner, &path, missing);
+            }
+        }
+        for b in &block.blocks {
+            let path = format!("{at}.{}", b.type_name);
+            if b.block.description.trim().is_empty() {
+                missing.push(format!("{path} (block)"));
+            }
+            walk(&b.block, &path, missing);
+        }
+    }
+    let registry = rhelazure::resources::registry();
+    let s = registry.schemas();
+    let mut missing = Vec::new();
+    walk(&s.provider.block, "provider", &mut missing);
+    for (kind, schemas) in [
+        ("resource", &s.resources),
+        ("data source", &s.data_sources),
+        ("ephemeral resource", &s.ephemeral_resources),
+    ] {
+        for (name, schema) in schemas {
+            if schema.block.description.trim().is_empty() {
+                missing.push(format!("{kind} {name}"));
+            }
+            walk(&schema.block, name, &mut missing);
+        }
+    }
+    assert!(missing.is_empty(), "undescribed:\n{}", missing.join("\n"));
+}

@@ -82,9 +82,13 @@ fn customizations_attr() -> Attr {
                 "users",
                 ObjectNesting::List,
                 vec![
-                    Attr::string("name").required(),
-                    Attr::string("ssh_key").optional(),
-                    Attr::string_list("groups").optional(),
+                    Attr::string("name").required().description("User name."),
+                    Attr::string("ssh_key")
+                        .optional()
+                        .description("The user's SSH public key."),
+                    Attr::string_list("groups")
+                        .optional()
+                        .description("Supplementary groups, such as `wheel`."),
                 ],
             )
             .optional()
@@ -114,9 +118,15 @@ fn customizations_attr() -> Attr {
                 "services",
                 ObjectNesting::Single,
                 vec![
-                    Attr::string_list("enabled").optional(),
-                    Attr::string_list("disabled").optional(),
-                    Attr::string_list("masked").optional(),
+                    Attr::string_list("enabled")
+                        .optional()
+                        .description("systemd units enabled at boot."),
+                    Attr::string_list("disabled")
+                        .optional()
+                        .description("systemd units disabled."),
+                    Attr::string_list("masked")
+                        .optional()
+                        .description("systemd units masked."),
                 ],
             )
             .optional()
@@ -125,7 +135,9 @@ fn customizations_attr() -> Attr {
                 "filesystem",
                 ObjectNesting::List,
                 vec![
-                    Attr::string("mountpoint").required(),
+                    Attr::string("mountpoint")
+                        .required()
+                        .description("Mount point, such as `/var`."),
                     Attr::number("min_size").required().description("Bytes."),
                 ],
             )

@@ -306,10 +306,10 @@ impl DataSource<ProviderData> for MarketplaceImages {
                 Attr::string("offer").optional().description("Only this offer (such as `RHEL`)."),
                 Attr::string("rhel_major").optional().validate(one_of(&["8", "9", "10"])).description("Only SKUs of this RHEL major version."),
                 Attr::nested("images", ObjectNesting::List, vec![
-                    Attr::string("offer").computed(),
-                    Attr::string("sku").computed(),
-                    Attr::string("version").computed(),
-                    Attr::string("urn").computed(),
+                    Attr::string("offer").computed().description("Image offer."),
+                    Attr::string("sku").computed().description("Image SKU."),
+                    Attr::string("version").computed().description("The newest version of the SKU."),
+                    Attr::string("urn").computed().description("`publisher:offer:sku:version`."),
                 ])
                 .computed()
                 .description("Each SKU's latest image."),

@@ -1,9 +1,9 @@
 //! `make bench`: the provider's own overhead, measured the way Terraform meets
 //! it. Each figure is the median of N runs with min and max, next to a
 //! reference measured in the same run (spawning `/bin/true` is the floor for
-//! "start a process"). Writes bench/results/plugin-overhead.md. Never asserted.
+//! "start a process"). Writes benches/results/plugin-overhead.md. Never asserted.
 
-#[path = "../bench/common.rs"]
+#[path = "support/common.rs"]
 mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -143,7 +143,7 @@ async fn main() {
     report += &format!("\nBinary size: **{size:.1} MiB** (stripped release build). For scale, the published azurerm provider binary is over 230 MB.\n");
     println!("{report}");
     let out =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results/plugin-overhead.md");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results/plugin-overhead.md");
     std::fs::write(&out, report).unwrap();
     println!("written to {}", out.display());
 }

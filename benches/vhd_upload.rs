@@ -4,14 +4,14 @@
 //! dense and 90%-sparse images of 1 and 8 GiB. Bytes sent are read back from
 //! the service (the blob's written page ranges), not from either tool.
 //! Median of `BENCH_RUNS` (default 5) with min and max; the two tools
-//! alternate order each run. Writes bench/results/vhd-upload.md and .svg.
+//! alternate order each run. Writes benches/results/vhd-upload.md and .svg.
 //! Knobs: `BENCH_RUNS`, `BENCH_VHD_GIB` (default `1,8`), `BENCH_CONCURRENCY` (8).
 
 #[path = "../tests/support/azurite_blob.rs"]
 mod azurite_blob;
-#[path = "../bench/common.rs"]
+#[path = "support/common.rs"]
 mod common;
-#[path = "../bench/svg.rs"]
+#[path = "support/svg.rs"]
 mod svg;
 
 use std::fmt::Write as _;
@@ -85,7 +85,7 @@ fn python(
     let py = repo().join(".tools/bench-venv/bin/python");
     for attempt in 0..2 {
         let out = std::process::Command::new(&py)
-            .arg(repo().join("bench/py_upload.py"))
+            .arg(repo().join("benches/support/py_upload.py"))
             .arg(format!("{}?{}", env.blob_url(name), env.sas))
             .arg(image)
             .arg(concurrency.to_string())
@@ -208,7 +208,7 @@ fn main() {
             std::fs::remove_file(&image).unwrap();
         }
     }
-    let out = repo().join("bench/results");
+    let out = repo().join("benches/results");
     std::fs::write(
         out.join("vhd-upload.svg"),
         svg::bar_chart(

@@ -21,7 +21,7 @@ fn committed_docs_are_up_to_date() {
 fn reports_and_docs_hold_no_machine_paths() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut found = Vec::new();
-    let mut dirs = vec![repo.join("docs"), repo.join("bench/results")];
+    let mut dirs = vec![repo.join("docs"), repo.join("benches/results")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();

@@ -3,18 +3,18 @@
 //! 1. per-resource overhead over Terraform's floor: `apply` and `plan` of N
 //!    `rhelazure_activation_key` against the local cloud (no added latency)
 //!    next to N of Terraform's built-in `terraform_data`; plus the provider's
-//!    own CPU time per resource (through `bench/rusage-wrap.py`);
+//!    own CPU time per resource (through `benches/support/rusage-wrap.py`);
 //! 2. a fleet of `rhelazure_atomic_host` applied and destroyed with the
 //!    emulator enforcing an ARM write budget: wall time against the minimum
 //!    the budget allows, 429s received.
 //!
-//! Writes `bench/results/terraform-scale.md` and `.svg`, and `fleet.md`. Knobs:
+//! Writes `benches/results/terraform-scale.md` and `.svg`, and `fleet.md`. Knobs:
 //! `BENCH_RUNS` (default 5), `BENCH_SIZES` (default `10,100,1000`),
 //! `BENCH_FLEET` (default 100). Uses the release provider (`make bench` builds it).
 
-#[path = "../../bench/common.rs"]
+#[path = "../../benches/support/common.rs"]
 mod common;
-#[path = "../../bench/svg.rs"]
+#[path = "../../benches/support/svg.rs"]
 mod svg;
 
 use common::{env_list, env_or, stats};
@@ -61,7 +61,7 @@ fn provider_cpu(
 ) -> (f64, f64) {
     let wrap = tempfile::tempdir().unwrap();
     let shim = wrap.path().join("terraform-provider-rhelazure");
-    std::fs::copy(repo_root().join("bench/rusage-wrap.py"), &shim).unwrap();
+    std::fs::copy(repo_root().join("benches/support/rusage-wrap.py"), &shim).unwrap();
     let log = wrap.path().join("rusage.log");
     std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
     let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
@@ -158,7 +158,7 @@ fn main() {
         eprintln!("N={n} done");
     }
     std::fs::write(
-        repo_root().join("bench/results/terraform-scale.svg"),
+        repo_root().join("benches/results/terraform-scale.svg"),
         svg::bar_chart(
             "terraform apply / plan of N resources (median seconds)",
             "s",
@@ -170,7 +170,7 @@ fn main() {
     let _ = writeln!(report, "\n![apply and plan times](terraform-scale.svg)\n");
 
     if !sizes.is_empty() {
-        let path = repo_root().join("bench/results/terraform-scale.md");
+        let path = repo_root().join("benches/results/terraform-scale.md");
         std::fs::write(&path, &report).unwrap();
         println!("{report}\nwritten to {}", path.display());
     }
@@ -233,7 +233,7 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
             w.median, w.min, w.max, m.median
         );
     }
-    let path = repo_root().join("bench/results/fleet.md");
+    let path = repo_root().join("benches/results/fleet.md");
     std::fs::write(&path, &report).unwrap();
     println!("{report}\nwritten to {}", path.display());
 }

@@ -344,6 +344,21 @@ fn failing_run_command_reports_stderr() {
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
 
+/// 50 small hosts without public IPs, named by `names` (with `count.index`),
+/// and their private IPs as the output `ips`.
+fn fleet_of_fifty(sub: &str, names: &str) -> String {
+    config(sub, names, "Standard_B1s", "", "")
+        .replace("  public_ip           = true\n", "")
+        .replace(
+            "resource \"rhelazure_atomic_host\" \"h\" {\n",
+            "resource \"rhelazure_atomic_host\" \"h\" {\n  count = 50\n",
+        )
+        .replace(
+            "output \"host\" { value = rhelazure_atomic_host.h }",
+            "output \"ips\" { value = rhelazure_atomic_host.h[*].private_ip_address }",
+        )
+}
+
 /// 50 hosts against an ARM write budget: everything is created and destroyed
 /// with no failed resource, and the provider paces itself (few 429s).
 #[test]
@@ -357,17 +372,7 @@ fn fleet_of_fifty_under_write_limits() {
         json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
     );
     assert!(s < 300, "{s}");
-    let cfg = config(&sub, "fleet${count.index}x", "Standard_B1s", "", "")
-        .replace("  public_ip           = true\n", "")
-        .replace(
-            "resource \"rhelazure_atomic_host\" \"h\" {\n",
-            "resource \"rhelazure_atomic_host\" \"h\" {\n  count = 50\n",
-        )
-        .replace(
-            "output \"host\" { value = rhelazure_atomic_host.h }",
-            "output \"ips\" { value = rhelazure_atomic_host.h[*].private_ip_address }",
-        );
-    let ws = Workspace::new(tf, &cfg).cloud(&cloud);
+    let ws = Workspace::new(tf, &fleet_of_fifty(&sub, "fleet${count.index}x")).cloud(&cloud);
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
     let out = ws.run(&["output", "-json"]).ok().json();
     assert_eq!(out["ips"]["value"].as_array().unwrap().len(), 50);
@@ -405,23 +410,8 @@ fn two_fleets_share_one_subscription_budget() {
     );
     assert!(s < 300, "{s}");
     let fleet = |prefix: &str| {
-        let cfg = config(
-            &sub,
-            &format!("{prefix}${{count.index}}"),
-            "Standard_B1s",
-            "",
-            "",
-        )
-        .replace("  public_ip           = true\n", "")
-        .replace(
-            "resource \"rhelazure_atomic_host\" \"h\" {\n",
-            "resource \"rhelazure_atomic_host\" \"h\" {\n  count = 50\n",
-        )
-        .replace(
-            "output \"host\" { value = rhelazure_atomic_host.h }",
-            "output \"ips\" { value = rhelazure_atomic_host.h[*].private_ip_address }",
-        );
-        Workspace::new(tf, &cfg).cloud(&cloud)
+        let names = format!("{prefix}${{count.index}}");
+        Workspace::new(tf, &fleet_of_fifty(&sub, &names)).cloud(&cloud)
     };
     let (a, b) = (fleet("teama"), fleet("teamb"));
     let both = |args: &'static [&'static str]| {

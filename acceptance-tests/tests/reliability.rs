@@ -156,6 +156,27 @@ fn provider_killed_at_random_points_converges_without_duplicates() {
     assert_eq!(inventory(&cloud), baseline, "nothing left behind");
 }
 
+/// Applies until one succeeds, at most `attempts` times: every failed run
+/// ends in a diagnostic (never a crash) and leaves a whole state file, and
+/// the next run picks up from there.
+fn applies_converge(ws: &Workspace, attempts: usize, when: &str) {
+    for attempt in 1..=attempts {
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_state_file_intact(ws, &format!("apply {attempt}"));
+        if r.code == 0 {
+            return;
+        }
+        let out = r.all();
+        assert!(out.contains("Error:"), "a failure is a diagnostic: {out}");
+        assert!(
+            !out.contains("panicked") && !out.contains("Plugin did not respond"),
+            "the provider survives: {out}"
+        );
+        eprintln!("apply {attempt} {when} failed cleanly");
+    }
+    panic!("applies {when} did not converge within {attempts} runs");
+}
+
 #[test]
 fn fault_storms_end_in_success_or_a_clear_error_and_converge() {
     let tf = &terraforms()[0];
@@ -181,23 +202,7 @@ fn fault_storms_end_in_success_or_a_clear_error_and_converge() {
 
     // Under the storm: each run succeeds or says what failed, and a re-run
     // picks up from there.
-    let mut converged = false;
-    for attempt in 1..=6 {
-        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
-        assert_state_file_intact(&ws, &format!("apply {attempt}"));
-        if r.code == 0 {
-            converged = true;
-            break;
-        }
-        let out = r.all();
-        assert!(out.contains("Error:"), "a failure is a diagnostic: {out}");
-        assert!(
-            !out.contains("panicked") && !out.contains("Plugin did not respond"),
-            "the provider survives the storm: {out}"
-        );
-        eprintln!("apply {attempt} under the storm failed cleanly");
-    }
-    assert!(converged, "applies under the storm converge within 6 runs");
+    applies_converge(&ws, 6, "under the storm");
 
     // Calm again: nothing to change, nothing duplicated or orphaned.
     assert_eq!(cloud.control("DELETE", "faults", json!(null)).0, 204);
@@ -238,26 +243,7 @@ fn red_hat_faults_end_in_success_or_a_clear_error_and_converge() {
         cloud.inject_fault(f);
     }
     let ws = Workspace::quickstart(tf, &cloud);
-    let mut converged = false;
-    for attempt in 1..=5 {
-        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
-        assert_state_file_intact(&ws, &format!("apply {attempt}"));
-        if r.code == 0 {
-            converged = true;
-            break;
-        }
-        let out = r.all();
-        assert!(out.contains("Error:"), "a failure is a diagnostic: {out}");
-        assert!(
-            !out.contains("panicked") && !out.contains("Plugin did not respond"),
-            "the provider survives: {out}"
-        );
-        eprintln!("apply {attempt} with Red Hat faults failed cleanly");
-    }
-    assert!(
-        converged,
-        "applies with Red Hat faults converge within 5 runs"
-    );
+    applies_converge(&ws, 5, "with Red Hat faults");
     let (_, left) = cloud.control("GET", "faults", json!(null));
     assert_eq!(left, json!([]), "every injected fault was met");
     ws.assert_no_changes();

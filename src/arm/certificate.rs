@@ -200,6 +200,15 @@ mod tests {
         )
     }
 
+    /// A certificate for tenant `t` and client `c`.
+    fn load(
+        source: CertificateSource<'_>,
+        encoded: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<CertificateAssertion, ArmError> {
+        CertificateAssertion::load(source, encoded, password, "t", "c", "https://l")
+    }
+
     fn claims(jwt: &str, part: usize) -> serde_json::Value {
         let p = jwt.split('.').nth(part).unwrap();
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
@@ -244,13 +253,10 @@ mod tests {
 
     #[test]
     fn a_wrong_password_or_file_is_named() {
-        let e = CertificateAssertion::load(
+        let e = load(
             CertificateSource::Path(&fixture("service-principal.pfx")),
             None,
             Some("nope"),
-            "t",
-            "c",
-            "https://l",
         )
         .unwrap_err()
         .to_string();
@@ -258,16 +264,9 @@ mod tests {
             e.contains("client_certificate_password") && e.contains("service-principal.pfx"),
             "{e}"
         );
-        let e = CertificateAssertion::load(
-            CertificateSource::Path(&fixture("README.md")),
-            None,
-            None,
-            "t",
-            "c",
-            "https://l",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = load(CertificateSource::Path(&fixture("README.md")), None, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("PKCS#12"), "{e}");
     }
 
@@ -275,15 +274,7 @@ mod tests {
     fn a_base64_bundle_is_the_same_certificate_as_its_file() {
         let file = fixture("service-principal.pfx");
         let password = Some("local-cloud-pfx-password");
-        let from_file = CertificateAssertion::load(
-            CertificateSource::Path(&file),
-            None,
-            password,
-            "t",
-            "c",
-            "https://l",
-        )
-        .unwrap();
+        let from_file = load(CertificateSource::Path(&file), None, password).unwrap();
         let encoded = STANDARD.encode(std::fs::read(&file).unwrap());
         // Wrapped over lines, as `base64` prints it by default.
         let wrapped: String = encoded
@@ -291,26 +282,11 @@ mod tests {
             .chunks(76)
             .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
             .collect();
-        let from_text = CertificateAssertion::load(
-            CertificateSource::Base64,
-            Some(&wrapped),
-            password,
-            "t",
-            "c",
-            "https://l",
-        )
-        .unwrap();
+        let from_text = load(CertificateSource::Base64, Some(&wrapped), password).unwrap();
         assert_eq!(from_file.x5t_s256, from_text.x5t_s256);
-        let e = CertificateAssertion::load(
-            CertificateSource::Base64,
-            Some("not*base64"),
-            None,
-            "t",
-            "c",
-            "https://l",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = load(CertificateSource::Base64, Some("not*base64"), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("ARM_CLIENT_CERTIFICATE") && e.contains("base64"),
             "{e}"

@@ -1,7 +1,8 @@
 //! The framework's generic lifecycle, driven through `ProviderService` exactly
 //! as the gRPC server drives it: plan (defaults, unknowns, requires-replace),
 //! apply (create / update / delete, half-failed create kept), read (drift and
-//! gone), import, state upgrade, moves, functions, stop.
+//! gone), import, state upgrade, moves, functions, stop; and the identity
+//! the gRPC server sends along with each state.
 //!
 //! The resource here is a small in-memory "cloud" defined by the test.
 
@@ -12,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rhelazure::framework::validators::one_of;
 use rhelazure::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, ProviderDef,
-    Registry, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, IdentityDef, IdentityValues,
+    PlanContext, Private, ProviderDef, Registry, Resource, ResourceSchema, Value,
 };
 use rhelazure::plugin::service::{ApplyRequest, MoveRequest, PlanRequest, ProviderService};
 
@@ -43,8 +44,26 @@ impl ProviderDef<Cloud> for TestProvider {
 
 struct Thing;
 
+/// A thing's identity is its id and zone; the zone is computed afresh on
+/// every change, so an update's plan does not know it.
+struct ThingIdentity;
+
+impl IdentityDef for ThingIdentity {
+    fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("id", "the id"), ("zone", "the zone")]
+    }
+    fn of_state(&self, state: &Value) -> Option<IdentityValues> {
+        let id = state.attr("id").as_str()?;
+        let zone = state.attr("zone").as_str()?;
+        Some([("id".into(), id.into()), ("zone".into(), zone.into())].into())
+    }
+    fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
+        Ok(identity["id"].clone())
+    }
+}
+
 fn obj(pairs: &[(&str, Value)]) -> Value {
-    let mut m: BTreeMap<String, Value> = ["id", "name", "size", "generation", "timeouts"]
+    let mut m: BTreeMap<String, Value> = ["id", "name", "size", "generation", "zone", "timeouts"]
         .iter()
         .map(|k| (k.to_string(), Value::Null))
         .collect();
@@ -69,10 +88,14 @@ impl Resource<Cloud> for Thing {
                     .required()
                     .validate(one_of(&["small", "large"])),
                 Attr::string("generation").default("V2"),
+                Attr::string("zone").computed(),
             ],
         )
         .version(1)
         .blocks(vec![timeouts::block(&["create"])])
+    }
+    fn identity(&self) -> Option<&dyn IdentityDef> {
+        Some(&ThingIdentity)
     }
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if config.attr("name").as_str() == Some("forbidden") {
@@ -106,10 +129,9 @@ impl Resource<Cloud> for Thing {
             ),
         );
         let mut state = planned.clone();
-        state
-            .as_object_mut()
-            .unwrap()
-            .insert("id".into(), Value::from(id.as_str()));
+        let m = state.as_object_mut().unwrap();
+        m.insert("id".into(), Value::from(id.as_str()));
+        m.insert("zone".into(), "z1".into());
         if cloud.fail_create_after_alloc.load(Ordering::SeqCst) {
             return ApplyOutcome::failed(
                 state,
@@ -152,8 +174,13 @@ impl Resource<Cloud> for Thing {
         let id = planned.attr("id").as_str().unwrap().to_string();
         cloud.objects.lock().unwrap().get_mut(&id).unwrap().1 =
             planned.attr("size").as_str().unwrap().into();
+        let mut state = planned.clone();
+        state
+            .as_object_mut()
+            .unwrap()
+            .insert("zone".into(), "z1".into());
         ApplyOutcome {
-            state: planned.clone(),
+            state,
             private: p.clone(),
             diagnostics: Diagnostics::new(),
         }
@@ -186,6 +213,7 @@ impl Resource<Cloud> for Thing {
                 ("name", Value::from(j["name"].as_str().unwrap())),
                 ("size", "small".into()),
                 ("generation", "V2".into()),
+                ("zone", "z1".into()),
             ]))
         })
     }
@@ -214,7 +242,7 @@ async fn plan(
     // Terraform's proposed new state: config, with prior values for computed attributes left null.
     let mut proposed = config.clone();
     if let (Some(p), Some(m)) = (prior.as_object(), proposed.as_object_mut()) {
-        for k in ["id", "generation"] {
+        for k in ["id", "generation", "zone"] {
             if m.get(k).is_none_or(Value::is_null) {
                 m.insert(k.into(), p.get(k).cloned().unwrap_or_default());
             }
@@ -418,4 +446,101 @@ async fn stop_interrupts_long_waits() {
         .expect("stop must interrupt")
         .unwrap();
     assert_eq!(out.diagnostics.0[0].summary, "Interrupted");
+}
+
+/// Through the gRPC server: no identity while the object does not exist, its
+/// identity from the state once it does, and while a plan leaves part of it
+/// unknown the prior identity, so Terraform never sees it vanish.
+#[tokio::test]
+async fn grpc_server_sends_identity_with_state() {
+    use rhelazure::plugin::proto::tfplugin6 as pb;
+    use rhelazure::plugin::proto::tfplugin6::provider_server::Provider as _;
+    use rhelazure::plugin::server::GrpcProvider;
+    use rhelazure::plugin::value::msgpack;
+
+    let r = Arc::new(registry().await);
+    let ty = r.schemas().resources["test_thing"].block.value_type();
+    let id_ty = r.schemas().identities["test_thing"].value_type();
+    let dv = |v: &Value| {
+        Some(pb::DynamicValue {
+            msgpack: msgpack::encode(v, &ty).unwrap(),
+            json: vec![],
+        })
+    };
+    let identity_of = |i: &Option<pb::ResourceIdentityData>| {
+        i.as_ref().map(|i| {
+            let raw = &i.identity_data.as_ref().unwrap().msgpack;
+            let v = msgpack::decode(raw, &id_ty).unwrap();
+            let s = |k| v.attr(k).as_str().unwrap().to_string();
+            (s("id"), s("zone"))
+        })
+    };
+    let grpc = GrpcProvider::new(r.clone());
+    // Terraform's proposed new state: the configuration, with the prior
+    // values of the computed attributes it leaves null.
+    let plan = |prior: Value, config: Value, prior_identity| {
+        let mut proposed = config.clone();
+        if let (Some(p), Some(m)) = (prior.as_object(), proposed.as_object_mut()) {
+            for (k, v) in m.iter_mut().filter(|(_, v)| v.is_null()) {
+                *v = p.get(k).cloned().unwrap_or_default();
+            }
+        }
+        let req = pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&prior),
+            proposed_new_state: dv(&proposed),
+            config: dv(&config),
+            prior_identity,
+            ..Default::default()
+        };
+        let grpc = &grpc;
+        async move {
+            grpc.plan_resource_change(tonic::Request::new(req))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+
+    let config = obj(&[("name", "a".into()), ("size", "small".into())]);
+    let planned = plan(Value::Null, config.clone(), None).await;
+    assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+    assert_eq!(
+        identity_of(&planned.planned_identity),
+        None,
+        "not created yet"
+    );
+
+    let applied = grpc
+        .apply_resource_change(tonic::Request::new(pb::apply_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&Value::Null),
+            planned_state: planned.planned_state.clone(),
+            config: dv(&config),
+            planned_identity: planned.planned_identity.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let identity = |v: &Option<pb::ResourceIdentityData>| {
+        identity_of(v).map(|(id, zone)| format!("{id}@{zone}"))
+    };
+    assert_eq!(
+        identity(&applied.new_identity).as_deref(),
+        Some("/things/a@z1")
+    );
+    let state = msgpack::decode(&applied.new_state.unwrap().msgpack, &ty).unwrap();
+
+    // An update: the plan leaves the zone unknown, so the state cannot say the
+    // identity; the server passes the prior identity on instead of dropping it.
+    let resized = obj(&[("name", "a".into()), ("size", "large".into())]);
+    let update = plan(state, resized, applied.new_identity.clone()).await;
+    let planned = msgpack::decode(&update.planned_state.unwrap().msgpack, &ty).unwrap();
+    assert!(planned.attr("zone").is_unknown());
+    assert_eq!(
+        identity(&update.planned_identity).as_deref(),
+        Some("/things/a@z1")
+    );
 }

@@ -359,6 +359,18 @@ fn fleet_of_fifty(sub: &str, names: &str) -> String {
         )
 }
 
+/// Gives the subscription an ARM write budget of 20 requests, refilled at 8
+/// per second: a token bucket like ARM's own per-subscription write limit,
+/// made small enough that 50 hosts meet it.
+fn limit_arm_writes(cloud: &LocalCloud) {
+    let (s, _) = cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
+    );
+    assert!(s < 300, "{s}");
+}
+
 /// 50 hosts against an ARM write budget: everything is created and destroyed
 /// with no failed resource, and the provider paces itself (few 429s).
 #[test]
@@ -366,12 +378,7 @@ fn fleet_of_fifty_under_write_limits() {
     let cloud = LocalCloud::start();
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let tf = &terraforms()[0];
-    let (s, _) = cloud.control(
-        "PUT",
-        "throttle",
-        json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
-    );
-    assert!(s < 300, "{s}");
+    limit_arm_writes(&cloud);
     let ws = Workspace::new(tf, &fleet_of_fifty(&sub, "fleet${count.index}x")).cloud(&cloud);
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
     let out = ws.run(&["output", "-json"]).ok().json();
@@ -395,7 +402,8 @@ fn fleet_of_fifty_under_write_limits() {
 
 /// Two Terraform runs at once against one subscription's ARM write budget
 /// (two teams' pipelines), 50 hosts each: each provider process paces only
-/// itself, so the budget runs dry and ARM answers 429; both applies still
+/// itself, so together they can overdraw the budget and ARM answers 429
+/// (how many depends on timing; the count is printed); both applies still
 /// succeed (a 429 is retried after its Retry-After, never an error), and
 /// both destroys leave nothing.
 #[test]
@@ -403,12 +411,7 @@ fn two_fleets_share_one_subscription_budget() {
     let cloud = LocalCloud::start();
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let tf = &terraforms()[0];
-    let (s, _) = cloud.control(
-        "PUT",
-        "throttle",
-        json!({ "writes": { "capacity": 20.0, "per_second": 8.0 } }),
-    );
-    assert!(s < 300, "{s}");
+    limit_arm_writes(&cloud);
     let fleet = |prefix: &str| {
         let names = format!("{prefix}${{count.index}}");
         Workspace::new(tf, &fleet_of_fifty(&sub, &names)).cloud(&cloud)

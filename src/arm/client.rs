@@ -337,6 +337,69 @@ impl ArmClient {
         }
     }
 
+    /// One page of a list (`path` with its query, `api_version` added):
+    /// its items and the `nextLink` of the next page, if any. ARM pages every
+    /// list and says nothing of page sizes, so callers follow `nextLink` to
+    /// the end (or until they have enough) with [`ArmClient::next_page`].
+    pub async fn first_page(
+        &self,
+        path: &str,
+        api_version: &str,
+        deadline: Instant,
+    ) -> Result<(Vec<Json>, Option<String>), ArmError> {
+        self.page(path, Some(api_version), deadline).await
+    }
+
+    /// The page a `nextLink` names (it carries its own api-version). Only a
+    /// link to this client's own endpoint is followed: the request carries a
+    /// bearer token, which must never go to a host that a response named.
+    pub async fn next_page(
+        &self,
+        next_link: &str,
+        deadline: Instant,
+    ) -> Result<(Vec<Json>, Option<String>), ArmError> {
+        let ours = Url::parse(&self.endpoint).ok();
+        let theirs = Url::parse(next_link).ok();
+        let same_origin = match (&ours, &theirs) {
+            (Some(a), Some(b)) => a.origin() == b.origin(),
+            _ => false,
+        };
+        if !same_origin {
+            return Err(ArmError::Decode {
+                path: next_link.to_string(),
+                message: format!(
+                    "the nextLink of a list points away from the ARM endpoint {}; it was not followed",
+                    self.endpoint
+                ),
+            });
+        }
+        self.page(next_link, None, deadline).await
+    }
+
+    async fn page(
+        &self,
+        path: &str,
+        api_version: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(Vec<Json>, Option<String>), ArmError> {
+        let answer = self
+            .call(Method::Get, path, api_version, None, deadline)
+            .await?;
+        let mut body = answer.json().ok_or_else(|| ArmError::Decode {
+            path: path.into(),
+            message: "not JSON".into(),
+        })?;
+        let items = match body["value"].take() {
+            Json::Array(items) => items,
+            _ => Vec::new(),
+        };
+        let next = body["nextLink"]
+            .as_str()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string);
+        Ok((items, next))
+    }
+
     /// Starts a PUT / PATCH / DELETE / POST that may be long-running.
     pub async fn begin(
         &self,
@@ -381,7 +444,7 @@ impl ArmClient {
 
 /// The path segment right after the first `key` (case-insensitive) in an ARM
 /// id, path or URL.
-fn segment_after(path: &str, key: &str) -> Option<String> {
+pub fn segment_after(path: &str, key: &str) -> Option<String> {
     let segs: Vec<&str> = path.split(['/', '?']).collect();
     segs.iter()
         .position(|s| s.eq_ignore_ascii_case(key))

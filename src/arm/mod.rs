@@ -13,6 +13,6 @@ mod error;
 pub mod policy;
 pub mod settings;
 
-pub use client::{subscription_in, Answer, ArmClient, Operation, RESOURCES_API};
+pub use client::{segment_after, subscription_in, Answer, ArmClient, Operation, RESOURCES_API};
 pub use error::{ApiError, ArmError, OperationError};
 pub use settings::{AzureSettings, ProviderRegistrations};

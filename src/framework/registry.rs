@@ -1,5 +1,5 @@
-//! `Registry`: the resources, data sources, ephemeral resources and functions
-//! of a provider, served as one `ProviderService`.
+//! `Registry`: the resources, list resources, data sources, ephemeral
+//! resources and functions of a provider, served as one `ProviderService`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -10,14 +10,15 @@ use tokio::sync::watch;
 use crate::plugin::diag::{Diagnostic, Diagnostics};
 use crate::plugin::schema::{IdentityAttribute, IdentitySchema};
 use crate::plugin::service::{
-    ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, MoveRequest,
-    MoveResponse, OpenEphemeralResponse, PlanRequest, PlanResponse, ProviderSchemas,
-    ProviderService, ReadResponse, RenewEphemeralResponse,
+    ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, ListEvent,
+    ListRequest, MoveRequest, MoveResponse, OpenEphemeralResponse, PlanRequest, PlanResponse,
+    ProviderSchemas, ProviderService, ReadResponse, RenewEphemeralResponse,
 };
 use crate::plugin::value::{json, Type, Value};
 
-use super::plan;
+use super::list::{ListQuery, ListResource, ListResults};
 use super::schema::ResourceSchema;
+use super::{generate, plan};
 use super::{
     Ctx, DataSource, EphemeralResource, Function, IdentityValues, PlanContext, Private,
     ProviderDef, Resource,
@@ -31,6 +32,7 @@ struct Entry<T: ?Sized> {
 pub struct Registry<C: Send + Sync + 'static> {
     provider: Entry<dyn ProviderDef<C>>,
     resources: BTreeMap<String, Entry<dyn Resource<C>>>,
+    lists: BTreeMap<String, Entry<dyn ListResource<C>>>,
     data_sources: BTreeMap<String, Entry<dyn DataSource<C>>>,
     ephemerals: BTreeMap<String, Entry<dyn EphemeralResource<C>>>,
     functions: BTreeMap<String, Box<dyn Function>>,
@@ -52,6 +54,7 @@ impl<C: Send + Sync + 'static> Registry<C> {
                 imp: Box::new(provider),
             },
             resources: BTreeMap::new(),
+            lists: BTreeMap::new(),
             data_sources: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             functions: BTreeMap::new(),
@@ -90,6 +93,30 @@ impl<C: Send + Sync + 'static> Registry<C> {
             Entry {
                 schema,
                 imp: Box::new(r),
+            },
+        );
+        self
+    }
+
+    /// Adds the list resource of a managed resource already added, which
+    /// must have an identity (each result is named by it).
+    pub fn list_resource(mut self, l: impl ListResource<C> + 'static) -> Self {
+        let name = l.type_name();
+        assert!(
+            self.resources
+                .get(name)
+                .is_some_and(|r| r.imp.identity().is_some()),
+            "list resource {name}: add the resource first, with an identity"
+        );
+        let schema = l.schema();
+        self.schemas
+            .list_resources
+            .insert(name.to_string(), schema.to_protocol());
+        self.lists.insert(
+            name.to_string(),
+            Entry {
+                schema,
+                imp: Box::new(l),
             },
         );
         self
@@ -570,6 +597,57 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
             argument: None,
         })?;
         f.call(&args)
+    }
+
+    async fn validate_list_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        match self.lists.get(type_name) {
+            Some(l) => validate_with(&l.schema, config, |d| l.imp.validate(config, d)),
+            None => Diagnostic::error("Unknown list resource", type_name.to_string()).into(),
+        }
+    }
+
+    async fn list_resource(&self, req: ListRequest, out: tokio::sync::mpsc::Sender<ListEvent>) {
+        let found = self.lists.get(&req.type_name).and_then(|l| {
+            let identity = self.resources.get(&req.type_name)?.imp.identity()?;
+            Some((l, identity))
+        });
+        let Some((list, identity)) = found else {
+            let diagnostics = Diagnostic::error("Unknown list resource", req.type_name).into();
+            let _ = out
+                .send(ListEvent {
+                    diagnostics,
+                    ..Default::default()
+                })
+                .await;
+            return;
+        };
+        let ctx = self.ctx();
+        let query = ListQuery {
+            config: &req.config,
+            include_resource: req.include_resource_object,
+            limit: req.limit,
+        };
+        let mut results =
+            ListResults::new(out.clone(), identity, query.include_resource, query.limit);
+        let mut diagnostics = list.imp.list(&ctx, &query, &mut results).await;
+        diagnostics.extend(ctx.take_warnings());
+        if !diagnostics.is_empty() {
+            let _ = out
+                .send(ListEvent {
+                    diagnostics,
+                    ..Default::default()
+                })
+                .await;
+        }
+    }
+
+    fn generate_resource_config(
+        &self,
+        type_name: &str,
+        state: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let r = self.find_resource(type_name)?;
+        Ok(generate::config_from_state(&r.schema, state))
     }
 
     async fn stop(&self) -> Option<String> {

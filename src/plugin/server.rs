@@ -19,7 +19,9 @@ use super::logging;
 use super::proto::plugin as gp;
 use super::proto::tfplugin6 as pb;
 use super::schema::{AttributeType, Block, Schema};
-use super::service::{ApplyRequest, MoveRequest, PlanRequest, ProviderService};
+use super::service::{
+    ApplyRequest, ListEvent, ListRequest, MoveRequest, PlanRequest, ProviderService,
+};
 use super::value::Value;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -82,7 +84,7 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
         move_resource_state: true,
-        generate_resource_config: false,
+        generate_resource_config: true,
     }
 }
 
@@ -211,6 +213,13 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 .keys()
                 .map(|k| m::FunctionMetadata { name: k.clone() })
                 .collect(),
+            list_resources: s
+                .list_resources
+                .keys()
+                .map(|k| m::ListResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -232,6 +241,7 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 resource_schemas: map(&s.resources),
                 data_source_schemas: map(&s.data_sources),
                 ephemeral_resource_schemas: map(&s.ephemeral_resources),
+                list_resource_schemas: map(&s.list_resources),
                 functions: s
                     .functions
                     .iter()
@@ -726,11 +736,25 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
 
     async fn generate_resource_config(
         &self,
-        _: Request<pb::generate_resource_config::Request>,
+        req: Request<pb::generate_resource_config::Request>,
     ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("GenerateResourceConfig", &req.type_name);
+        let resp = pb::generate_resource_config::Response::default();
+        let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
+        let ty = schema.block.value_type();
+        let state = try_diags!(decode(req.state.as_ref(), &ty, "resource state"), resp);
+        redact_sensitive(&schema.block, &state);
+        let config = try_diags!(
+            self.service
+                .generate_resource_config(&req.type_name, &state)
+                .map_err(first),
+            resp
+        );
+        let config = try_diags!(encode(&config, &ty, "generated configuration"), resp);
         Ok(Response::new(pb::generate_resource_config::Response {
-            diagnostics: not_offered("generated resource configurations"),
-            ..Default::default()
+            config: Some(config),
+            diagnostics: Vec::new(),
         }))
     }
 
@@ -859,23 +883,103 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
 
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
 
+    /// Streams results as the service finds them: a task lists into a small
+    /// channel, each event is encoded as it arrives, and when Terraform has
+    /// enough and drops the stream, the channel closes and the listing stops.
     async fn list_resource(
         &self,
-        _: Request<pb::list_resource::Request>,
+        req: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        let event = pb::list_resource::Event {
-            diagnostic: not_offered("list resources"),
-            ..Default::default()
+        let req = req.into_inner();
+        let _t = RpcTimer::start("ListResource", &req.type_name);
+        let error_stream = |d: Diagnostics| -> Result<Response<Self::ListResourceStream>, Status> {
+            let event = pb::list_resource::Event {
+                diagnostic: convert::diagnostics(&d),
+                ..Default::default()
+            };
+            Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
         };
-        Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
+        let schemas = self.service.schemas();
+        let (Some(list_schema), Some(resource), Some(identity)) = (
+            schemas.list_resources.get(&req.type_name),
+            schemas.resources.get(&req.type_name),
+            schemas.identities.get(&req.type_name),
+        ) else {
+            return error_stream(unknown_type("list resource", &req.type_name));
+        };
+        let config = match decode(
+            req.config.as_ref(),
+            &list_schema.block.value_type(),
+            "list configuration",
+        ) {
+            Ok(c) => c,
+            Err(d) => return error_stream(d.into()),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<ListEvent>(16);
+        let service = self.service.clone();
+        let request = ListRequest {
+            type_name: req.type_name,
+            config,
+            include_resource_object: req.include_resource_object,
+            limit: usize::try_from(req.limit).unwrap_or(0),
+        };
+        tokio::spawn(async move { service.list_resource(request, tx).await });
+        let block = resource.block.clone();
+        let (state_ty, identity_ty) = (block.value_type(), identity.value_type());
+        let to_event = move |e: ListEvent| {
+            let mut diags = e.diagnostics;
+            let identity = e.identity.and_then(|i| {
+                encode(&i, &identity_ty, "identity")
+                    .map_err(|d| diags.push(d))
+                    .ok()
+                    .map(|dv| pb::ResourceIdentityData {
+                        identity_data: Some(dv),
+                    })
+            });
+            let resource_object = e.resource_object.and_then(|o| {
+                redact_sensitive(&block, &o);
+                encode(&o, &state_ty, "resource object")
+                    .map_err(|d| diags.push(d))
+                    .ok()
+            });
+            Ok(pb::list_resource::Event {
+                identity,
+                display_name: e.display_name,
+                resource_object,
+                diagnostic: convert::diagnostics(&diags),
+            })
+        };
+        let events =
+            tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), to_event);
+        Ok(Response::new(Box::pin(events)))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _: Request<pb::validate_list_resource_config::Request>,
+        req: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("ValidateListResourceConfig", &req.type_name);
+        let resp = pb::validate_list_resource_config::Response::default();
+        let Some(schema) = self.service.schemas().list_resources.get(&req.type_name) else {
+            return Ok(Response::new(pb::validate_list_resource_config::Response {
+                diagnostics: convert::diagnostics(&unknown_type("list resource", &req.type_name)),
+            }));
+        };
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "list configuration"
+            ),
+            resp
+        );
+        let diags = self
+            .service
+            .validate_list_resource_config(&req.type_name, &config)
+            .await;
         Ok(Response::new(pb::validate_list_resource_config::Response {
-            diagnostics: not_offered("list resources"),
+            diagnostics: convert::diagnostics(&diags),
         }))
     }
 

@@ -21,6 +21,9 @@ pub struct ProviderSchemas {
     pub functions: BTreeMap<String, FunctionSignature>,
     /// Identity schemas of the resources that have one.
     pub identities: BTreeMap<String, IdentitySchema>,
+    /// The `config` block of each list resource (Terraform 1.14+ `list`
+    /// blocks), by the managed resource type it lists.
+    pub list_resources: BTreeMap<String, Schema>,
 }
 
 pub struct PlanRequest {
@@ -111,6 +114,28 @@ pub struct RenewEphemeralResponse {
     pub diagnostics: Diagnostics,
 }
 
+/// A `list` block's request (`terraform query`).
+pub struct ListRequest {
+    pub type_name: String,
+    /// The `config` block, of the list resource's schema.
+    pub config: Value,
+    /// Whether each result carries the whole resource object.
+    pub include_resource_object: bool,
+    /// At most this many results.
+    pub limit: usize,
+}
+
+/// One result of a list, or (with no identity) diagnostics alone.
+#[derive(Default)]
+pub struct ListEvent {
+    /// The object's identity, of the resource's identity schema.
+    pub identity: Option<Value>,
+    pub display_name: String,
+    /// The object as the resource's state, when the request asked for it.
+    pub resource_object: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
 /// A function call that failed: the message, and which argument was at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionError {
@@ -191,6 +216,21 @@ pub trait ProviderService: Send + Sync + 'static {
     ) -> Diagnostics;
 
     async fn call_function(&self, name: &str, args: Vec<Value>) -> Result<Value, FunctionError>;
+
+    async fn validate_list_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics;
+
+    /// Sends each result to `out` as it is found, and stops early when `out`
+    /// is closed (Terraform has what it asked for).
+    async fn list_resource(&self, req: ListRequest, out: tokio::sync::mpsc::Sender<ListEvent>);
+
+    /// The configuration that manages the object `state` describes as it is
+    /// (`terraform query -generate-config-out`): what a user would write,
+    /// nothing computed-only.
+    fn generate_resource_config(
+        &self,
+        type_name: &str,
+        state: &Value,
+    ) -> Result<Value, Diagnostics>;
 
     /// Ctrl-C: cancel in-flight work. Returns an error text if that was not possible.
     async fn stop(&self) -> Option<String>;

@@ -14,6 +14,7 @@ pub mod marketplace_agreement;
 pub mod marketplace_image;
 pub mod redhat_token;
 pub mod rhel_sku;
+pub mod rhel_vm;
 pub mod vm_license;
 
 use crate::framework::Registry;
@@ -28,6 +29,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(image_build::ImageBuild)
         .resource(image::Image)
         .resource(vm_license::VmLicense)
+        .list_resource(vm_license::VmLicenses)
         .resource(atomic_host::AtomicHost)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)

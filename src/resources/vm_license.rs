@@ -1,8 +1,12 @@
 //! `rhelazure_vm_license`: Azure Hybrid Benefit for any RHEL VM (ours or one
 //! managed elsewhere): which RHEL license the VM is billed under. Moving a VM
 //! from a bring-your-own-subscription or custom image to a pay-as-you-go type
-//! first installs the `AHBForRHEL` extension, as Azure requires. Destroy sets
+//! first installs the `AHBForRHEL` extension, as Azure requires. `NONE`
+//! means no Hybrid Benefit: the VM is billed as its image says. Destroy sets
 //! the license type back to `NONE`.
+//!
+//! Its list resource finds every RHEL VM of a subscription, whoever made it,
+//! so an estate can be inventoried (`terraform query`) and adopted.
 
 use std::time::Duration;
 
@@ -10,11 +14,12 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 use serde_json::json;
 
-use super::common::{arm_diag, deadline, need, opt_str};
+use super::common::{arm_diag, deadline, need, opt_str, set, set_str};
+use super::rhel_vm::{RhelVm, VirtualMachine, BILLING_MODELS};
 use crate::framework::validators::one_of;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Private, Resource,
-    ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    ListResource, ListResults, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
@@ -22,7 +27,8 @@ pub struct VmLicense;
 
 const API: &str = "2024-03-01";
 const TIMEOUT: Duration = Duration::from_secs(1800);
-pub const LICENSE_TYPES: [&str; 7] = [
+pub const LICENSE_TYPES: [&str; 8] = [
+    "NONE",
     "RHEL_BYOS",
     "RHEL_BASE",
     "RHEL_EUS",
@@ -61,7 +67,8 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<(), Diagnosti
         || image["offer"]
             .as_str()
             .is_some_and(|o| o.eq_ignore_ascii_case("rhel-byos"));
-    if lt != "RHEL_BYOS" && byos_or_custom {
+    let pay_as_you_go = !matches!(lt.as_str(), "RHEL_BYOS" | "NONE");
+    if pay_as_you_go && byos_or_custom {
         let ext = json!({
             "location": vm["location"],
             "properties": { "publisher": "Microsoft.Azure.AzureHybridBenefit", "type": "AHBForRHEL", "typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": true },
@@ -110,7 +117,14 @@ impl Resource<ProviderData> for VmLicense {
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("The virtual machine id."),
                 Attr::string("virtual_machine_id").required().force_new().description("The RHEL VM's ARM id."),
-                Attr::string("license_type").required().validate(one_of(&LICENSE_TYPES)).description("The license type (changes in place)."),
+                Attr::string("license_type").required().validate(one_of(&LICENSE_TYPES)).description("The license type (changes in place); `NONE` for no Hybrid Benefit."),
+                Attr::string("billing_model").computed().description(&format!("How the VM's RHEL is billed: {}.", BILLING_MODELS.map(|m| format!("`{m}`")).join(", "))),
+                Attr::string("image").computed().use_state_for_unknown().description("The image the VM was made from: `publisher:offer:sku:version` for a Marketplace image, the id of a custom one."),
+                Attr::string("plan").computed().use_state_for_unknown().description("The VM's Marketplace purchase plan as `publisher:product:name` (gold images carry one); null without a plan."),
+                Attr::string("rhel_version").computed().use_state_for_unknown().description("The RHEL release (`9.4`, or the major alone) where the image names it."),
+                Attr::string("architecture").computed().use_state_for_unknown().description("`x64` or `Arm64` where the image names it."),
+                Attr::string("security_type").computed().use_state_for_unknown().description("`Standard`, `TrustedLaunch` or `ConfidentialVM`."),
+                Attr::string("power_state").computed().use_state_for_unknown().description("The VM's power state when last read (`running`, `deallocated`, ...)."),
             ],
         )
         .blocks(vec![timeouts::block(&["create", "update", "delete"])])
@@ -155,22 +169,20 @@ impl Resource<ProviderData> for VmLicense {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let vm_id = opt_str(state, "virtual_machine_id").unwrap_or_default();
         let Some(vm) = arm
-            .get(&vm_id, API, deadline(state, "read", TIMEOUT))
+            .get(
+                &format!("{vm_id}?$expand=instanceView"),
+                API,
+                deadline(state, "read", TIMEOUT),
+            )
             .await
             .map_err(|e| Diagnostics::from(arm_diag("read the virtual machine", &e)))?
         else {
             return Ok(None);
         };
-        let lt = vm["properties"]["licenseType"].as_str().unwrap_or("NONE");
-        if lt == "NONE" {
-            // Hybrid Benefit removed out of band: gone, re-created by the next apply.
-            return Ok(None);
-        }
+        let vm = VirtualMachine::from_json(&vm).unwrap_or_default();
         let mut s = state.clone();
-        if let Some(m) = s.as_object_mut() {
-            m.insert("license_type".into(), Value::from(lt.to_string()));
-            m.insert("id".into(), Value::from(vm_id));
-        }
+        fill_from_vm(&mut s, &vm);
+        set(&mut s, "id", vm_id);
         Ok(Some((s, private.clone())))
     }
 
@@ -211,6 +223,9 @@ impl Resource<ProviderData> for VmLicense {
             Err(d) => return d,
         };
         let vm_id = opt_str(prior, "virtual_machine_id").unwrap_or_default();
+        if prior.attr("license_type").as_str() == Some("NONE") {
+            return Diagnostics::new();
+        }
         match arm
             .run(
                 Method::Patch,
@@ -252,5 +267,181 @@ impl Resource<ProviderData> for VmLicense {
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
         Some(&IDENTITY)
+    }
+}
+
+/// Sets the attributes a VM's model gives: its license and what it says
+/// about its RHEL (left null for a VM that does not look like RHEL).
+fn fill_from_vm(state: &mut Value, vm: &VirtualMachine) {
+    let rhel = RhelVm::of(vm);
+    let license = vm
+        .properties
+        .license_type
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .unwrap_or("NONE");
+    set(state, "license_type", license);
+    let r = rhel.as_ref();
+    set_str(state, "billing_model", r.map(|r| r.billing_model));
+    set_str(state, "image", r.and_then(|r| r.image.as_deref()));
+    set_str(state, "plan", r.and_then(|r| r.plan.as_deref()));
+    set_str(
+        state,
+        "rhel_version",
+        r.and_then(|r| r.rhel_version.as_deref()),
+    );
+    set_str(
+        state,
+        "architecture",
+        r.and_then(|r| r.architecture.as_deref()),
+    );
+    set_str(state, "security_type", r.map(|r| r.security_type.as_str()));
+    set_str(state, "power_state", vm.power_state().as_deref());
+}
+
+/// The list resource: every RHEL VM of the subscription (or of one resource
+/// group, or carrying given tags), as `rhelazure_vm_license` objects.
+pub struct VmLicenses;
+
+/// The state `read` would give for a listed VM.
+fn listed_state(vm: &VirtualMachine) -> Value {
+    let mut s = Value::Object(
+        [
+            "id",
+            "virtual_machine_id",
+            "license_type",
+            "billing_model",
+            "image",
+            "plan",
+            "rhel_version",
+            "architecture",
+            "security_type",
+            "power_state",
+            "timeouts",
+        ]
+        .into_iter()
+        .map(|k| (k.to_string(), Value::Null))
+        .collect(),
+    );
+    set(&mut s, "id", vm.id.clone());
+    set(&mut s, "virtual_machine_id", vm.id.clone());
+    fill_from_vm(&mut s, vm);
+    s
+}
+
+#[async_trait]
+impl ListResource<ProviderData> for VmLicenses {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_vm_license"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "Every RHEL virtual machine of the subscription, whoever made it: Marketplace pay-as-you-go images, \
+             Red Hat gold images (Cloud Access), VMs converted with Azure Hybrid Benefit, and custom images carrying \
+             a RHEL plan or license. Each result's name says how it is billed.",
+            vec![
+                Attr::string("resource_group_name").optional().description("Only the VMs of this resource group."),
+                Attr::string_map("tags").optional().description("Only the VMs carrying all these tags with these values."),
+            ],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let dl = std::time::Instant::now() + TIMEOUT;
+        let path = match query.config.attr("resource_group_name").as_str() {
+            Some(rg) => arm.sub_path(&format!(
+                "/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines"
+            )),
+            None => arm.sub_path("/providers/Microsoft.Compute/virtualMachines"),
+        };
+        let wanted_tags: Vec<(String, String)> = query
+            .config
+            .attr("tags")
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
+        // Power states come from a second, status-only list of the whole
+        // subscription, read only when the objects are wanted.
+        let mut power: std::collections::HashMap<String, String> = Default::default();
+        if query.include_resource {
+            let status_path =
+                arm.sub_path("/providers/Microsoft.Compute/virtualMachines?statusOnly=true");
+            let mut page = arm.first_page(&status_path, API, dl).await;
+            loop {
+                let (items, next) = match page {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return arm_diag("list the virtual machines' power states", &e).into()
+                    }
+                };
+                for item in &items {
+                    if let Some(vm) = VirtualMachine::from_json(item) {
+                        if let Some(p) = vm.power_state() {
+                            power.insert(vm.id.to_ascii_lowercase(), p);
+                        }
+                    }
+                }
+                let Some(next) = next else { break };
+                page = arm.next_page(&next, dl).await;
+            }
+        }
+        let mut page = arm.first_page(&path, API, dl).await;
+        loop {
+            let (items, next) = match page {
+                Ok(p) => p,
+                Err(e) => return arm_diag("list the virtual machines", &e).into(),
+            };
+            for item in &items {
+                let tags = &item["tags"];
+                if !wanted_tags.iter().all(|(k, v)| tags[k].as_str() == Some(v)) {
+                    continue;
+                }
+                let Some(vm) = VirtualMachine::from_json(item) else {
+                    continue;
+                };
+                let Some(rhel) = RhelVm::of(&vm) else {
+                    continue;
+                };
+                let mut state = listed_state(&vm);
+                if let Some(p) = power.get(&vm.id.to_ascii_lowercase()) {
+                    set(&mut state, "power_state", p.clone());
+                }
+                let group = crate::arm::segment_after(&vm.id, "resourceGroups").unwrap_or_default();
+                let version = rhel
+                    .rhel_version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default();
+                let display_name = format!(
+                    "{} ({group}): RHEL{version}, {}",
+                    vm.name, rhel.billing_model
+                );
+                if !out
+                    .send(Found {
+                        state,
+                        display_name,
+                    })
+                    .await
+                {
+                    return Diagnostics::new();
+                }
+            }
+            match next {
+                Some(next) if out.wants_more() => page = arm.next_page(&next, dl).await,
+                _ => return Diagnostics::new(),
+            }
+        }
     }
 }

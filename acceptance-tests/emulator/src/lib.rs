@@ -91,10 +91,19 @@ pub struct Tunables {
     /// Duration of each Image Builder compose phase (pending, building, uploading, registering).
     #[serde(default = "default_phase")]
     pub compose_phase_ms: u64,
+    /// Items per page of an ARM list; the rest follows through `nextLink`.
+    /// ARM pages every list and documents no page size, so clients must
+    /// follow `nextLink` whatever it is; tests make it small to prove they do.
+    #[serde(default = "default_page_size")]
+    pub list_page_size: usize,
 }
 
 fn default_phase() -> u64 {
     250
+}
+
+fn default_page_size() -> usize {
+    100
 }
 
 pub struct Emulator {
@@ -136,6 +145,7 @@ impl Emulator {
                 token_lifetime_s: 3599,
                 redhat_token_lifetime_s: 900,
                 compose_phase_ms: default_phase(),
+                list_page_size: default_page_size(),
             }),
             state: Mutex::new(state),
             faults: Mutex::new(Vec::new()),

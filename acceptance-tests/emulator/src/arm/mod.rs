@@ -134,6 +134,17 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
         ["subscriptions", _, "providers", _, "locations", _, "operationresults", _] => {
             operation_status(emu, req, sub, true)
         }
+        ["subscriptions", _, "providers", "microsoft.compute", "virtualmachines"]
+            if req.method == Method::GET =>
+        {
+            check_api(
+                req,
+                types::spec("microsoft.compute/virtualmachines").map_or(&[], |s| s.api_versions),
+                "virtualMachines",
+            )?;
+            require_registered(emu, sub, "Microsoft.Compute")?;
+            types::list_all_vms(emu, req, sub)
+        }
         ["subscriptions", _, "providers", "microsoft.compute", "locations", _, "publishers", ..] => {
             require_registered(emu, sub, "Microsoft.Compute")?;
             catalog::handle(emu, req, sub)
@@ -593,7 +604,7 @@ fn resource_request(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, Ar
             }
             check_api(req, spec.api_versions, spec.display)?;
             let parent = resource_id(sub, &rg, &ns, &pairs);
-            return types::list(emu, sub, &parent, spec);
+            return types::list(emu, req, sub, &parent, spec);
         }
         // An action on the resource named by `pairs`.
         let full_type = format!(

@@ -543,6 +543,7 @@ fn merge_patch(base: &Json, patch: &Json) -> Json {
 
 pub fn list(
     emu: &Emulator,
+    req: &Req,
     sub: &str,
     parent: &str,
     spec: &TypeSpec,
@@ -568,7 +569,74 @@ pub fn list(
         })
         .map(|(_, r)| render(s, r))
         .collect();
-    Ok(json_response(200, &json!({ "value": items })))
+    page(emu, req, items)
+}
+
+/// `VirtualMachines_ListAll`: every VM of the subscription, whatever its
+/// resource group. With `statusOnly=true` each item is the VM's run-time
+/// status (its instance view) instead of its model.
+pub fn list_all_vms(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> {
+    let status_only = req
+        .query("statusOnly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let st = emu.state();
+    let s = st.subscription(sub).expect("checked");
+    let items: Vec<Json> = s
+        .resources
+        .values()
+        .filter(|r| r.body["type"] == "Microsoft.Compute/virtualMachines")
+        .map(|r| {
+            if status_only {
+                json!({
+                    "id": r.body["id"], "name": r.body["name"], "type": r.body["type"],
+                    "location": r.body["location"],
+                    "properties": { "instanceView": instance_view(r) },
+                })
+            } else {
+                render(s, r)
+            }
+        })
+        .collect();
+    page(emu, req, items)
+}
+
+/// One page of a list, as ARM answers: `value`, and `nextLink` (the same
+/// request with a `$skiptoken`) while more remain.
+fn page(emu: &Emulator, req: &Req, mut items: Vec<Json>) -> Result<Response, ArmError> {
+    let size = emu.tunables().list_page_size.max(1);
+    let skip = match req.query("$skiptoken") {
+        None => 0,
+        Some(t) => t.parse::<usize>().map_err(|_| {
+            ArmError::bad_request(
+                "InvalidSkipToken",
+                format!("The skip token '{t}' is not valid."),
+            )
+        })?,
+    };
+    let rest = items.split_off(skip.min(items.len()));
+    let more = rest.len() > size;
+    let value: Vec<Json> = rest.into_iter().take(size).collect();
+    let mut body = json!({ "value": value });
+    if more {
+        let query: Vec<String> = req
+            .query
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .chain([format!("%24skiptoken={}", skip + size)])
+            .collect();
+        body["nextLink"] = json!(format!(
+            "{}{}?{}",
+            emu.base_url(),
+            req.path,
+            query.join("&")
+        ));
+    }
+    Ok(json_response(200, &body))
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// POST actions and sub-resources (instanceView, start, deallocate, listKeys, ...).

@@ -1,8 +1,9 @@
 //! Registry-format documentation generated from the schemas themselves
-//! (`docs/resources/*.md`, `docs/data-sources/*.md`,
+//! (`docs/resources/*.md`, `docs/list-resources/*.md`, `docs/data-sources/*.md`,
 //! `docs/ephemeral-resources/*.md`, `docs/functions/*.md`), with hand-written
 //! example blocks laid out as HashiCorp's tfplugindocs reads them
 //! (`examples/provider/provider.tf`, `examples/resources/<type>/resource.tf`,
+//! `examples/list-resources/<type>/list-resource.tfquery.hcl`,
 //! `examples/data-sources/<type>/data-source.tf`,
 //! `examples/ephemeral-resources/<type>/ephemeral-resource.tf`,
 //! `examples/functions/<name>/function.tf`). Import sections stay here rather
@@ -164,7 +165,11 @@ fn related(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
         ),
         "rhelazure_vm_license" => (
             &["rhelazure_cloud_access", "rhelazure_atomic_host"],
-            &["payg-byos-hybrid-benefit", "real-accounts"],
+            &[
+                "estate-inventory",
+                "payg-byos-hybrid-benefit",
+                "real-accounts",
+            ],
         ),
         "rhelazure_atomic_host" => (
             &[
@@ -382,6 +387,31 @@ pub fn render(
                     example("resources", name, "resource.tf").as_deref(),
                     import.as_deref(),
                 ),
+            ),
+        );
+    }
+    for (name, schema) in &s.list_resources {
+        let results = format!(
+            "\n## Results\n\nEach result is a [`{name}`](../resources/{stem}.md) object, named by its identity; \
+             with `include_resource = true` it carries the whole object. \
+             `terraform query -generate-config-out=FILE` writes a `resource` and an `import` block for each, \
+             and the next `terraform plan` imports them with no changes. List resources need Terraform 1.14 or later.\n",
+            stem = name.trim_start_matches("rhelazure_")
+        );
+        files.insert(
+            format!(
+                "list-resources/{}.md",
+                name.trim_start_matches("rhelazure_")
+            ),
+            with_related(
+                name,
+                page(
+                    "List Resource",
+                    name,
+                    schema,
+                    example("list-resources", name, "list-resource.tfquery.hcl").as_deref(),
+                    None,
+                ) + &results,
             ),
         );
     }

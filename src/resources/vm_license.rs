@@ -17,6 +17,7 @@ use serde_json::json;
 use super::common::{arm_diag, deadline, need, opt_str, set, set_str};
 use super::rhel_vm::{RhelVm, VirtualMachine, BILLING_MODELS};
 use crate::framework::validators::one_of;
+use crate::framework::PlanContext;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
     ListResource, ListResults, Private, Resource, ResourceSchema, Value,
@@ -45,8 +46,9 @@ fn valid_vm_id(id: &str) -> bool {
         && p[7].eq_ignore_ascii_case("virtualMachines")
 }
 
-/// Applies a license type, installing AHBForRHEL first when Azure needs it.
-async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<(), Diagnostic> {
+/// Applies a license type, installing AHBForRHEL first when Azure needs it;
+/// returns the VM as it is afterwards (its instance view included).
+async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachine, Diagnostic> {
     let arm = data.arm()?;
     let dl = deadline(v, op, TIMEOUT);
     let vm_id = opt_str(v, "virtual_machine_id").unwrap_or_default();
@@ -92,7 +94,13 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<(), Diagnosti
     )
     .await
     .map_err(|e| arm_diag(&format!("set the license type to {lt}"), &e))?;
-    Ok(())
+    let vm = arm
+        .get(&format!("{vm_id}?$expand=instanceView"), API, dl)
+        .await
+        .map_err(|e| arm_diag("read the virtual machine", &e))?
+        .and_then(|vm| VirtualMachine::from_json(&vm))
+        .unwrap_or_default();
+    Ok(vm)
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.
@@ -130,6 +138,26 @@ impl Resource<ProviderData> for VmLicense {
         .blocks(vec![timeouts::block(&["create", "update", "delete"])])
     }
 
+    /// A license change leaves what the VM was made from as it was, null
+    /// values included (a VM without a plan keeps having none); only the
+    /// billing model follows the new license.
+    async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        if plan.is_create() {
+            return;
+        }
+        for attr in [
+            "image",
+            "plan",
+            "rhel_version",
+            "architecture",
+            "security_type",
+            "power_state",
+        ] {
+            let prior = plan.prior.attr(attr).clone();
+            plan.set(attr, prior);
+        }
+    }
+
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         if let Some(id) = config.attr("virtual_machine_id").as_str() {
             if !valid_vm_id(id) {
@@ -149,11 +177,9 @@ impl Resource<ProviderData> for VmLicense {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         match apply(data, planned, "create").await {
-            Ok(()) => {
-                let mut s = planned.clone();
-                if let Some(m) = s.as_object_mut() {
-                    m.insert("id".into(), planned.attr("virtual_machine_id").clone());
-                }
+            Ok(vm) => {
+                let mut s = applied_state(planned, &vm);
+                set(&mut s, "id", planned.attr("virtual_machine_id").clone());
                 ApplyOutcome::ok(s)
             }
             Err(d) => ApplyOutcome::failed(Value::Null, d.into()),
@@ -199,8 +225,8 @@ impl Resource<ProviderData> for VmLicense {
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
         match apply(data, planned, "update").await {
-            Ok(()) => ApplyOutcome {
-                state: planned.clone(),
+            Ok(vm) => ApplyOutcome {
+                state: applied_state(planned, &vm),
                 private: private.clone(),
                 diagnostics: Diagnostics::new(),
             },
@@ -297,6 +323,15 @@ fn fill_from_vm(state: &mut Value, vm: &VirtualMachine) {
     );
     set_str(state, "security_type", r.map(|r| r.security_type.as_str()));
     set_str(state, "power_state", vm.power_state().as_deref());
+}
+
+/// The planned state, completed from the VM as it is after the change (the
+/// license type stays the planned one: it is what was just applied).
+fn applied_state(planned: &Value, vm: &VirtualMachine) -> Value {
+    let mut s = planned.clone();
+    fill_from_vm(&mut s, vm);
+    set(&mut s, "license_type", planned.attr("license_type").clone());
+    s
 }
 
 /// The list resource: every RHEL VM of the subscription (or of one resource

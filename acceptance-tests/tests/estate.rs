@@ -369,3 +369,84 @@ fn inventory_and_adopt_an_existing_estate() {
     assert!(queried || tfs.iter().all(|t| !t.at_least(1, 14)));
     cloud.assert_requests_in_spec();
 }
+
+/// 2,500 RHEL VMs: `terraform query` follows ARM's pages to the end when
+/// asked for all of them, and stops at the limit when not (Terraform's
+/// default limit is 100).
+#[test]
+fn a_large_estate_is_listed_page_by_page() {
+    const VMS: usize = 2500;
+    let tf = match terraforms().into_iter().find(|t| t.at_least(1, 14)) {
+        Some(tf) => tf,
+        None => return eprintln!("skipped: no Terraform 1.14+ to run terraform query"),
+    };
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let subnet =
+        format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts");
+    // Made by "another tool", eight writers at once; this test is about
+    // reading, so the subscription's write budget is lifted for it.
+    let (st, _) = cloud.control(
+        "PUT",
+        "throttle",
+        json!({ "writes": { "capacity": 1.0e9, "per_second": 1.0e9 } }),
+    );
+    assert!(st < 300);
+    std::thread::scope(|s| {
+        for w in 0..8 {
+            let (cloud, rg, subnet) = (&cloud, &rg, &subnet);
+            s.spawn(move || {
+                for i in (w..VMS).step_by(8) {
+                    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/big-{i}-nic");
+                    let (st, b) = cloud.arm("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": subnet } } }] } })));
+                    assert!(st < 300, "{b}");
+                    let vm = format!("{rg}/providers/Microsoft.Compute/virtualMachines/big-{i}");
+                    let (st, b) = cloud.arm("PUT", &format!("{vm}?api-version={COMPUTE}"), Some(json!({
+                        "location": "eastus",
+                        "properties": {
+                            "hardwareProfile": { "vmSize": "Standard_B1s" },
+                            "storageProfile": { "imageReference": marketplace("RedHat:RHEL:9-lvm-gen2:latest"), "osDisk": { "createOption": "FromImage" } },
+                            "osProfile": { "computerName": format!("big-{i}"), "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
+                            "networkProfile": { "networkInterfaces": [{ "id": nic }] }
+                        }
+                    })));
+                    assert!(st < 300, "{b}");
+                }
+            });
+        }
+    });
+    let ws = Workspace::from_example(&tf, "estate-inventory").cloud(&cloud);
+    std::fs::write(
+        ws.path().join("big.tfquery.hcl"),
+        format!("list \"rhelazure_vm_license\" \"all\" {{\n  provider = rhelazure\n  limit    = {VMS}\n}}\n\nlist \"rhelazure_vm_license\" \"first\" {{\n  provider = rhelazure\n}}\n"),
+    )
+    .unwrap();
+    cloud.control("DELETE", "requests", json!(null));
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let count = |list: &str| {
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("list.rhelazure_vm_license.{list} ")))
+            .count()
+    };
+    assert_eq!(count("all"), VMS);
+    assert_eq!(count("first"), 100, "Terraform's default limit");
+    // The limited list read only the pages it needed (100 per page here).
+    let pages = cloud
+        .request_log()
+        .iter()
+        .filter(|e| {
+            e["method"] == "GET"
+                && e["path"].as_str().is_some_and(|p| {
+                    p.to_ascii_lowercase()
+                        .ends_with("/providers/microsoft.compute/virtualmachines")
+                })
+        })
+        .count();
+    assert!(
+        pages <= VMS / 100 + 3,
+        "{pages} list pages for {VMS} VMs listed twice, one list stopping at 100"
+    );
+}

@@ -202,11 +202,13 @@ impl Emulator {
             .clear();
     }
 
+    /// Saves the state file from a copy taken under the lock, so requests
+    /// wait for the copy, not for the (much slower) serialization.
     fn persist(&self) {
         self.dirty
             .store(false, std::sync::atomic::Ordering::Relaxed);
         if let Some(path) = &self.state_file {
-            let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let s = self.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if let Err(e) = s.save(path) {
                 eprintln!(
                     "rhelazure-emulator: could not save state to {}: {e}",
@@ -355,11 +357,16 @@ pub async fn start(opts: Options) -> Result<Running, String> {
     let flusher = {
         let emu = emulator.clone();
         tokio::spawn(async move {
+            // Every 200 ms at most, and never more than a fifth of the time
+            // once the state is large (saving is O(state) each time).
+            let mut pause = Duration::from_millis(200);
             loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(pause).await;
                 if emu.dirty.load(std::sync::atomic::Ordering::Relaxed) {
                     let e = emu.clone();
+                    let started = std::time::Instant::now();
                     let _ = tokio::task::spawn_blocking(move || e.persist()).await;
+                    pause = Duration::from_millis(200).max(started.elapsed() * 4);
                 }
             }
         })

@@ -1035,6 +1035,28 @@ fn build(
     existing: Option<&Resource>,
     location: &str,
 ) -> Result<Json, ArmError> {
+    // The subscription is taken out of the state while the body is built, so
+    // it can be read and changed next to the rest of the state without a
+    // copy (copying it on every write made large estates quadratic).
+    let key = sub.to_ascii_lowercase();
+    let mut s = st.subscriptions.remove(&key).expect("checked");
+    let built = build_in(emu, st, &mut s, sub, id, spec, body, existing, location);
+    st.subscriptions.insert(key, s);
+    built
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_in(
+    emu: &Emulator,
+    st: &mut crate::state::State,
+    s: &mut crate::state::Subscription,
+    sub: &str,
+    id: &str,
+    spec: &TypeSpec,
+    body: &Json,
+    existing: Option<&Resource>,
+    location: &str,
+) -> Result<Json, ArmError> {
     let props = body.get("properties").cloned().unwrap_or(json!({}));
     if !props.is_object() {
         return Err(bad(
@@ -1044,7 +1066,6 @@ fn build(
         ));
     }
     let next_host = st.next_host;
-    let s = st.subscription(sub).expect("checked").clone();
     let mut out = json!({ "properties": props.clone() });
     match spec.key {
         "microsoft.compute/images" => {
@@ -1220,7 +1241,7 @@ fn build(
                 .collect();
             for k in &stale {
                 let sub_spec = spec_for("microsoft.network/virtualnetworks/subnets");
-                check_delete(&s, sub_spec, s.resources.get(k).expect("listed"))?;
+                check_delete(s, sub_spec, s.resources.get(k).expect("listed"))?;
             }
             for w in &wanted {
                 let name = w["name"]
@@ -1238,7 +1259,7 @@ fn build(
                     ));
                 }
             }
-            let st_sub = st.subscription_mut(sub).expect("checked");
+            let st_sub = &mut *s;
             for k in stale {
                 st_sub.resources.remove(&k);
             }
@@ -1268,7 +1289,7 @@ fn build(
                 ));
             }
             if let Some(nsg) = props["networkSecurityGroup"]["id"].as_str() {
-                existing_ref(&s, nsg, id)?;
+                existing_ref(s, nsg, id)?;
             }
         }
         "microsoft.network/publicipaddresses" => {
@@ -1375,9 +1396,9 @@ fn build(
                         format!("IP configuration {name} must reference a subnet."),
                     )
                 })?;
-                let subnet_r = existing_ref(&s, subnet, id)?;
+                let subnet_r = existing_ref(s, subnet, id)?;
                 if let Some(pip) = p["publicIPAddress"]["id"].as_str() {
-                    let pip_r = existing_ref(&s, pip, id)?;
+                    let pip_r = existing_ref(s, pip, id)?;
                     let own = format!("{}/ipconfigurations/", lower(id));
                     if let Some(user) = pip_r.body["properties"]["ipConfiguration"]["id"].as_str() {
                         if !lower(user).starts_with(&own) {
@@ -1444,7 +1465,7 @@ fn build(
                 shaped.push(json!({ "name": name, "id": format!("{id}/ipConfigurations/{name}"), "type": "Microsoft.Network/networkInterfaces/ipConfigurations", "properties": shaped_p }));
             }
             if let Some(nsg) = props["networkSecurityGroup"]["id"].as_str() {
-                existing_ref(&s, nsg, id)?;
+                existing_ref(s, nsg, id)?;
             }
             out["properties"]["ipConfigurations"] = json!(shaped);
             out["properties"]["resourceGuid"] = prev
@@ -1546,7 +1567,7 @@ fn build(
             out["_azuriteAccount"] = json!(AZURITE_ACCOUNT);
         }
         "microsoft.compute/virtualmachines" => {
-            out = super::catalog::build_vm(emu, &s, sub, id, body, existing, location)?;
+            out = super::catalog::build_vm(emu, s, sub, id, body, existing, location)?;
         }
         "microsoft.compute/virtualmachines/extensions" => {
             for f in ["publisher", "type", "typeHandlerVersion"] {
@@ -1581,7 +1602,7 @@ fn build(
                 ));
             };
             let started = crate::http::rfc3339(crate::http::now_ms());
-            let result = run_on_vm(st, sub, &parent_of(id), &name_of(id), script)?;
+            let result = run_on_vm(st, s, &parent_of(id), &name_of(id), script)?;
             out["_result"] = json!({
                 "executionState": if result.exit_code == 0 { "Succeeded" } else { "Failed" },
                 "exitCode": result.exit_code, "output": super::guest::tail(&result.stdout), "error": super::guest::tail(&result.stderr),
@@ -1622,7 +1643,7 @@ fn build(
                     .or(props["storageProfile"]["osDiskImage"]["source"]["id"].as_str());
                 match src {
                     Some(src) => {
-                        existing_ref(&s, src, id)?;
+                        existing_ref(s, src, id)?;
                     }
                     None if props["storageProfile"]["osDiskImage"]["source"]["uri"].is_string() => {}
                     None => return Err(invalid("storageProfile.source", "The gallery image version needs storageProfile.source.id or an osDiskImage source.")),
@@ -1638,13 +1659,12 @@ fn build(
 /// failure queued through the control API, and records it.
 fn run_on_vm(
     st: &mut crate::state::State,
-    sub: &str,
+    s: &mut crate::state::Subscription,
     vm_id: &str,
     name: &str,
     script: &str,
 ) -> Result<super::guest::Outcome, ArmError> {
     let vm_key = lower(vm_id);
-    let s = st.subscription_mut(sub).expect("checked");
     let vm = s.resources.get_mut(&vm_key).ok_or_else(|| ArmError::new(404, "ParentResourceNotFound", format!("Can not perform requested operation on nested resource. Parent resource '{}' not found.", name_of(vm_id))))?;
     let size_name = vm.body["properties"]["hardwareProfile"]["vmSize"]
         .as_str()
@@ -1671,7 +1691,6 @@ fn run_on_vm(
             .is_some_and(|v| v == "*" || v == vm_name || v == vm_key)
     });
     let forced = forced.map(|i| st.run_failures.remove(i));
-    let s = st.subscription_mut(sub).expect("checked");
     let vm = s.resources.get_mut(&vm_key).expect("checked above");
     let outcome = match forced {
         Some(f) => super::guest::Outcome {

@@ -472,3 +472,75 @@ fn activation_key_create_with_a_lost_answer_is_adopted() {
     );
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
+
+/// Terraform 1.14+: the organization's activation keys, made elsewhere, are
+/// listed by `terraform query`, and the generated configuration adopts them
+/// with no changes.
+#[test]
+fn activation_keys_are_listed_and_adopted() {
+    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+        return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
+    };
+    let cloud = LocalCloud::start();
+    for (name, usage) in [
+        ("team-web", "Production"),
+        ("team-db", "Development/Test"),
+        ("other-key", "Production"),
+    ] {
+        let (s, b) = cloud.redhat(
+            "POST",
+            "/api/rhsm/v2/activation_keys",
+            Some(json!({ "name": name, "serviceLevel": "Premium", "usage": usage, "role": "Red Hat Enterprise Linux Server", "releaseVersion": "9.6" })),
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, b) = cloud.redhat(
+        "POST",
+        "/api/rhsm/v2/activation_keys/team-web/additional_repositories",
+        Some(json!([{ "repositoryLabel": "rhel-9-for-x86_64-appstream-rpms" }])),
+    );
+    assert!(s < 300, "{b}");
+    let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
+    std::fs::write(
+        ws.path().join("keys.tfquery.hcl"),
+        "list \"rhelazure_activation_key\" \"team\" {\n  provider = rhelazure\n  config {\n    name_prefix = \"team-\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("list.rhelazure_activation_key.team "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines.iter().any(|l| l.contains("name=team-db")
+            && l.ends_with("team-db: Premium, Development/Test, Red Hat Enterprise Linux Server")),
+        "{}",
+        r.stdout
+    );
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    assert!(
+        generated.contains("rhel-9-for-x86_64-appstream-rpms")
+            && !generated.lines().any(|l| l.trim_start().starts_with("id ")),
+        "{generated}"
+    );
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("2 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}\n{generated}",
+        r.stdout
+    );
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    let keys = cloud.state()["activation_keys"].clone();
+    assert!(
+        keys.get("team-web").is_none() && keys.get("other-key").is_some(),
+        "{keys}"
+    );
+}

@@ -269,6 +269,22 @@ impl RedHatClient {
             .map(|j| j["body"].clone()))
     }
 
+    /// Every activation key of the organization (`listActivationKeys`; the
+    /// API returns them all at once, without pages).
+    pub async fn list_activation_keys(&self, deadline: Instant) -> Result<Vec<Json>, RedHatError> {
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                "/api/rhsm/v2/activation_keys",
+                None,
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        Ok(answer["body"].as_array().cloned().unwrap_or_default())
+    }
+
     pub async fn create_activation_key(
         &self,
         key: &Json,

@@ -8,6 +8,8 @@
 //! re-run finds the name taken and adopts the key when it has exactly the
 //! planned system purpose, release and description (what this configuration
 //! would have made), or fails naming `terraform import` when it differs.
+//!
+//! Its list resource finds the organization's keys, for `terraform query`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -18,8 +20,8 @@ use serde_json::{json, Value as Json};
 use super::common::{deadline, need, opt_str, redhat_diag};
 use crate::framework::validators::{length_between, one_of, string_matches};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Private, Resource, ResourceSchema,
-    Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
@@ -364,5 +366,70 @@ impl Resource<ProviderData> for ActivationKey {
             attr: "name",
             description: "Activation key name (unique in the organization).",
         })
+    }
+}
+
+/// The list resource: the organization's activation keys.
+pub struct ActivationKeys;
+
+#[async_trait]
+impl ListResource<ProviderData> for ActivationKeys {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_activation_key"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The activation keys of the Red Hat organization, whoever made them.",
+            vec![Attr::string("name_prefix")
+                .optional()
+                .description("Only the keys whose name starts with this.")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let rh = match need(ctx.data().and_then(|d| d.redhat()), None) {
+            Ok(r) => r,
+            Err(d) => return d,
+        };
+        let prefix = query.config.attr("name_prefix").as_str().unwrap_or("");
+        let keys = match rh
+            .list_activation_keys(std::time::Instant::now() + DEFAULT_TIMEOUT)
+            .await
+        {
+            Ok(k) => k,
+            Err(e) => return redhat_diag("list the activation keys", &e).into(),
+        };
+        for key in keys {
+            let name = key["name"].as_str().unwrap_or_default();
+            if !name.starts_with(prefix) {
+                continue;
+            }
+            let purpose: Vec<&str> = ["serviceLevel", "usage", "role"]
+                .iter()
+                .filter_map(|f| key[*f].as_str().filter(|v| !v.is_empty()))
+                .collect();
+            let display_name = if purpose.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}: {}", purpose.join(", "))
+            };
+            let state = to_state(&key, &Value::Null);
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Diagnostics::new()
     }
 }

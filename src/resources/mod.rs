@@ -24,6 +24,7 @@ use crate::provider::{ProviderData, RhelAzureProvider};
 pub fn registry() -> Registry<ProviderData> {
     Registry::new(RhelAzureProvider::default())
         .resource(activation_key::ActivationKey)
+        .list_resource(activation_key::ActivationKeys)
         .resource(marketplace_agreement::MarketplaceAgreement)
         .resource(cloud_access::CloudAccess)
         .resource(image_build::ImageBuild)

@@ -544,3 +544,57 @@ fn activation_keys_are_listed_and_adopted() {
         "{keys}"
     );
 }
+
+/// Terraform 1.14+: Red Hat terms accepted out of band are listed by
+/// `terraform query`, and the generated configuration adopts them with no
+/// changes; destroying adopted terms leaves them accepted.
+#[test]
+fn accepted_terms_are_listed_and_adopted() {
+    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+        return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
+    };
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    for plan in ["rhel-lvm96-gen2", "rhel-lvm10-gen2"] {
+        let (s, b) = cloud.arm("POST", &format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/agreements/redhat/offers/rhel-byos/plans/{plan}/sign?api-version=2021-01-01"), None);
+        assert!(s < 300, "{b}");
+        assert!(accepted(&cloud, plan));
+    }
+    let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
+    std::fs::write(
+        ws.path().join("terms.tfquery.hcl"),
+        "list \"rhelazure_marketplace_agreement\" \"byos\" {\n  provider = rhelazure\n  config {\n    offer = \"rhel-byos\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("list.rhelazure_marketplace_agreement.byos "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("redhat:rhel-byos:rhel-lvm10-gen2 (accepted)")),
+        "{}",
+        r.stdout
+    );
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("2 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}",
+        r.stdout
+    );
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        accepted(&cloud, "rhel-lvm96-gen2"),
+        "adopted terms stay accepted"
+    );
+}

@@ -168,6 +168,14 @@ impl ArmClient {
         self.sub_path(&format!("/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/{publisher}/offers/{offer}/plans/{plan}/agreements/current"))
     }
 
+    /// The agreements signed in this subscription, accepted or cancelled
+    /// (`MarketplaceAgreements_List`, not paged: the whole list at once).
+    pub async fn list_agreements(&self, deadline: Instant) -> Result<Vec<Json>, ArmError> {
+        let path = self.sub_path("/providers/Microsoft.MarketplaceOrdering/agreements");
+        let (items, _) = self.first_page(&path, MARKETPLACE_API, deadline).await?;
+        Ok(items)
+    }
+
     /// The current terms of a plan (`properties.accepted` says whether they are accepted).
     pub async fn get_terms(
         &self,

@@ -8,6 +8,8 @@
 //! Destroy cancels only terms this resource accepted (private state says so),
 //! so adopting someone else's acceptance never withdraws it. Terms cancelled
 //! out of band show as gone, and the next apply accepts them again.
+//!
+//! Its list resource finds the Red Hat terms accepted in the subscription.
 
 use std::time::Duration;
 
@@ -17,8 +19,8 @@ use serde_json::Value as Json;
 use super::common::{arm_diag, arm_in_subscription, deadline, need, opt_str};
 use crate::framework::validators::string_matches;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
-    ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
@@ -356,5 +358,92 @@ mod tests {
         assert_eq!(arm_id_parts(&id.replace("/current", "/other")), None);
         assert!(is_guid("5ab5c41d-0000-4000-a000-0000000fe5e5"));
         assert!(!is_guid("5ab5c41d-0000-4000-a000-0000000fe5e") && !is_guid("not-a-guid"));
+    }
+}
+
+/// The list resource: the Red Hat Marketplace terms accepted in the
+/// provider's subscription.
+pub struct MarketplaceAgreements;
+
+#[async_trait]
+impl ListResource<ProviderData> for MarketplaceAgreements {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_marketplace_agreement"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The Marketplace terms of Red Hat's plans (publisher `redhat`, such as the `rhel-byos` gold images) \
+             accepted in the provider's subscription, whoever accepted them.",
+            vec![Attr::string("offer")
+                .optional()
+                .description("Only the terms of this offer (such as `rhel-byos`).")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let dl = std::time::Instant::now() + TIMEOUT;
+        let agreements = match arm.list_agreements(dl).await {
+            Ok(a) => a,
+            Err(e) => return arm_diag("list the Marketplace agreements", &e).into(),
+        };
+        let wanted_offer = query.config.attr("offer").as_str();
+        for a in agreements {
+            let p = &a["properties"];
+            let field = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            let (publisher, offer, plan) = (
+                field("publisher"),
+                field("offer"),
+                a["name"].as_str().unwrap_or_default().to_string(),
+            );
+            if !publisher.eq_ignore_ascii_case("redhat")
+                || p["state"].as_str() != Some("Active")
+                || wanted_offer.is_some_and(|o| !o.eq_ignore_ascii_case(&offer))
+            {
+                continue;
+            }
+            // The list has no links; the terms themselves do (as `read` gives them).
+            let terms = match arm.get_terms(&publisher, &offer, &plan, dl).await {
+                Ok(Some(t)) if t["properties"]["accepted"] == Json::Bool(true) => t,
+                Ok(_) => continue,
+                Err(e) => {
+                    return arm_diag(&format!("read the terms of {publisher}:{offer}:{plan}"), &e)
+                        .into()
+                }
+            };
+            let named = Value::Object(
+                [
+                    ("publisher", &publisher),
+                    ("offer", &offer),
+                    ("plan", &plan),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::from(v.to_ascii_lowercase())))
+                .chain([("timeouts".to_string(), Value::Null)])
+                .collect(),
+            );
+            let state = state(&terms, &named, arm.subscription_id());
+            let display_name =
+                format!("{publisher}:{offer}:{plan} (accepted)").to_ascii_lowercase();
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Diagnostics::new()
     }
 }

@@ -26,6 +26,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(activation_key::ActivationKey)
         .list_resource(activation_key::ActivationKeys)
         .resource(marketplace_agreement::MarketplaceAgreement)
+        .list_resource(marketplace_agreement::MarketplaceAgreements)
         .resource(cloud_access::CloudAccess)
         .resource(image_build::ImageBuild)
         .resource(image::Image)

@@ -158,7 +158,8 @@ pub fn handle(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError
                     old_agreement(&subst.id, parts[0], parts[1], parts[2], a)
                 })
                 .collect();
-            Ok(json_response(200, &json!(list)))
+            // `OldAgreementTermsList` (2021-01-01): an object with `value`.
+            Ok(json_response(200, &json!({ "value": list })))
         }
         (m, ["agreements", _, "offers", _, "plans", _, rest @ ..]) => {
             let (p, o, plan) = (seg[5].clone(), seg[7].clone(), seg[9].clone());

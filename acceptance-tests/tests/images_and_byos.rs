@@ -351,3 +351,53 @@ resource "terraform_data" "use" {
         );
     }
 }
+
+/// Terraform 1.14+: a Cloud Access enrolment made by another team's
+/// configuration is listed by `terraform query` and adopted through the
+/// generated configuration with no changes.
+#[test]
+fn cloud_access_enrolments_are_listed_and_adopted() {
+    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+        return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
+    };
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let other = Workspace::new(&tf, "provider \"rhelazure\" {}\n\nresource \"rhelazure_cloud_access\" \"this\" {\n  name = \"made-elsewhere\"\n}\n").cloud(&cloud);
+    other.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
+    std::fs::write(
+        ws.path().join("enrolments.tfquery.hcl"),
+        format!("list \"rhelazure_cloud_access\" \"mine\" {{\n  provider = rhelazure\n  config {{\n    azure_subscription_id = \"{sub}\"\n  }}\n}}\n"),
+    )
+    .unwrap();
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("list.rhelazure_cloud_access.mine "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.stdout);
+    assert!(
+        lines[0].contains(&format!("made-elsewhere (subscription {sub}): available")),
+        "{}",
+        r.stdout
+    );
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("1 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}",
+        r.stdout
+    );
+    ws.assert_no_changes();
+    assert_eq!(
+        ws.identity("rhelazure_cloud_access.mine_0"),
+        other.identity("rhelazure_cloud_access.this"),
+        "the same enrolment"
+    );
+    other.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

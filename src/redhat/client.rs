@@ -405,6 +405,56 @@ impl RedHatClient {
         Ok(j["sources"][0].clone())
     }
 
+    /// The ids of the organization's `azure` sources (Cloud Access
+    /// enrolments), following the Sources API's limit / offset pages.
+    pub async fn azure_source_ids(&self, deadline: Instant) -> Result<Vec<String>, RedHatError> {
+        const PAGE: usize = 100;
+        let types = self
+            .call(
+                reqwest::Method::GET,
+                "/api/sources/v3.1/source_types?limit=100",
+                None,
+                deadline,
+                false,
+            )
+            .await?
+            .unwrap_or_default();
+        let azure = types["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["name"] == "azure")
+            .map(|t| t["id"].clone());
+        let Some(azure) = azure else {
+            return Ok(Vec::new());
+        };
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/sources/v3.1/sources?limit={PAGE}&offset={offset}"),
+                    None,
+                    deadline,
+                    false,
+                )
+                .await?
+                .unwrap_or_default();
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            ids.extend(
+                data.iter()
+                    .filter(|s| s["source_type_id"] == azure)
+                    .filter_map(|s| s["id"].as_str().map(str::to_string)),
+            );
+            offset += PAGE;
+            let count = page["meta"]["count"].as_u64().unwrap_or(0) as usize;
+            if data.is_empty() || offset >= count {
+                return Ok(ids);
+            }
+        }
+    }
+
     pub async fn find_source(
         &self,
         name: &str,

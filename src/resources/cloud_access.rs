@@ -6,13 +6,15 @@
 //!
 //! A re-run after a half-finished create adopts the source it already made
 //! (same name, same subscription) instead of enrolling twice.
+//!
+//! Its list resource finds the organization's Cloud Access enrolments.
 
 use std::time::Duration;
 
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
-    ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -367,5 +369,86 @@ impl CloudAccess {
             m.insert("byos_skus".into(), Value::List(skus));
         }
         Ok(Some(s))
+    }
+}
+
+/// The list resource: the organization's Cloud Access enrolments (its
+/// `azure` sources), each read as an import would read it.
+pub struct CloudAccesses;
+
+#[async_trait]
+impl ListResource<ProviderData> for CloudAccesses {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_cloud_access"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The Red Hat organization's Cloud Access enrolments of Azure subscriptions (its `azure` sources), whoever made them.",
+            vec![Attr::string("azure_subscription_id")
+                .optional()
+                .description("Only the enrolment of this subscription.")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let data = match need(ctx.data(), None) {
+            Ok(d) => d,
+            Err(d) => return d,
+        };
+        let rh = match need(data.redhat(), None) {
+            Ok(r) => r,
+            Err(d) => return d,
+        };
+        let ids = match rh
+            .azure_source_ids(std::time::Instant::now() + TIMEOUT)
+            .await
+        {
+            Ok(ids) => ids,
+            Err(e) => return redhat_diag("list the Cloud Access sources", &e).into(),
+        };
+        let wanted = query.config.attr("azure_subscription_id").as_str();
+        for id in ids {
+            let partial = match CloudAccess.import(ctx, &id).await {
+                Ok(p) => p,
+                Err(d) => return d,
+            };
+            let state = match CloudAccess.refresh(data, &partial).await {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(d) => return d,
+            };
+            let sub = state
+                .attr("azure_subscription_id")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if wanted.is_some_and(|w| !w.eq_ignore_ascii_case(&sub)) {
+                continue;
+            }
+            let display_name = format!(
+                "{} (subscription {sub}): {}",
+                state.attr("name").as_str().unwrap_or(&id),
+                state
+                    .attr("availability_status")
+                    .as_str()
+                    .unwrap_or("unknown")
+            );
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Diagnostics::new()
     }
 }

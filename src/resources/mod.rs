@@ -28,6 +28,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(marketplace_agreement::MarketplaceAgreement)
         .list_resource(marketplace_agreement::MarketplaceAgreements)
         .resource(cloud_access::CloudAccess)
+        .list_resource(cloud_access::CloudAccesses)
         .resource(image_build::ImageBuild)
         .resource(image::Image)
         .resource(vm_license::VmLicense)

@@ -338,29 +338,6 @@ impl crate::framework::IdentityDef for TermsIdentity {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn agreement_ids_and_guids() {
-        let id = "/subscriptions/5ab5c41d-0000-4000-a000-0000000fe5e5/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/rhel-lvm96-gen2/agreements/current";
-        assert_eq!(
-            arm_id_parts(id),
-            Some((
-                "5ab5c41d-0000-4000-a000-0000000fe5e5",
-                "redhat",
-                "rhel-byos",
-                "rhel-lvm96-gen2"
-            ))
-        );
-        assert_eq!(arm_id_parts("redhat:rhel-byos:rhel-lvm96-gen2"), None);
-        assert_eq!(arm_id_parts(&id.replace("/current", "/other")), None);
-        assert!(is_guid("5ab5c41d-0000-4000-a000-0000000fe5e5"));
-        assert!(!is_guid("5ab5c41d-0000-4000-a000-0000000fe5e") && !is_guid("not-a-guid"));
-    }
-}
-
 /// The list resource: the Red Hat Marketplace terms accepted in the
 /// provider's subscription.
 pub struct MarketplaceAgreements;
@@ -445,5 +422,28 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
             }
         }
         Diagnostics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreement_ids_and_guids() {
+        let id = "/subscriptions/5ab5c41d-0000-4000-a000-0000000fe5e5/providers/Microsoft.MarketplaceOrdering/offerTypes/virtualmachine/publishers/redhat/offers/rhel-byos/plans/rhel-lvm96-gen2/agreements/current";
+        assert_eq!(
+            arm_id_parts(id),
+            Some((
+                "5ab5c41d-0000-4000-a000-0000000fe5e5",
+                "redhat",
+                "rhel-byos",
+                "rhel-lvm96-gen2"
+            ))
+        );
+        assert_eq!(arm_id_parts("redhat:rhel-byos:rhel-lvm96-gen2"), None);
+        assert_eq!(arm_id_parts(&id.replace("/current", "/other")), None);
+        assert!(is_guid("5ab5c41d-0000-4000-a000-0000000fe5e5"));
+        assert!(!is_guid("5ab5c41d-0000-4000-a000-0000000fe5e") && !is_guid("not-a-guid"));
     }
 }

@@ -204,3 +204,114 @@ fn distributions_follow_the_spec_and_the_account() {
         plan.all()
     );
 }
+
+/// Terraform 1.14+: an image Image Builder delivered for another team is
+/// listed by `terraform query` (with its compose) and adopted through the
+/// generated configuration; images it did not make are not listed.
+#[test]
+fn image_builds_are_listed_and_adopted() {
+    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+        return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
+    };
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let other = Workspace::new(&tf, &config("listed-build", "\"podman\""))
+        .cloud(&cloud)
+        .secret(ACTIVATION_KEY);
+    other.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    // A managed image made without Image Builder: not a build.
+    let plain = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/plain-img");
+    let (s, b) = cloud.arm_settled("PUT", &format!("{plain}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    assert!(s < 300, "{b}");
+    let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n")
+        .cloud(&cloud)
+        .secret(ACTIVATION_KEY);
+    std::fs::write(
+        ws.path().join("builds.tfquery.hcl"),
+        "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n\nlist \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let lines = |list: &str| -> Vec<String> {
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("list.{list}.demo ")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(lines("rhelazure_image_build").len(), 1, "{}", r.stdout);
+    assert!(
+        lines("rhelazure_image_build")[0].contains("listed-build (rhel-demo): compose "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines("rhelazure_image")
+            .iter()
+            .any(|l| l.contains("plain-img (rhel-demo): managed image, Hyper-V V2")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !lines("rhelazure_image")
+            .iter()
+            .any(|l| l.contains("listed-build")),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        ws.path().join("builds.tfquery.hcl"),
+        "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
+    )
+    .unwrap();
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    // Terraform writes sensitive values as null for the user to fill in;
+    // with the key given, the import changes nothing.
+    let line = generated
+        .lines()
+        .find(|l| l.contains("activation_key"))
+        .unwrap_or_else(|| panic!("the key's place is generated:\n{generated}"));
+    assert!(
+        line.contains("null") && line.contains("sensitive"),
+        "{line}"
+    );
+    let filled = generated.replace(
+        line,
+        &format!("      activation_key = \"{ACTIVATION_KEY}\""),
+    );
+    std::fs::write(ws.path().join("generated.tf"), &filled).unwrap();
+    let r = ws.run(&["plan", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}\n{generated}",
+        r.stdout
+    );
+
+    // The plain image, adopted as a rhelazure_image.
+    let images = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
+    std::fs::write(
+        images.path().join("images.tfquery.hcl"),
+        "list \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
+    )
+    .unwrap();
+    images
+        .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let generated = std::fs::read_to_string(images.path().join("generated.tf")).unwrap();
+    assert!(generated.contains("plain-img"), "{generated}");
+    let r = images.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains("imported, 0 added, 0 changed, 0 destroyed"),
+        "{}\n{generated}",
+        r.stdout
+    );
+    images.assert_no_changes();
+    other.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

@@ -1,14 +1,55 @@
 //! What several resources share: deadlines from `timeouts`, turning client
 //! errors into diagnostics that name the call and the service's own words,
-//! and reading optional strings out of values.
+//! reading optional strings out of values, and what list resources share
+//! (managed images page by page, a listed object read as an import reads it).
 
 use std::time::{Duration, Instant};
 
-use crate::arm::ArmError;
+use crate::arm::{ArmClient, ArmError};
 use crate::framework::{
-    timeouts, AttributePath, Diagnostic, Diagnostics, IdentityDef, IdentityValues, Value,
+    timeouts, AttributePath, Ctx, Diagnostic, Diagnostics, IdentityDef, IdentityValues, Private,
+    Resource, Value,
 };
+use crate::provider::ProviderData;
 use crate::redhat::RedHatError;
+
+/// Every managed image of the subscription, or of one resource group
+/// (`Images_List` / `Images_ListByResourceGroup`), all pages.
+pub async fn managed_images(
+    arm: &ArmClient,
+    group: Option<&str>,
+    deadline: Instant,
+) -> Result<Vec<serde_json::Value>, ArmError> {
+    let path = match group {
+        Some(g) => arm.sub_path(&format!(
+            "/resourceGroups/{g}/providers/Microsoft.Compute/images"
+        )),
+        None => arm.sub_path("/providers/Microsoft.Compute/images"),
+    };
+    let (mut all, mut next) = arm.first_page(&path, "2024-03-01", deadline).await?;
+    while let Some(link) = next {
+        let (items, more) = arm.next_page(&link, deadline).await?;
+        all.extend(items);
+        next = more;
+    }
+    Ok(all)
+}
+
+/// The state of the object `id` names, exactly as `terraform import` of that
+/// id would leave it (the resource's import, then its read): how list
+/// resources build results, so that adopting one changes nothing. None when
+/// it is gone by now.
+pub async fn imported_state(
+    resource: &dyn Resource<ProviderData>,
+    ctx: &Ctx<ProviderData>,
+    id: &str,
+) -> Result<Option<Value>, Diagnostics> {
+    let partial = resource.import(ctx, id).await?;
+    Ok(resource
+        .read(ctx, &partial, &Private::default())
+        .await?
+        .map(|(state, _)| state))
+}
 
 /// When an operation must be done, from the resource's `timeouts` block.
 /// How long a plan-time question to a service (image checks, terms,

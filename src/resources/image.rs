@@ -17,8 +17,8 @@ use super::common::{arm_diag, deadline, hex, need, opt_str, set};
 use crate::arm::ArmClient;
 use crate::framework::validators::one_of;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
-    Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::vhd::upload::{Target, Uploader};
@@ -644,6 +644,75 @@ impl Resource<ProviderData> for Image {
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
         Some(&IDENTITY)
+    }
+}
+
+/// The list resource: the managed images of the subscription that Image Builder did not make (those are `rhelazure_image_build`), whoever made them.
+pub struct Images;
+
+#[async_trait]
+impl ListResource<ProviderData> for Images {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_image"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The managed images of the subscription that Image Builder did not make (those are `rhelazure_image_build`), whoever made them.",
+            vec![Attr::string("resource_group_name")
+                .optional()
+                .description("Only the images of this resource group.")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let group = query.config.attr("resource_group_name").as_str();
+        let dl = std::time::Instant::now() + TIMEOUT;
+        let images = match super::common::managed_images(arm, group, dl).await {
+            Ok(i) => i,
+            Err(e) => return arm_diag("list the managed images", &e).into(),
+        };
+        for image in images {
+            let made_by_image_builder = image["tags"]["compose-id"].is_string();
+            if made_by_image_builder != false {
+                continue;
+            }
+            let id = image["id"].as_str().unwrap_or_default();
+            let state = match super::common::imported_state(&Image, ctx, id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(d) => return d,
+            };
+            let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
+            let display_name = format!(
+                "{} ({group}): {}",
+                image["name"].as_str().unwrap_or_default(),
+                image["properties"]["hyperVGeneration"]
+                    .as_str()
+                    .map_or("managed image".to_string(), |g| format!(
+                        "managed image, Hyper-V {g}"
+                    ))
+            );
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Diagnostics::new()
     }
 }
 

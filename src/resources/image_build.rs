@@ -12,8 +12,9 @@ use serde_json::{json, Value as Json};
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
-    PlanContext, Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    ListResource, ListResults, ObjectNesting, PlanContext, Private, Resource, ResourceSchema,
+    Value,
 };
 use crate::provider::ProviderData;
 use crate::redhat::models::image_builder::Distribution;
@@ -685,4 +686,72 @@ fn state_from_request(
         ("status", Value::from("success")),
         ("location", location.map(Value::from).unwrap_or(Value::Null)),
     ])
+}
+
+/// The list resource: the managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.
+pub struct ImageBuilds;
+
+#[async_trait]
+impl ListResource<ProviderData> for ImageBuilds {
+    fn type_name(&self) -> &'static str {
+        "rhelazure_image_build"
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            "The managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.",
+            vec![Attr::string("resource_group_name")
+                .optional()
+                .description("Only the images of this resource group.")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Diagnostics {
+        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+            Ok(a) => a,
+            Err(d) => return d,
+        };
+        let group = query.config.attr("resource_group_name").as_str();
+        let dl = std::time::Instant::now() + TIMEOUT;
+        let images = match super::common::managed_images(arm, group, dl).await {
+            Ok(i) => i,
+            Err(e) => return arm_diag("list the managed images", &e).into(),
+        };
+        for image in images {
+            let made_by_image_builder = image["tags"]["compose-id"].is_string();
+            if made_by_image_builder != true {
+                continue;
+            }
+            let id = image["id"].as_str().unwrap_or_default();
+            let state = match super::common::imported_state(&ImageBuild, ctx, id).await {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(d) => return d,
+            };
+            let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
+            let display_name = format!(
+                "{} ({group}): {}",
+                image["name"].as_str().unwrap_or_default(),
+                format!(
+                    "compose {}",
+                    image["tags"]["compose-id"].as_str().unwrap_or_default()
+                )
+            );
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Diagnostics::new()
+    }
 }

@@ -134,16 +134,13 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
         ["subscriptions", _, "providers", _, "locations", _, "operationresults", _] => {
             operation_status(emu, req, sub, true)
         }
-        ["subscriptions", _, "providers", "microsoft.compute", "virtualmachines"]
+        ["subscriptions", _, "providers", "microsoft.compute", kind @ ("virtualmachines" | "images")]
             if req.method == Method::GET =>
         {
-            check_api(
-                req,
-                types::spec("microsoft.compute/virtualmachines").map_or(&[], |s| s.api_versions),
-                "virtualMachines",
-            )?;
+            let spec = types::spec(&format!("microsoft.compute/{kind}")).expect("a known type");
+            check_api(req, spec.api_versions, spec.display)?;
             require_registered(emu, sub, "Microsoft.Compute")?;
-            types::list_all_vms(emu, req, sub)
+            types::list_all(emu, req, sub, spec)
         }
         ["subscriptions", _, "providers", "microsoft.compute", "locations", _, "publishers", ..] => {
             require_registered(emu, sub, "Microsoft.Compute")?;

@@ -572,19 +572,26 @@ pub fn list(
     page(emu, req, items)
 }
 
-/// `VirtualMachines_ListAll`: every VM of the subscription, whatever its
-/// resource group. With `statusOnly=true` each item is the VM's run-time
-/// status (its instance view) instead of its model.
-pub fn list_all_vms(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> {
-    let status_only = req
-        .query("statusOnly")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+/// A subscription-wide list (`VirtualMachines_ListAll`, `Images_List`):
+/// every resource of the type, whatever its resource group. For VMs,
+/// `statusOnly=true` makes each item the VM's run-time status (its instance
+/// view) instead of its model.
+pub fn list_all(
+    emu: &Emulator,
+    req: &Req,
+    sub: &str,
+    spec: &TypeSpec,
+) -> Result<Response, ArmError> {
+    let status_only = spec.key == "microsoft.compute/virtualmachines"
+        && req
+            .query("statusOnly")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let st = emu.state();
     let s = st.subscription(sub).expect("checked");
     let items: Vec<Json> = s
         .resources
         .values()
-        .filter(|r| r.body["type"] == "Microsoft.Compute/virtualMachines")
+        .filter(|r| r.body["type"] == spec.display)
         .map(|r| {
             if status_only {
                 json!({

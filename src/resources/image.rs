@@ -17,7 +17,7 @@ use super::common::{arm_diag, deadline, hex, need, opt_str, set};
 use crate::arm::ArmClient;
 use crate::framework::validators::one_of;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ListQuery,
     ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
@@ -671,48 +671,21 @@ impl ListResource<ProviderData> for Images {
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
     ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
-        let group = query.config.attr("resource_group_name").as_str();
-        let dl = std::time::Instant::now() + TIMEOUT;
-        let images = match super::common::managed_images(arm, group, dl).await {
-            Ok(i) => i,
-            Err(e) => return arm_diag("list the managed images", &e).into(),
-        };
-        for image in images {
-            let made_by_image_builder = image["tags"]["compose-id"].is_string();
-            if made_by_image_builder != false {
-                continue;
-            }
-            let id = image["id"].as_str().unwrap_or_default();
-            let state = match super::common::imported_state(&Image, ctx, id).await {
-                Ok(Some(s)) => s,
-                Ok(None) => continue,
-                Err(d) => return d,
-            };
-            let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
-            let display_name = format!(
-                "{} ({group}): {}",
-                image["name"].as_str().unwrap_or_default(),
+        super::common::list_managed_images(
+            &Image,
+            false,
+            |image| {
                 image["properties"]["hyperVGeneration"]
                     .as_str()
-                    .map_or("managed image".to_string(), |g| format!(
-                        "managed image, Hyper-V {g}"
-                    ))
-            );
-            if !out
-                .send(Found {
-                    state,
-                    display_name,
-                })
-                .await
-            {
-                break;
-            }
-        }
-        Diagnostics::new()
+                    .map_or("managed image".to_string(), |g| {
+                        format!("managed image, Hyper-V {g}")
+                    })
+            },
+            ctx,
+            query,
+            out,
+        )
+        .await
     }
 }
 

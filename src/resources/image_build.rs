@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ListQuery,
     ListResource, ListResults, ObjectNesting, PlanContext, Private, Resource, ResourceSchema,
     Value,
 };
@@ -712,46 +712,19 @@ impl ListResource<ProviderData> for ImageBuilds {
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
     ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
-        let group = query.config.attr("resource_group_name").as_str();
-        let dl = std::time::Instant::now() + TIMEOUT;
-        let images = match super::common::managed_images(arm, group, dl).await {
-            Ok(i) => i,
-            Err(e) => return arm_diag("list the managed images", &e).into(),
-        };
-        for image in images {
-            let made_by_image_builder = image["tags"]["compose-id"].is_string();
-            if made_by_image_builder != true {
-                continue;
-            }
-            let id = image["id"].as_str().unwrap_or_default();
-            let state = match super::common::imported_state(&ImageBuild, ctx, id).await {
-                Ok(Some(s)) => s,
-                Ok(None) => continue,
-                Err(d) => return d,
-            };
-            let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
-            let display_name = format!(
-                "{} ({group}): {}",
-                image["name"].as_str().unwrap_or_default(),
+        super::common::list_managed_images(
+            &ImageBuild,
+            true,
+            |image| {
                 format!(
                     "compose {}",
                     image["tags"]["compose-id"].as_str().unwrap_or_default()
                 )
-            );
-            if !out
-                .send(Found {
-                    state,
-                    display_name,
-                })
-                .await
-            {
-                break;
-            }
-        }
-        Diagnostics::new()
+            },
+            ctx,
+            query,
+            out,
+        )
+        .await
     }
 }

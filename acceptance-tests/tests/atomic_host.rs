@@ -893,3 +893,52 @@ fn a_write_only_activation_key_reaches_the_host_and_nothing_else() {
         }
     }
 }
+
+/// Terraform 1.14+: a host applied by another configuration is listed by
+/// `terraform query` and adopted through the generated configuration
+/// without being replaced.
+#[test]
+fn hosts_are_listed_and_adopted() {
+    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+        return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
+    };
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let other = Workspace::new(
+        &tf,
+        &config(&sub, "listed-host", "Standard_B2s", "", "team = \"web\""),
+    )
+    .cloud(&cloud);
+    other.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
+    std::fs::write(
+        ws.path().join("hosts.tfquery.hcl"),
+        "list \"rhelazure_atomic_host\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = ws.run(&["query", "-no-color"]);
+    r.ok();
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("list.rhelazure_atomic_host.demo "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.stdout);
+    assert!(
+        lines[0].ends_with("listed-host (rhel-demo): Standard_B2s"),
+        "{}",
+        r.stdout
+    );
+    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+        .ok();
+    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.stdout.contains("1 imported, 0 added") && r.stdout.contains("0 destroyed"),
+        "{}\n{generated}",
+        r.stdout
+    );
+    ws.assert_no_changes();
+    other.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

@@ -13,18 +13,17 @@ use crate::framework::{
 use crate::provider::ProviderData;
 use crate::redhat::RedHatError;
 
-/// Every managed image of the subscription, or of one resource group
-/// (`Images_List` / `Images_ListByResourceGroup`), all pages.
-pub async fn managed_images(
+/// Every resource of an ARM type (`Microsoft.Compute/images`, ...) in the
+/// subscription, or in one resource group, all pages.
+pub async fn all_of_type(
     arm: &ArmClient,
+    resource_type: &str,
     group: Option<&str>,
     deadline: Instant,
 ) -> Result<Vec<serde_json::Value>, ArmError> {
     let path = match group {
-        Some(g) => arm.sub_path(&format!(
-            "/resourceGroups/{g}/providers/Microsoft.Compute/images"
-        )),
-        None => arm.sub_path("/providers/Microsoft.Compute/images"),
+        Some(g) => arm.sub_path(&format!("/resourceGroups/{g}/providers/{resource_type}")),
+        None => arm.sub_path(&format!("/providers/{resource_type}")),
     };
     let (mut all, mut next) = arm.first_page(&path, "2024-03-01", deadline).await?;
     while let Some(link) = next {
@@ -52,7 +51,7 @@ pub async fn list_managed_images(
     };
     let group = query.config.attr("resource_group_name").as_str();
     let dl = Instant::now() + Duration::from_secs(1800);
-    let images = match managed_images(arm, group, dl).await {
+    let images = match all_of_type(arm, "Microsoft.Compute/images", group, dl).await {
         Ok(i) => i,
         Err(e) => return arm_diag("list the managed images", &e).into(),
     };

@@ -36,6 +36,7 @@ pub fn registry() -> Registry<ProviderData> {
         .resource(vm_license::VmLicense)
         .list_resource(vm_license::VmLicenses)
         .resource(atomic_host::AtomicHost)
+        .list_resource(atomic_host::AtomicHosts)
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)

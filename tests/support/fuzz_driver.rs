@@ -47,7 +47,7 @@ fn service() -> &'static Target {
 }
 
 /// The number of call kinds byte 0 selects from.
-pub const CALLS: u8 = 16;
+pub const CALLS: u8 = 19;
 
 /// The target named `name`, or (a name no target has) one picked by its bytes.
 fn pick(names: &[String], name: &[u8]) -> String {
@@ -256,6 +256,40 @@ pub async fn exercise(data: &[u8]) {
             ))
             .await,
         ),
+        16 => drop(
+            svc.validate_list_resource_config(tonic::Request::new(
+                pb::validate_list_resource_config::Request {
+                    type_name: resource,
+                    config: msgpack(payload),
+                    ..Default::default()
+                },
+            ))
+            .await,
+        ),
+        17 => {
+            // A list: the stream is read to its end, as Terraform reads it.
+            let listed = svc
+                .list_resource(tonic::Request::new(pb::list_resource::Request {
+                    type_name: resource,
+                    config: msgpack(payload),
+                    include_resource_object: which % 2 == 0,
+                    limit: i64::from(which),
+                }))
+                .await;
+            if let Ok(stream) = listed {
+                let mut stream = stream.into_inner();
+                while tokio_stream::StreamExt::next(&mut stream).await.is_some() {}
+            }
+        }
+        18 => drop(
+            svc.generate_resource_config(tonic::Request::new(
+                pb::generate_resource_config::Request {
+                    type_name: resource,
+                    state: msgpack(payload),
+                },
+            ))
+            .await,
+        ),
         _ => drop(
             svc.configure_provider(tonic::Request::new(pb::configure_provider::Request {
                 terraform_version: "1.11.0".into(),
@@ -300,6 +334,12 @@ pub fn seeds() -> Vec<Vec<u8>> {
         out.push(input(9, name, &state));
         out.push(input(10, name, &state));
         out.push(input(11, name, &state));
+        out.push(input(18, name, &state));
+        if let Some(list) = schemas.list_resources.get(name) {
+            let config = null_object(&list.block.value_type());
+            out.push(input(16, name, &config));
+            out.push(input(17, name, &config));
+        }
         if let Some(identity) = schemas.identities.get(name) {
             let ty = identity.value_type();
             out.push(input(13, name, &null_object(&ty)));

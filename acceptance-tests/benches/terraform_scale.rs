@@ -6,11 +6,14 @@
 //!    own CPU time per resource (through `benches/support/rusage-wrap.py`);
 //! 2. a fleet of `rhelazure_atomic_host` applied and destroyed with the
 //!    emulator enforcing an ARM write budget: wall time against the minimum
-//!    the budget allows, 429s received.
+//!    the budget allows, 429s received;
+//! 3. `terraform query` over an estate of N RHEL VMs (Terraform 1.14+):
+//!    seconds, and the provider's CPU and peak memory.
 //!
-//! Writes `benches/results/terraform-scale.md` and `.svg`, and `fleet.md`. Knobs:
-//! `BENCH_RUNS` (default 5), `BENCH_SIZES` (default `10,100,1000`),
-//! `BENCH_FLEET` (default 100). Uses the release provider (`make bench` builds it).
+//! Writes `benches/results/terraform-scale.md` and `.svg`, `fleet.md` and
+//! `query.md`. Knobs: `BENCH_RUNS` (default 5), `BENCH_SIZES` (default
+//! `10,100,1000`), `BENCH_FLEET` (default 100), `BENCH_ESTATE` (default
+//! `2500,10000`). Uses the release provider (`make bench` builds it).
 
 #[path = "../../benches/support/common.rs"]
 mod common;
@@ -75,11 +78,7 @@ fn provider_cpu(
         .env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
     std::env::set_var("RHELAZURE_PROVIDER_DIR", release);
     let sum = |path: &std::path::Path| -> f64 {
-        let total = std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse::<f64>().ok())
-            .sum();
+        let total = rusage_lines(path).iter().map(|(cpu, _)| cpu).sum();
         let _ = std::fs::remove_file(path);
         total
     };
@@ -177,6 +176,100 @@ fn main() {
     if fleet > 0 {
         fleet_report(&tf, &cloud, fleet, runs);
     }
+    let estates: Vec<usize> = env_list("BENCH_ESTATE", "2500,10000");
+    if !estates.is_empty() {
+        match terraforms().into_iter().find(|t| t.at_least(1, 14)) {
+            Some(tf) => query_report(&tf, &release, &estates, runs),
+            None => eprintln!("query bench skipped: no Terraform 1.14+"),
+        }
+    }
+}
+
+/// (CPU seconds, peak RSS KiB) of each provider process in a rusage log.
+fn rusage_lines(path: &std::path::Path) -> Vec<(f64, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace().map(|x| x.parse::<f64>().ok());
+            Some((f.next()??, f.next().flatten().unwrap_or(0.0)))
+        })
+        .collect()
+}
+
+/// `terraform query` of every RHEL VM of an estate of N, `runs` times per
+/// N: wall seconds, and the provider's CPU and peak memory (the process that
+/// served the list).
+fn query_report(tf: &Terraform, release: &std::path::Path, estates: &[usize], runs: usize) {
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "# `terraform query` over a RHEL estate
+"
+    );
+    let _ = writeln!(
+        report,
+        "Terraform {}, release provider, local cloud on loopback (100 VMs per ARM page). \
+         `list \"rhelazure_vm_license\"` with `limit` = N over N pay-as-you-go RHEL VMs. \
+         Median of {runs} runs (min–max); provider CPU and peak RSS are the largest of the \
+         provider processes of the command (the one that listed).\n",
+        tf.version
+    );
+    let _ = writeln!(
+        report,
+        "| VMs | query s | provider CPU s | provider peak RSS MiB |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|");
+    for &n in estates {
+        let cloud = LocalCloud::start();
+        cloud.seed_rhel_vms("estate-", n);
+        let wrap = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            repo_root().join("benches/support/rusage-wrap.py"),
+            wrap.path().join("terraform-provider-rhelazure"),
+        )
+        .unwrap();
+        let log = wrap.path().join("rusage.log");
+        std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
+        let ws = quiet(Workspace::from_example(tf, "estate-inventory").cloud(&cloud))
+            .env(
+                "RHELAZURE_REAL_PROVIDER",
+                release
+                    .join("terraform-provider-rhelazure")
+                    .to_str()
+                    .unwrap(),
+            )
+            .env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
+        std::env::set_var("RHELAZURE_PROVIDER_DIR", release);
+        std::fs::write(
+            ws.path().join("estate.tfquery.hcl"),
+            format!("list \"rhelazure_vm_license\" \"all\" {{\n  provider = rhelazure\n  limit    = {n}\n}}\n"),
+        )
+        .unwrap();
+        let (mut secs, mut cpu, mut rss) = (vec![], vec![], vec![]);
+        for _ in 0..runs {
+            let _ = std::fs::remove_file(&log);
+            let t = Instant::now();
+            let r = ws.run(&["query", "-no-color"]);
+            r.ok();
+            secs.push(t.elapsed().as_secs_f64());
+            let found = r.stdout.lines().filter(|l| l.starts_with("list.")).count();
+            assert_eq!(found, n, "every VM listed");
+            let procs = rusage_lines(&log);
+            cpu.push(procs.iter().map(|p| p.0).fold(0.0, f64::max));
+            rss.push(procs.iter().map(|p| p.1).fold(0.0, f64::max) / 1024.0);
+        }
+        let (s, c, m) = (stats(secs), stats(cpu), stats(rss));
+        let _ = writeln!(
+            report,
+            "| {n} | {:.2} ({:.2}–{:.2}) | {:.2} | {:.1} ({:.1}–{:.1}) |",
+            s.median, s.min, s.max, c.median, m.median, m.min, m.max
+        );
+        eprintln!("estate of {n} done");
+    }
+    let path = repo_root().join("benches/results/query.md");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}\nwritten to {}", path.display());
 }
 
 /// Apply and destroy of `fleet` hosts under an ARM write budget, `runs`

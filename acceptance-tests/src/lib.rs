@@ -753,6 +753,49 @@ impl LocalCloud {
         assert_eq!(status, 201, "fault {fault}: {body}");
     }
 
+    /// `count` pay-as-you-go RHEL VMs (`{prefix}{i}`, each with its NIC) in
+    /// the seeded resource group, made through ARM as another tool would
+    /// make them, eight writers at once, with the write budget lifted (what
+    /// follows is about reading them). Returns nothing: the VMs are there.
+    pub fn seed_rhel_vms(&self, prefix: &str, count: usize) {
+        let (st, _) = self.control(
+            "PUT",
+            "throttle",
+            serde_json::json!({ "writes": { "capacity": 1.0e9, "per_second": 1.0e9 } }),
+        );
+        assert!(st < 300);
+        let sub = self.get("ARM_SUBSCRIPTION_ID");
+        let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+        let subnet = format!(
+            "{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+        );
+        std::thread::scope(|s| {
+            for w in 0..8 {
+                let (rg, subnet) = (&rg, &subnet);
+                s.spawn(move || {
+                    for i in (w..count).step_by(8) {
+                        let nic = format!(
+                            "{rg}/providers/Microsoft.Network/networkInterfaces/{prefix}{i}-nic"
+                        );
+                        let (st, b) = self.arm("PUT", &format!("{nic}?api-version=2024-01-01"), Some(serde_json::json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": subnet } } }] } })));
+                        assert!(st < 300, "{b}");
+                        let vm = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{prefix}{i}");
+                        let (st, b) = self.arm("PUT", &format!("{vm}?api-version=2024-03-01"), Some(serde_json::json!({
+                            "location": "eastus",
+                            "properties": {
+                                "hardwareProfile": { "vmSize": "Standard_B1s" },
+                                "storageProfile": { "imageReference": { "publisher": "RedHat", "offer": "RHEL", "sku": "9-lvm-gen2", "version": "latest" }, "osDisk": { "createOption": "FromImage" } },
+                                "osProfile": { "computerName": format!("{prefix}{i}"), "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
+                                "networkProfile": { "networkInterfaces": [{ "id": nic }] }
+                            }
+                        })));
+                        assert!(st < 300, "{b}");
+                    }
+                });
+            }
+        });
+    }
+
     /// How many ARM writes (PUT, PATCH, DELETE, POST under `/subscriptions/`,
     /// the calls ARM's write budget counts) `log` holds.
     pub fn arm_writes(log: &[serde_json::Value]) -> usize {

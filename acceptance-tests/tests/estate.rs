@@ -381,41 +381,7 @@ fn a_large_estate_is_listed_page_by_page() {
         None => return eprintln!("skipped: no Terraform 1.14+ to run terraform query"),
     };
     let cloud = LocalCloud::start();
-    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
-    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let subnet =
-        format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts");
-    // Made by "another tool", eight writers at once; this test is about
-    // reading, so the subscription's write budget is lifted for it.
-    let (st, _) = cloud.control(
-        "PUT",
-        "throttle",
-        json!({ "writes": { "capacity": 1.0e9, "per_second": 1.0e9 } }),
-    );
-    assert!(st < 300);
-    std::thread::scope(|s| {
-        for w in 0..8 {
-            let (cloud, rg, subnet) = (&cloud, &rg, &subnet);
-            s.spawn(move || {
-                for i in (w..VMS).step_by(8) {
-                    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/big-{i}-nic");
-                    let (st, b) = cloud.arm("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": subnet } } }] } })));
-                    assert!(st < 300, "{b}");
-                    let vm = format!("{rg}/providers/Microsoft.Compute/virtualMachines/big-{i}");
-                    let (st, b) = cloud.arm("PUT", &format!("{vm}?api-version={COMPUTE}"), Some(json!({
-                        "location": "eastus",
-                        "properties": {
-                            "hardwareProfile": { "vmSize": "Standard_B1s" },
-                            "storageProfile": { "imageReference": marketplace("RedHat:RHEL:9-lvm-gen2:latest"), "osDisk": { "createOption": "FromImage" } },
-                            "osProfile": { "computerName": format!("big-{i}"), "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
-                            "networkProfile": { "networkInterfaces": [{ "id": nic }] }
-                        }
-                    })));
-                    assert!(st < 300, "{b}");
-                }
-            });
-        }
-    });
+    cloud.seed_rhel_vms("big-", VMS);
     let ws = Workspace::from_example(&tf, "estate-inventory").cloud(&cloud);
     std::fs::write(
         ws.path().join("big.tfquery.hcl"),

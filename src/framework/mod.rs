@@ -1,11 +1,13 @@
-//! What a resource author sees: traits for resources, list resources, data
-//! sources, ephemeral resources, functions and the provider itself; schema builders with plan and
+//! What a resource author sees: traits for resources, list resources,
+//! actions, data sources, ephemeral resources, functions and the provider
+//! itself; schema builders with plan and
 //! validation behaviour; typed models; timeouts; private state.
 //!
 //! [`Registry`] turns a set of these into a `plugin::service::ProviderService`,
 //! doing the generic work (plan defaults, requires-replace, validation, import,
 //! state upgrades) once for everyone.
 
+pub mod action;
 pub mod generate;
 pub mod list;
 pub mod model;
@@ -25,6 +27,7 @@ pub use crate::plugin::diag::{AttributePath, Diagnostic, Diagnostics};
 pub use crate::plugin::schema::{BlockNesting, FunctionSignature, ObjectNesting, Parameter};
 pub use crate::plugin::service::{FunctionError, MoveRequest};
 pub use crate::plugin::value::{Number, Type, Value};
+pub use action::{Action, ActionProgress};
 pub use list::{Found, ListQuery, ListResource, ListResults};
 pub use private::Private;
 pub use registry::Registry;

@@ -10,12 +10,13 @@ use tokio::sync::watch;
 use crate::plugin::diag::{Diagnostic, Diagnostics};
 use crate::plugin::schema::{IdentityAttribute, IdentitySchema};
 use crate::plugin::service::{
-    ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource, ListEvent,
-    ListRequest, MoveRequest, MoveResponse, OpenEphemeralResponse, PlanRequest, PlanResponse,
-    ProviderSchemas, ProviderService, ReadResponse, RenewEphemeralResponse,
+    ActionEvent, ApplyRequest, ApplyResponse, FunctionError, ImportResponse, ImportedResource,
+    ListEvent, ListRequest, MoveRequest, MoveResponse, OpenEphemeralResponse, PlanRequest,
+    PlanResponse, ProviderSchemas, ProviderService, ReadResponse, RenewEphemeralResponse,
 };
 use crate::plugin::value::{json, Type, Value};
 
+use super::action::{Action, ActionProgress};
 use super::list::{ListQuery, ListResource, ListResults};
 use super::schema::ResourceSchema;
 use super::{generate, plan};
@@ -33,6 +34,7 @@ pub struct Registry<C: Send + Sync + 'static> {
     provider: Entry<dyn ProviderDef<C>>,
     resources: BTreeMap<String, Entry<dyn Resource<C>>>,
     lists: BTreeMap<String, Entry<dyn ListResource<C>>>,
+    actions: BTreeMap<String, Entry<dyn Action<C>>>,
     data_sources: BTreeMap<String, Entry<dyn DataSource<C>>>,
     ephemerals: BTreeMap<String, Entry<dyn EphemeralResource<C>>>,
     functions: BTreeMap<String, Box<dyn Function>>,
@@ -55,6 +57,7 @@ impl<C: Send + Sync + 'static> Registry<C> {
             },
             resources: BTreeMap::new(),
             lists: BTreeMap::new(),
+            actions: BTreeMap::new(),
             data_sources: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             functions: BTreeMap::new(),
@@ -117,6 +120,21 @@ impl<C: Send + Sync + 'static> Registry<C> {
             Entry {
                 schema,
                 imp: Box::new(l),
+            },
+        );
+        self
+    }
+
+    pub fn action(mut self, a: impl Action<C> + 'static) -> Self {
+        let schema = a.schema();
+        self.schemas
+            .actions
+            .insert(a.type_name().to_string(), schema.to_protocol());
+        self.actions.insert(
+            a.type_name().to_string(),
+            Entry {
+                schema,
+                imp: Box::new(a),
             },
         );
         self
@@ -648,6 +666,47 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
     ) -> Result<Value, Diagnostics> {
         let r = self.find_resource(type_name)?;
         Ok(generate::config_from_state(&r.schema, state))
+    }
+
+    async fn validate_action_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        match self.actions.get(type_name) {
+            Some(a) => validate_with(&a.schema, config, |d| a.imp.validate(config, d)),
+            None => Diagnostic::error("Unknown action", type_name.to_string()).into(),
+        }
+    }
+
+    async fn plan_action(&self, type_name: &str, config: &Value) -> Diagnostics {
+        match self.actions.get(type_name) {
+            Some(a) => {
+                let mut d = validate_with(&a.schema, config, |d| a.imp.validate(config, d));
+                if !d.has_errors() {
+                    d.extend(a.imp.plan(&self.ctx(), config).await);
+                }
+                d
+            }
+            None => Diagnostic::error("Unknown action", type_name.to_string()).into(),
+        }
+    }
+
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: &Value,
+        out: tokio::sync::mpsc::Sender<ActionEvent>,
+    ) {
+        let diagnostics = match self.actions.get(type_name) {
+            Some(a) => {
+                let ctx = self.ctx();
+                let mut d = a
+                    .imp
+                    .invoke(&ctx, config, &ActionProgress::new(out.clone()))
+                    .await;
+                d.extend(ctx.take_warnings());
+                d
+            }
+            None => Diagnostic::error("Unknown action", type_name.to_string()).into(),
+        };
+        let _ = out.send(ActionEvent::Completed(diagnostics)).await;
     }
 
     async fn stop(&self) -> Option<String> {

@@ -20,7 +20,7 @@ use super::proto::plugin as gp;
 use super::proto::tfplugin6 as pb;
 use super::schema::{AttributeType, Block, Schema};
 use super::service::{
-    ApplyRequest, ListEvent, ListRequest, MoveRequest, PlanRequest, ProviderService,
+    ActionEvent, ApplyRequest, ListEvent, ListRequest, MoveRequest, PlanRequest, ProviderService,
 };
 use super::value::Value;
 
@@ -46,6 +46,14 @@ impl<S: ProviderService> GrpcProvider<S> {
             .resources
             .get(type_name)
             .ok_or_else(|| unknown_type("resource", type_name))
+    }
+
+    fn action_schema(&self, type_name: &str) -> Result<&Schema, Diagnostics> {
+        self.service
+            .schemas()
+            .actions
+            .get(type_name)
+            .ok_or_else(|| unknown_type("action", type_name))
     }
 
     /// The identity of the object `state` describes, encoded for Terraform;
@@ -220,6 +228,13 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                     type_name: k.clone(),
                 })
                 .collect(),
+            actions: s
+                .actions
+                .keys()
+                .map(|k| m::ActionMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -242,6 +257,18 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
                 data_source_schemas: map(&s.data_sources),
                 ephemeral_resource_schemas: map(&s.ephemeral_resources),
                 list_resource_schemas: map(&s.list_resources),
+                action_schemas: s
+                    .actions
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            pb::ActionSchema {
+                                schema: Some(convert::schema(v)),
+                            },
+                        )
+                    })
+                    .collect(),
                 functions: s
                     .functions
                     .iter()
@@ -1117,35 +1144,103 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
 
     async fn plan_action(
         &self,
-        _: Request<pb::plan_action::Request>,
+        req: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("PlanAction", &req.action_type);
+        let resp = pb::plan_action::Response::default();
+        let schema = try_diags!(self.action_schema(&req.action_type).map_err(first), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "action configuration"
+            ),
+            resp
+        );
+        redact_sensitive(&schema.block, &config);
+        let diags = self.service.plan_action(&req.action_type, &config).await;
         Ok(Response::new(pb::plan_action::Response {
-            diagnostics: not_offered("actions"),
+            diagnostics: convert::diagnostics(&diags),
             deferred: None,
         }))
     }
 
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
 
+    /// Streams progress as the action reports it, then its end: a task runs
+    /// the action into a channel, as for lists.
     async fn invoke_action(
         &self,
-        _: Request<pb::invoke_action::Request>,
+        req: Request<pb::invoke_action::Request>,
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
         use pb::invoke_action::event;
-        let e = pb::invoke_action::Event {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("InvokeAction", &req.action_type);
+        let completed = |d: &Diagnostics| pb::invoke_action::Event {
             r#type: Some(event::Type::Completed(event::Completed {
-                diagnostics: not_offered("actions"),
+                diagnostics: convert::diagnostics(d),
             })),
         };
-        Ok(Response::new(Box::pin(tokio_stream::once(Ok(e)))))
+        let config = self.action_schema(&req.action_type).and_then(|schema| {
+            let config = decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "action configuration",
+            )
+            .map_err(Diagnostics::from)?;
+            redact_sensitive(&schema.block, &config);
+            Ok(config)
+        });
+        let config = match config {
+            Ok(c) => c,
+            Err(d) => {
+                return Ok(Response::new(Box::pin(tokio_stream::once(Ok(completed(
+                    &d,
+                ))))))
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<ActionEvent>(64);
+        let service = self.service.clone();
+        let action_type = req.action_type;
+        tokio::spawn(async move { service.invoke_action(&action_type, &config, tx).await });
+        let events = tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+            move |e| {
+                Ok(match e {
+                    ActionEvent::Progress(message) => pb::invoke_action::Event {
+                        r#type: Some(event::Type::Progress(event::Progress { message })),
+                    },
+                    ActionEvent::Completed(d) => completed(&d),
+                })
+            },
+        );
+        Ok(Response::new(Box::pin(events)))
     }
 
     async fn validate_action_config(
         &self,
-        _: Request<pb::validate_action_config::Request>,
+        req: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        let req = req.into_inner();
+        let _t = RpcTimer::start("ValidateActionConfig", &req.type_name);
+        let resp = pb::validate_action_config::Response::default();
+        let schema = try_diags!(self.action_schema(&req.type_name).map_err(first), resp);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &schema.block.value_type(),
+                "action configuration"
+            ),
+            resp
+        );
+        redact_sensitive(&schema.block, &config);
+        let diags = self
+            .service
+            .validate_action_config(&req.type_name, &config)
+            .await;
         Ok(Response::new(pb::validate_action_config::Response {
-            diagnostics: not_offered("actions"),
+            diagnostics: convert::diagnostics(&diags),
         }))
     }
 

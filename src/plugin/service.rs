@@ -24,6 +24,8 @@ pub struct ProviderSchemas {
     /// The `config` block of each list resource (Terraform 1.14+ `list`
     /// blocks), by the managed resource type it lists.
     pub list_resources: BTreeMap<String, Schema>,
+    /// The configuration schema of each action (Terraform 1.14+ `action` blocks).
+    pub actions: BTreeMap<String, Schema>,
 }
 
 pub struct PlanRequest {
@@ -136,6 +138,12 @@ pub struct ListEvent {
     pub diagnostics: Diagnostics,
 }
 
+/// What an invoked action reports: progress while it runs, then its end.
+pub enum ActionEvent {
+    Progress(String),
+    Completed(Diagnostics),
+}
+
 /// A function call that failed: the message, and which argument was at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionError {
@@ -231,6 +239,19 @@ pub trait ProviderService: Send + Sync + 'static {
         type_name: &str,
         state: &Value,
     ) -> Result<Value, Diagnostics>;
+
+    async fn validate_action_config(&self, type_name: &str, config: &Value) -> Diagnostics;
+    /// Checks an action before anything runs (`terraform plan`, and apply
+    /// before invoking).
+    async fn plan_action(&self, type_name: &str, config: &Value) -> Diagnostics;
+    /// Runs the action, sending progress to `out` and ending with exactly one
+    /// `Completed`.
+    async fn invoke_action(
+        &self,
+        type_name: &str,
+        config: &Value,
+        out: tokio::sync::mpsc::Sender<ActionEvent>,
+    );
 
     /// Ctrl-C: cancel in-flight work. Returns an error text if that was not possible.
     async fn stop(&self) -> Option<String>;

@@ -20,6 +20,7 @@ use super::common::{
     arm_diag, deadline, need, opt_str, set, set_str, sha256_hex, PLAN_CHECK_TIMEOUT,
 };
 use super::host_render::{self, HostSpec};
+use super::run_command::run_command;
 use crate::arm::ArmClient;
 use crate::framework::model::decode;
 use crate::framework::validators::{one_of, string_matches};
@@ -1231,113 +1232,6 @@ async fn refresh(arm: &ArmClient, s: &mut Value, dl: Instant) -> Result<bool, Di
     }
     set_str(s, "public_ip_address", address.as_deref());
     Ok(true)
-}
-
-/// Runs a script on the host and returns its stdout. Managed Run Command
-/// (script, exit code and output kept apart), or on Arm64 sizes, where Azure
-/// does not offer it, the action `runCommand` (RunShellScript). A failing
-/// script becomes a diagnostic with its exit code and stderr tail.
-async fn run_command(
-    arm: &ArmClient,
-    vm_id: &str,
-    name: &str,
-    script: &str,
-    arm64: bool,
-    dl: Instant,
-) -> Result<String, Diagnostic> {
-    if arm64 {
-        return run_action(arm, vm_id, name, script, dl).await;
-    }
-    let path = format!("{vm_id}/runCommands/{name}");
-    let vm = arm
-        .get(vm_id, COMPUTE_API, dl)
-        .await
-        .map_err(|e| arm_diag("read the virtual machine", &e))?
-        .unwrap_or_default();
-    let body = json!({ "location": vm["location"], "properties": { "source": { "script": script }, "asyncExecution": false, "timeoutInSeconds": 1800 } });
-    arm.run(Method::Put, &path, COMPUTE_API, Some(&body), dl)
-        .await
-        .map_err(|e| arm_diag("run a command on the host", &e))?;
-    let view = loop {
-        let r = arm
-            .call(
-                Method::Get,
-                &format!("{path}?$expand=instanceView"),
-                Some(COMPUTE_API),
-                None,
-                dl,
-            )
-            .await
-            .map_err(|e| arm_diag("read the command's result", &e))?
-            .json()
-            .unwrap_or_default();
-        let view = r["properties"]["instanceView"].clone();
-        let st = view["executionState"].as_str().unwrap_or("");
-        if !matches!(st, "Running" | "Pending" | "") || Instant::now() >= dl {
-            break view;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
-    let stdout = view["output"].as_str().unwrap_or("").to_string();
-    if view["executionState"] == "Succeeded" && view["exitCode"].as_i64().unwrap_or(0) == 0 {
-        return Ok(stdout);
-    }
-    Err(Diagnostic::error(
-        "Command on the host failed",
-        format!(
-            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
-            view["executionState"].as_str().unwrap_or("unknown"),
-            view["exitCode"],
-            view["error"].as_str().unwrap_or(""),
-        ),
-    ))
-}
-
-/// The last line every script run through the action prints: the action
-/// reports no exit code, and every script stops at its first failure
-/// (`set -eu`), so a missing marker means the script failed.
-const DONE_MARKER: &str = "rhelazure: done";
-
-/// Run Command the v1 way (POST `runCommand`, RunShellScript): the result
-/// is one message with `[stdout]` and `[stderr]` sections.
-async fn run_action(
-    arm: &ArmClient,
-    vm_id: &str,
-    name: &str,
-    script: &str,
-    dl: Instant,
-) -> Result<String, Diagnostic> {
-    let mut lines: Vec<&str> = script.lines().collect();
-    let marker = format!("echo '{DONE_MARKER}'");
-    lines.push(&marker);
-    let body = json!({ "commandId": "RunShellScript", "script": lines });
-    let result = arm
-        .run(
-            Method::Post,
-            &format!("{vm_id}/runCommand"),
-            COMPUTE_API,
-            Some(&body),
-            dl,
-        )
-        .await
-        .map_err(|e| arm_diag("run a command on the host (action runCommand)", &e))?
-        .unwrap_or_default();
-    let message = result["value"][0]["message"].as_str().unwrap_or("");
-    let (stdout, stderr) = match message.split_once("[stdout]") {
-        Some((_, rest)) => match rest.split_once("[stderr]") {
-            Some((o, e)) => (o.trim_matches('\n'), e.trim_matches('\n')),
-            None => (rest.trim_matches('\n'), ""),
-        },
-        None => ("", message),
-    };
-    if stdout.lines().any(|l| l.trim() == DONE_MARKER) {
-        return Ok(stdout.to_string());
-    }
-    Err(Diagnostic::error(
-        "Command on the host failed",
-        format!("Run Command {name} (action runCommand, Arm64 host) on {vm_id} stopped before its end.\n\nstderr (tail):\n{stderr}\n\nstdout (tail):\n{stdout}"),
-    ))
 }
 
 /// Sets `booted_image_digest` from what the host reports (after a bootc

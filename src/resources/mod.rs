@@ -6,7 +6,10 @@ pub mod atomic_host;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+pub mod host_register;
 pub mod host_render;
+mod host_target;
+pub mod host_update;
 pub mod image;
 pub mod image_build;
 pub mod image_urn;
@@ -15,6 +18,7 @@ pub mod marketplace_image;
 pub mod redhat_token;
 pub mod rhel_sku;
 pub mod rhel_vm;
+mod run_command;
 pub mod vm_license;
 
 use crate::framework::Registry;
@@ -41,6 +45,8 @@ pub fn registry() -> Registry<ProviderData> {
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)
         .ephemeral_resource(redhat_token::RedHatAccessToken)
+        .action(host_update::HostUpdate)
+        .action(host_register::HostRegister)
         .function(rhel_sku::RhelMarketplaceSku)
         .function(image_urn::ParseImageUrn)
         .function(image_urn::BuildImageUrn)

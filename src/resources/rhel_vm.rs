@@ -38,9 +38,17 @@ pub struct Plan {
 pub struct VmProperties {
     pub license_type: Option<String>,
     #[serde(default)]
+    pub hardware_profile: HardwareProfile,
+    #[serde(default)]
     pub storage_profile: StorageProfile,
     pub security_profile: Option<SecurityProfile>,
     pub instance_view: Option<InstanceView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HardwareProfile {
+    pub vm_size: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

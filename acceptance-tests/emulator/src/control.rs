@@ -14,7 +14,7 @@
 //! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms","list_page_size"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
 //! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout"}`: the next Run Command on it fails so |
-//! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "files": {path: content or null}}` simulates drift |
+//! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "booted_digest", "latest_digest", "files": {path: content or null}}` simulates drift and new image builds |
 //! | PUT | `/_emulator/image-builder` | `{"tenant_id", "authorized": bool}`: Red Hat's Image Builder app consented in that tenant or not |
 
 use std::io::Write as _;
@@ -186,13 +186,14 @@ fn is_secret_key(k: &str) -> bool {
     SECRET_KEYS.iter().any(|s| k == *s) || k.ends_with("secret") || k.ends_with("token")
 }
 
-/// Masks secret-looking fields; `value` only inside storage keys (`keys[].value`).
+/// Masks secret-looking fields; `value` only inside storage keys (`keys[].value`)
+/// and Run Command's protected parameters (`protectedParameters[].value`).
 fn redact(v: &mut Json, parent: &str) {
     match v {
         Json::Object(m) => {
             for (k, x) in m.iter_mut() {
                 let secret = if k == "value" {
-                    parent == "keys"
+                    parent == "keys" || parent == "protectedParameters"
                 } else {
                     is_secret_key(k)
                 };
@@ -397,6 +398,10 @@ pub fn handle(emu: &Emulator, req: &Req) -> Response {
                 }
                 if let Some(d) = body.get("booted_digest") {
                     r.body["_guest"]["booted_digest"] = d.clone();
+                }
+                if let Some(d) = body.get("latest_digest") {
+                    // What the image's tag points at now: `bootc upgrade` moves to it.
+                    r.body["_guest"]["latest_digest"] = d.clone();
                 }
                 for (path, content) in body["files"].as_object().cloned().unwrap_or_default() {
                     match content {

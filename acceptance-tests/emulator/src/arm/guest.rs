@@ -7,9 +7,14 @@
 //!
 //! Supported: `#` comments, `set ...`, `mkdir -p`, `cat > FILE <<'TAG'` heredocs,
 //! `rm -f`, `systemctl daemon-reload|restart|start|stop|enable [--now]|disable`,
-//! `bootc switch [--apply] [--transport T] REF`, `bootc status --format json`,
-//! `sha256sum FILE...`, `echo`, `exit N`, `subscription-manager unregister`,
-//! `rhc disconnect`, `insights-client`, `cloud-init` (no-ops), `true`, `a && b`, `cmd || true`. Any other command is
+//! `bootc switch [--apply] [--transport T] REF`, `bootc upgrade [--apply]`
+//! (to `latest_digest` when the control API set one), `bootc status --format json`,
+//! `dnf -y upgrade` (package mode only: image mode's /usr is read-only),
+//! `sha256sum FILE...`, `echo`, `exit N`, `subscription-manager
+//! register --org=O --activationkey=K | identity | unregister`, `rhc connect
+//! --organization O --activation-key K | disconnect`, `systemctl reboot` and
+//! `reboot` (counted in `reboots`), `insights-client`, `cloud-init` (no-ops),
+//! `true`, `a && b`, `cmd || true`. Any other command is
 //! recorded in `unknown_commands` and treated as a successful no-op (a real
 //! host has every command; tests can assert the list stays empty).
 
@@ -17,7 +22,9 @@ use serde_json::{json, Value as Json};
 
 /// A fresh guest booted from `image` (a bootc reference, or null for package mode).
 pub fn new_guest(image: Option<&str>) -> Json {
-    let mut g = json!({ "files": {}, "booted_image": null, "booted_digest": null, "restarted": [], "enabled": [], "registered": true, "unknown_commands": [] });
+    // Not registered: a VM made without this provider's first boot (a
+    // pay-as-you-go VM gets its content from RHUI, not from Red Hat's CDN).
+    let mut g = json!({ "files": {}, "booted_image": null, "booted_digest": null, "restarted": [], "enabled": [], "registered": false, "registered_org": null, "unknown_commands": [] });
     if let Some(i) = image {
         g["booted_image"] = json!(i);
         g["booted_digest"] = json!(digest_of(i));
@@ -55,6 +62,9 @@ pub fn after_first_boot(custom_data_b64: Option<&str>) -> Json {
     };
     let sub = &cfg["rh_subscription"];
     g["registered"] = json!(sub["activation-key"].is_string() && !sub["org"].is_null());
+    if g["registered"] == json!(true) {
+        g["registered_org"] = json!(sub["org"].to_string().trim_matches('"'));
+    }
     for f in cfg["write_files"].as_array().into_iter().flatten() {
         if let (Some(path), Some(content)) = (f["path"].as_str(), f["content"].as_str()) {
             g["files"][path] = json!(content);
@@ -200,6 +210,10 @@ fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
             }
             0
         }
+        "systemctl" if args.first() == Some(&"reboot") => {
+            reboot(guest);
+            0
+        }
         "systemctl" => {
             let verb = args.first().copied().unwrap_or("");
             let units: Vec<String> = args
@@ -241,6 +255,21 @@ fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
                 guest["booted_digest"] = json!(digest_of(image));
                 0
             }
+            Some("upgrade") => {
+                if guest["booted_image"].is_null() {
+                    out.stderr
+                        .push_str("error: Upgrading: Not booted into a bootc deployment\n");
+                    return 1;
+                }
+                match guest["latest_digest"].as_str().map(str::to_string) {
+                    Some(d) if guest["booted_digest"] != json!(d) => {
+                        out.stdout.push_str(&format!("Queued for next boot: {d}\n"));
+                        guest["booted_digest"] = json!(d);
+                    }
+                    _ => out.stdout.push_str("No changes in: the booted image\n"),
+                }
+                0
+            }
             Some("status") => {
                 let status = match guest["booted_image"].as_str() {
                     Some(img) => {
@@ -277,12 +306,24 @@ fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
             }
             code
         }
-        "subscription-manager" | "rhc" => {
-            if matches!(args.first().copied(), Some("unregister" | "disconnect")) {
-                guest["registered"] = json!(false);
+        "subscription-manager" | "rhc" => registration(guest, first, &args, out),
+        "dnf" | "yum" => {
+            if args.contains(&"upgrade") || args.contains(&"update") {
+                if !guest["booted_image"].is_null() {
+                    out.stderr.push_str("error: dnf can not upgrade an image mode system: /usr is read-only; use bootc upgrade\n");
+                    return 1;
+                }
+                let n = guest["dnf_upgrades"].as_u64().unwrap_or(0) + 1;
+                guest["dnf_upgrades"] = json!(n);
+                out.stdout.push_str("Complete!\n");
             }
             0
         }
+        "reboot" => {
+            reboot(guest);
+            0
+        }
+
         other => {
             guest["unknown_commands"]
                 .as_array_mut()
@@ -291,6 +332,90 @@ fn command(guest: &mut Json, cmd: &str, out: &mut Outcome) -> i64 {
             0
         }
     }
+}
+
+fn reboot(guest: &mut Json) {
+    let n = guest["reboots"].as_u64().unwrap_or(0) + 1;
+    guest["reboots"] = json!(n);
+}
+
+/// `subscription-manager` and `rhc`: registration with an organization and
+/// an activation key, the identity of a registered system, unregistration.
+fn registration(guest: &mut Json, tool: &str, args: &[&str], out: &mut Outcome) -> i64 {
+    // `--org=X`, `--org X`, `--organization X`, `--activationkey=K`, `--activation-key K`
+    let value = |names: &[&str]| -> Option<String> {
+        args.iter().enumerate().find_map(|(i, a)| {
+            names.iter().find_map(|n| {
+                a.strip_prefix(&format!("{n}="))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        (a == n)
+                            .then(|| args.get(i + 1).map(|v| v.to_string()))
+                            .flatten()
+                    })
+            })
+        })
+    };
+    match args.first().copied() {
+        Some("register" | "connect") => {
+            let org = value(&["--org", "--organization"]);
+            let key = value(&["--activationkey", "--activation-key"]);
+            let (Some(org), Some(_key)) = (org, key) else {
+                out.stderr.push_str(&format!(
+                    "{tool}: an organization and an activation key are required\n"
+                ));
+                return 64;
+            };
+            if guest["registered"] == json!(true) && guest["registered_org"] == json!(org) {
+                out.stderr.push_str("This system is already registered.\n");
+                return 64;
+            }
+            guest["registered"] = json!(true);
+            guest["registered_org"] = json!(org);
+            out.stdout.push_str(&format!(
+                "The system has been registered with ID: {}\n",
+                crate::http::guid()
+            ));
+            0
+        }
+        Some("identity") | Some("status") => {
+            if guest["registered"] != json!(true) {
+                out.stderr.push_str("This system is not yet registered. Try 'subscription-manager register --help' for more information.\n");
+                return 1;
+            }
+            let org = guest["registered_org"].as_str().unwrap_or("");
+            out.stdout.push_str(&format!(
+                "system identity: {}\nname: host\norg name: {org}\norg ID: {org}\n",
+                guest["system_id"]
+                    .as_str()
+                    .unwrap_or("0b0b0b0b-0000-4000-8000-000000000001")
+            ));
+            0
+        }
+        Some("unregister" | "disconnect") => {
+            guest["registered"] = json!(false);
+            guest["registered_org"] = Json::Null;
+            0
+        }
+        _ => 0,
+    }
+}
+
+/// `script` with `$NAME`, `${NAME}` and `"$NAME"` of the given environment
+/// replaced by their values, as the shell would expand them.
+pub fn with_environment(script: &str, env: &[(String, String)]) -> String {
+    let mut out = script.to_string();
+    for (name, value) in env {
+        for form in [
+            format!("\"${{{name}}}\""),
+            format!("\"${name}\""),
+            format!("${{{name}}}"),
+            format!("${name}"),
+        ] {
+            out = out.replace(&form, value);
+        }
+    }
+    out
 }
 
 /// The last 4 KiB, as Run Command reports output.

@@ -727,6 +727,17 @@ pub fn action(
                         .join("\n")
                 })
                 .unwrap_or_default();
+            let env: Vec<(String, String)> = body["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    Some((
+                        p["name"].as_str()?.to_string(),
+                        p["value"].as_str()?.to_string(),
+                    ))
+                })
+                .collect();
             let location = r.body["location"].as_str().unwrap_or("").to_string();
             // v1 Run Command works on Arm64 too: no managed-command size check here.
             let outcome = {
@@ -735,7 +746,10 @@ pub fn action(
                 if !vm.body["_guest"].is_object() {
                     vm.body["_guest"] = super::guest::new_guest(None);
                 }
-                super::guest::run(&mut vm.body["_guest"], &script)
+                super::guest::run(
+                    &mut vm.body["_guest"],
+                    &super::guest::with_environment(&script, &env),
+                )
             };
             st.run_log.push(json!({ "vm": id, "name": "RunShellScript", "script": script, "exit_code": outcome.exit_code, "output": outcome.stdout, "error": outcome.stderr, "time": crate::http::rfc3339(crate::http::now_ms()) }));
             let op = new_operation(
@@ -1608,8 +1622,23 @@ fn build_in(
                     "The local cloud runs inline scripts only: set source.script.",
                 ));
             };
+            // `parameters` and `protectedParameters` reach the script as
+            // environment variables; Azure never returns protected ones.
+            let env: Vec<(String, String)> = ["parameters", "protectedParameters"]
+                .iter()
+                .flat_map(|k| props[*k].as_array().cloned().unwrap_or_default())
+                .filter_map(|p| {
+                    Some((
+                        p["name"].as_str()?.to_string(),
+                        p["value"].as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            if let Some(m) = out["properties"].as_object_mut() {
+                m.remove("protectedParameters");
+            }
             let started = crate::http::rfc3339(crate::http::now_ms());
-            let result = run_on_vm(st, s, &parent_of(id), &name_of(id), script)?;
+            let result = run_on_vm(st, s, &parent_of(id), &name_of(id), script, &env)?;
             out["_result"] = json!({
                 "executionState": if result.exit_code == 0 { "Succeeded" } else { "Failed" },
                 "exitCode": result.exit_code, "output": super::guest::tail(&result.stdout), "error": super::guest::tail(&result.stderr),
@@ -1670,6 +1699,7 @@ fn run_on_vm(
     vm_id: &str,
     name: &str,
     script: &str,
+    env: &[(String, String)],
 ) -> Result<super::guest::Outcome, ArmError> {
     let vm_key = lower(vm_id);
     let vm = s.resources.get_mut(&vm_key).ok_or_else(|| ArmError::new(404, "ParentResourceNotFound", format!("Can not perform requested operation on nested resource. Parent resource '{}' not found.", name_of(vm_id))))?;
@@ -1709,7 +1739,12 @@ fn run_on_vm(
             if !vm.body["_guest"].is_object() {
                 vm.body["_guest"] = super::guest::new_guest(None);
             }
-            super::guest::run(&mut vm.body["_guest"], script)
+            // Parameters are expanded for the run only: the log keeps the
+            // script as sent, so protected values never reach it.
+            super::guest::run(
+                &mut vm.body["_guest"],
+                &super::guest::with_environment(script, env),
+            )
         }
     };
     st.run_log.push(json!({

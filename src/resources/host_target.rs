@@ -1,0 +1,73 @@
+//! The VM a host action runs on, checked before anything runs: it exists,
+//! it runs, it is RHEL, and which Run Command path fits its architecture
+//! (managed Run Command, or the v1 action on Arm64, where Azure offers no
+//! managed one). Shared by `rhelazure_host_update` and
+//! `rhelazure_host_register`.
+
+use std::time::Instant;
+
+use super::atomic_host::size_is_arm64;
+use super::common::arm_diag;
+use super::rhel_vm::{RhelVm, VirtualMachine};
+use crate::arm::ArmClient;
+use crate::framework::{AttributePath, Diagnostic, Value};
+
+const COMPUTE_API: &str = "2024-03-01";
+
+/// A running RHEL VM, as an action targets it.
+pub struct TargetVm {
+    pub id: String,
+    pub rhel: RhelVm,
+    pub arm64: bool,
+}
+
+fn at_vm(d: Diagnostic) -> Diagnostic {
+    d.at(AttributePath::attrs(&["virtual_machine_id"]))
+}
+
+/// The VM `config.virtual_machine_id` names, or a diagnostic at that
+/// attribute saying why an action cannot run on it.
+pub async fn running_rhel_vm(
+    arm: &ArmClient,
+    config: &Value,
+    deadline: Instant,
+) -> Result<TargetVm, Diagnostic> {
+    let id = config
+        .attr("virtual_machine_id")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let vm = arm
+        .get(&format!("{id}?$expand=instanceView"), COMPUTE_API, deadline)
+        .await
+        .map_err(|e| at_vm(arm_diag("read the virtual machine", &e)))?
+        .ok_or_else(|| {
+            at_vm(Diagnostic::error(
+                "No such virtual machine",
+                format!("{id} does not exist."),
+            ))
+        })?;
+    let vm = VirtualMachine::from_json(&vm).unwrap_or_default();
+    let power = vm.power_state().unwrap_or_else(|| "unknown".into());
+    if power != "running" {
+        return Err(at_vm(Diagnostic::error(
+            "The virtual machine is not running",
+            format!("{id} is {power}; Run Command needs a running VM. Start it first."),
+        )));
+    }
+    let rhel = RhelVm::of(&vm).ok_or_else(|| {
+        at_vm(Diagnostic::error(
+            "Not a RHEL virtual machine",
+            format!("Nothing in {id}'s model says RHEL (a Red Hat image, a Red Hat plan or a RHEL license type), so this action does not run on it."),
+        ))
+    })?;
+    let arm64 = vm
+        .properties
+        .hardware_profile
+        .vm_size
+        .as_deref()
+        .and_then(size_is_arm64)
+        .unwrap_or(false)
+        || rhel.architecture.as_deref() == Some("Arm64");
+    Ok(TargetVm { id, rhel, arm64 })
+}

@@ -1,0 +1,171 @@
+//! Scripts run on a VM through Azure Run Command: managed Run Command
+//! (script, exit code and output kept apart), or, on Arm64 sizes where Azure
+//! does not offer it, the v1 action `runCommand` (RunShellScript). Shared by
+//! the Atomic host's in-place updates and the host actions, which also
+//! report progress while the script runs.
+
+use std::time::{Duration, Instant};
+
+use azure_core::http::Method;
+use serde_json::json;
+
+use super::common::arm_diag;
+use crate::arm::ArmClient;
+use crate::framework::Diagnostic;
+
+const COMPUTE_API: &str = "2024-03-01";
+
+/// Runs a script on the host and returns its stdout. Managed Run Command
+/// (script, exit code and output kept apart), or on Arm64 sizes, where Azure
+/// does not offer it, the action `runCommand` (RunShellScript). A failing
+/// script becomes a diagnostic with its exit code and stderr tail.
+pub async fn run_command(
+    arm: &ArmClient,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+    arm64: bool,
+    dl: Instant,
+) -> Result<String, Diagnostic> {
+    run_command_reporting(arm, vm_id, name, script, arm64, dl, &|_| {}, &[]).await
+}
+
+/// [`run_command`], telling `progress` what the command is doing while it
+/// runs (its execution state and the tail of its output), as often as it is
+/// polled (the v1 action reports only its end), and giving the script
+/// `protected` (name, value) pairs as environment variables: managed Run
+/// Command's protected parameters, which Azure never returns, so secrets stay
+/// out of the script and out of what ARM keeps.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_command_reporting(
+    arm: &ArmClient,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+    arm64: bool,
+    dl: Instant,
+    progress: &(dyn Fn(String) + Sync),
+    protected: &[(&str, &str)],
+) -> Result<String, Diagnostic> {
+    let parameters: Vec<serde_json::Value> = protected
+        .iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect();
+    if arm64 {
+        progress(format!("{name}: running (action runCommand, Arm64 host)"));
+        return run_action(arm, vm_id, name, script, &parameters, dl).await;
+    }
+    let path = format!("{vm_id}/runCommands/{name}");
+    let vm = arm
+        .get(vm_id, COMPUTE_API, dl)
+        .await
+        .map_err(|e| arm_diag("read the virtual machine", &e))?
+        .unwrap_or_default();
+    // What is left of the caller's deadline, within Run Command's own limit
+    // of 90 minutes per script.
+    let timeout = dl
+        .saturating_duration_since(Instant::now())
+        .as_secs()
+        .clamp(60, 5400);
+    // Asynchronous: the PUT returns at once and the instance view below
+    // shows the command's progress until it ends.
+    let body = json!({ "location": vm["location"], "properties": { "source": { "script": script }, "protectedParameters": parameters, "asyncExecution": true, "timeoutInSeconds": timeout } });
+    arm.run(Method::Put, &path, COMPUTE_API, Some(&body), dl)
+        .await
+        .map_err(|e| arm_diag("run a command on the host", &e))?;
+    let view = loop {
+        let r = arm
+            .call(
+                Method::Get,
+                &format!("{path}?$expand=instanceView"),
+                Some(COMPUTE_API),
+                None,
+                dl,
+            )
+            .await
+            .map_err(|e| arm_diag("read the command's result", &e))?
+            .json()
+            .unwrap_or_default();
+        let view = r["properties"]["instanceView"].clone();
+        let st = view["executionState"].as_str().unwrap_or("");
+        let last = view["output"]
+            .as_str()
+            .and_then(|o| o.lines().rev().find(|l| !l.trim().is_empty()))
+            .unwrap_or("");
+        progress(format!(
+            "{name}: {}{}",
+            if st.is_empty() { "Pending" } else { st },
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(": {last}")
+            }
+        ));
+        if !matches!(st, "Running" | "Pending" | "") || Instant::now() >= dl {
+            break view;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
+    let stdout = view["output"].as_str().unwrap_or("").to_string();
+    if view["executionState"] == "Succeeded" && view["exitCode"].as_i64().unwrap_or(0) == 0 {
+        return Ok(stdout);
+    }
+    Err(Diagnostic::error(
+        "Command on the host failed",
+        format!(
+            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
+            view["executionState"].as_str().unwrap_or("unknown"),
+            view["exitCode"],
+            view["error"].as_str().unwrap_or(""),
+        ),
+    ))
+}
+
+/// The last line every script run through the action prints: the action
+/// reports no exit code, and every script stops at its first failure
+/// (`set -eu`), so a missing marker means the script failed.
+const DONE_MARKER: &str = "rhelazure: done";
+
+/// Run Command the v1 way (POST `runCommand`, RunShellScript): the result
+/// is one message with `[stdout]` and `[stderr]` sections.
+async fn run_action(
+    arm: &ArmClient,
+    vm_id: &str,
+    name: &str,
+    script: &str,
+    parameters: &[serde_json::Value],
+    dl: Instant,
+) -> Result<String, Diagnostic> {
+    let mut lines: Vec<&str> = script.lines().collect();
+    let marker = format!("echo '{DONE_MARKER}'");
+    lines.push(&marker);
+    // The v1 action keeps no resource, so its parameters are not stored.
+    let body = json!({ "commandId": "RunShellScript", "script": lines, "parameters": parameters });
+    let result = arm
+        .run(
+            Method::Post,
+            &format!("{vm_id}/runCommand"),
+            COMPUTE_API,
+            Some(&body),
+            dl,
+        )
+        .await
+        .map_err(|e| arm_diag("run a command on the host (action runCommand)", &e))?
+        .unwrap_or_default();
+    let message = result["value"][0]["message"].as_str().unwrap_or("");
+    let (stdout, stderr) = match message.split_once("[stdout]") {
+        Some((_, rest)) => match rest.split_once("[stderr]") {
+            Some((o, e)) => (o.trim_matches('\n'), e.trim_matches('\n')),
+            None => (rest.trim_matches('\n'), ""),
+        },
+        None => ("", message),
+    };
+    if stdout.lines().any(|l| l.trim() == DONE_MARKER) {
+        return Ok(stdout.to_string());
+    }
+    Err(Diagnostic::error(
+        "Command on the host failed",
+        format!("Run Command {name} (action runCommand, Arm64 host) on {vm_id} stopped before its end.\n\nstderr (tail):\n{stderr}\n\nstdout (tail):\n{stdout}"),
+    ))
+}

@@ -1,9 +1,11 @@
 //! Registry-format documentation generated from the schemas themselves
-//! (`docs/resources/*.md`, `docs/list-resources/*.md`, `docs/data-sources/*.md`,
-//! `docs/ephemeral-resources/*.md`, `docs/functions/*.md`), with hand-written
+//! (`docs/resources/*.md`, `docs/list-resources/*.md`, `docs/actions/*.md`,
+//! `docs/data-sources/*.md`, `docs/ephemeral-resources/*.md`,
+//! `docs/functions/*.md`), with hand-written
 //! example blocks laid out as HashiCorp's tfplugindocs reads them
 //! (`examples/provider/provider.tf`, `examples/resources/<type>/resource.tf`,
 //! `examples/list-resources/<type>/list-resource.tfquery.hcl`,
+//! `examples/actions/<type>/action.tf`,
 //! `examples/data-sources/<type>/data-source.tf`,
 //! `examples/ephemeral-resources/<type>/ephemeral-resource.tf`,
 //! `examples/functions/<name>/function.tf`). Import sections stay here rather
@@ -190,6 +192,14 @@ fn related(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
             &["byos-gold-images", "payg-byos-hybrid-benefit"],
         ),
         "rhelazure_client_config" => (&[], &["azure-authentication"]),
+        "rhelazure_host_update" => (
+            &["rhelazure_atomic_host", "rhelazure_vm_license"],
+            &["image-mode-hosts", "estate-inventory"],
+        ),
+        "rhelazure_host_register" => (
+            &["rhelazure_activation_key", "rhelazure_vm_license"],
+            &["estate-inventory", "byos-gold-images"],
+        ),
         "rhelazure_redhat_access_token" => (&[], &["real-accounts"]),
         _ => (&[], &[]),
     }
@@ -445,6 +455,28 @@ pub fn render(
                     example("ephemeral-resources", name, "ephemeral-resource.tf").as_deref(),
                     None,
                 ),
+            ),
+        );
+    }
+    for (name, schema) in &s.actions {
+        let invoking = format!(
+            "\n## Invoking\n\nActions need Terraform 1.14 or later. Run one on its own with \
+             `terraform apply -invoke=action.{name}.NAME`, or after a resource changes with \
+             `lifecycle {{ action_trigger {{ events = [after_update] actions = [action.{name}.NAME] }} }}`. \
+             Terraform checks the configuration and the target at plan time, before anything runs, and prints \
+             the action's progress as it arrives.\n"
+        );
+        files.insert(
+            format!("actions/{}.md", name.trim_start_matches("rhelazure_")),
+            with_related(
+                name,
+                page(
+                    "Action",
+                    name,
+                    schema,
+                    example("actions", name, "action.tf").as_deref(),
+                    None,
+                ) + &invoking,
             ),
         );
     }

@@ -339,7 +339,8 @@ fn atomic_fleet() {
 }
 
 /// The snippets the registry docs show (`examples/provider`, `resources`,
-/// `data-sources`, `ephemeral-resources`, `functions`: tfplugindocs' layout),
+/// `data-sources`, `ephemeral-resources`, `functions`, and on Terraform
+/// 1.14+ `actions` and `list-resources`: tfplugindocs' layout),
 /// all in one module, pass `terraform validate` with every Terraform: they
 /// use the schemas' attribute names and syntax, and reference each other
 /// correctly. Their references to azurerm resources (the provider cannot be
@@ -414,9 +415,38 @@ fn registry_doc_snippets_validate() {
         "file(\"~/.ssh/id_ed25519.pub\")",
         "\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISnippetKey ops@example\"",
     );
+    // Action snippets (`examples/actions/`) need Terraform 1.14's `action` blocks.
+    let actions: String = ["rhelazure_host_update", "rhelazure_host_register"]
+        .iter()
+        .map(|a| {
+            let p = rhelazure_acceptance_tests::repo_root()
+                .join(format!("examples/actions/{a}/action.tf"));
+            std::fs::read_to_string(p).unwrap()
+        })
+        .collect::<String>()
+        .replace(
+            "azurerm_linux_virtual_machine.app.id",
+            &arm_id("Microsoft.Compute", "virtualMachines"),
+        );
     for tf in terraforms() {
-        let ws = Workspace::new(&tf, &config);
-        let r = ws.run(&["validate", "-no-color"]);
+        let all = if tf.at_least(1, 14) {
+            format!("{config}\n{actions}")
+        } else {
+            config.clone()
+        };
+        let ws = Workspace::new(&tf, &all);
+        let mut args = vec!["validate", "-no-color"];
+        if tf.at_least(1, 14) {
+            // The list-resource snippets, as query files.
+            let dir = rhelazure_acceptance_tests::repo_root().join("examples/list-resources");
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let snippet = entry.path().join("list-resource.tfquery.hcl");
+                std::fs::copy(snippet, ws.path().join(format!("{name}.tfquery.hcl"))).unwrap();
+            }
+            args.push("-query");
+        }
+        let r = ws.run(&args);
         assert_eq!(r.code, 0, "terraform {}: {}", tf.version, r.all());
     }
 }

@@ -28,6 +28,7 @@ struct Target {
     data_sources: Vec<String>,
     ephemerals: Vec<String>,
     functions: Vec<String>,
+    actions: Vec<String>,
 }
 
 fn service() -> &'static Target {
@@ -41,13 +42,14 @@ fn service() -> &'static Target {
             data_sources: names(&schemas.data_sources),
             ephemerals: names(&schemas.ephemeral_resources),
             functions: schemas.functions.keys().cloned().collect(),
+            actions: names(&schemas.actions),
             svc: GrpcProvider::new(Arc::new(registry)),
         }
     })
 }
 
 /// The number of call kinds byte 0 selects from.
-pub const CALLS: u8 = 19;
+pub const CALLS: u8 = 22;
 
 /// The target named `name`, or (a name no target has) one picked by its bytes.
 fn pick(names: &[String], name: &[u8]) -> String {
@@ -290,6 +292,35 @@ pub async fn exercise(data: &[u8]) {
             ))
             .await,
         ),
+        19 => drop(
+            svc.validate_action_config(tonic::Request::new(pb::validate_action_config::Request {
+                type_name: pick(&t.actions, name),
+                config: msgpack(payload),
+            }))
+            .await,
+        ),
+        20 => drop(
+            svc.plan_action(tonic::Request::new(pb::plan_action::Request {
+                action_type: pick(&t.actions, name),
+                config: msgpack(payload),
+                ..Default::default()
+            }))
+            .await,
+        ),
+        21 => {
+            // An invocation: its events are read to the end, as Terraform reads them.
+            let invoked = svc
+                .invoke_action(tonic::Request::new(pb::invoke_action::Request {
+                    action_type: pick(&t.actions, name),
+                    config: msgpack(payload),
+                    ..Default::default()
+                }))
+                .await;
+            if let Ok(stream) = invoked {
+                let mut stream = stream.into_inner();
+                while tokio_stream::StreamExt::next(&mut stream).await.is_some() {}
+            }
+        }
         _ => drop(
             svc.configure_provider(tonic::Request::new(pb::configure_provider::Request {
                 terraform_version: "1.11.0".into(),
@@ -353,6 +384,12 @@ pub fn seeds() -> Vec<Vec<u8>> {
     for name in &t.ephemerals {
         let ty = schemas.ephemeral_resources[name].block.value_type();
         out.push(input(12, name, &null_object(&ty)));
+    }
+    for name in &t.actions {
+        let ty = schemas.actions[name].block.value_type();
+        for call in [19, 20, 21] {
+            out.push(input(call, name, &null_object(&ty)));
+        }
     }
     for name in &t.functions {
         // msgpack fixstr "RedHat:RHEL:9-lvm-gen2:latest"

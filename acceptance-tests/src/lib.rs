@@ -95,6 +95,12 @@ fn version_of(path: &Path) -> Option<String> {
     v["terraform_version"].as_str().map(str::to_string)
 }
 
+/// The first Terraform here that has `terraform query` and actions (1.14+),
+/// or None (tests of those features then report themselves skipped).
+pub fn terraform_with_query() -> Option<Terraform> {
+    terraforms().into_iter().find(|t| t.at_least(1, 14))
+}
+
 /// Every Terraform CLI available here. Panics (with the fix) when there is none.
 pub fn terraforms() -> Vec<Terraform> {
     let candidates: Vec<PathBuf> = match std::env::var("RHELAZURE_TERRAFORM") {
@@ -231,6 +237,16 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
+    /// The result lines `terraform query` printed for the list block
+    /// `address` (`rhelazure_vm_license.all`), one per object found.
+    pub fn listed(&self, address: &str) -> Vec<String> {
+        let prefix = format!("list.{address} ");
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .map(str::to_string)
+            .collect()
+    }
     /// stdout and stderr together, for message assertions (diagnostics go to either).
     pub fn all(&self) -> String {
         // Terraform wraps long diagnostic lines; join them so messages can be matched whole.
@@ -305,6 +321,30 @@ impl Workspace {
             extra_env: Vec::new(),
             secrets: Vec::new(),
         }
+    }
+
+    /// Writes the query file `name.tfquery.hcl` (`list` blocks).
+    pub fn write_query(&self, name: &str, hcl: impl AsRef<str>) {
+        std::fs::write(
+            self.dir.path().join(format!("{name}.tfquery.hcl")),
+            hcl.as_ref(),
+        )
+        .unwrap();
+    }
+
+    /// `terraform query` over the workspace's query files; it must succeed.
+    pub fn query(&self) -> Run {
+        let r = self.run(&["query", "-no-color"]);
+        r.ok();
+        r
+    }
+
+    /// `terraform query -generate-config-out=generated.tf`: the configuration
+    /// (a `resource` and an `import` block per object found) it wrote.
+    pub fn generate_config(&self) -> String {
+        self.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
+            .ok();
+        std::fs::read_to_string(self.dir.path().join("generated.tf")).unwrap()
     }
 
     pub fn write_config(&self, config: &str) {

@@ -4,7 +4,7 @@
 //! changed), import, drift, plan-time terms check, destroy leaving nothing.
 
 use rhelazure_acceptance_tests::{
-    eventually, terraforms, LocalCloud, Workspace, COMMAND_DEADLINE, SETTLE,
+    eventually, terraform_with_query, terraforms, LocalCloud, Workspace, COMMAND_DEADLINE, SETTLE,
 };
 use serde_json::{json, Value};
 
@@ -899,7 +899,7 @@ fn a_write_only_activation_key_reaches_the_host_and_nothing_else() {
 /// without being replaced.
 #[test]
 fn hosts_are_listed_and_adopted() {
-    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+    let Some(tf) = terraform_with_query() else {
         return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
     };
     let cloud = LocalCloud::start();
@@ -911,27 +911,16 @@ fn hosts_are_listed_and_adopted() {
     .cloud(&cloud);
     other.run(&["apply", "-auto-approve", "-no-color"]).ok();
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
-    std::fs::write(
-        ws.path().join("hosts.tfquery.hcl"),
-        "list \"rhelazure_atomic_host\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
-    )
-    .unwrap();
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let lines: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("list.rhelazure_atomic_host.demo "))
-        .collect();
+    ws.write_query("hosts", "list \"rhelazure_atomic_host\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n");
+    let r = ws.query();
+    let lines = r.listed("rhelazure_atomic_host.demo");
     assert_eq!(lines.len(), 1, "{}", r.stdout);
     assert!(
         lines[0].ends_with("listed-host (rhel-demo): Standard_B2s"),
         "{}",
         r.stdout
     );
-    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
-    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    let generated = ws.generate_config();
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     r.ok();
     assert!(

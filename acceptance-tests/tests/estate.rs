@@ -7,7 +7,9 @@
 //! workspace is `examples/estate-inventory`. On Terraform 1.11 it still plans
 //! (query files are ignored).
 
-use rhelazure_acceptance_tests::{repo_root, terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{
+    repo_root, terraform_with_query, terraforms, LocalCloud, Workspace,
+};
 use serde_json::json;
 
 const COMPUTE: &str = "2024-03-01";
@@ -197,7 +199,7 @@ fn inventory_and_adopt_an_existing_estate() {
         let ws = Workspace::from_example(tf, "estate-inventory").cloud(&cloud);
         let example = repo_root().join("examples/estate-inventory/estate.tfquery.hcl");
         std::fs::copy(example, ws.path().join("estate.tfquery.hcl")).unwrap();
-        std::fs::write(ws.path().join("filters.tfquery.hcl"), QUERY).unwrap();
+        ws.write_query("filters", QUERY);
         if !tf.at_least(1, 14) {
             // Query files are not configuration to Terraform before 1.14.
             ws.run(&["plan", "-no-color"]).ok();
@@ -206,15 +208,8 @@ fn inventory_and_adopt_an_existing_estate() {
         queried = true;
 
         // Text: one line per RHEL VM, saying how it is billed; the filters and the limit hold.
-        let r = ws.run(&["query", "-no-color"]);
-        r.ok();
-        let lines = |list: &str| -> Vec<String> {
-            r.stdout
-                .lines()
-                .filter(|l| l.starts_with(&format!("list.rhelazure_vm_license.{list} ")))
-                .map(str::to_string)
-                .collect()
-        };
+        let r = ws.query();
+        let lines = |list: &str| r.listed(&format!("rhelazure_vm_license.{list}"));
         assert_eq!(lines("all").len(), rhel.len(), "{}", r.stdout);
         assert_eq!(
             lines("rhel_vms").len(),
@@ -295,9 +290,7 @@ fn inventory_and_adopt_an_existing_estate() {
         // and changes nothing; the apply adopts them.
         // (the example's list alone)
         std::fs::remove_file(ws.path().join("filters.tfquery.hcl")).unwrap();
-        ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-            .ok();
-        let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+        let generated = ws.generate_config();
         let plan = ws.plan_json();
         let changes = plan["resource_changes"]
             .as_array()
@@ -376,27 +369,20 @@ fn inventory_and_adopt_an_existing_estate() {
 #[test]
 fn a_large_estate_is_listed_page_by_page() {
     const VMS: usize = 2500;
-    let tf = match terraforms().into_iter().find(|t| t.at_least(1, 14)) {
+    let tf = match terraform_with_query() {
         Some(tf) => tf,
         None => return eprintln!("skipped: no Terraform 1.14+ to run terraform query"),
     };
     let cloud = LocalCloud::start();
     cloud.seed_rhel_vms("big-", VMS);
     let ws = Workspace::from_example(&tf, "estate-inventory").cloud(&cloud);
-    std::fs::write(
-        ws.path().join("big.tfquery.hcl"),
+    ws.write_query(
+        "big",
         format!("list \"rhelazure_vm_license\" \"all\" {{\n  provider = rhelazure\n  limit    = {VMS}\n}}\n\nlist \"rhelazure_vm_license\" \"first\" {{\n  provider = rhelazure\n}}\n"),
-    )
-    .unwrap();
+    );
     cloud.control("DELETE", "requests", json!(null));
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let count = |list: &str| {
-        r.stdout
-            .lines()
-            .filter(|l| l.starts_with(&format!("list.rhelazure_vm_license.{list} ")))
-            .count()
-    };
+    let r = ws.query();
+    let count = |list: &str| r.listed(&format!("rhelazure_vm_license.{list}")).len();
     assert_eq!(count("all"), VMS);
     assert_eq!(count("first"), 100, "Terraform's default limit");
     // The limited list read only the pages it needed (100 per page here).

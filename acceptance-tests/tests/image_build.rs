@@ -3,7 +3,7 @@
 //! group; changes rebuild; import recovers the request; drift; the service's
 //! failure reason (missing tenant authorization) surfaces with the fix.
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{terraform_with_query, terraforms, LocalCloud, Workspace};
 use serde_json::json;
 
 /// Sensitive in the schema: the suite's leak check looks for it everywhere.
@@ -210,7 +210,7 @@ fn distributions_follow_the_spec_and_the_account() {
 /// generated configuration; images it did not make are not listed.
 #[test]
 fn image_builds_are_listed_and_adopted() {
-    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+    let Some(tf) = terraform_with_query() else {
         return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
     };
     let cloud = LocalCloud::start();
@@ -226,20 +226,9 @@ fn image_builds_are_listed_and_adopted() {
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n")
         .cloud(&cloud)
         .secret(ACTIVATION_KEY);
-    std::fs::write(
-        ws.path().join("builds.tfquery.hcl"),
-        "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n\nlist \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
-    )
-    .unwrap();
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let lines = |list: &str| -> Vec<String> {
-        r.stdout
-            .lines()
-            .filter(|l| l.starts_with(&format!("list.{list}.demo ")))
-            .map(str::to_string)
-            .collect()
-    };
+    ws.write_query("builds", "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n\nlist \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n");
+    let r = ws.query();
+    let lines = |list: &str| r.listed(&format!("{list}.demo"));
     assert_eq!(lines("rhelazure_image_build").len(), 1, "{}", r.stdout);
     assert!(
         lines("rhelazure_image_build")[0].contains("listed-build (rhel-demo): compose "),
@@ -260,14 +249,8 @@ fn image_builds_are_listed_and_adopted() {
         "{}",
         r.stdout
     );
-    std::fs::write(
-        ws.path().join("builds.tfquery.hcl"),
-        "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
-    )
-    .unwrap();
-    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
-    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    ws.write_query("builds", "list \"rhelazure_image_build\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n");
+    let generated = ws.generate_config();
     // Terraform writes sensitive values as null for the user to fill in;
     // with the key given, the import changes nothing.
     let line = generated
@@ -294,15 +277,8 @@ fn image_builds_are_listed_and_adopted() {
 
     // The plain image, adopted as a rhelazure_image.
     let images = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
-    std::fs::write(
-        images.path().join("images.tfquery.hcl"),
-        "list \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n",
-    )
-    .unwrap();
-    images
-        .run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
-    let generated = std::fs::read_to_string(images.path().join("generated.tf")).unwrap();
+    images.write_query("images", "list \"rhelazure_image\" \"demo\" {\n  provider = rhelazure\n  config {\n    resource_group_name = \"rhel-demo\"\n  }\n}\n");
+    let generated = images.generate_config();
     assert!(generated.contains("plain-img"), "{generated}");
     let r = images.run(&["apply", "-auto-approve", "-no-color"]);
     r.ok();

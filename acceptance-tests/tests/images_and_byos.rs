@@ -3,7 +3,7 @@
 //! accepted), and the ephemeral Red Hat token, through real Terraform against
 //! the local cloud.
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{terraform_with_query, terraforms, LocalCloud, Workspace};
 use serde_json::json;
 
 #[test]
@@ -357,7 +357,7 @@ resource "terraform_data" "use" {
 /// generated configuration with no changes.
 #[test]
 fn cloud_access_enrolments_are_listed_and_adopted() {
-    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+    let Some(tf) = terraform_with_query() else {
         return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
     };
     let cloud = LocalCloud::start();
@@ -365,26 +365,16 @@ fn cloud_access_enrolments_are_listed_and_adopted() {
     let other = Workspace::new(&tf, "provider \"rhelazure\" {}\n\nresource \"rhelazure_cloud_access\" \"this\" {\n  name = \"made-elsewhere\"\n}\n").cloud(&cloud);
     other.run(&["apply", "-auto-approve", "-no-color"]).ok();
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
-    std::fs::write(
-        ws.path().join("enrolments.tfquery.hcl"),
-        format!("list \"rhelazure_cloud_access\" \"mine\" {{\n  provider = rhelazure\n  config {{\n    azure_subscription_id = \"{sub}\"\n  }}\n}}\n"),
-    )
-    .unwrap();
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let lines: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("list.rhelazure_cloud_access.mine "))
-        .collect();
+    ws.write_query("enrolments", format!("list \"rhelazure_cloud_access\" \"mine\" {{\n  provider = rhelazure\n  config {{\n    azure_subscription_id = \"{sub}\"\n  }}\n}}\n"));
+    let r = ws.query();
+    let lines = r.listed("rhelazure_cloud_access.mine");
     assert_eq!(lines.len(), 1, "{}", r.stdout);
     assert!(
         lines[0].contains(&format!("made-elsewhere (subscription {sub}): available")),
         "{}",
         r.stdout
     );
-    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
+    ws.generate_config();
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     r.ok();
     assert!(

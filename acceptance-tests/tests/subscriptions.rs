@@ -4,7 +4,7 @@
 //! block), drift (changed and deleted out of band), destroy with nothing left,
 //! and bad input / missing credentials as diagnostics.
 
-use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
+use rhelazure_acceptance_tests::{terraform_with_query, terraforms, LocalCloud, Workspace};
 use serde_json::json;
 
 fn key_config(name: &str, usage: &str) -> String {
@@ -478,7 +478,7 @@ fn activation_key_create_with_a_lost_answer_is_adopted() {
 /// with no changes.
 #[test]
 fn activation_keys_are_listed_and_adopted() {
-    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+    let Some(tf) = terraform_with_query() else {
         return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
     };
     let cloud = LocalCloud::start();
@@ -501,18 +501,9 @@ fn activation_keys_are_listed_and_adopted() {
     );
     assert!(s < 300, "{b}");
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
-    std::fs::write(
-        ws.path().join("keys.tfquery.hcl"),
-        "list \"rhelazure_activation_key\" \"team\" {\n  provider = rhelazure\n  config {\n    name_prefix = \"team-\"\n  }\n}\n",
-    )
-    .unwrap();
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let lines: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("list.rhelazure_activation_key.team "))
-        .collect();
+    ws.write_query("keys", "list \"rhelazure_activation_key\" \"team\" {\n  provider = rhelazure\n  config {\n    name_prefix = \"team-\"\n  }\n}\n");
+    let r = ws.query();
+    let lines = r.listed("rhelazure_activation_key.team");
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     assert!(
         lines.iter().any(|l| l.contains("name=team-db")
@@ -520,9 +511,7 @@ fn activation_keys_are_listed_and_adopted() {
         "{}",
         r.stdout
     );
-    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
-    let generated = std::fs::read_to_string(ws.path().join("generated.tf")).unwrap();
+    let generated = ws.generate_config();
     assert!(
         generated.contains("rhel-9-for-x86_64-appstream-rpms")
             && !generated.lines().any(|l| l.trim_start().starts_with("id ")),
@@ -550,7 +539,7 @@ fn activation_keys_are_listed_and_adopted() {
 /// changes; destroying adopted terms leaves them accepted.
 #[test]
 fn accepted_terms_are_listed_and_adopted() {
-    let Some(tf) = terraforms().into_iter().find(|t| t.at_least(1, 14)) else {
+    let Some(tf) = terraform_with_query() else {
         return eprintln!("skipped: no Terraform 1.14+ to run terraform query");
     };
     let cloud = LocalCloud::start();
@@ -561,18 +550,9 @@ fn accepted_terms_are_listed_and_adopted() {
         assert!(accepted(&cloud, plan));
     }
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n").cloud(&cloud);
-    std::fs::write(
-        ws.path().join("terms.tfquery.hcl"),
-        "list \"rhelazure_marketplace_agreement\" \"byos\" {\n  provider = rhelazure\n  config {\n    offer = \"rhel-byos\"\n  }\n}\n",
-    )
-    .unwrap();
-    let r = ws.run(&["query", "-no-color"]);
-    r.ok();
-    let lines: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("list.rhelazure_marketplace_agreement.byos "))
-        .collect();
+    ws.write_query("terms", "list \"rhelazure_marketplace_agreement\" \"byos\" {\n  provider = rhelazure\n  config {\n    offer = \"rhel-byos\"\n  }\n}\n");
+    let r = ws.query();
+    let lines = r.listed("rhelazure_marketplace_agreement.byos");
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     assert!(
         lines
@@ -581,8 +561,7 @@ fn accepted_terms_are_listed_and_adopted() {
         "{}",
         r.stdout
     );
-    ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"])
-        .ok();
+    ws.generate_config();
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     r.ok();
     assert!(

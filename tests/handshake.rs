@@ -102,6 +102,14 @@ async fn automtls_schema_functions_and_shutdown() {
         functions,
         ["build_image_urn", "parse_image_urn", "rhel_marketplace_sku"]
     );
+    // Every managed resource has a list resource; the two host actions.
+    assert_eq!(meta.list_resources.len(), meta.resources.len());
+    let mut actions: Vec<&str> = meta.actions.iter().map(|a| a.type_name.as_str()).collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["rhelazure_host_register", "rhelazure_host_update"]
+    );
 
     // A function call, and a failing one with its message and argument index.
     let arg = |s: &str| pb::DynamicValue {
@@ -226,14 +234,34 @@ async fn automtls_schema_functions_and_shutdown() {
         .summary
         .contains("Unsupported identity version"));
 
-    // RPCs for features we do not offer answer with diagnostics, not crashes.
+    // A list or an action of a type the provider does not have: one event
+    // with the diagnostic, not a crash or a hung stream.
     let mut list = client
         .list_resource(pb::list_resource::Request::default())
         .await
         .unwrap()
         .into_inner();
     let event = list.message().await.unwrap().unwrap();
-    assert!(event.diagnostic[0].summary.contains("not supported"));
+    assert!(event.diagnostic[0]
+        .summary
+        .contains("Unknown list resource type"));
+    assert!(list.message().await.unwrap().is_none(), "the stream ends");
+    let mut invoked = client
+        .invoke_action(pb::invoke_action::Request {
+            action_type: "rhelazure_nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let event = invoked.message().await.unwrap().unwrap();
+    match event.r#type {
+        Some(pb::invoke_action::event::Type::Completed(c)) => {
+            assert!(c.diagnostics[0].summary.contains("Unknown action type"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // RPCs for features we do not offer answer with diagnostics, not crashes.
     let store = client
         .get_states(pb::get_states::Request::default())
         .await

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::common::need;
-use super::host_target::running_rhel_vm;
+use super::host_target::{check_target, running_rhel_vm};
 use super::run_command::run_command_reporting;
 use crate::framework::{
     Action, ActionProgress, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ResourceSchema,
@@ -66,17 +66,7 @@ impl Action<ProviderData> for HostRegister {
     }
 
     async fn plan(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
-        if config.attr("virtual_machine_id").is_unknown() || !ctx.is_configured() {
-            return Diagnostics::new();
-        }
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
-        match running_rhel_vm(arm, config, Instant::now() + Duration::from_secs(120)).await {
-            Ok(_) => Diagnostics::new(),
-            Err(d) => d.into(),
-        }
+        check_target(ctx, config).await
     }
 
     async fn invoke(

@@ -4,13 +4,14 @@
 //! managed one). Shared by `rhelazure_host_update` and
 //! `rhelazure_host_register`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::atomic_host::size_is_arm64;
-use super::common::arm_diag;
+use super::common::{arm_diag, need};
 use super::rhel_vm::{RhelVm, VirtualMachine};
 use crate::arm::ArmClient;
-use crate::framework::{AttributePath, Diagnostic, Value};
+use crate::framework::{AttributePath, Ctx, Diagnostic, Diagnostics, Value};
+use crate::provider::ProviderData;
 
 const COMPUTE_API: &str = "2024-03-01";
 
@@ -70,4 +71,20 @@ pub async fn running_rhel_vm(
         .unwrap_or(false)
         || rhel.architecture.as_deref() == Some("Arm64");
     Ok(TargetVm { id, rhel, arm64 })
+}
+
+/// The plan-time check of a host action: the VM can take it. Left to the
+/// invocation when the VM is not known yet or the provider not configured.
+pub async fn check_target(ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
+    if config.attr("virtual_machine_id").is_unknown() || !ctx.is_configured() {
+        return Diagnostics::new();
+    }
+    let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+        Ok(a) => a,
+        Err(d) => return d,
+    };
+    match running_rhel_vm(arm, config, Instant::now() + Duration::from_secs(120)).await {
+        Ok(_) => Diagnostics::new(),
+        Err(d) => d.into(),
+    }
 }

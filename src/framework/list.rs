@@ -91,12 +91,12 @@ pub trait ListResource<C: Send + Sync + 'static>: Send + Sync {
     fn schema(&self) -> ResourceSchema;
     /// Checks beyond per-attribute validators.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
-    /// Finds the objects, sending each to `out` until it says to stop.
-    /// Returns diagnostics for the listing as a whole (errors end it).
+    /// Finds the objects, sending each to `out` until it says to stop; an
+    /// error ends the listing (what was sent stands).
     async fn list(
         &self,
         ctx: &Ctx<C>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics;
+    ) -> Result<(), Diagnostics>;
 }

@@ -647,7 +647,10 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
         };
         let mut results =
             ListResults::new(out.clone(), identity, query.include_resource, query.limit);
-        let mut diagnostics = list.imp.list(&ctx, &query, &mut results).await;
+        let mut diagnostics = match list.imp.list(&ctx, &query, &mut results).await {
+            Ok(()) => Diagnostics::new(),
+            Err(d) => d,
+        };
         diagnostics.extend(ctx.take_warnings());
         if !diagnostics.is_empty() {
             let _ = out

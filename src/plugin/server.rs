@@ -96,6 +96,18 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
+/// A configuration decoded as `schema` types it, its sensitive values
+/// registered with the log redactor before anything can log them.
+fn decode_config(
+    schema: &Schema,
+    dv: Option<&pb::DynamicValue>,
+    what: &str,
+) -> Result<Value, Diagnostic> {
+    let value = decode(dv, &schema.block.value_type(), what)?;
+    redact_sensitive(&schema.block, &value);
+    Ok(value)
+}
+
 /// Registers every sensitive string in `value` with the log redactor, so that
 /// nothing the schema marks sensitive can reach a log line afterwards.
 fn redact_sensitive(block: &Block, value: &Value) {
@@ -313,14 +325,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let resp = pb::validate_resource_config::Response::default();
         let schema = try_diags!(self.resource_schema(&req.type_name).map_err(first), resp);
         let config = try_diags!(
-            decode(
-                req.config.as_ref(),
-                &schema.block.value_type(),
-                "resource configuration"
-            ),
+            decode_config(schema, req.config.as_ref(), "resource configuration"),
             resp
         );
-        redact_sensitive(&schema.block, &config);
         let diags = self
             .service
             .validate_resource_config(&req.type_name, &config)
@@ -343,14 +350,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             }));
         };
         let config = try_diags!(
-            decode(
-                req.config.as_ref(),
-                &schema.block.value_type(),
-                "data source configuration"
-            ),
+            decode_config(schema, req.config.as_ref(), "data source configuration"),
             resp
         );
-        redact_sensitive(&schema.block, &config);
         let diags = self
             .service
             .validate_data_source_config(&req.type_name, &config)
@@ -808,14 +810,13 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             ));
         };
         let config = try_diags!(
-            decode(
+            decode_config(
+                schema,
                 req.config.as_ref(),
-                &schema.block.value_type(),
                 "ephemeral resource configuration"
             ),
             resp
         );
-        redact_sensitive(&schema.block, &config);
         let diags = self
             .service
             .validate_ephemeral_resource_config(&req.type_name, &config)
@@ -1151,14 +1152,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let resp = pb::plan_action::Response::default();
         let schema = try_diags!(self.action_schema(&req.action_type).map_err(first), resp);
         let config = try_diags!(
-            decode(
-                req.config.as_ref(),
-                &schema.block.value_type(),
-                "action configuration"
-            ),
+            decode_config(schema, req.config.as_ref(), "action configuration"),
             resp
         );
-        redact_sensitive(&schema.block, &config);
         let diags = self.service.plan_action(&req.action_type, &config).await;
         Ok(Response::new(pb::plan_action::Response {
             diagnostics: convert::diagnostics(&diags),
@@ -1183,14 +1179,8 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
             })),
         };
         let config = self.action_schema(&req.action_type).and_then(|schema| {
-            let config = decode(
-                req.config.as_ref(),
-                &schema.block.value_type(),
-                "action configuration",
-            )
-            .map_err(Diagnostics::from)?;
-            redact_sensitive(&schema.block, &config);
-            Ok(config)
+            decode_config(schema, req.config.as_ref(), "action configuration")
+                .map_err(Diagnostics::from)
         });
         let config = match config {
             Ok(c) => c,
@@ -1227,14 +1217,9 @@ impl<S: ProviderService> pb::provider_server::Provider for GrpcProvider<S> {
         let resp = pb::validate_action_config::Response::default();
         let schema = try_diags!(self.action_schema(&req.type_name).map_err(first), resp);
         let config = try_diags!(
-            decode(
-                req.config.as_ref(),
-                &schema.block.value_type(),
-                "action configuration"
-            ),
+            decode_config(schema, req.config.as_ref(), "action configuration"),
             resp
         );
-        redact_sensitive(&schema.block, &config);
         let diags = self
             .service
             .validate_action_config(&req.type_name, &config)

@@ -392,18 +392,15 @@ impl ListResource<ProviderData> for ActivationKeys {
         ctx: &Ctx<ProviderData>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        let rh = match need(ctx.data().and_then(|d| d.redhat()), None) {
-            Ok(r) => r,
-            Err(d) => return d,
-        };
+    ) -> Result<(), Diagnostics> {
+        let rh = need(ctx.data().and_then(|d| d.redhat()), None)?;
         let prefix = query.config.attr("name_prefix").as_str().unwrap_or("");
         let keys = match rh
             .list_activation_keys(std::time::Instant::now() + DEFAULT_TIMEOUT)
             .await
         {
             Ok(k) => k,
-            Err(e) => return redhat_diag("list the activation keys", &e).into(),
+            Err(e) => return Err(redhat_diag("list the activation keys", &e).into()),
         };
         for key in keys {
             let name = key["name"].as_str().unwrap_or_default();
@@ -430,6 +427,6 @@ impl ListResource<ProviderData> for ActivationKeys {
                 break;
             }
         }
-        Diagnostics::new()
+        Ok(())
     }
 }

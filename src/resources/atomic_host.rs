@@ -1338,11 +1338,8 @@ impl ListResource<ProviderData> for AtomicHosts {
         ctx: &Ctx<ProviderData>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
+    ) -> Result<(), Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let group = query.config.attr("resource_group_name").as_str();
         let vms = match super::common::all_of_type(
             arm,
@@ -1353,14 +1350,14 @@ impl ListResource<ProviderData> for AtomicHosts {
         .await
         {
             Ok(v) => v,
-            Err(e) => return arm_diag("list the virtual machines", &e).into(),
+            Err(e) => return Err(arm_diag("list the virtual machines", &e).into()),
         };
         for vm in vms.iter().filter(|vm| vm["tags"][MARKER_TAG].is_string()) {
             let id = vm["id"].as_str().unwrap_or_default();
             let state = match super::common::imported_state(&AtomicHost, ctx, id).await {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
-                Err(d) => return d,
+                Err(d) => return Err(d),
             };
             let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
             let display_name = format!(
@@ -1380,7 +1377,7 @@ impl ListResource<ProviderData> for AtomicHosts {
                 break;
             }
         }
-        Diagnostics::new()
+        Ok(())
     }
 }
 

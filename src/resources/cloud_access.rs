@@ -396,32 +396,23 @@ impl ListResource<ProviderData> for CloudAccesses {
         ctx: &Ctx<ProviderData>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        let data = match need(ctx.data(), None) {
-            Ok(d) => d,
-            Err(d) => return d,
-        };
-        let rh = match need(data.redhat(), None) {
-            Ok(r) => r,
-            Err(d) => return d,
-        };
+    ) -> Result<(), Diagnostics> {
+        let data = need(ctx.data(), None)?;
+        let rh = need(data.redhat(), None)?;
         let ids = match rh
             .azure_source_ids(std::time::Instant::now() + TIMEOUT)
             .await
         {
             Ok(ids) => ids,
-            Err(e) => return redhat_diag("list the Cloud Access sources", &e).into(),
+            Err(e) => return Err(redhat_diag("list the Cloud Access sources", &e).into()),
         };
         let wanted = query.config.attr("azure_subscription_id").as_str();
         for id in ids {
-            let partial = match CloudAccess.import(ctx, &id).await {
-                Ok(p) => p,
-                Err(d) => return d,
-            };
+            let partial = CloudAccess.import(ctx, &id).await?;
             let state = match CloudAccess.refresh(data, &partial).await {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
-                Err(d) => return d,
+                Err(d) => return Err(d),
             };
             let sub = state
                 .attr("azure_subscription_id")
@@ -449,6 +440,6 @@ impl ListResource<ProviderData> for CloudAccesses {
                 break;
             }
         }
-        Diagnostics::new()
+        Ok(())
     }
 }

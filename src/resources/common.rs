@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::arm::{ArmClient, ArmError};
 use crate::framework::{
-    timeouts, AttributePath, Ctx, Diagnostic, Diagnostics, Found, IdentityDef, IdentityValues,
-    ListQuery, ListResults, Private, Resource, Value,
+    timeouts, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, IdentityDef,
+    IdentityValues, ListQuery, ListResource, ListResults, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::redhat::RedHatError;
@@ -34,51 +34,68 @@ pub async fn all_of_type(
     Ok(all)
 }
 
-/// A list resource over managed images: those Image Builder made (they carry
-/// its `compose-id` tag) or the others, each as `resource` imports it, named
-/// by `what` the image is.
-pub async fn list_managed_images(
-    resource: &dyn Resource<ProviderData>,
-    made_by_image_builder: bool,
-    what: fn(&serde_json::Value) -> String,
-    ctx: &Ctx<ProviderData>,
-    query: &ListQuery<'_>,
-    out: &mut ListResults<'_>,
-) -> Diagnostics {
-    let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-        Ok(a) => a,
-        Err(d) => return d,
-    };
-    let group = query.config.attr("resource_group_name").as_str();
-    let dl = Instant::now() + Duration::from_secs(1800);
-    let images = match all_of_type(arm, "Microsoft.Compute/images", group, dl).await {
-        Ok(i) => i,
-        Err(e) => return arm_diag("list the managed images", &e).into(),
-    };
-    for image in images {
-        if image["tags"]["compose-id"].is_string() != made_by_image_builder {
-            continue;
-        }
-        let id = image["id"].as_str().unwrap_or_default();
-        let state = match imported_state(resource, ctx, id).await {
-            Ok(Some(s)) => s,
-            Ok(None) => continue,
-            Err(d) => return d,
-        };
-        let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
-        let name = image["name"].as_str().unwrap_or_default();
-        let display_name = format!("{name} ({group}): {}", what(&image));
-        if !out
-            .send(Found {
-                state,
-                display_name,
-            })
-            .await
-        {
-            break;
-        }
+/// A list resource over managed images: those Image Builder made (they
+/// carry its `compose-id` tag) or the others, each as `resource` imports it,
+/// named by `what` the image is. `rhelazure_image` and
+/// `rhelazure_image_build` are two of these.
+pub struct ManagedImages {
+    pub type_name: &'static str,
+    pub description: &'static str,
+    pub resource: &'static dyn Resource<ProviderData>,
+    pub made_by_image_builder: bool,
+    pub what: fn(&serde_json::Value) -> String,
+}
+
+#[async_trait::async_trait]
+impl ListResource<ProviderData> for ManagedImages {
+    fn type_name(&self) -> &'static str {
+        self.type_name
     }
-    Diagnostics::new()
+
+    fn schema(&self) -> ResourceSchema {
+        ResourceSchema::new(
+            self.description,
+            vec![Attr::string("resource_group_name")
+                .optional()
+                .description("Only the images of this resource group.")],
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        query: &ListQuery<'_>,
+        out: &mut ListResults<'_>,
+    ) -> Result<(), Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
+        let group = query.config.attr("resource_group_name").as_str();
+        let dl = Instant::now() + Duration::from_secs(1800);
+        let images = all_of_type(arm, "Microsoft.Compute/images", group, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("list the managed images", &e)))?;
+        for image in images {
+            if image["tags"]["compose-id"].is_string() != self.made_by_image_builder {
+                continue;
+            }
+            let id = image["id"].as_str().unwrap_or_default();
+            let Some(state) = imported_state(self.resource, ctx, id).await? else {
+                continue;
+            };
+            let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
+            let name = image["name"].as_str().unwrap_or_default();
+            let display_name = format!("{name} ({group}): {}", (self.what)(&image));
+            if !out
+                .send(Found {
+                    state,
+                    display_name,
+                })
+                .await
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The state of the object `id` names, exactly as `terraform import` of that

@@ -17,8 +17,8 @@ use super::common::{arm_diag, deadline, hex, need, opt_str, set};
 use crate::arm::ArmClient;
 use crate::framework::validators::one_of;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ListQuery,
-    ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
+    Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::vhd::upload::{Target, Uploader};
@@ -648,46 +648,17 @@ impl Resource<ProviderData> for Image {
 }
 
 /// The list resource: the managed images of the subscription that Image Builder did not make (those are `rhelazure_image_build`), whoever made them.
-pub struct Images;
-
-#[async_trait]
-impl ListResource<ProviderData> for Images {
-    fn type_name(&self) -> &'static str {
-        "rhelazure_image"
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        ResourceSchema::new(
-            "The managed images of the subscription that Image Builder did not make (those are `rhelazure_image_build`), whoever made them.",
-            vec![Attr::string("resource_group_name")
-                .optional()
-                .description("Only the images of this resource group.")],
-        )
-    }
-
-    async fn list(
-        &self,
-        ctx: &Ctx<ProviderData>,
-        query: &ListQuery<'_>,
-        out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        super::common::list_managed_images(
-            &Image,
-            false,
-            |image| {
-                image["properties"]["hyperVGeneration"]
-                    .as_str()
-                    .map_or("managed image".to_string(), |g| {
-                        format!("managed image, Hyper-V {g}")
-                    })
-            },
-            ctx,
-            query,
-            out,
-        )
-        .await
-    }
-}
+pub const IMAGES: super::common::ManagedImages = super::common::ManagedImages {
+    type_name: "rhelazure_image",
+    description: "The managed images of the subscription that Image Builder did not make (those are `rhelazure_image_build`), whoever made them.",
+    resource: &Image,
+    made_by_image_builder: false,
+    what: |image| {
+        image["properties"]["hyperVGeneration"]
+            .as_str()
+            .map_or("managed image".to_string(), |g| format!("managed image, Hyper-V {g}"))
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -12,9 +12,8 @@ use serde_json::{json, Value as Json};
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ListQuery,
-    ListResource, ListResults, ObjectNesting, PlanContext, Private, Resource, ResourceSchema,
-    Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
+    PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::redhat::models::image_builder::Distribution;
@@ -689,42 +688,12 @@ fn state_from_request(
 }
 
 /// The list resource: the managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.
-pub struct ImageBuilds;
-
-#[async_trait]
-impl ListResource<ProviderData> for ImageBuilds {
-    fn type_name(&self) -> &'static str {
-        "rhelazure_image_build"
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        ResourceSchema::new(
-            "The managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.",
-            vec![Attr::string("resource_group_name")
-                .optional()
-                .description("Only the images of this resource group.")],
-        )
-    }
-
-    async fn list(
-        &self,
-        ctx: &Ctx<ProviderData>,
-        query: &ListQuery<'_>,
-        out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        super::common::list_managed_images(
-            &ImageBuild,
-            true,
-            |image| {
-                format!(
-                    "compose {}",
-                    image["tags"]["compose-id"].as_str().unwrap_or_default()
-                )
-            },
-            ctx,
-            query,
-            out,
-        )
-        .await
-    }
-}
+pub const IMAGE_BUILDS: super::common::ManagedImages = super::common::ManagedImages {
+    type_name: "rhelazure_image_build",
+    description: "The managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.",
+    resource: &ImageBuild,
+    made_by_image_builder: true,
+    what: |image| {
+        format!("compose {}", image["tags"]["compose-id"].as_str().unwrap_or_default())
+    },
+};

@@ -363,15 +363,12 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
         ctx: &Ctx<ProviderData>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
+    ) -> Result<(), Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let dl = std::time::Instant::now() + TIMEOUT;
         let agreements = match arm.list_agreements(dl).await {
             Ok(a) => a,
-            Err(e) => return arm_diag("list the Marketplace agreements", &e).into(),
+            Err(e) => return Err(arm_diag("list the Marketplace agreements", &e).into()),
         };
         let wanted_offer = query.config.attr("offer").as_str();
         for a in agreements {
@@ -393,8 +390,11 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
                 Ok(Some(t)) if t["properties"]["accepted"] == Json::Bool(true) => t,
                 Ok(_) => continue,
                 Err(e) => {
-                    return arm_diag(&format!("read the terms of {publisher}:{offer}:{plan}"), &e)
-                        .into()
+                    return Err(arm_diag(
+                        &format!("read the terms of {publisher}:{offer}:{plan}"),
+                        &e,
+                    )
+                    .into())
                 }
             };
             let named = Value::Object(
@@ -421,7 +421,7 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
                 break;
             }
         }
-        Diagnostics::new()
+        Ok(())
     }
 }
 

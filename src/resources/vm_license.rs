@@ -387,11 +387,8 @@ impl ListResource<ProviderData> for VmLicenses {
         ctx: &Ctx<ProviderData>,
         query: &ListQuery<'_>,
         out: &mut ListResults<'_>,
-    ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
-            Ok(a) => a,
-            Err(d) => return d,
-        };
+    ) -> Result<(), Diagnostics> {
+        let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let dl = std::time::Instant::now() + TIMEOUT;
         let path = match query.config.attr("resource_group_name").as_str() {
             Some(rg) => arm.sub_path(&format!(
@@ -418,7 +415,7 @@ impl ListResource<ProviderData> for VmLicenses {
                 let (items, next) = match page {
                     Ok(p) => p,
                     Err(e) => {
-                        return arm_diag("list the virtual machines' power states", &e).into()
+                        return Err(arm_diag("list the virtual machines' power states", &e).into())
                     }
                 };
                 for item in &items {
@@ -436,7 +433,7 @@ impl ListResource<ProviderData> for VmLicenses {
         loop {
             let (items, next) = match page {
                 Ok(p) => p,
-                Err(e) => return arm_diag("list the virtual machines", &e).into(),
+                Err(e) => return Err(arm_diag("list the virtual machines", &e).into()),
             };
             for item in &items {
                 let tags = &item["tags"];
@@ -470,12 +467,12 @@ impl ListResource<ProviderData> for VmLicenses {
                     })
                     .await
                 {
-                    return Diagnostics::new();
+                    return Ok(());
                 }
             }
             match next {
                 Some(next) if out.wants_more() => page = arm.next_page(&next, dl).await,
-                _ => return Diagnostics::new(),
+                _ => return Ok(()),
             }
         }
     }

@@ -7,6 +7,7 @@
 //! which `make test` runs). `RHELAZURE_TERRAFORM` (colon-separated paths)
 //! overrides the list.
 
+pub mod crash;
 pub mod leaks;
 
 use std::path::{Path, PathBuf};

@@ -125,6 +125,36 @@ fn sha256_of(path: &str) -> Result<String, String> {
     Ok(hex(ctx.finish().as_ref()))
 }
 
+/// Deletes a blob this resource uploaded; a warning when it could not
+/// (the blob costs storage, but the destroy goes on).
+async fn delete_uploaded_blob(
+    arm: &ArmClient,
+    account: &str,
+    blob: &str,
+    dl: std::time::Instant,
+) -> Option<Diagnostic> {
+    let left = |why: String| {
+        Some(Diagnostic::warning(
+            "Blob left behind",
+            format!("{blob} could not be deleted: {why}. Delete it by hand."),
+        ))
+    };
+    let (_, sas) = match blob_access(arm, account, dl).await {
+        Ok(x) => x,
+        Err(d) => return left(d.detail),
+    };
+    let r = reqwest::Client::new()
+        .delete(format!("{blob}?{sas}"))
+        .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
+        .send()
+        .await;
+    match r.map(|r| r.status().as_u16()) {
+        Ok(202 | 404) => None,
+        Ok(s) => left(format!("the storage service answered {s}")),
+        Err(e) => left(e.without_url().to_string()),
+    }
+}
+
 /// The account's blob endpoint and a SAS for it (ARM `listAccountSas`).
 async fn blob_access(
     arm: &ArmClient,
@@ -550,6 +580,19 @@ impl Resource<ProviderData> for Image {
             Err(d) => return d,
         };
         let dl = deadline(prior, "delete", TIMEOUT);
+        // The uploaded blob goes first: a managed image holds its own copy
+        // of the disk, and a destroy interrupted after the image was gone
+        // would find nothing left to delete on its re-run (the image reads
+        // as gone, so Terraform drops it) and leave the blob behind.
+        let mut diags = Diagnostics::new();
+        if let (Some(blob), Some(account)) = (
+            private.get::<String>(UPLOADED),
+            opt_str(prior, "storage_account_id"),
+        ) {
+            if let Some(w) = delete_uploaded_blob(arm, &account, &blob, dl).await {
+                diags.push(w);
+            }
+        }
         if let Err(e) = arm
             .run(
                 Method::Delete,
@@ -561,50 +604,10 @@ impl Resource<ProviderData> for Image {
             .await
         {
             if !e.is_not_found() {
-                return arm_diag("delete the image", &e).into();
+                diags.push(arm_diag("delete the image", &e));
             }
         }
-        // The blob goes too, if this resource uploaded it.
-        let (Some(blob), Some(account)) = (
-            private.get::<String>(UPLOADED),
-            opt_str(prior, "storage_account_id"),
-        ) else {
-            return Diagnostics::new();
-        };
-        let (_, sas) = match blob_access(arm, &account, dl).await {
-            Ok(x) => x,
-            Err(d) => {
-                return Diagnostic::warning(
-                    "Blob left behind",
-                    format!(
-                        "The image is deleted, but {blob} could not be: {}",
-                        d.detail
-                    ),
-                )
-                .into()
-            }
-        };
-        let r = reqwest::Client::new()
-            .delete(format!("{blob}?{sas}"))
-            .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
-            .send()
-            .await;
-        match r.map(|r| r.status().as_u16()) {
-            Ok(202 | 404) => Diagnostics::new(),
-            Ok(s) => Diagnostic::warning(
-                "Blob left behind",
-                format!("The image is deleted, but deleting {blob} answered {s}."),
-            )
-            .into(),
-            Err(e) => Diagnostic::warning(
-                "Blob left behind",
-                format!(
-                    "The image is deleted, but {blob} could not be: {}",
-                    e.without_url()
-                ),
-            )
-            .into(),
-        }
+        diags
     }
 
     /// Imported by the image's ARM id; the state names its blob as `source_blob_uri`.

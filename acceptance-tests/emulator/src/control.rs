@@ -9,7 +9,7 @@
 //! | GET | `/_emulator/state` | the whole state as JSON |
 //! | GET | `/_emulator/secrets` | every credential of the seed, for tests that scan logs and state for leaks |
 //! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
-//! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults (see [`Fault`]: status, latency, dropped connection before or after serving, LRO failure, probability, count) |
+//! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults (see [`Fault`]: status, latency, dropped connection before or after serving, answer held after serving, LRO failure, probability, count) |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
 //! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms","list_page_size"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
@@ -55,6 +55,12 @@ pub struct Fault {
     /// ambiguous failure (did it happen?) a client must survive.
     #[serde(default)]
     pub drop_after_serving: bool,
+    /// Serve the request and log it, then hold the answer this long: a test
+    /// kills the client meanwhile (it sees the fault gone from `GET faults`),
+    /// so the service acted and the client never heard, at a chosen request
+    /// rather than at a guessed time.
+    #[serde(default)]
+    pub hold_ms: u64,
     /// The long-running operation this request starts ends `Failed`.
     #[serde(default)]
     pub lro_fail: bool,

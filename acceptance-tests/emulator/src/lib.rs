@@ -434,11 +434,14 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
     let is_control =
         surface == Surface::Cloud && req.segments.first().map(String::as_str) == Some("_emulator");
 
+    // How long to hold the answer once served and logged (a `hold_ms` fault).
+    let mut hold_ms = 0;
     let mut response = if is_control {
         control::handle(&emu, &req)
     } else {
         match control::fault_for(&emu, &req) {
             Some(f) => {
+                hold_ms = f.hold_ms;
                 if f.latency_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
                 }
@@ -496,6 +499,9 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
         if req.method != axum::http::Method::GET && req.method != axum::http::Method::HEAD {
             emu.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+    if hold_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(hold_ms)).await;
     }
     response
 }

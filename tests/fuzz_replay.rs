@@ -87,9 +87,14 @@ async fn random_inputs_end_as_diagnostics_never_a_panic() {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x5eed),
     };
-    eprintln!("fuzz replay: FUZZ_SEED={seed} ({RANDOM_INPUTS} inputs)");
+    // FUZZ_INPUTS=<n> runs longer (`make soak` does).
+    let inputs = std::env::var("FUZZ_INPUTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(RANDOM_INPUTS);
+    eprintln!("fuzz replay: FUZZ_SEED={seed} ({inputs} inputs)");
     let mut rng = Rng(seed | 1);
-    for i in 0..RANDOM_INPUTS {
+    for i in 0..inputs {
         let mut input = seeds[rng.below(seeds.len())].clone();
         let other = &seeds[rng.below(seeds.len())];
         for _ in 0..=rng.below(4) {

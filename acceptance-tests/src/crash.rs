@@ -107,9 +107,10 @@ impl Workspace {
                 blob,
                 at_least,
             } => {
-                let (killed, _) = self.apply_killing_provider_when_args(args, COMMAND_DEADLINE, || {
-                    cloud.page_blob_bytes(account, blob) >= *at_least
-                });
+                let (killed, _) =
+                    self.apply_killing_provider_when_args(args, COMMAND_DEADLINE, || {
+                        cloud.page_blob_bytes(account, blob) >= *at_least
+                    });
                 killed
             }
         }
@@ -148,7 +149,10 @@ pub fn footprint_differences(
     got: &BTreeMap<String, i64>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for k in want.keys().chain(got.keys().filter(|k| !want.contains_key(*k))) {
+    for k in want
+        .keys()
+        .chain(got.keys().filter(|k| !want.contains_key(*k)))
+    {
         let (w, g) = (
             want.get(k).copied().unwrap_or(0),
             got.get(k).copied().unwrap_or(0),
@@ -192,8 +196,15 @@ impl LocalCloud {
             for rg in sub["resource_groups"].as_object().into_iter().flatten() {
                 add(format!("arm resourcegroup {}", rg.0));
             }
-            for id in sub["resources"].as_object().into_iter().flatten().map(|r| r.0) {
-                if id.contains("/microsoft.storage/storageaccounts/") && !id.contains("/blobservices") {
+            for id in sub["resources"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|r| r.0)
+            {
+                if id.contains("/microsoft.storage/storageaccounts/")
+                    && !id.contains("/blobservices")
+                {
                     accounts.push(id.clone());
                 }
                 add(format!("arm {}", mask_random_suffix(id)));
@@ -204,7 +215,12 @@ impl LocalCloud {
                 }
             }
         }
-        for k in state["activation_keys"].as_object().into_iter().flatten().map(|k| k.0) {
+        for k in state["activation_keys"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|k| k.0)
+        {
             add(format!("activation key {k}"));
         }
         let source_name = |id: &Json| {
@@ -216,17 +232,32 @@ impl LocalCloud {
                 .as_str()
                 .map_or(format!("source #{id}"), str::to_string)
         };
-        for s in state["sources"].as_object().into_iter().flatten().map(|s| s.1) {
+        for s in state["sources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|s| s.1)
+        {
             add(format!("source {}", s["name"].as_str().unwrap_or("?")));
         }
-        for a in state["applications"].as_object().into_iter().flatten().map(|a| a.1) {
+        for a in state["applications"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|a| a.1)
+        {
             add(format!(
                 "source application {}/{}",
                 source_name(&a["source_id"]),
                 a["application_type_id"]
             ));
         }
-        for a in state["authentications"].as_object().into_iter().flatten().map(|a| a.1) {
+        for a in state["authentications"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|a| a.1)
+        {
             add(format!(
                 "source authentication {} {}",
                 a["resource_type"].as_str().unwrap_or("?"),
@@ -235,7 +266,12 @@ impl LocalCloud {
         }
         // A failed compose made nothing; what a kill must not leave is a
         // second running or finished build of the same image.
-        for c in state["composes"].as_object().into_iter().flatten().map(|c| c.1) {
+        for c in state["composes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|c| c.1)
+        {
             if c["status"] == "failure" {
                 continue;
             }
@@ -261,7 +297,10 @@ impl LocalCloud {
             Some(json!({ "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rl", "signedExpiry": "2099-01-01T00:00:00Z" })),
         );
         assert_eq!(status, 200, "listAccountSas: {body}");
-        body["accountSasToken"].as_str().unwrap_or_default().to_string()
+        body["accountSasToken"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Every blob in Azurite, as `container/blob`.
@@ -282,7 +321,11 @@ impl LocalCloud {
         let mut out = Vec::new();
         for c in names(&containers, "Container") {
             let blobs = self.blob_get(&format!("{endpoint}/{c}?restype=container&comp=list&{sas}"));
-            out.extend(names(&blobs, "Blob").into_iter().map(|b| format!("{c}/{b}")));
+            out.extend(
+                names(&blobs, "Blob")
+                    .into_iter()
+                    .map(|b| format!("{c}/{b}")),
+            );
         }
         out
     }

@@ -414,7 +414,7 @@ impl Workspace {
     }
 
     /// Runs `terraform apply` and SIGKILLs our provider process (a child of
-    /// that terraform) as soon as `when()` holds, polled every 100 ms.
+    /// that terraform) as soon as `when()` holds, polled every 20 ms.
     /// Returns whether it was killed and whether the apply still succeeded.
     pub fn apply_killing_provider_when(
         &self,
@@ -472,7 +472,7 @@ impl Workspace {
                         .is_ok_and(|s| s.success());
                 }
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         if !killed {
             let _ = apply.kill();

@@ -40,28 +40,72 @@ const DESTROY: &[&str] = &["destroy", "-auto-approve", "-no-color"];
 /// The events of a quickstart apply (activation key, Cloud Access, terms,
 /// Image Builder, Atomic host: five of the seven resource types).
 const QUICKSTART_APPLY: &[KillPoint] = &[
-    KillPoint::request("activation key create answered", "POST", "/api/rhsm/v2/activation_keys"),
-    KillPoint::request("activation key repositories added", "POST", "/additional_repositories"),
-    KillPoint::request("Cloud Access enrolment created (Sources)", "POST", "/api/sources/v3.1/bulk_create"),
+    KillPoint::request(
+        "activation key create answered",
+        "POST",
+        "/api/rhsm/v2/activation_keys",
+    ),
+    KillPoint::request(
+        "activation key repositories added",
+        "POST",
+        "/additional_repositories",
+    ),
+    KillPoint::request(
+        "Cloud Access enrolment created (Sources)",
+        "POST",
+        "/api/sources/v3.1/bulk_create",
+    ),
     KillPoint::request("Marketplace terms accepted", "PUT", "/agreements/current"),
-    KillPoint::request("Image Builder compose submitted", "POST", "/api/image-builder/v1/compose"),
-    KillPoint::request("Image Builder compose polled", "GET", "/api/image-builder/v1/composes/"),
+    KillPoint::request(
+        "Image Builder compose submitted",
+        "POST",
+        "/api/image-builder/v1/compose",
+    ),
+    KillPoint::request(
+        "Image Builder compose polled",
+        "GET",
+        "/api/image-builder/v1/composes/",
+    ),
     KillPoint::request("NIC create answered", "PUT", "/networkInterfaces/"),
-    KillPoint::request("NIC create polled", "GET", "/Microsoft.Network/locations/eastus/operations/"),
+    KillPoint::request(
+        "NIC create polled",
+        "GET",
+        "/Microsoft.Network/locations/eastus/operations/",
+    ),
     KillPoint::request("VM create answered", "PUT", "/virtualMachines/"),
-    KillPoint::request("VM create polled", "GET", "/Microsoft.Compute/locations/eastus/operations/"),
+    KillPoint::request(
+        "VM create polled",
+        "GET",
+        "/Microsoft.Compute/locations/eastus/operations/",
+    ),
 ];
 
 /// The events of a quickstart destroy.
 const QUICKSTART_DESTROY: &[KillPoint] = &[
-    KillPoint::request("activation key delete answered", "DELETE", "/api/rhsm/v2/activation_keys/"),
+    KillPoint::request(
+        "activation key delete answered",
+        "DELETE",
+        "/api/rhsm/v2/activation_keys/",
+    ),
     KillPoint::request("VM delete answered", "DELETE", "/virtualMachines/"),
-    KillPoint::request("VM delete polled", "GET", "/Microsoft.Compute/locations/eastus/operations/"),
+    KillPoint::request(
+        "VM delete polled",
+        "GET",
+        "/Microsoft.Compute/locations/eastus/operations/",
+    ),
     KillPoint::request("OS disk delete answered", "DELETE", "/disks/"),
     KillPoint::request("NIC delete answered", "DELETE", "/networkInterfaces/"),
     KillPoint::request("Marketplace terms cancelled", "POST", "/cancel"),
-    KillPoint::request("built image delete answered", "DELETE", "/Microsoft.Compute/images/"),
-    KillPoint::request("Cloud Access enrolment removed (Sources)", "DELETE", "/api/sources/v3.1/sources/"),
+    KillPoint::request(
+        "built image delete answered",
+        "DELETE",
+        "/Microsoft.Compute/images/",
+    ),
+    KillPoint::request(
+        "Cloud Access enrolment removed (Sources)",
+        "DELETE",
+        "/api/sources/v3.1/sources/",
+    ),
 ];
 
 fn assert_state_file_intact(ws: &Workspace, when: &str) {
@@ -123,13 +167,17 @@ fn killed_apply_cycle(
         r.all()
     );
     ws.assert_no_changes();
-    let mut differences = footprint_differences(&reference.applied, &cloud.inventory().since(&before));
+    let mut differences =
+        footprint_differences(&reference.applied, &cloud.inventory().since(&before));
     ws.run(DESTROY).ok();
     differences.extend(footprint_differences(
         &reference.destroyed,
         &cloud.inventory().since(&before),
     ));
-    Findings { reached, differences }
+    Findings {
+        reached,
+        differences,
+    }
 }
 
 /// Apply, then destroy killed at `point`, then destroy again: nothing but
@@ -175,7 +223,10 @@ fn by_design(point: &KillPoint, difference: &str) -> bool {
 fn undo_by_design(cloud: &LocalCloud, point: &KillPoint, f: &Findings) {
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     for d in f.differences.iter().filter(|d| by_design(point, d)) {
-        let key = d.split("terms accepted ").nth(1).and_then(|k| k.split(' ').next());
+        let key = d
+            .split("terms accepted ")
+            .nth(1)
+            .and_then(|k| k.split(' ').next());
         if let Some([p, o, plan]) = key.map(|k| k.split('/').collect::<Vec<_>>()).as_deref() {
             let (status, body) = cloud.arm("POST", &format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/agreements/{p}/offers/{o}/plans/{plan}/cancel?api-version=2021-01-01"), None);
             assert_eq!(status, 200, "cancel {key:?}: {body}");
@@ -236,7 +287,11 @@ const MIB: u64 = 1 << 20;
 /// uploading a sparse 256 MiB disk (24 MiB of data) and `rhelazure_vm_license`
 /// moving a VM made by another tool to pay-as-you-go RHEL. Returns it with
 /// its kill points (the upload midway needs the storage account's id).
-fn image_and_license(tf: &Terraform, cloud: &LocalCloud, dir: &std::path::Path) -> (Workspace, Vec<KillPoint>, Vec<KillPoint>) {
+fn image_and_license(
+    tf: &Terraform,
+    cloud: &LocalCloud,
+    dir: &std::path::Path,
+) -> (Workspace, Vec<KillPoint>, Vec<KillPoint>) {
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
     let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/crashstore");
@@ -278,15 +333,39 @@ fn image_and_license(tf: &Terraform, cloud: &LocalCloud, dir: &std::path::Path) 
     let apply = vec![
         KillPoint {
             event: "blob upload midway",
-            at: KillAt::BlobBytes { account, blob: "vhds/crashdisk.vhd".into(), at_least: 4 * MIB },
+            at: KillAt::BlobBytes {
+                account,
+                blob: "vhds/crashdisk.vhd".into(),
+                at_least: 4 * MIB,
+            },
         },
-        KillPoint::request("managed image create answered", "PUT", "/Microsoft.Compute/images/crashdisk"),
-        KillPoint::request("AHBForRHEL extension create answered", "PUT", "/extensions/AHBForRHEL"),
-        KillPoint::request("VM license change answered", "PATCH", "/virtualMachines/licvm"),
+        KillPoint::request(
+            "managed image create answered",
+            "PUT",
+            "/Microsoft.Compute/images/crashdisk",
+        ),
+        KillPoint::request(
+            "AHBForRHEL extension create answered",
+            "PUT",
+            "/extensions/AHBForRHEL",
+        ),
+        KillPoint::request(
+            "VM license change answered",
+            "PATCH",
+            "/virtualMachines/licvm",
+        ),
     ];
     let destroy = vec![
-        KillPoint::request("uploaded image delete answered", "DELETE", "/Microsoft.Compute/images/crashdisk"),
-        KillPoint::request("VM license reset answered", "PATCH", "/virtualMachines/licvm"),
+        KillPoint::request(
+            "uploaded image delete answered",
+            "DELETE",
+            "/Microsoft.Compute/images/crashdisk",
+        ),
+        KillPoint::request(
+            "VM license reset answered",
+            "PATCH",
+            "/virtualMachines/licvm",
+        ),
     ];
     (ws, apply, destroy)
 }
@@ -408,11 +487,269 @@ fn red_hat_faults_end_in_success_or_a_clear_error_and_converge() {
 }
 
 /// What the clouds gained since `before` is `want`, id by id.
-fn assert_footprint(want: &BTreeMap<String, i64>, cloud: &LocalCloud, before: &crash::Inventory, when: &str) {
+fn assert_footprint(
+    want: &BTreeMap<String, i64>,
+    cloud: &LocalCloud,
+    before: &crash::Inventory,
+    when: &str,
+) {
     let differences = footprint_differences(want, &cloud.inventory().since(before));
     assert!(
         differences.is_empty(),
         "{when}: the clouds differ from a clean run:\n{}",
         differences.join("\n")
     );
+}
+
+/// The inventory is the judge of every kill cycle, so it must see what it
+/// is there to see: a second compose of one image (a duplicate), an
+/// activation key no run made (an orphan), and a key gone (a loss).
+#[test]
+fn the_inventory_sees_duplicates_orphans_and_losses() {
+    let cloud = LocalCloud::start();
+    let before = cloud.inventory();
+    let compose = json!({ "distribution": "rhel-9.6", "image_name": "probe-img", "image_requests": [{ "architecture": "x86_64", "image_type": "azure", "upload_request": { "type": "azure", "options": { "tenant_id": cloud.get("ARM_TENANT_ID"), "subscription_id": cloud.get("ARM_SUBSCRIPTION_ID"), "resource_group": "rhel-demo", "image_name": "probe-img" } } }] });
+    let (st, body) = cloud.redhat(
+        "POST",
+        "/api/image-builder/v1/compose",
+        Some(compose.clone()),
+    );
+    assert_eq!(st, 201, "{body}");
+    let one_build = cloud.inventory().since(&before);
+    assert_eq!(
+        one_build.get("compose probe-img"),
+        Some(&1),
+        "{one_build:?}"
+    );
+
+    let (st, body) = cloud.redhat("POST", "/api/image-builder/v1/compose", Some(compose));
+    assert_eq!(st, 201, "{body}");
+    let (st, body) = cloud.redhat("POST", "/api/rhsm/v2/activation_keys", Some(json!({ "name": "probe-orphan", "role": "Red Hat Enterprise Linux Server", "serviceLevel": "Self-Support", "usage": "Development/Test" })));
+    assert!(st < 300, "{body}");
+    let found = footprint_differences(&one_build, &cloud.inventory().since(&before));
+    assert!(
+        found
+            .iter()
+            .any(|d| d.starts_with("extra") && d.contains("compose probe-img")),
+        "a duplicate compose: {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| d.starts_with("extra") && d.contains("activation key probe-orphan")),
+        "an orphaned key: {found:?}"
+    );
+
+    let with_key = cloud.inventory();
+    let (st, body) = cloud.redhat("DELETE", "/api/rhsm/v2/activation_keys/probe-orphan", None);
+    assert!(st < 300, "{body}");
+    let found = footprint_differences(&with_key.since(&before), &cloud.inventory().since(&before));
+    assert!(
+        found
+            .iter()
+            .any(|d| d.starts_with("lost") && d.contains("activation key probe-orphan")),
+        "a lost key: {found:?}"
+    );
+}
+
+/// Tally of a soak, per event and overall.
+#[derive(Default)]
+struct Tally {
+    /// event -> (kills with the answer held, kills after the answer, not reached)
+    per_event: BTreeMap<&'static str, [usize; 3]>,
+    extra: Vec<String>,
+    lost: Vec<String>,
+    /// Cycles that did not converge or leaked a secret (the panic message).
+    failures: Vec<String>,
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// `make soak`: `SOAK_KILLS` (default 200) kills at random quickstart events
+/// (apply or destroy, answer held or sent), on a random Terraform, every
+/// fourth killed run under a light storm of 5xx and 429. Findings are
+/// gathered rather than fatal at once, written to
+/// `benches/results/reliability.md` (with the fuzz run `make soak` made
+/// before), and the test fails if any is not zero. `SOAK_SEED` replays.
+#[test]
+#[ignore = "long: run by make soak"]
+fn soak() {
+    let kills: usize = std::env::var("SOAK_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let mut rng = Rng::from_env("SOAK_SEED");
+    let seed_line = format!(
+        "SOAK_SEED={}",
+        std::env::var("SOAK_SEED").unwrap_or_else(|_| "(printed above)".into())
+    );
+    let started = std::time::Instant::now();
+    let tfs = terraforms();
+    let cloud = LocalCloud::start();
+    let workspaces: Vec<Workspace> = tfs
+        .iter()
+        .map(|tf| Workspace::quickstart(tf, &cloud))
+        .collect();
+    let reference = reference(&workspaces[0], &cloud);
+    let points: Vec<(&KillPoint, bool)> = QUICKSTART_APPLY
+        .iter()
+        .map(|p| (p, true))
+        .chain(QUICKSTART_DESTROY.iter().map(|p| (p, false)))
+        .collect();
+    let storm = [
+        json!({ "path": "*", "status": 503, "probability": 0.05 }),
+        json!({ "path": "*", "status": 429, "retry_after": 1, "probability": 0.05 }),
+    ];
+    let mut tally = Tally::default();
+    let log_before = cloud.request_log().len();
+    for cycle in 0..kills {
+        let (point, is_apply) = points[rng.below(points.len())];
+        let hold = rng.below(2) == 0;
+        let ws = &workspaces[rng.below(workspaces.len())];
+        let stormy = cycle % 4 == 3;
+        eprintln!(
+            "soak {}/{kills}: terraform {} {} at {point}{}",
+            cycle + 1,
+            ws.tf.version,
+            if hold { "held" } else { "answered" },
+            if stormy { " in a storm" } else { "" }
+        );
+        if stormy {
+            for f in &storm {
+                cloud.inject_fault(f.clone());
+            }
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if is_apply {
+                killed_apply_cycle(ws, &cloud, point, hold, &reference)
+            } else {
+                killed_destroy_cycle(ws, &cloud, point, hold, &reference)
+            }
+        }));
+        if stormy {
+            assert_eq!(cloud.control("DELETE", "faults", json!(null)).0, 204);
+        }
+        let entry = tally.per_event.entry(point.event).or_default();
+        match outcome {
+            Ok(f) => {
+                undo_by_design(&cloud, point, &f);
+                entry[if !f.reached {
+                    2
+                } else if hold {
+                    0
+                } else {
+                    1
+                }] += 1;
+                for d in f.differences.into_iter().filter(|d| !by_design(point, d)) {
+                    let d = format!("{}: {d}", point.event);
+                    if d.contains(": lost:") {
+                        tally.lost.push(d);
+                    } else {
+                        tally.extra.push(d);
+                    }
+                }
+            }
+            Err(p) => {
+                tally.failures.push(format!(
+                    "cycle {} ({point}): {}",
+                    cycle + 1,
+                    panic_message(p)
+                ));
+                // Start the next cycle clean whatever was left.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    ws.run(DESTROY);
+                }));
+            }
+        }
+    }
+    let injected = cloud.request_log()[log_before..]
+        .iter()
+        .filter(|e| {
+            e["response_body"]["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Injected fault"))
+        })
+        .count();
+    write_soak_report(&tally, kills, &seed_line, &tfs, injected, started.elapsed());
+    assert!(
+        tally.extra.is_empty() && tally.lost.is_empty() && tally.failures.is_empty(),
+        "the soak found problems (benches/results/reliability.md):\n{}\n{}\n{}",
+        tally.extra.join("\n"),
+        tally.lost.join("\n"),
+        tally.failures.join("\n")
+    );
+}
+
+fn write_soak_report(
+    tally: &Tally,
+    kills: usize,
+    seed_line: &str,
+    tfs: &[Terraform],
+    faults_injected: usize,
+    took: std::time::Duration,
+) {
+    use std::fmt::Write as _;
+    let root = rhelazure_acceptance_tests::repo_root();
+    let leaks = tally
+        .failures
+        .iter()
+        .filter(|f| f.contains("secrets leaked"))
+        .count();
+    // The fuzz run `make soak` makes first prints its seed and input count.
+    let fuzz = std::fs::read_to_string(root.join("target/soak-fuzz.log"))
+        .ok()
+        .and_then(|log| {
+            log.lines()
+                .find(|l| l.starts_with("fuzz replay: FUZZ_SEED="))
+                .map(|l| {
+                    format!(
+                        "{} ({})",
+                        l.trim_start_matches("fuzz replay: "),
+                        if log.contains("test result: ok") {
+                            "no panic"
+                        } else {
+                            "FAILED"
+                        }
+                    )
+                })
+        })
+        .unwrap_or_else(|| "not run (run make soak)".into());
+    let mut md = String::new();
+    let _ = writeln!(md, "# Reliability soak\n\nWritten by `make soak` (`SOAK_KILLS={kills}`, {seed_line}); replay a run with the same seed. Terraform {}; {:.0} min on this machine.\n", tfs.iter().map(|t| t.version.as_str()).collect::<Vec<_>>().join(" and "), took.as_secs_f64() / 60.0);
+    let _ = writeln!(md, "Each cycle kills the provider at one event of `examples/quickstart` (its answer held by the local cloud, so the service acted and the provider never heard; or sent first), runs the command again, and compares what the clouds hold, by id, with a clean run (see `acceptance-tests/src/crash.rs`).\n");
+    let _ = writeln!(
+        md,
+        "| event | kills, answer held | kills, answer sent | not reached |\n|---|---:|---:|---:|"
+    );
+    for (event, [held, sent, missed]) in &tally.per_event {
+        let _ = writeln!(md, "| {event} | {held} | {sent} | {missed} |");
+    }
+    let _ = writeln!(md, "\n| finding | count |\n|---|---:|");
+    let _ = writeln!(md, "| duplicates and orphans | {} |", tally.extra.len());
+    let _ = writeln!(md, "| lost objects | {} |", tally.lost.len());
+    let _ = writeln!(
+        md,
+        "| runs that did not converge | {} |",
+        tally.failures.len() - leaks
+    );
+    let _ = writeln!(
+        md,
+        "| secrets found (any encoding, logs, state, plans, output) | {leaks} |"
+    );
+    let _ = writeln!(
+        md,
+        "| faults injected (5xx, 429) and survived | {faults_injected} |"
+    );
+    let _ = writeln!(md, "| fuzz | {fuzz} |");
+    for f in tally.extra.iter().chain(&tally.lost).chain(&tally.failures) {
+        let _ = writeln!(md, "\n- {}", f.lines().next().unwrap_or(""));
+    }
+    let path = root.join("benches/results/reliability.md");
+    std::fs::write(&path, md).expect("write the soak report");
+    eprintln!("soak report: {}", path.display());
 }

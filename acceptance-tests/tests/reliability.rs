@@ -1,16 +1,3 @@
-//! Survival under crashes and faults, with the real Terraform CLI on
-//! `examples/quickstart` (six resources across ARM, RHSM, Sources and Image
-//! Builder):
-//! - the provider SIGKILLed at random points of applies and of a destroy, then
-//!   the command run again: it converges with no duplicate and no orphan in
-//!   the emulator, and the state file always parses;
-//! - storms of 5xx, 429 with Retry-After, connections dropped before and after
-//!   the server acted, slow answers and long-running operations that end
-//!   `Failed`: every run either succeeds or fails with a clear error, a re-run
-//!   converges, and nothing is lost or left behind.
-//!
-//! The random points come from `CRASH_SEED` (printed; set it to replay a failure).
-
 //! Survival under crashes and faults, with the real Terraform CLI:
 //! - the provider SIGKILLed at named events of applies and destroys (a
 //!   create answered, a long-running operation polled, a delete answered, a

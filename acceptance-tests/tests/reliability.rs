@@ -687,25 +687,30 @@ fn write_soak_report(
         .iter()
         .filter(|f| f.contains("secrets leaked"))
         .count();
-    // The fuzz run `make soak` makes first prints its seed and input count.
-    let fuzz = std::fs::read_to_string(root.join("target/soak-fuzz.log"))
-        .ok()
-        .and_then(|log| {
-            log.lines()
-                .find(|l| l.starts_with("fuzz replay: FUZZ_SEED="))
-                .map(|l| {
-                    format!(
-                        "{} ({})",
-                        l.trim_start_matches("fuzz replay: "),
-                        if log.contains("test result: ok") {
-                            "no panic"
-                        } else {
-                            "FAILED"
-                        }
-                    )
-                })
-        })
-        .unwrap_or_else(|| "not run (run make soak)".into());
+    // The fuzz runs `make soak` makes first print their seeds and counts.
+    let fuzz_log = std::fs::read_to_string(root.join("target/soak-fuzz.log")).unwrap_or_default();
+    let fuzz_line = |prefix: &str| {
+        fuzz_log
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.trim_start_matches(prefix).to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let fuzz = if fuzz_log.is_empty() {
+        "not run (run make soak)".to_string()
+    } else {
+        format!(
+            "random bytes: {}; typed calls against a configured provider: {}; {}",
+            fuzz_line("fuzz replay: "),
+            fuzz_line("typed fuzz: "),
+            if fuzz_log.matches("test result: ok").count() >= 2 {
+                "no panic"
+            } else {
+                "FAILED (see target/soak-fuzz.log)"
+            }
+        )
+    };
     let mut md = String::new();
     let _ = writeln!(md, "# Reliability soak\n\nWritten by `make soak` (`SOAK_KILLS={kills}`, {seed_line}); replay a run with the same seed. Terraform {}; {:.0} min on this machine.\n", tfs.iter().map(|t| t.version.as_str()).collect::<Vec<_>>().join(" and "), took.as_secs_f64() / 60.0);
     let _ = writeln!(md, "Each cycle kills the provider at one event of `examples/quickstart` (its answer held by the local cloud, so the service acted and the provider never heard; or sent first), runs the command again, and compares what the clouds hold, by id, with a clean run (see `acceptance-tests/src/crash.rs`).\n");

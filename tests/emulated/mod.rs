@@ -59,6 +59,29 @@ impl EmulatedCloud {
             .1
     }
 
+    /// The whole environment that points a provider at the emulator.
+    pub fn all_env(&self) -> Vec<(String, String)> {
+        self.running.as_ref().unwrap().emulator.env()
+    }
+
+    /// The request log (`GET /_emulator/requests`, JSON lines).
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let url = format!("{}/_emulator/requests", self.env("ARM_ENDPOINT"));
+        let text = self.rt.block_on(async {
+            self.http
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     /// Calls the control API (`/_emulator/<path>`); it must succeed.
     pub fn control(&self, method: &str, path: &str, body: serde_json::Value) {
         let url = format!("{}/_emulator/{path}", self.env("ARM_ENDPOINT"));

@@ -709,9 +709,6 @@ impl LocalCloud {
         resp.body_mut().read_to_string().unwrap_or_default()
     }
 
-    /// Every request the provider made (in the local cloud's request log) is an
-    /// operation of the official specs: method, path template, api-version.
-    /// Token endpoints and ARM operation-status URLs have no spec and are skipped.
     /// Every request the local cloud served so far (its request log).
     pub fn request_log(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
@@ -721,61 +718,22 @@ impl LocalCloud {
             .collect()
     }
 
+    /// Every request the provider made (in the local cloud's request log) is
+    /// an operation of the official specs: method, path template, and
+    /// api-version (ARM) or versioned base path (Red Hat). ARM's generic
+    /// `Resources_*` templates (`.../{resourceProviderNamespace}/
+    /// {parentResourcePath}/{resourceType}/{resourceName}`, `/{resourceId}`)
+    /// fit almost any path, so they do not count: a request must fit the
+    /// operation of its own resource provider. An operation-status URL
+    /// (ARM defines no operation for it) must be one the local cloud handed
+    /// out earlier in an `Azure-AsyncOperation` or `Location` header. Token
+    /// endpoints have no spec here and are skipped.
     pub fn assert_requests_in_spec(&self) {
-        let routes: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                repo_root().join("acceptance-tests/emulator/spec-routes.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        let routes = routes["routes"].as_array().unwrap();
-        let fits = |template: &str, path: &str| {
-            let t: Vec<&str> = template.trim_matches('/').split('/').collect();
-            let p: Vec<&str> = path.trim_matches('/').split('/').collect();
-            t.len() == p.len()
-                && t.iter().zip(&p).all(|(a, b)| {
-                    (a.starts_with('{') && a.ends_with('}')) || a.eq_ignore_ascii_case(b)
-                })
-        };
-        let log =
-            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
-        let mut misses = Vec::new();
-        let mut checked = 0;
-        for line in log.lines() {
-            let e: serde_json::Value = serde_json::from_str(line).unwrap();
-            let path = e["path"].as_str().unwrap_or("");
-            let lower = path.to_ascii_lowercase();
-            if lower.ends_with("/oauth2/v2.0/token")
-                || lower.starts_with("/sso/")
-                || lower.contains("/operations/")
-                || lower.contains("/operationresults/")
-            {
-                continue;
-            }
-            checked += 1;
-            let (p, rh) = match path.strip_prefix("/redhat") {
-                Some(p) => (p, true),
-                None => (path, false),
-            };
-            let ok = routes.iter().any(|r| {
-                r["method"] == e["method"]
-                    && fits(r["path"].as_str().unwrap(), p)
-                    && (rh || r["api_version"] == e["api_version"])
-            });
-            if !ok {
-                misses.push(format!(
-                    "{} {path} api-version={}",
-                    e["method"], e["api_version"]
-                ));
-            }
-        }
-        misses.sort();
-        misses.dedup();
-        assert!(checked > 0, "no requests were logged");
+        let routes = spec_routes();
+        let misses = unspecified_requests(&routes, &self.request_log());
         assert!(
             misses.is_empty(),
-            "requests outside ../shared/specs:\n{}",
+            "requests outside the specs (spec-routes.json) or to operation URLs never handed out:\n{}",
             misses.join("\n")
         );
     }
@@ -971,5 +929,139 @@ impl Workspace {
             "terraform {}: expected no changes:\n{}{}",
             self.tf.version, r.stdout, r.stderr
         );
+    }
+}
+
+/// The operations of `acceptance-tests/emulator/spec-routes.json` a request
+/// may fit: all but ARM's generic `Resources_*` templates, which fit almost
+/// any path (`.../{resourceProviderNamespace}/{parentResourcePath}/
+/// {resourceType}/{resourceName}`, `/{resourceId}`).
+pub fn spec_routes() -> Vec<serde_json::Value> {
+    const GENERIC: [&str; 4] = [
+        "{resourceProviderNamespace}",
+        "{parentResourcePath}",
+        "{resourceType}",
+        "{resourceId}",
+    ];
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("acceptance-tests/emulator/spec-routes.json"))
+            .expect("spec-routes.json"),
+    )
+    .expect("spec-routes.json is JSON");
+    doc["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            let p = r["path"].as_str().unwrap_or("");
+            !GENERIC.iter().any(|g| p.contains(g))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The requests of `log` no route of `routes` fits (see
+/// [`LocalCloud::assert_requests_in_spec`]), one line each, deduplicated.
+pub fn unspecified_requests(
+    routes: &[serde_json::Value],
+    log: &[serde_json::Value],
+) -> Vec<String> {
+    let fits = |template: &str, path: &str| {
+        let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+        let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a.eq_ignore_ascii_case(b))
+    };
+    let mut handed_out = std::collections::HashSet::new();
+    let mut misses = Vec::new();
+    let mut checked = 0;
+    for e in log {
+        let path = e["path"].as_str().unwrap_or("");
+        let lower = path.to_ascii_lowercase();
+        let method = e["method"].as_str().unwrap_or("");
+        if lower.ends_with("/oauth2/v2.0/token") || lower.starts_with("/sso/") {
+            continue;
+        }
+        checked += 1;
+        if lower.contains("/operations/")
+            || lower.contains("/operationresults/")
+            || lower.contains("/operationstatuses/")
+        {
+            if !(method == "GET" && handed_out.contains(&lower)) {
+                misses.push(format!(
+                    "{method} {path}: an operation URL the local cloud never handed out"
+                ));
+            }
+        } else {
+            let (p, rh) = match path.strip_prefix("/redhat") {
+                Some(p) => (p, true),
+                None => (path, false),
+            };
+            let ok = routes.iter().any(|r| {
+                r["method"] == e["method"]
+                    && fits(r["path"].as_str().unwrap_or(""), p)
+                    && (rh || r["api_version"] == e["api_version"])
+            });
+            if !ok {
+                misses.push(format!("{method} {path} api-version={}", e["api_version"]));
+            }
+        }
+        for url in e["operation_urls"].as_array().into_iter().flatten() {
+            if let Some(u) = url.as_str() {
+                // The path of an absolute URL (scheme://host/path?query).
+                let after_scheme = u.split_once("://").map_or(u, |(_, rest)| rest);
+                let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+                let path = path.split('?').next().unwrap_or("");
+                handed_out.insert(path.to_ascii_lowercase());
+            }
+        }
+    }
+    if checked == 0 {
+        misses.push("no requests were logged".into());
+    }
+    misses.sort();
+    misses.dedup();
+    misses
+}
+
+#[cfg(test)]
+mod route_check_tests {
+    use serde_json::json;
+
+    fn check(log: &[serde_json::Value]) -> Vec<String> {
+        super::unspecified_requests(&super::spec_routes(), log)
+    }
+
+    const SUB: &str = "/subscriptions/5ab5c41d-0000-4000-a000-00000000d3e0";
+
+    #[test]
+    fn a_path_only_the_generic_templates_fit_is_refused() {
+        let bad = json!({ "method": "PUT", "path": format!("{SUB}/resourceGroups/rg/providers/Microsoft.Foo/bar/baz/qux"), "api_version": "2024-03-01" });
+        let good = json!({ "method": "PUT", "path": format!("{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/x"), "api_version": "2024-03-01" });
+        let wrong_version = json!({ "method": "PUT", "path": format!("{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/x"), "api_version": "2099-01-01" });
+        assert_eq!(check(std::slice::from_ref(&good)), Vec::<String>::new());
+        assert_eq!(check(&[bad]).len(), 1);
+        assert_eq!(check(&[wrong_version]).len(), 1);
+    }
+
+    #[test]
+    fn an_operation_url_must_have_been_handed_out() {
+        let op = format!("{SUB}/providers/Microsoft.Compute/locations/eastus/operations/abc");
+        let put = json!({ "method": "PUT", "path": format!("{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/x"), "api_version": "2024-03-01", "operation_urls": [format!("https://127.0.0.1:1{op}?api-version=2024-03-01")] });
+        let poll = json!({ "method": "GET", "path": op, "api_version": "2024-03-01" });
+        let invented = json!({ "method": "GET", "path": format!("{SUB}/providers/Microsoft.Compute/locations/eastus/operations/other"), "api_version": "2024-03-01" });
+        assert_eq!(check(&[put.clone(), poll.clone()]), Vec::<String>::new());
+        assert_eq!(check(&[poll]).len(), 1, "polled before it was handed out");
+        assert_eq!(check(&[put, invented]).len(), 1);
+    }
+
+    #[test]
+    fn red_hat_paths_are_checked_with_their_version() {
+        let good = json!({ "method": "POST", "path": "/redhat/api/image-builder/v1/compose" });
+        let old = json!({ "method": "POST", "path": "/redhat/api/image-builder/v0/compose" });
+        assert_eq!(check(std::slice::from_ref(&good)), Vec::<String>::new());
+        assert_eq!(check(&[old]).len(), 1);
     }
 }

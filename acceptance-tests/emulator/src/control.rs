@@ -242,6 +242,10 @@ fn body_for_log(bytes: &[u8], content_type: Option<&str>) -> Json {
 
 /// Appends one request to the log (and to `--request-log FILE`).
 pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_body: &[u8]) {
+    let operation_urls: Vec<&str> = ["azure-asyncoperation", "location"]
+        .iter()
+        .filter_map(|h| resp.headers().get(*h)?.to_str().ok())
+        .collect();
     let mut entry = json!({
         "time": crate::http::rfc3339(crate::http::now_ms()),
         "method": req.method.as_str(),
@@ -253,6 +257,9 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         "user_agent": req.header("user-agent"),
         "request_body": body_for_log(&req.body, req.header("content-type")),
         "response_body": body_for_log(resp_body, resp.headers().get("content-type").and_then(|v| v.to_str().ok())),
+        // Where the client was told to poll: the conformance check matches
+        // operation-status requests against these, not against a path shape.
+        "operation_urls": operation_urls,
     });
     // Belt and braces: no seeded secret may appear anywhere in a log line.
     let mut line = entry.to_string();

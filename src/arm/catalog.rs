@@ -192,7 +192,10 @@ impl ArmClient {
         .await
     }
 
-    /// Accepts the terms: the GET body sent back with `accepted: true`, as the service requires.
+    /// Accepts the terms: the GET body's properties sent back with
+    /// `accepted: true`, as the service requires. `id`, `name`, `type` and
+    /// `systemData` are read-only in the spec (`AgreementTerms`), so they
+    /// stay out of the request, as Microsoft's SDKs leave them out.
     pub async fn accept_terms(
         &self,
         publisher: &str,
@@ -208,6 +211,7 @@ impl ArmClient {
                 message: "no terms for this plan".into(),
             })?;
         terms["properties"]["accepted"] = Json::Bool(true);
+        let terms = serde_json::json!({ "properties": terms["properties"] });
         let a = self
             .call(
                 Method::Put,

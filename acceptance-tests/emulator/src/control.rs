@@ -246,6 +246,16 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         .iter()
         .filter_map(|h| resp.headers().get(*h)?.to_str().ok())
         .collect();
+    // The response headers the specs speak of, for the traffic validators.
+    let response_headers: serde_json::Map<String, Json> = [
+        "content-type",
+        "azure-asyncoperation",
+        "location",
+        "retry-after",
+    ]
+    .iter()
+    .filter_map(|h| Some((h.to_string(), json!(resp.headers().get(*h)?.to_str().ok()?))))
+    .collect();
     let mut entry = json!({
         "time": crate::http::rfc3339(crate::http::now_ms()),
         "method": req.method.as_str(),
@@ -260,6 +270,7 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         // Where the client was told to poll: the conformance check matches
         // operation-status requests against these, not against a path shape.
         "operation_urls": operation_urls,
+        "response_headers": response_headers,
     });
     // Belt and braces: no seeded secret may appear anywhere in a log line.
     let mut line = entry.to_string();

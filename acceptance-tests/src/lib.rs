@@ -491,12 +491,38 @@ pub struct LocalCloud {
     agent: ureq::Agent,
 }
 
+/// Where every local cloud leaves its request log when it stops, for the
+/// spec validators `make test` runs over the whole suite's traffic
+/// (`scripts/validate-arm-traffic.js`). `RHELAZURE_TRAFFIC_DIR` overrides it.
+pub fn traffic_dir() -> PathBuf {
+    std::env::var_os("RHELAZURE_TRAFFIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/traffic"))
+}
+
 impl Drop for LocalCloud {
     fn drop(&mut self) {
         let _ = Command::new(repo_root().join("scripts/local-cloud.sh"))
             .arg("stop")
             .arg(self.dir.path())
             .status();
+        // The test's traffic, kept for the validators (a unique name: tests
+        // run in parallel and in several processes).
+        let log = self.dir.path().join("requests.jsonl");
+        let name = self
+            .dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = traffic_dir();
+        if log.exists() && std::fs::create_dir_all(&dir).is_ok() {
+            let test = std::thread::current()
+                .name()
+                .unwrap_or("test")
+                .replace("::", "-");
+            let _ = std::fs::copy(&log, dir.join(format!("{test}-{name}.jsonl")));
+        }
     }
 }
 

@@ -590,7 +590,6 @@ pub fn build_vm(
     out["_newOsDisk"] = json!({
         "id": disk_id, "name": disk_name, "type": "Microsoft.Compute/disks", "location": location, "tags": {},
         "managedBy": id, "sku": { "name": sat, "tier": if sat.starts_with("Premium") { "Premium" } else { "Standard" } },
-        "etag": format!("W/\"{}\"", crate::http::guid()),
         "properties": { "osType": "Linux", "hyperVGeneration": image_gen, "diskSizeGB": size_gb, "diskState": "Attached",
             "creationData": { "createOption": "FromImage" }, "provisioningState": "Succeeded", "uniqueId": crate::http::guid(),
             "timeCreated": crate::http::rfc3339(crate::http::now_ms()) },

@@ -35,6 +35,10 @@ pub struct TypeSpec {
     pub create_status: u16,
     /// Network resources are polled through Azure-AsyncOperation only.
     pub async_only: bool,
+    /// The spec's resource definition has a read-only `etag` (VMs and the
+    /// network types do; images, disks, galleries and storage accounts do
+    /// not, and Azure sends none for them).
+    pub etag: bool,
 }
 
 pub static TYPES: &[TypeSpec] = &[
@@ -44,6 +48,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[COMPUTE_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -52,6 +57,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[DISK_API],
         tracked: true,
         create_status: 202,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -60,6 +66,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[COMPUTE_API],
         tracked: true,
         create_status: 201,
+        etag: true,
         async_only: false,
     },
     TypeSpec {
@@ -68,6 +75,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[COMPUTE_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -76,6 +84,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[COMPUTE_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -84,6 +93,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[GALLERY_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -92,6 +102,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[GALLERY_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -100,6 +111,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[GALLERY_API],
         tracked: true,
         create_status: 201,
+        etag: false,
         async_only: false,
     },
     TypeSpec {
@@ -108,6 +120,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[NETWORK_API],
         tracked: true,
         create_status: 201,
+        etag: true,
         async_only: true,
     },
     TypeSpec {
@@ -116,6 +129,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[NETWORK_API],
         tracked: false,
         create_status: 201,
+        etag: true,
         async_only: true,
     },
     TypeSpec {
@@ -124,6 +138,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[NETWORK_API],
         tracked: true,
         create_status: 201,
+        etag: true,
         async_only: true,
     },
     TypeSpec {
@@ -132,6 +147,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[NETWORK_API],
         tracked: true,
         create_status: 201,
+        etag: true,
         async_only: true,
     },
     TypeSpec {
@@ -140,6 +156,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[NETWORK_API],
         tracked: true,
         create_status: 201,
+        etag: true,
         async_only: true,
     },
     TypeSpec {
@@ -148,6 +165,7 @@ pub static TYPES: &[TypeSpec] = &[
         api_versions: &[STORAGE_API],
         tracked: true,
         create_status: 202,
+        etag: false,
         async_only: false,
     },
 ];
@@ -434,7 +452,9 @@ pub fn crud(
             obj.insert("id".into(), json!(id));
             obj.insert("name".into(), json!(name_of(id)));
             obj.insert("type".into(), json!(spec.display));
-            obj.insert("etag".into(), json!(etag()));
+            if spec.etag {
+                obj.insert("etag".into(), json!(etag()));
+            }
             if spec.tracked {
                 obj.insert("location".into(), json!(location));
                 obj.insert(

@@ -327,7 +327,6 @@ fn finish(st: &mut State, c: &Compose) -> Result<(), Json> {
         Resource {
             body: json!({
                 "id": image_id, "name": name, "type": "Microsoft.Compute/images", "location": location,
-                "etag": format!("W/\"{}\"", crate::http::guid()),
                 "tags": { "created-by": "image-builder", "compose-id": c.id },
                 "properties": {
                     "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized",

@@ -326,12 +326,12 @@ fn bulk_create(emu: &Emulator, req: &Req) -> Response {
             .find(|(_, n, _)| *n == s["source_type_name"].as_str().unwrap_or(""))
             .map(|t| t.0)
             .unwrap_or("0");
-        let src = json!({
+        let src = without_nulls(json!({
             "id": id, "name": s["name"], "source_type_id": type_id, "uid": crate::http::guid(),
             "app_creation_workflow": s["app_creation_workflow"].as_str().unwrap_or("manual_configuration"),
-            "availability_status": "in_progress", "created_at": now, "updated_at": now, "paused_at": null,
+            "availability_status": "in_progress", "created_at": now, "updated_at": now,
             "source_ref": s.get("source_ref").cloned().unwrap_or(Json::Null),
-        });
+        }));
         by_name.insert(s["name"].as_str().unwrap_or("").to_string(), id.clone());
         st.sources.insert(id, src.clone());
         out_sources.push(src);
@@ -379,11 +379,11 @@ fn bulk_create(emu: &Emulator, req: &Req) -> Response {
             let sid = by_name.get(rname).cloned().unwrap_or_default();
             (json!(sid), json!(sid))
         };
-        let auth = json!({
+        let auth = without_nulls(json!({
             "id": id, "authtype": a["authtype"], "username": a["username"], "name": a.get("name").cloned().unwrap_or(Json::Null),
             "resource_type": a["resource_type"], "resource_id": resource_id, "availability_status": "in_progress",
             "extra": a.get("extra").cloned().unwrap_or(json!({})), "_source_id": source_id,
-        });
+        }));
         if auth["authtype"] == "lighthouse_subscription_id" {
             // Enrolment: the Azure subscription's gold images appear after a while.
             let sub_id = auth["username"].as_str().unwrap_or("").to_ascii_lowercase();
@@ -436,4 +436,13 @@ fn bulk_create(emu: &Emulator, req: &Req) -> Response {
         201,
         &json!({ "sources": out_sources, "endpoints": [], "applications": out_apps, "authentications": out_auths }),
     )
+}
+
+/// Sources leaves unset fields out of its answers (`omitempty` in the
+/// service's models; the spec types them as strings, never null).
+fn without_nulls(mut v: Json) -> Json {
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|_, x| !x.is_null());
+    }
+    v
 }

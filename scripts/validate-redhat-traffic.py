@@ -39,6 +39,35 @@ SPECS = [
 HOST = "https://console.redhat.com"
 
 
+def rhsm_error(body):
+    """RHSM v2's own error format (components ErrorResponse / ErrorDetails)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    return isinstance(err, dict) and isinstance(err.get("code"), int) and isinstance(err.get("message"), str)
+
+
+# Some RHSM v2 operations declare no 400 or 404 (showActivationKey,
+# createActivationKeys), though the API answers them so for a missing key or
+# a taken name, as it does for the operations that declare them. Such an
+# answer is accepted when it is in the API's own declared error format, and
+# counted apart. (The provider never takes an undeclared 404 as absence: it
+# confirms with the list.)
+UNDECLARED_ERRORS = {"RHSM v2": ((400, 404), rhsm_error)}
+
+
+def errors_list(body):
+    """Image Builder's and Sources' error format: {"errors": [{..., "detail"}]}."""
+    errs = body.get("errors") if isinstance(body, dict) else None
+    return isinstance(errs, list) and bool(errs) and all(isinstance(e, dict) and isinstance(e.get("detail"), str) for e in errs)
+
+
+# Throttling (429) and server-side failures (5xx) can come from any route:
+# console.redhat.com's API gateway answers them in front of every service,
+# whatever each operation declares. Accepted in the API's own error format,
+# and counted apart; the fault-injection tests are where they come from.
+GATEWAY_STATUSES = (429, 500, 502, 503, 504)
+ERROR_FORMATS = {"RHSM v2": rhsm_error, "Image Builder v1": errors_list, "Sources v3.1": errors_list}
+
+
 def string_keys(v):
     """YAML reads `200:` as an integer; OpenAPI keys are strings."""
     if isinstance(v, dict):
@@ -84,6 +113,8 @@ def main():
     counts = collections.Counter()
     invalid = collections.Counter()
     failures = {}
+    undeclared = 0
+    gateway = 0
     for file in log_files(sys.argv[1:]):
         for line in file.read_text().splitlines():
             try:
@@ -112,7 +143,14 @@ def main():
             try:
                 api.validate_response(request, response)
             except Exception as exc:
-                problems.append("response: " + detail(exc))
+                statuses, fits = UNDECLARED_ERRORS.get(name, ((), None))
+                undeclared_status = type(exc).__name__ == "ResponseNotFound"
+                if undeclared_status and e["status"] in statuses and fits(e.get("response_body")):
+                    undeclared += 1
+                elif undeclared_status and e["status"] in GATEWAY_STATUSES and ERROR_FORMATS[name](e.get("response_body")):
+                    gateway += 1
+                else:
+                    problems.append("response: " + detail(exc))
             counts[name] += 1
             if problems:
                 invalid[name] += 1
@@ -123,6 +161,10 @@ def main():
         print("  %-20s %7d exchanges, %d invalid" % (name, counts[name], invalid[name]))
     total, bad = sum(counts.values()), sum(invalid.values())
     print("  total: %d exchanges, %d invalid" % (total, bad))
+    print(
+        "  accepted beyond the specs: %d RHSM errors in its own format for statuses the operation does not declare, "
+        "%d gateway answers (429, 5xx) in the API's error format" % (undeclared, gateway)
+    )
     for f, where in failures.items():
         print("INVALID %s\n    first seen in %s" % (f, where))
     if total == 0:

@@ -209,3 +209,43 @@ fn errors_keep_the_apis_message_and_request_id() {
         .contains("x-rh-insights-request-id: 5f0c1d2e3a4b"));
     assert_eq!(s.seen()[1].path(), KEY_PATH);
 }
+
+/// `showActivationKey` documents no 404, so a refused show is not taken as
+/// "gone": the list, which the spec does document, confirms it. Missing
+/// from the list: None. Still listed: the show's error stands.
+#[test]
+fn a_missing_activation_key_is_confirmed_by_the_list() {
+    let s = Scripted::start();
+    let rh = client(&s);
+    let not_found = || {
+        Reply::json(
+            404,
+            json!({ "error": { "code": 404, "message": "activation key 'scripted' not found" } }),
+        )
+    };
+    s.then(token("t1", 900))
+        .then(not_found())
+        .then(Reply::json(200, json!({ "body": [{ "name": "other" }] })));
+    let gone = s
+        .run(rh.get_activation_key("scripted", within(60)))
+        .unwrap();
+    assert_eq!(gone, None);
+    s.then(not_found()).then(Reply::json(
+        200,
+        json!({ "body": [{ "name": "scripted" }] }),
+    ));
+    let err = s
+        .run(rh.get_activation_key("scripted", within(60)))
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    s.assert_script_done();
+    let paths: Vec<String> = s.seen().iter().map(|r| r.path().to_string()).collect();
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.ends_with("/activation_keys"))
+            .count(),
+        2,
+        "each refused show was checked against the list: {paths:?}"
+    );
+}

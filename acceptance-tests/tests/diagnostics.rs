@@ -20,23 +20,26 @@ fn every_refused_call_is_named_with_its_request_id() {
     let cloud = LocalCloud::start();
     let tf = &terraforms()[0];
     let ws = Workspace::quickstart(tf, &cloud);
-    for (method, path, code) in [
-        ("POST", "/api/rhsm/v2/activation_keys", "Forbidden"),
-        ("POST", "/api/sources/v3.1/bulk_create", "Forbidden"),
-        ("POST", "/api/image-builder/v1/compose", "Forbidden"),
+    for (method, path, status, code) in [
+        ("POST", "/api/rhsm/v2/activation_keys", 403, "Forbidden"),
+        // bulk_create declares 201 and 400 only: refused with what it declares.
+        ("POST", "/api/sources/v3.1/bulk_create", 400, "Bad Request"),
+        ("POST", "/api/image-builder/v1/compose", 403, "Forbidden"),
         (
             "PUT",
             "/networkInterfaces/quickstart-host-nic",
+            403,
             "AuthorizationFailed",
         ),
         (
             "PUT",
             "/microsoft.marketplaceordering",
+            403,
             "AuthorizationFailed",
         ),
     ] {
         cloud.inject_fault(
-            json!({ "method": method, "path": path, "status": 403, "code": code, "count": 1 }),
+            json!({ "method": method, "path": path, "status": status, "code": code, "count": 1 }),
         );
     }
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
@@ -48,7 +51,7 @@ fn every_refused_call_is_named_with_its_request_id() {
     let build = error_block(&all, "rhelazure_image_build.custom");
     for (block, call) in [
         (key, "POST /api/rhsm/v2/activation_keys answered 403"),
-        (access, "POST /api/sources/v3.1/bulk_create answered 403"),
+        (access, "POST /api/sources/v3.1/bulk_create answered 400"),
         (build, "POST /api/image-builder/v1/compose answered 403"),
     ] {
         assert!(block.starts_with("Could not "), "{block}");

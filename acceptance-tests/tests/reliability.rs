@@ -444,7 +444,8 @@ fn fault_storms_end_in_success_or_a_clear_error_and_converge() {
 
 /// Red Hat's services fail too: Red Hat SSO answers 503 and 429, RHSM
 /// throttles activation-key creation (429 with Retry-After), an Image Builder
-/// compose fails midway, and Sources refuses the enrolment once with 409.
+/// compose fails midway, and Sources refuses the enrolment once (400, the only
+/// refusal its spec declares for bulk_create).
 /// Each apply succeeds or fails with a diagnostic, the state file stays
 /// whole, a re-run converges, every fault was met, and nothing is
 /// duplicated or orphaned.
@@ -460,7 +461,7 @@ fn red_hat_faults_end_in_success_or_a_clear_error_and_converge() {
         json!({ "path": "/sso/", "status": 429, "retry_after": 1, "count": 1 }),
         json!({ "method": "POST", "path": "/api/rhsm/v2/activation_keys", "status": 429, "retry_after": 1, "count": 2 }),
         json!({ "method": "POST", "path": "/api/image-builder/v1/compose", "lro_fail": true, "message": "injected: osbuild failed", "count": 1 }),
-        json!({ "method": "POST", "path": "/api/sources/v3.1/bulk_create", "status": 409, "count": 1 }),
+        json!({ "method": "POST", "path": "/api/sources/v3.1/bulk_create", "status": 400, "count": 1 }),
     ] {
         cloud.inject_fault(f);
     }

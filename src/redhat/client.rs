@@ -252,21 +252,36 @@ impl RedHatClient {
 
     // --- RHSM v2: activation keys -------------------------------------------------
 
+    /// The key, or None when the organization has none of that name.
+    /// `showActivationKey` documents no 404, so a refusal of the show is not
+    /// taken as absence: absence is confirmed the way the spec allows, by
+    /// the list (`listActivationKeys`).
     pub async fn get_activation_key(
         &self,
         name: &str,
         deadline: Instant,
     ) -> Result<Option<Json>, RedHatError> {
-        Ok(self
+        let shown = self
             .call(
                 reqwest::Method::GET,
                 &format!("/api/rhsm/v2/activation_keys/{name}"),
                 None,
                 deadline,
-                true,
+                false,
             )
-            .await?
-            .map(|j| j["body"].clone()))
+            .await;
+        match shown {
+            Ok(j) => Ok(j.map(|j| j["body"].clone())),
+            Err(e) if matches!(e.status(), Some(400 | 404)) => {
+                let listed = self.list_activation_keys(deadline).await?;
+                if listed.iter().any(|k| k["name"] == name) {
+                    Err(e)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Every activation key of the organization (`listActivationKeys`; the

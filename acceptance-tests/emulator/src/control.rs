@@ -93,7 +93,47 @@ impl Fault {
         method_ok && path_ok
     }
 
-    pub fn response(&self) -> Response {
+    /// The injected answer, in the error format of the API `path` belongs
+    /// to: RHSM's `{"error": {"code": int, "message"}}`, Image Builder's and
+    /// Sources' `{"errors": [{"status", "title", "detail"}]}`, Red Hat SSO's
+    /// OAuth error, or ARM's (with `Retry-After` when given).
+    pub fn response(&self, path: &str) -> Response {
+        let status = self.status.unwrap_or(500);
+        let msg = self.message.clone().unwrap_or_else(|| {
+            format!(
+                "Injected fault {}: the local cloud answered {status}.",
+                self.id
+            )
+        });
+        let title = self.code.clone().unwrap_or_else(|| {
+            axum::http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error")
+                .to_string()
+        });
+        let red_hat = if path.starts_with("/redhat/api/rhsm/") {
+            Some(json!({ "error": { "code": status, "message": msg } }))
+        } else if path.starts_with("/redhat/api/") {
+            Some(
+                json!({ "errors": [{ "status": status.to_string(), "title": title, "detail": msg }] }),
+            )
+        } else if path.starts_with("/sso/") {
+            Some(json!({ "error": title, "error_description": msg }))
+        } else {
+            None
+        };
+        if let Some(body) = red_hat {
+            let mut r = json_response(status, &body);
+            if let Some(s) = self.retry_after {
+                crate::http::set_header(&mut r, "retry-after", &s.to_string());
+            }
+            return r;
+        }
+        self.arm_response()
+    }
+
+    fn arm_response(&self) -> Response {
         let status = self.status.unwrap_or(500);
         let code = self.code.clone().unwrap_or_else(|| match status {
             429 => "TooManyRequests".into(),

@@ -455,7 +455,7 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
                     control::drop_connection();
                 }
                 match f.status {
-                    Some(_) => f.response(),
+                    Some(_) => f.response(&req.path),
                     None if f.omit_operation_headers => {
                         let mut r = route(&emu, &req);
                         r.headers_mut().remove("azure-asyncoperation");

@@ -174,8 +174,8 @@ pub fn require_registered(emu: &Emulator, sub: &str, namespace: &str) -> Result<
         return Ok(());
     }
     let msg = format!("The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions.");
-    let mut e =
-        ArmError::new(409, "MissingSubscriptionRegistration", msg.clone()).target(namespace);
+    // ARM's own shape: the namespace is named only in the detail's `target`.
+    let mut e = ArmError::new(409, "MissingSubscriptionRegistration", msg.clone());
     e.details = vec![
         json!({ "code": "MissingSubscriptionRegistration", "target": namespace, "message": msg }),
     ];

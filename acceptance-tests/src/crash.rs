@@ -291,16 +291,22 @@ impl LocalCloud {
     }
 
     fn account_sas(&self, account: &str) -> String {
+        let mut cache = self.sas.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sas) = cache.get(account) {
+            return sas.clone();
+        }
         let (status, body) = self.arm(
             "POST",
             &format!("{account}/ListAccountSas?api-version=2023-05-01"),
             Some(json!({ "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rl", "signedExpiry": "2099-01-01T00:00:00Z" })),
         );
         assert_eq!(status, 200, "listAccountSas: {body}");
-        body["accountSasToken"]
+        let sas = body["accountSasToken"]
             .as_str()
             .unwrap_or_default()
-            .to_string()
+            .to_string();
+        cache.insert(account.to_string(), sas.clone());
+        sas
     }
 
     /// Every blob in Azurite, as `container/blob`.
@@ -353,7 +359,7 @@ impl LocalCloud {
 }
 
 /// A SplitMix64 generator: seeded soak and crash runs replay exactly.
-pub struct Rng(u64);
+pub struct Rng(u64, u64);
 
 impl Rng {
     /// Seeded from `var` when it is set (to replay a run), else from the
@@ -369,7 +375,12 @@ impl Rng {
                     .as_nanos() as u64
             });
         eprintln!("{var}={seed}");
-        Rng(seed)
+        Rng(seed, seed)
+    }
+
+    /// The seed it started from (to replay the run).
+    pub fn seed(&self) -> u64 {
+        self.1
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -489,6 +489,9 @@ pub struct LocalCloud {
     dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
     agent: ureq::Agent,
+    /// Account SAS tokens by storage account id: listAccountSas is a write
+    /// ARM counts against the subscription budget, so it is asked once.
+    sas: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Where every local cloud leaves its request log when it stops, for the
@@ -564,7 +567,12 @@ impl LocalCloud {
             .http_status_as_error(false)
             .build()
             .into();
-        LocalCloud { dir, env, agent }
+        LocalCloud {
+            dir,
+            env,
+            agent,
+            sas: Default::default(),
+        }
     }
 
     pub fn get(&self, k: &str) -> String {

@@ -572,10 +572,7 @@ fn soak() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
     let mut rng = Rng::from_env("SOAK_SEED");
-    let seed_line = format!(
-        "SOAK_SEED={}",
-        std::env::var("SOAK_SEED").unwrap_or_else(|_| "(printed above)".into())
-    );
+    let seed_line = format!("SOAK_SEED={}", rng.seed());
     let started = std::time::Instant::now();
     let tfs = terraforms();
     let cloud = LocalCloud::start();
@@ -713,7 +710,24 @@ fn write_soak_report(
         )
     };
     let mut md = String::new();
-    let _ = writeln!(md, "# Reliability soak\n\nWritten by `make soak` (`SOAK_KILLS={kills}`, {seed_line}); replay a run with the same seed. Terraform {}; {:.0} min on this machine.\n", tfs.iter().map(|t| t.version.as_str()).collect::<Vec<_>>().join(" and "), took.as_secs_f64() / 60.0);
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let commit = format!(
+        "{}{}",
+        git(&["rev-parse", "--short", "HEAD"]),
+        if git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+            ""
+        } else {
+            " with local changes"
+        }
+    );
+    let _ = writeln!(md, "# Reliability soak\n\nWritten by `make soak` (`SOAK_KILLS={kills}`, {seed_line}) at commit {commit}; replay a run with the same seed. Terraform {}; {:.0} min on this machine ({} cores).\n", tfs.iter().map(|t| t.version.as_str()).collect::<Vec<_>>().join(" and "), took.as_secs_f64() / 60.0, std::thread::available_parallelism().map_or(1, |n| n.get()));
     let _ = writeln!(md, "Each cycle kills the provider at one event of `examples/quickstart` (its answer held by the local cloud, so the service acted and the provider never heard; or sent first), runs the command again, and compares what the clouds hold, by id, with a clean run (see `acceptance-tests/src/crash.rs`).\n");
     let _ = writeln!(
         md,

@@ -1275,11 +1275,20 @@ fn etags_and_reset() {
     let c = Cloud::start();
     let t = c.arm_token();
     c.create_group(&t, "etag");
-    let path = format!(
+    // Images have no etag in their spec, and Azure sends none.
+    let image = format!(
         "{}/providers/Microsoft.Compute/images/e?api-version={COMPUTE}",
         Cloud::rg_path("etag")
     );
-    let created = c.put_and_wait(&t, &path, image_body("V2"));
+    let created = c.put_and_wait(&t, &image, image_body("V2"));
+    assert!(created.body.get("etag").is_none(), "{}", created.body);
+    // Virtual networks have one: conditional writes are checked against it.
+    let vnet_body = json!({ "location": "eastus", "properties": { "addressSpace": { "addressPrefixes": ["10.9.0.0/16"] } } });
+    let path = format!(
+        "{}/providers/Microsoft.Network/virtualNetworks/e?api-version={NETWORK}",
+        Cloud::rg_path("etag")
+    );
+    let created = c.put_and_wait(&t, &path, vnet_body.clone());
     let etag = created.body["etag"].as_str().unwrap().to_string();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -1292,7 +1301,7 @@ fn etags_and_reset() {
             .header("Authorization", format!("Bearer {t}"))
             .header("Content-Type", "application/json")
             .header("If-Match", tag)
-            .body(image_body("V2").to_string())
+            .body(vnet_body.to_string())
             .unwrap();
         agent.run(req).unwrap().status().as_u16()
     };
@@ -1304,7 +1313,7 @@ fn etags_and_reset() {
         .header("Authorization", format!("Bearer {t}"))
         .header("Content-Type", "application/json")
         .header("If-None-Match", "*")
-        .body(image_body("V2").to_string())
+        .body(vnet_body.to_string())
         .unwrap();
     assert_eq!(
         agent.run(none_match).unwrap().status().as_u16(),

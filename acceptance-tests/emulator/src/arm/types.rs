@@ -462,8 +462,14 @@ pub fn crud(
                     body.get("tags").cloned().unwrap_or(json!({})),
                 );
             }
-            built["properties"]["provisioningState"] =
-                json!(if creating { "Creating" } else { "Updating" });
+            // Storage's ProvisioningState enum has no Updating (Creating,
+            // ResolvingDNS, Succeeded): an account is never shown updating.
+            let storage = spec.key == "microsoft.storage/storageaccounts";
+            built["properties"]["provisioningState"] = json!(if creating || storage {
+                "Creating"
+            } else {
+                "Updating"
+            });
             if spec.key == "microsoft.network/virtualnetworks" {
                 if let Some(m) = built["properties"].as_object_mut() {
                     m.remove("subnets");

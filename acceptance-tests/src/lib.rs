@@ -829,6 +829,38 @@ impl LocalCloud {
         });
     }
 
+    /// A VM from a custom image (with its image and NIC) in the seeded
+    /// resource group, made "by another tool" through ARM; returns its id.
+    /// Made again, it is left as it is.
+    pub fn custom_image_vm(&self, name: &str) -> String {
+        use serde_json::json;
+        let sub = self.get("ARM_SUBSCRIPTION_ID");
+        let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+        let image = format!("{rg}/providers/Microsoft.Compute/images/{name}-img");
+        self.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+        let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic");
+        self.arm_settled("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
+        let id = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
+        if self
+            .arm("GET", &format!("{id}?api-version=2024-03-01"), None)
+            .0
+            == 200
+        {
+            return id;
+        }
+        let (s, body) = self.arm_settled("PUT", &format!("{id}?api-version=2024-03-01"), Some(json!({
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
+                "storageProfile": { "imageReference": { "id": image }, "osDisk": { "createOption": "FromImage", "deleteOption": "Delete" } },
+                "osProfile": { "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
+                "networkProfile": { "networkInterfaces": [{ "id": nic }] }
+            }
+        })));
+        assert_eq!(s, 201, "{body}");
+        id
+    }
+
     /// How many ARM writes (PUT, PATCH, DELETE, POST under `/subscriptions/`,
     /// the calls ARM's write budget counts) `log` holds.
     pub fn arm_writes(log: &[serde_json::Value]) -> usize {

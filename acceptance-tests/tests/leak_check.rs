@@ -8,6 +8,15 @@
 
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
 
+/// The text a caught panic carried.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 fn config(secret: &str, sensitive: bool) -> String {
     format!(
         "data \"rhelazure_client_config\" \"c\" {{}}\n\
@@ -41,11 +50,7 @@ fn a_credential_kept_in_the_clear_fails_the_workspace() {
         let _ = ws.run(&["apply", "-auto-approve", "-no-color"]);
     }));
     let payload = caught.expect_err("the leak check must fail this workspace");
-    let message = payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
+    let message = panic_message(&*payload);
     assert!(
         message.contains("secrets leaked") && message.contains("a credential of the test"),
         "{message}"
@@ -92,11 +97,7 @@ fn every_encoding_of_a_credential_fails_the_workspace() {
             let _ = ws.run(&["apply", "-auto-approve", "-no-color"]);
         }));
         let payload = caught.expect_err(&format!("the leak check must catch {expr}"));
-        let message = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
+        let message = panic_message(&*payload);
         assert!(
             message.contains("secrets leaked") && message.contains(&format!("({form})")),
             "{expr} is found as {form}: {message}"

@@ -284,21 +284,7 @@ fn image_and_license(
     let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/crashstore");
     // Made (202) or already there from the previous Terraform's turn (200).
     assert!(cloud.arm_settled("PUT", &format!("{account}?api-version=2023-05-01"), Some(json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }))).0 < 300);
-    let image = format!("{rg}/providers/Microsoft.Compute/images/licvm-img");
-    cloud.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
-    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/licvm-nic");
-    cloud.arm_settled("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
-    let vm = format!("{rg}/providers/Microsoft.Compute/virtualMachines/licvm");
-    let (s, body) = cloud.arm_settled("PUT", &format!("{vm}?api-version=2024-03-01"), Some(json!({
-        "location": "eastus",
-        "properties": {
-            "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
-            "storageProfile": { "imageReference": { "id": image }, "osDisk": { "createOption": "FromImage", "deleteOption": "Delete" } },
-            "osProfile": { "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
-            "networkProfile": { "networkInterfaces": [{ "id": nic }] }
-        }
-    })));
-    assert!(s < 300, "{body}");
+    let vm = cloud.custom_image_vm("licvm");
 
     let file = dir.join("disk.raw");
     let mut f = std::fs::File::create(&file).unwrap();

@@ -6,28 +6,6 @@
 use rhelazure_acceptance_tests::{terraforms, LocalCloud, Workspace};
 use serde_json::json;
 
-/// A VM (from a custom image) made "by another tool"; returns its id.
-fn vm(cloud: &LocalCloud, name: &str) -> String {
-    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
-    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let image = format!("{rg}/providers/Microsoft.Compute/images/{name}-img");
-    cloud.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
-    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic");
-    cloud.arm_settled("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
-    let id = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
-    let (s, body) = cloud.arm_settled("PUT", &format!("{id}?api-version=2024-03-01"), Some(json!({
-        "location": "eastus",
-        "properties": {
-            "hardwareProfile": { "vmSize": "Standard_D2s_v5" },
-            "storageProfile": { "imageReference": { "id": image }, "osDisk": { "createOption": "FromImage", "deleteOption": "Delete" } },
-            "osProfile": { "adminUsername": "cloud-user", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/cloud-user/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAA k" }] } } },
-            "networkProfile": { "networkInterfaces": [{ "id": nic }] }
-        }
-    })));
-    assert_eq!(s, 201, "{body}");
-    id
-}
-
 fn config(vm: &str, lt: &str) -> String {
     format!("resource \"rhelazure_vm_license\" \"l\" {{\n  virtual_machine_id = \"{vm}\"\n  license_type = \"{lt}\"\n}}\n")
 }
@@ -36,7 +14,7 @@ fn config(vm: &str, lt: &str) -> String {
 fn hybrid_benefit_lifecycle() {
     let cloud = LocalCloud::start();
     for tf in terraforms() {
-        let id = vm(&cloud, &format!("ahb-{}", tf.version.replace('.', "-")));
+        let id = cloud.custom_image_vm(&format!("ahb-{}", tf.version.replace('.', "-")));
         let license = || {
             cloud
                 .arm("GET", &format!("{id}?api-version=2024-03-01"), None)
@@ -93,6 +71,16 @@ fn hybrid_benefit_lifecycle() {
         );
         assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        // Hybrid Benefit removed out of band as azurerm spells it ("None"):
+        // drift too, put back by the plan.
+        cloud.arm_settled(
+            "PATCH",
+            &format!("{id}?api-version=2024-03-01"),
+            Some(json!({ "properties": { "licenseType": "None" } })),
+        );
+        assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
+        ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+        ws.assert_no_changes();
 
         let imp = Workspace::new(&tf, &config(&id, "RHEL_EUS")).cloud(&cloud);
         imp.run(&["import", "-no-color", "rhelazure_vm_license.l", &id])

@@ -148,12 +148,7 @@ impl RhelVm {
     /// None when nothing in the VM's model says RHEL.
     pub fn of(vm: &VirtualMachine) -> Option<RhelVm> {
         let image = vm.properties.storage_profile.image_reference.as_ref();
-        let license_type = vm
-            .properties
-            .license_type
-            .clone()
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| "NONE".to_string());
+        let license_type = license_type_of(vm).to_string();
         let red_hat = |s: &Option<String>| {
             s.as_deref()
                 .is_some_and(|p| p.eq_ignore_ascii_case("RedHat"))
@@ -268,10 +263,39 @@ fn version_from_sku(sku: &str) -> Option<String> {
     }
 }
 
+/// The VM's license type as this provider spells it: no Hybrid Benefit is
+/// `NONE` whether ARM says nothing, `NONE` or `None` (azurerm and the Azure
+/// CLI's older docs send `None`; ARM compares license types without case).
+pub fn license_type_of(vm: &VirtualMachine) -> &str {
+    vm.properties
+        .license_type
+        .as_deref()
+        .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("none"))
+        .unwrap_or("NONE")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn no_hybrid_benefit_reads_as_none_however_it_is_spelt() {
+        for lt in [
+            json!(null),
+            json!(""),
+            json!("None"),
+            json!("NONE"),
+            json!("none"),
+        ] {
+            let mut j = marketplace("RHEL", "9-lvm-gen2", "latest");
+            j["properties"]["licenseType"] = lt.clone();
+            assert_eq!(license_type_of(&vm(j)), "NONE", "{lt}");
+        }
+        let mut j = marketplace("RHEL", "9-lvm-gen2", "latest");
+        j["properties"]["licenseType"] = json!("RHEL_BASE");
+        assert_eq!(license_type_of(&vm(j)), "RHEL_BASE");
+    }
 
     fn vm(j: serde_json::Value) -> VirtualMachine {
         VirtualMachine::from_json(&j).unwrap()

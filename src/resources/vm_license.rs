@@ -300,13 +300,7 @@ impl Resource<ProviderData> for VmLicense {
 /// about its RHEL (left null for a VM that does not look like RHEL).
 fn fill_from_vm(state: &mut Value, vm: &VirtualMachine) {
     let rhel = RhelVm::of(vm);
-    let license = vm
-        .properties
-        .license_type
-        .as_deref()
-        .filter(|l| !l.is_empty())
-        .unwrap_or("NONE");
-    set(state, "license_type", license);
+    set(state, "license_type", super::rhel_vm::license_type_of(vm));
     let r = rhel.as_ref();
     set_str(state, "billing_model", r.map(|r| r.billing_model));
     set_str(state, "image", r.and_then(|r| r.image.as_deref()));

@@ -73,11 +73,12 @@ fn hybrid_benefit_lifecycle() {
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
         // Hybrid Benefit removed out of band as azurerm spells it ("None"):
         // drift too, put back by the plan.
-        cloud.arm_settled(
+        let (status, body) = cloud.arm_settled(
             "PATCH",
             &format!("{id}?api-version=2024-03-01"),
             Some(json!({ "properties": { "licenseType": "None" } })),
         );
+        assert!(status < 300, "{body}");
         assert_eq!(ws.planned_actions("rhelazure_vm_license.l"), vec!["update"]);
         ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
         ws.assert_no_changes();

@@ -264,8 +264,8 @@ fn version_from_sku(sku: &str) -> Option<String> {
 }
 
 /// The VM's license type as this provider spells it: no Hybrid Benefit is
-/// `NONE` whether ARM says nothing, `NONE` or `None` (azurerm and the Azure
-/// CLI's older docs send `None`; ARM compares license types without case).
+/// `NONE` whether ARM says nothing, `NONE` or `None` (the spelling azurerm
+/// sends to remove the benefit).
 pub fn license_type_of(vm: &VirtualMachine) -> &str {
     vm.properties
         .license_type

@@ -154,7 +154,16 @@ impl Resource<ProviderData> for VmLicense {
             "power_state",
         ] {
             let prior = plan.prior.attr(attr).clone();
-            plan.set(attr, prior);
+            // A VM whose image does not name RHEL is told apart as RHEL by its
+            // license type, so facts left null under `NONE` become known when
+            // the type changes.
+            let license_changes =
+                plan.config.attr("license_type") != plan.prior.attr("license_type");
+            if prior.is_null() && license_changes {
+                plan.set(attr, Value::Unknown(None));
+            } else {
+                plan.set(attr, prior);
+            }
         }
     }
 

@@ -253,7 +253,9 @@ pub fn build_vm(
     // pay-as-you-go types on a BYOS or custom image need the AHBForRHEL
     // extension first, and RHEL_BYOS needs Cloud Access.
     if let Some(lt) = props["licenseType"].as_str() {
-        const TYPES: [&str; 9] = [
+        // `None` as well as `NONE`: azurerm sends `None` to remove the benefit.
+        const TYPES: [&str; 10] = [
+            "None",
             "RHEL_BYOS",
             "RHEL_BASE",
             "RHEL_EUS",

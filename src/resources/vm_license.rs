@@ -154,12 +154,14 @@ impl Resource<ProviderData> for VmLicense {
             "power_state",
         ] {
             let prior = plan.prior.attr(attr).clone();
-            // A VM whose image does not name RHEL is told apart as RHEL by its
-            // license type, so facts left null under `NONE` become known when
-            // the type changes.
+            // A VM whose image does not name RHEL (no billing model was read)
+            // is told apart as RHEL by its license type: its facts, left null
+            // under `NONE`, become known when the type changes. A VM already
+            // known as RHEL keeps its facts, nulls included.
+            let unrecognised = plan.prior.attr("billing_model").is_null();
             let license_changes =
                 plan.config.attr("license_type") != plan.prior.attr("license_type");
-            if prior.is_null() && license_changes {
+            if prior.is_null() && unrecognised && license_changes {
                 plan.set(attr, Value::Unknown(None));
             } else {
                 plan.set(attr, prior);

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod emulated;
+#[path = "support/fuzz_run.rs"]
+mod fuzz_run;
 #[path = "support/fuzz_typed.rs"]
 mod fuzz_typed;
 
@@ -63,31 +65,14 @@ fn typed_inputs_drive_a_configured_provider_into_the_cloud_without_a_panic() {
         &cloud.env("ARM_SUBSCRIPTION_ID"),
     ));
 
-    let seed: u64 = match std::env::var("FUZZ_SEED") {
-        Ok(s) => s.parse().expect("FUZZ_SEED is a number"),
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5eed),
-    };
-    let inputs = std::env::var("FUZZ_TYPED_INPUTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(INPUTS);
+    let seed = fuzz_run::seed();
+    let inputs = fuzz_run::inputs("FUZZ_TYPED_INPUTS", INPUTS);
     eprintln!("typed fuzz: FUZZ_SEED={seed} ({inputs} inputs)");
-    let mut state = seed;
-    let mut next = move || {
-        // SplitMix64.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = fuzz_run::Rng::new(seed);
     let mut timed_out = 0;
     for i in 0..inputs {
-        let len = 16 + (next() % 240) as usize;
-        let input: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let len = 16 + rng.below(240);
+        let input: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         let shown = input.clone();
         let task_typed = typed.clone();
         let run = cloud.run(async move {

@@ -7,24 +7,14 @@
 
 #[path = "support/fuzz_driver.rs"]
 mod fuzz_driver;
+#[path = "support/fuzz_run.rs"]
+mod fuzz_run;
+
+use fuzz_run::Rng;
 
 /// Random inputs per run: enough to cover every call kind and target many
 /// times over, bounded so the suite stays fast.
 const RANDOM_INPUTS: usize = 100_000;
-
-/// xorshift64*: deterministic, so a failure reproduces from its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// One mutation of the kinds libFuzzer applies: flip, insert, delete,
 /// truncate, overwrite with an "interesting" msgpack byte, or splice.
@@ -39,7 +29,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, other: &[u8]) {
         }
         1 => {
             let i = rng.below(input.len() + 1);
-            input.insert(i, rng.next() as u8);
+            input.insert(i, rng.next_u64() as u8);
         }
         2 if input.len() > 2 => {
             input.remove(2 + rng.below(input.len() - 2));
@@ -79,21 +69,11 @@ async fn the_fuzz_corpus_replays_without_a_panic() {
 async fn random_inputs_end_as_diagnostics_never_a_panic() {
     let seeds = fuzz_driver::seeds();
     // A new seed each run, so the suite explores; printed, and
-    // FUZZ_SEED=<seed> replays a run exactly.
-    let seed = match std::env::var("FUZZ_SEED") {
-        Ok(s) => s.parse().expect("FUZZ_SEED is a number"),
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5eed),
-    };
-    // FUZZ_INPUTS=<n> runs longer (`make soak` does).
-    let inputs = std::env::var("FUZZ_INPUTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(RANDOM_INPUTS);
+    // FUZZ_SEED=<seed> replays a run exactly. FUZZ_INPUTS=<n> runs longer.
+    let seed = fuzz_run::seed();
+    let inputs = fuzz_run::inputs("FUZZ_INPUTS", RANDOM_INPUTS);
     eprintln!("fuzz replay: FUZZ_SEED={seed} ({inputs} inputs)");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     for i in 0..inputs {
         let mut input = seeds[rng.below(seeds.len())].clone();
         let other = &seeds[rng.below(seeds.len())];

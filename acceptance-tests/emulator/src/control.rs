@@ -105,53 +105,39 @@ impl Fault {
                 self.id
             )
         });
-        let title = self.code.clone().unwrap_or_else(|| {
-            axum::http::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error")
-                .to_string()
-        });
-        let red_hat = if path.starts_with("/redhat/api/rhsm/") {
-            Some(json!({ "error": { "code": status, "message": msg } }))
-        } else if path.starts_with("/redhat/api/") {
-            Some(
-                json!({ "errors": [{ "status": status.to_string(), "title": title, "detail": msg }] }),
-            )
-        } else if path.starts_with("/sso/") {
-            Some(json!({ "error": title, "error_description": msg }))
-        } else {
-            None
+        let title = || {
+            self.code.clone().unwrap_or_else(|| {
+                axum::http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error")
+                    .to_string()
+            })
         };
-        if let Some(body) = red_hat {
-            let mut r = json_response(status, &body);
+        let body = if path.starts_with("/redhat/api/rhsm/") {
+            json!({ "error": { "code": status, "message": msg } })
+        } else if path.starts_with("/redhat/api/") {
+            json!({ "errors": [{ "status": status.to_string(), "title": title(), "detail": msg }] })
+        } else if path.starts_with("/sso/") {
+            json!({ "error": title(), "error_description": msg })
+        } else {
+            let code = self.code.clone().unwrap_or_else(|| match status {
+                429 => "TooManyRequests".into(),
+                503 => "ServiceUnavailable".into(),
+                408 => "RequestTimeout".into(),
+                _ => "InternalServerError".into(),
+            });
+            let mut e = ArmError::new(status, &code, msg);
             if let Some(s) = self.retry_after {
-                crate::http::set_header(&mut r, "retry-after", &s.to_string());
+                e = e.header("Retry-After", s.to_string());
             }
-            return r;
-        }
-        self.arm_response()
-    }
-
-    fn arm_response(&self) -> Response {
-        let status = self.status.unwrap_or(500);
-        let code = self.code.clone().unwrap_or_else(|| match status {
-            429 => "TooManyRequests".into(),
-            503 => "ServiceUnavailable".into(),
-            408 => "RequestTimeout".into(),
-            _ => "InternalServerError".into(),
-        });
-        let msg = self.message.clone().unwrap_or_else(|| {
-            format!(
-                "Injected fault {}: the local cloud answered {status}.",
-                self.id
-            )
-        });
-        let mut e = ArmError::new(status, &code, msg);
+            return e.response();
+        };
+        let mut r = json_response(status, &body);
         if let Some(s) = self.retry_after {
-            e = e.header("Retry-After", s.to_string());
+            crate::http::set_header(&mut r, "retry-after", &s.to_string());
         }
-        e.response()
+        r
     }
 }
 

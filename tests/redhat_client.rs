@@ -186,7 +186,14 @@ fn cloud_access_enrolment_shows_gold_images() {
             "no gold images before enrolment"
         );
         let src = rh
-            .enrol_azure_subscription("rhel-on-azure", &sub, soon())
+            .enrol_azure_subscription(
+                "rhel-on-azure",
+                &rhelazure::redhat::Enrolment {
+                    subscription_id: sub.clone(),
+                    tenant_id: Some("tenant-of-the-test".into()),
+                },
+                soon(),
+            )
             .await
             .unwrap();
         // Gold images appear an operation's delay after enrolment: poll for them.
@@ -212,6 +219,13 @@ fn cloud_access_enrolment_shows_gold_images() {
         );
         let apps = rh.source_applications(&id, soon()).await.unwrap();
         assert_eq!(apps[0]["availability_status"], "available");
+        let enrolment = rh.source_enrolment(&id, soon()).await.unwrap().unwrap();
+        assert_eq!(enrolment.subscription_id, sub);
+        assert_eq!(
+            enrolment.tenant_id.as_deref(),
+            Some("tenant-of-the-test"),
+            "the tenant is kept where the spec puts it"
+        );
         let renamed = rh.rename_source(&id, "renamed", soon()).await.unwrap();
         assert_eq!(renamed["name"], "renamed");
         rh.delete_source(&id, soon()).await.unwrap();

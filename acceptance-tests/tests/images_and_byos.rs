@@ -391,3 +391,77 @@ fn cloud_access_enrolments_are_listed_and_adopted() {
     );
     other.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
+
+/// A source of the wanted name that enrols another subscription belongs to
+/// someone else: the create is refused at `name`, naming the source, and the
+/// source is left as it was. Names with spaces, `&`, `+`, `#` and `%` go
+/// through Red Hat's `filter[name]` query intact (the lookup finds the
+/// source, the adoption check reads it); an enrolment under such a name
+/// applies, reads back unchanged and imports.
+#[test]
+fn a_source_enrolling_another_subscription_is_not_adopted() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    let odd = "team a&b + c #1 100%";
+    let fresh = "5ab5c41d-0000-4000-a000-0000000fe5e5";
+    let theirs = Workspace::new(
+        tf,
+        &format!("resource \"rhelazure_cloud_access\" \"theirs\" {{\n  name = \"{odd}\"\n  azure_subscription_id = \"{fresh}\"\n  wait_for_gold_images = false\n}}\n"),
+    )
+    .cloud(&cloud);
+    theirs.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let before = cloud.state()["sources"].clone();
+    assert_eq!(before.as_object().unwrap().len(), 1, "{before}");
+
+    let mine = |name: &str| {
+        format!("resource \"rhelazure_cloud_access\" \"mine\" {{\n  name = \"{name}\"\n  wait_for_gold_images = false\n}}\n")
+    };
+    let ws = Workspace::new(tf, &mine(odd)).cloud(&cloud);
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    let all = r.all();
+    assert!(
+        all.contains("A Cloud Access source of this name enrols something else")
+            && all.contains(&format!("subscription {fresh}"))
+            && all.contains("left untouched"),
+        "{all}"
+    );
+    assert!(all.contains("with rhelazure_cloud_access.mine"), "{all}");
+    assert_eq!(cloud.state()["sources"], before, "their source untouched");
+    let show = ws.run(&["show", "-json"]).ok().json();
+    assert!(
+        show["values"]["root_module"]["resources"].is_null(),
+        "nothing in state: {show}"
+    );
+
+    // The same odd characters in a name of our own: found again on read,
+    // no changes after apply, and importable by id.
+    let own = format!("{odd} (ours)");
+    ws.write_config(&mine(&own));
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let show = ws.run(&["show", "-json"]).ok().json();
+    let res = &show["values"]["root_module"]["resources"][0]["values"];
+    assert_eq!(res["name"], own.as_str());
+    let id = res["id"].as_str().unwrap().to_string();
+    let lookups = cloud
+        .request_log()
+        .iter()
+        .filter(|e| e["method"] == "GET" && e["path"] == "/redhat/api/sources/v3.1/sources")
+        .filter_map(|e| e["query"]["filter[name]"].as_str().map(str::to_string))
+        .collect::<Vec<_>>();
+    assert!(lookups.contains(&odd.to_string()), "{lookups:?}");
+    assert!(lookups.contains(&own), "{lookups:?}");
+    // (wait_for_gold_images is not read from Red Hat: import takes its default.)
+    let imp = Workspace::new(
+        tf,
+        &format!("resource \"rhelazure_cloud_access\" \"mine\" {{\n  name = \"{own}\"\n}}\n"),
+    )
+    .cloud(&cloud);
+    imp.run(&["import", "-no-color", "rhelazure_cloud_access.mine", &id])
+        .ok();
+    imp.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    theirs.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(cloud.state()["sources"], json!({}), "nothing left");
+}

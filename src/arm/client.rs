@@ -165,9 +165,10 @@ impl ArmClient {
 
     fn url(&self, path: &str, api_version: Option<&str>) -> Result<Url, ArmError> {
         let full = if path.starts_with("https://") || path.starts_with("http://") {
+            // nextLink and operation URLs come from ARM already encoded.
             path.to_string()
         } else {
-            format!("{}{path}", self.endpoint)
+            format!("{}{}", self.endpoint, encode_path(path))
         };
         let full = match api_version {
             Some(v) => format!(
@@ -668,5 +669,72 @@ fn progress(op: &Operation<'_>, last: &mut Instant) {
     if last.elapsed() >= PROGRESS_EVERY {
         tracing::info!(target: "rhelazure.arm", operation = %op.what(), elapsed_s = op.started.elapsed().as_secs(), "still waiting for the operation");
         *last = Instant::now();
+    }
+}
+
+/// What a path segment may not carry raw: besides controls, the characters
+/// RFC 3986 reserves for delimiting (`#`, `?`, `%`) or that are unsafe in a
+/// URL (space, quotes, braces). `&`, `+`, `=` and `;` stay, as Azure's SDKs
+/// leave them.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// Percent-encodes each segment of a resource path built from ids and names
+/// (a name may hold a space or `#`); a query the caller wrote stays as it is.
+fn encode_path(path: &str) -> String {
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut out: String = path
+        .split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_path;
+
+    #[test]
+    fn names_survive_the_path() {
+        let name = "a b&c+d#e%f ü(1).x";
+        let path = format!(
+            "/subscriptions/s/resourceGroups/{name}/providers/Microsoft.Compute/images/{name}"
+        );
+        let encoded = encode_path(&path);
+        let url = reqwest::Url::parse(&format!("https://management.azure.com{encoded}")).unwrap();
+        assert!(url.query().is_none() && url.fragment().is_none(), "{url}");
+        let segments: Vec<String> = url
+            .path_segments()
+            .unwrap()
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(segments[3], name);
+        assert_eq!(segments[7], name);
+        assert_eq!(
+            encode_path("/subscriptions/s/providers/X?api-version=1&$filter=a eq 'b'"),
+            "/subscriptions/s/providers/X?api-version=1&$filter=a eq 'b'"
+        );
     }
 }

@@ -395,17 +395,23 @@ impl RedHatClient {
 
     /// Enrols an Azure subscription in Cloud Access: an `azure` source with the
     /// RHEL management (`cloud-meter`) application and a
-    /// `lighthouse_subscription_id` authentication, in one `bulk_create`.
+    /// `lighthouse_subscription_id` authentication, in one `bulk_create`. The
+    /// tenant, when known, goes where the spec keeps it
+    /// (`extra.azure.tenant_id`), so a later adoption can tell tenants apart.
     pub async fn enrol_azure_subscription(
         &self,
         source_name: &str,
-        subscription_id: &str,
+        enrolment: &Enrolment,
         deadline: Instant,
     ) -> Result<Json, RedHatError> {
+        let mut auth = json!({ "resource_type": "Application", "resource_name": "/insights/platform/cloud-meter", "authtype": "lighthouse_subscription_id", "username": enrolment.subscription_id });
+        if let Some(t) = &enrolment.tenant_id {
+            auth["extra"] = json!({ "azure": { "tenant_id": t } });
+        }
         let body = json!({
             "sources": [{ "name": source_name, "source_type_name": "azure", "app_creation_workflow": "manual_configuration" }],
             "applications": [{ "source_name": source_name, "application_type_name": "/insights/platform/cloud-meter" }],
-            "authentications": [{ "resource_type": "Application", "resource_name": "/insights/platform/cloud-meter", "authtype": "lighthouse_subscription_id", "username": subscription_id }],
+            "authentications": [auth],
         });
         let j = self
             .call(
@@ -475,9 +481,11 @@ impl RedHatClient {
         name: &str,
         deadline: Instant,
     ) -> Result<Option<Json>, RedHatError> {
+        // Names may hold any character (`&`, `+`, `#`, `%` included): the
+        // value is encoded as a query component, never pasted raw.
         let path = format!(
             "/api/sources/v3.1/sources?filter[name]={}",
-            name.replace(' ', "%20")
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
         );
         let j = self
             .call(reqwest::Method::GET, &path, None, deadline, false)
@@ -519,12 +527,14 @@ impl RedHatClient {
         Ok(j["data"].as_array().cloned().unwrap_or_default())
     }
 
-    /// The Azure subscription a source enrols (its `lighthouse_subscription_id` authentication).
-    pub async fn source_subscription(
+    /// The Azure subscription (and tenant, where recorded) a source enrols:
+    /// its `lighthouse_subscription_id` authentication. None when the source
+    /// has no such authentication (it is not a Cloud Access enrolment).
+    pub async fn source_enrolment(
         &self,
         id: &str,
         deadline: Instant,
-    ) -> Result<Option<String>, RedHatError> {
+    ) -> Result<Option<Enrolment>, RedHatError> {
         let j = self
             .call(
                 reqwest::Method::GET,
@@ -541,7 +551,15 @@ impl RedHatClient {
                 d.iter()
                     .find(|a| a["authtype"] == "lighthouse_subscription_id")
             })
-            .and_then(|a| a["username"].as_str().map(str::to_string)))
+            .and_then(|a| {
+                Some(Enrolment {
+                    subscription_id: a["username"].as_str()?.to_string(),
+                    tenant_id: a["extra"]["azure"]["tenant_id"]
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string),
+                })
+            }))
     }
 
     pub async fn rename_source(
@@ -756,4 +774,60 @@ fn repository_labels(labels: &[String]) -> Json {
             .map(|l| json!({ "repositoryLabel": l }))
             .collect(),
     )
+}
+
+/// What a Cloud Access source enrols: an Azure subscription and, where it
+/// was recorded, its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub subscription_id: String,
+    pub tenant_id: Option<String>,
+}
+
+impl Enrolment {
+    /// Whether `other` names the same enrolment: subscription ids compare
+    /// without case (they are GUIDs); tenants only when both are known, since
+    /// an enrolment made elsewhere may not have recorded one.
+    pub fn same_as(&self, other: &Enrolment) -> bool {
+        self.subscription_id
+            .eq_ignore_ascii_case(&other.subscription_id)
+            && match (&self.tenant_id, &other.tenant_id) {
+                (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                _ => true,
+            }
+    }
+}
+
+#[cfg(test)]
+mod enrolment_tests {
+    use super::Enrolment;
+
+    fn e(sub: &str, tenant: Option<&str>) -> Enrolment {
+        Enrolment {
+            subscription_id: sub.into(),
+            tenant_id: tenant.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn an_enrolment_is_the_same_only_for_the_same_subscription_and_tenant() {
+        let ours = e("AAAA-1", Some("T1"));
+        assert!(
+            ours.same_as(&e("aaaa-1", Some("t1"))),
+            "GUIDs compare without case"
+        );
+        assert!(
+            ours.same_as(&e("aaaa-1", None)),
+            "a source that recorded no tenant"
+        );
+        assert!(
+            e("aaaa-1", None).same_as(&ours),
+            "a provider that knows no tenant"
+        );
+        assert!(
+            !ours.same_as(&e("aaaa-2", Some("T1"))),
+            "another subscription"
+        );
+        assert!(!ours.same_as(&e("aaaa-1", Some("T2"))), "another tenant");
+    }
 }

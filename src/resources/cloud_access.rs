@@ -5,7 +5,8 @@
 //! images (`rhel-byos`) are visible in the subscription's Marketplace.
 //!
 //! A re-run after a half-finished create adopts the source it already made
-//! (same name, same subscription) instead of enrolling twice.
+//! (same name, same subscription and tenant) instead of enrolling twice; a
+//! source of that name enrolling anything else is refused and left alone.
 //!
 //! Its list resource finds the organization's Cloud Access enrolments.
 
@@ -13,10 +14,11 @@ use std::time::Duration;
 
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
-    ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
+    ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::redhat::Enrolment;
 use async_trait::async_trait;
 
 pub struct CloudAccess;
@@ -27,6 +29,46 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 fn default_name(sub: &str) -> String {
     format!("azure-{sub}")
+}
+
+/// A source of the wanted name exists but enrols another subscription or
+/// tenant (or nothing): adopting it would take over someone else's enrolment.
+fn conflicting_source(
+    name: &str,
+    id: &str,
+    found: Option<&Enrolment>,
+    wanted: &Enrolment,
+) -> Diagnostic {
+    let what = match found {
+        Some(Enrolment {
+            subscription_id,
+            tenant_id: Some(t),
+        }) => {
+            format!("subscription {subscription_id} of tenant {t}")
+        }
+        Some(Enrolment {
+            subscription_id,
+            tenant_id: None,
+        }) => {
+            format!("subscription {subscription_id}")
+        }
+        None => {
+            "no Azure subscription (it has no lighthouse_subscription_id authentication)".into()
+        }
+    };
+    let want = match &wanted.tenant_id {
+        Some(t) => format!("subscription {} of tenant {t}", wanted.subscription_id),
+        None => format!("subscription {}", wanted.subscription_id),
+    };
+    Diagnostic::error(
+        "A Cloud Access source of this name enrols something else",
+        format!(
+            "Red Hat already has a source named \"{name}\" (id {id}); it enrols {what}, not {want}. \
+             It was left untouched. Choose another name, or, if that source is the one you mean, \
+             set azure_subscription_id to match and import it (terraform import with id {id})."
+        ),
+    )
+    .at(AttributePath::attrs(&["name"]))
 }
 
 #[async_trait]
@@ -107,10 +149,32 @@ impl Resource<ProviderData> for CloudAccess {
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
         let sub = opt_str(planned, "azure_subscription_id").unwrap_or_default();
         let name = opt_str(planned, "name").unwrap_or_else(|| default_name(&sub));
-        // Adopt our own earlier, half-finished enrolment.
+        let wanted = Enrolment {
+            subscription_id: sub.clone(),
+            tenant_id: data.settings.azure.tenant_id.clone(),
+        };
+        // Adopt our own earlier, half-finished enrolment; a source of that
+        // name enrolling anything else is someone else's and stays untouched.
         let source = match rh.find_source(&name, dl).await {
-            Ok(Some(s)) => s,
-            Ok(None) => match rh.enrol_azure_subscription(&name, &sub, dl).await {
+            Ok(Some(s)) => {
+                let id = s["id"].as_str().unwrap_or_default();
+                match rh.source_enrolment(id, dl).await {
+                    Ok(Some(e)) if e.same_as(&wanted) => s,
+                    Ok(other) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            conflicting_source(&name, id, other.as_ref(), &wanted).into(),
+                        )
+                    }
+                    Err(e) => {
+                        return ApplyOutcome::failed(
+                            Value::Null,
+                            redhat_diag("read what the existing source enrols", &e).into(),
+                        )
+                    }
+                }
+            }
+            Ok(None) => match rh.enrol_azure_subscription(&name, &wanted, dl).await {
                 Ok(s) => s,
                 Err(e) => {
                     return ApplyOutcome::failed(
@@ -336,9 +400,10 @@ impl CloudAccess {
             return Ok(None);
         };
         let auths_sub = rh
-            .source_subscription(&id, dl)
+            .source_enrolment(&id, dl)
             .await
             .map_err(|e| Diagnostics::from(redhat_diag("read the enrolled subscription", &e)))?
+            .map(|e| e.subscription_id)
             .or_else(|| opt_str(state, "azure_subscription_id"));
         let mut s = state.clone();
         set_str(&mut s, "name", source["name"].as_str());

@@ -286,6 +286,8 @@ pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_b
         "time": crate::http::rfc3339(crate::http::now_ms()),
         "method": req.method.as_str(),
         "path": req.path,
+        // Decoded, so tests see the values a client meant to send.
+        "query": req.query,
         "api_version": req.api_version(),
         "status": resp.status().as_u16(),
         "duration_ms": took.as_millis() as u64,

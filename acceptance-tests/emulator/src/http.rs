@@ -67,42 +67,17 @@ impl Req {
     }
 }
 
+/// A query string or form body (`+` is a space there), decoded.
 pub fn parse_query(q: &str) -> BTreeMap<String, String> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
-/// Percent-decoding (and `+` as space, for forms). Invalid escapes pass through.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// One path segment, percent-decoded. Unlike a query, `+` in a path is a
+/// plus sign; invalid escapes pass through as written.
+pub fn path_segment(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// An ARM-style error: `{"error":{"code","message","target","details"}}`.
@@ -247,9 +222,12 @@ mod tests {
 
     #[test]
     fn decoding_and_guids() {
-        assert_eq!(percent_decode("a%2Fb+c"), "a/b c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(path_segment("a%2Fb+c"), "a/b+c");
+        assert_eq!(path_segment("100%"), "100%");
+        assert_eq!(path_segment("%zz"), "%zz");
+        let q = parse_query("filter%5Bname%5D=a%26b+%2B%23%25&x=1");
+        assert_eq!(q["filter[name]"], "a&b +#%");
+        assert_eq!(q["x"], "1");
         assert_eq!(guid().len(), 36);
         assert_eq!(normalize_location("West US 2"), "westus2");
     }

@@ -423,7 +423,7 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
         segments: raw_path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(http::percent_decode)
+            .map(http::path_segment)
             .collect(),
         path: raw_path,
         query: http::parse_query(parts.uri.query().unwrap_or("")),

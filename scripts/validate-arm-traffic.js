@@ -90,12 +90,18 @@ function logFiles(args) {
   return out;
 }
 
-// The Subscriptions API (`GET /subscriptions`, `/tenants`) has no vendored
-// spec: only the Azure CLI calls it in the suite (`az login` in the
-// Azure CLI authentication tests), never the provider.
+// The Subscriptions API (`GET /subscriptions`, `/tenants`,
+// `/subscriptions/{id}` and its `/locations`) has no vendored spec: only the
+// Azure CLI calls it in the suite (`az login`, `az account show`,
+// `az account list-locations` in the Azure CLI authentication tests), never
+// the provider.
 function unjudged(p) {
   const l = p.toLowerCase().replace(/\/$/, "");
-  return l === "/subscriptions" || l === "/tenants";
+  return (
+    l === "/subscriptions" ||
+    l === "/tenants" ||
+    /^\/subscriptions\/[^/]+(\/locations)?$/.test(l)
+  );
 }
 
 function skipped(p) {

@@ -440,6 +440,19 @@ fn the_azure_cli_login_is_used_without_a_secret_in_terraform() {
     );
 
     az.log_in(&cloud);
+    // Microsoft's own SDK reads the Subscriptions API's answers.
+    let shown: serde_json::Value =
+        serde_json::from_str(&az.run(&["account", "show", "--output", "json"])).unwrap();
+    assert_eq!(shown["id"], cloud.get("ARM_SUBSCRIPTION_ID"));
+    let regions: serde_json::Value =
+        serde_json::from_str(&az.run(&["account", "list-locations", "--output", "json"])).unwrap();
+    let eastus = regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "eastus")
+        .unwrap_or_else(|| panic!("eastus among {regions}"));
+    assert_eq!(eastus["displayName"], "East US");
     let before = cloud.request_log().len();
     authenticates_with(&workspace(), "AzureCli");
     let during = &cloud.request_log()[before..];

@@ -180,6 +180,51 @@ fn identity_and_the_real_401s() {
 }
 
 #[test]
+fn subscription_and_its_locations() {
+    let c = Cloud::start();
+    let t = c.arm_token();
+    let r = c.request(
+        "GET",
+        &format!("/subscriptions/{SUB}?api-version=2022-12-01"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["subscriptionId"], SUB);
+    assert_eq!(r.body["state"], "Enabled");
+    let r = c.request(
+        "GET",
+        &format!("/subscriptions/{SUB}/locations?api-version=2022-12-01"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let value = r.body["value"].as_array().unwrap();
+    let eastus = value
+        .iter()
+        .find(|l| l["name"] == "eastus")
+        .expect("eastus listed");
+    assert_eq!(
+        eastus["id"],
+        format!("/subscriptions/{SUB}/locations/eastus")
+    );
+    assert_eq!(eastus["displayName"], "East US");
+    assert_eq!(eastus["type"], "Region");
+    assert_eq!(eastus["metadata"]["pairedRegion"][0]["name"], "westus");
+    assert!(
+        r.body.get("nextLink").is_none(),
+        "one page, as the spec says"
+    );
+    let r = c.request(
+        "GET",
+        &format!("/subscriptions/{SUB}/locations?api-version=2099-01-01"),
+        Some(&t),
+        None,
+    );
+    assert_eq!((r.status, r.code()), (400, "InvalidApiVersionParameter"));
+}
+
+#[test]
 fn resource_groups_api_versions_and_validation() {
     let c = Cloud::start();
     let t = c.arm_token();
@@ -191,9 +236,10 @@ fn resource_groups_api_versions_and_validation() {
         Some(&t),
         None,
     );
-    assert_eq!(r.status, 400);
+    // Microsoft.Resources' own types: the front door's error, not a resource provider's.
+    assert_eq!((r.status, r.code()), (400, "InvalidApiVersionParameter"));
     assert!(
-        r.text.contains("2024-03-01"),
+        r.text.contains("The api-version '1999-01-01' is invalid") && r.text.contains("2024-03-01"),
         "names the supported version: {}",
         r.text
     );

@@ -108,24 +108,46 @@ fn check_api(req: &Req, supported: &[&str], what: &str) -> Result<(), ArmError> 
     ))
 }
 
+/// The api-version check of Microsoft.Resources' own types (resource groups,
+/// providers, subscriptions): ARM's front door answers
+/// `InvalidApiVersionParameter` there, where a resource provider's types get
+/// `NoRegisteredProviderFound`.
+fn check_resources_api(req: &Req, supported: &[&str]) -> Result<(), ArmError> {
+    let v = req.api_version().unwrap_or_default();
+    if supported.contains(&v) {
+        return Ok(());
+    }
+    Err(ArmError::bad_request(
+        "InvalidApiVersionParameter",
+        format!(
+            "The api-version '{v}' is invalid. The supported versions are '{}'.",
+            supported.join(",")
+        ),
+    ))
+}
+
 fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> {
     let seg: Vec<String> = req.segments.iter().map(|s| lower(s)).collect();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
     match s.as_slice() {
+        ["subscriptions", _] if req.method == Method::GET => subscriptions::get(emu, req, sub),
+        ["subscriptions", _, "locations"] if req.method == Method::GET => {
+            subscriptions::list_locations(emu, req, sub)
+        }
         ["subscriptions", _, "resourcegroups"] => {
-            check_api(req, &[RESOURCES_API], "resourceGroups")?;
+            check_resources_api(req, &[RESOURCES_API])?;
             list_groups(emu, req, sub)
         }
         ["subscriptions", _, "resourcegroups", _] => {
-            check_api(req, &[RESOURCES_API], "resourceGroups")?;
+            check_resources_api(req, &[RESOURCES_API])?;
             resource_group(emu, req, sub, &req.segments[3])
         }
         ["subscriptions", _, "providers", ns] => {
-            check_api(req, &[RESOURCES_API], "providers")?;
+            check_resources_api(req, &[RESOURCES_API])?;
             provider_state(emu, sub, &req.segments[3], ns, false)
         }
         ["subscriptions", _, "providers", ns, "register"] if req.method == Method::POST => {
-            check_api(req, &[RESOURCES_API], "providers")?;
+            check_resources_api(req, &[RESOURCES_API])?;
             provider_state(emu, sub, &req.segments[3], ns, true)
         }
         ["subscriptions", _, "providers", _, "locations", _, "operations", _] => {

@@ -111,7 +111,8 @@ function skipped(p) {
     unjudged(p) ||
     l.includes("/operations/") ||
     l.includes("/operationresults/") ||
-    l.includes("/operationstatuses/")
+    l.includes("/operationstatuses/") ||
+    l.includes("/asyncoperations/")
   );
 }
 

@@ -1052,6 +1052,7 @@ pub fn unspecified_requests(
         if lower.contains("/operations/")
             || lower.contains("/operationresults/")
             || lower.contains("/operationstatuses/")
+            || lower.contains("/asyncoperations/")
         {
             if !(method == "GET" && handed_out.contains(&lower)) {
                 misses.push(format!(

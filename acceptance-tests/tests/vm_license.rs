@@ -125,3 +125,70 @@ fn hybrid_benefit_lifecycle() {
     }
     cloud.assert_requests_in_spec();
 }
+
+/// Powers a VM on or off through ARM and waits until its instance view says so.
+fn power(cloud: &LocalCloud, id: &str, action: &str, state: &str) {
+    let (status, body) = cloud.arm(
+        "POST",
+        &format!("{id}/{action}?api-version=2024-03-01"),
+        None,
+    );
+    assert_eq!(status, 202, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let vm = cloud
+            .arm(
+                "GET",
+                &format!("{id}?api-version=2024-03-01&$expand=instanceView"),
+                None,
+            )
+            .1;
+        let codes = vm["properties"]["instanceView"]["statuses"].to_string();
+        if codes.contains(&format!("PowerState/{state}")) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{action}: {codes}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Azure installs extensions only on a running VM: on a deallocated one a
+/// pay-as-you-go type that needs AHBForRHEL is refused at `license_type`
+/// with the fix, nothing half-done; once the VM runs, it applies; with the
+/// extension in place, the type changes on a deallocated VM too.
+#[test]
+fn hybrid_benefit_on_a_deallocated_vm() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    let id = cloud.custom_image_vm("ahb-stopped");
+    power(&cloud, &id, "deallocate", "deallocated");
+    let ws = Workspace::new(tf, &config(&id, "RHEL_BASE")).cloud(&cloud);
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0);
+    let all = r.all();
+    assert!(
+        all.contains("The virtual machine is not running")
+            && all.contains("az vm start --ids")
+            && all.contains("license_type"),
+        "{all}"
+    );
+    let ext = cloud.arm(
+        "GET",
+        &format!("{id}/extensions/AHBForRHEL?api-version=2024-03-01"),
+        None,
+    );
+    assert_eq!(ext.0, 404, "no extension half-installed");
+
+    power(&cloud, &id, "start", "running");
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    power(&cloud, &id, "deallocate", "deallocated");
+    ws.write_config(&config(&id, "RHEL_EUS"));
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let lt = cloud
+        .arm("GET", &format!("{id}?api-version=2024-03-01"), None)
+        .1["properties"]["licenseType"]
+        .clone();
+    assert_eq!(lt, "RHEL_EUS");
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}

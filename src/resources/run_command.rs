@@ -73,6 +73,9 @@ pub async fn run_command_reporting(
     arm.run(Method::Put, &path, COMPUTE_API, Some(&body), dl)
         .await
         .map_err(|e| arm_diag("run a command on the host", &e))?;
+    // Scripts take seconds to minutes: poll soon, then less often.
+    let mut wait = Duration::from_millis(500);
+    let mut stateless = 0;
     let view = loop {
         let r = arm
             .call(
@@ -94,17 +97,32 @@ pub async fn run_command_reporting(
             .unwrap_or("");
         progress(format!(
             "{name}: {}{}",
-            if st.is_empty() { "Pending" } else { st },
+            if st.is_empty() { "Unknown" } else { st },
             if last.is_empty() {
                 String::new()
             } else {
                 format!(": {last}")
             }
         ));
-        if !matches!(st, "Running" | "Pending" | "") || Instant::now() >= dl {
-            break view;
+        stateless = if matches!(st, "" | "Unknown") {
+            stateless + 1
+        } else {
+            0
+        };
+        let timed_out = Instant::now() + wait > dl;
+        match execution_step(st, stateless, timed_out) {
+            Step::Wait => {}
+            Step::Ended => break view,
+            Step::Gave(why) => {
+                let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
+                return Err(Diagnostic::error(
+                    "Command on the host did not finish",
+                    format!("Run Command {name} on {vm_id}: {why}"),
+                ));
+            }
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
     };
     let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
     let stdout = view["output"].as_str().unwrap_or("").to_string();
@@ -114,12 +132,52 @@ pub async fn run_command_reporting(
     Err(Diagnostic::error(
         "Command on the host failed",
         format!(
-            "Run Command {name} on {vm_id} ended {} with exit code {}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
+            "Run Command {name} on {vm_id} ended {} with exit code {}{}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
             view["executionState"].as_str().unwrap_or("unknown"),
             view["exitCode"],
+            view["executionMessage"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
             view["error"].as_str().unwrap_or(""),
         ),
     ))
+}
+
+/// What to do after reading a managed Run Command's execution state.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Wait,
+    Ended,
+    /// Stop waiting, for the reason given.
+    Gave(String),
+}
+
+/// How many reads in a row without an execution state (none, or `Unknown`)
+/// are waited out before giving up, rather than spinning to the deadline.
+const STATELESS_READS: u32 = 5;
+
+/// `Pending` and `Running` are waited for; `Succeeded`, `Failed`, `TimedOut`
+/// and `Canceled` end it (the caller reads which); a missing state is
+/// waited out only a few reads; the deadline ends any wait.
+fn execution_step(state: &str, stateless_reads: u32, deadline_passed: bool) -> Step {
+    match state {
+        "Succeeded" | "Failed" | "TimedOut" | "Canceled" => Step::Ended,
+        _ if deadline_passed => Step::Gave(format!(
+            "still {} when the timeout ended; it may go on running on the host.",
+            if state.is_empty() {
+                "without an execution state"
+            } else {
+                state
+            }
+        )),
+        "" | "Unknown" if stateless_reads >= STATELESS_READS => Step::Gave(format!(
+            "Azure reported no execution state in {stateless_reads} reads in a row; \
+             the VM agent may not be ready (see the VM's boot diagnostics)."
+        )),
+        _ => Step::Wait,
+    }
 }
 
 /// The last line every script run through the action prints: the action
@@ -168,4 +226,34 @@ async fn run_action(
         "Command on the host failed",
         format!("Run Command {name} (action runCommand, Arm64 host) on {vm_id} stopped before its end.\n\nstderr (tail):\n{stderr}\n\nstdout (tail):\n{stdout}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{execution_step, Step, STATELESS_READS};
+
+    #[test]
+    fn run_command_states_end_the_wait_or_not() {
+        for s in ["Pending", "Running"] {
+            assert_eq!(execution_step(s, 0, false), Step::Wait);
+            assert!(matches!(execution_step(s, 0, true), Step::Gave(w) if w.contains(s)));
+        }
+        for s in ["Succeeded", "Failed", "TimedOut", "Canceled"] {
+            assert_eq!(execution_step(s, 0, false), Step::Ended);
+            assert_eq!(
+                execution_step(s, 0, true),
+                Step::Ended,
+                "a result beats the deadline"
+            );
+        }
+        assert_eq!(execution_step("", 1, false), Step::Wait);
+        assert_eq!(
+            execution_step("Unknown", STATELESS_READS - 1, false),
+            Step::Wait
+        );
+        assert!(matches!(
+            execution_step("", STATELESS_READS, false),
+            Step::Gave(w) if w.contains("no execution state")
+        ));
+    }
 }

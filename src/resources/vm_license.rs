@@ -54,7 +54,7 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachin
     let vm_id = opt_str(v, "virtual_machine_id").unwrap_or_default();
     let lt = opt_str(v, "license_type").unwrap_or_default();
     let vm = arm
-        .get(&vm_id, API, dl)
+        .get(&format!("{vm_id}?$expand=instanceView"), API, dl)
         .await
         .map_err(|e| arm_diag("read the virtual machine", &e))?
         .ok_or_else(|| {
@@ -70,20 +70,35 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachin
             .as_str()
             .is_some_and(|o| o.eq_ignore_ascii_case("rhel-byos"));
     let pay_as_you_go = !matches!(lt.as_str(), "RHEL_BYOS" | "NONE");
-    if pay_as_you_go && byos_or_custom {
+    let ext_path = format!("{vm_id}/extensions/AHBForRHEL");
+    let installed = || async {
+        arm.get(&ext_path, API, dl)
+            .await
+            .map(|e| e.is_some_and(|e| e["properties"]["provisioningState"] == "Succeeded"))
+            .map_err(|e| arm_diag("read the AHBForRHEL extension", &e))
+    };
+    if pay_as_you_go && byos_or_custom && !installed().await? {
+        // Azure changes extensions only on a running VM; the license type
+        // itself can change on a deallocated one.
+        let power = VirtualMachine::from_json(&vm).and_then(|v| v.power_state());
+        if power.as_deref().is_some_and(|p| p != "running") {
+            return Err(Diagnostic::error(
+                "The virtual machine is not running",
+                format!(
+                    "{lt} on this VM needs the AHBForRHEL extension first, and Azure installs extensions only on a \
+                     running VM (this one is {}). Start it (az vm start --ids {vm_id}) and apply again.",
+                    power.unwrap_or_default()
+                ),
+            )
+            .at(AttributePath::attrs(&["license_type"])));
+        }
         let ext = json!({
             "location": vm["location"],
             "properties": { "publisher": "Microsoft.Azure.AzureHybridBenefit", "type": "AHBForRHEL", "typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": true },
         });
-        arm.run(
-            Method::Put,
-            &format!("{vm_id}/extensions/AHBForRHEL"),
-            API,
-            Some(&ext),
-            dl,
-        )
-        .await
-        .map_err(|e| arm_diag("install the AHBForRHEL extension", &e))?;
+        arm.run(Method::Put, &ext_path, API, Some(&ext), dl)
+            .await
+            .map_err(|e| arm_diag("install the AHBForRHEL extension", &e))?;
     }
     arm.run(
         Method::Patch,

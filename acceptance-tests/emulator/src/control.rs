@@ -13,7 +13,7 @@
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
 //! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms","list_page_size"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
-//! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout"}`: the next Run Command on it fails so |
+//! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout", "execution_state"}` (`execution_state`: `TimedOut` or `Canceled` instead of `Failed`): the next Run Command on it fails so |
 //! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "booted_digest", "latest_digest", "files": {path: content or null}}` simulates drift and new image builds |
 //! | PUT | `/_emulator/image-builder` | `{"tenant_id", "authorized": bool}`: Red Hat's Image Builder app consented in that tenant or not |
 

@@ -1301,6 +1301,60 @@ fn run_commands_drive_a_simulated_guest() {
         (Some("Failed"), Some(125), Some("Error: image not known"))
     );
 
+    // Asynchronous execution: Pending, then Running after the PUT has
+    // ended, then the result.
+    c.control("PUT", "config", Some(json!({ "lro_delay_ms": 1500 })));
+    let r = c.request("PUT", &format!("{rc}?api-version={COMPUTE}"), Some(&t), Some(&json!({ "location": "eastus", "properties": { "source": { "script": "echo slow" }, "asyncExecution": true } })));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let view = || {
+        c.request(
+            "GET",
+            &format!("{rc}?api-version={COMPUTE}&$expand=instanceView"),
+            Some(&t),
+            None,
+        )
+        .body["properties"]["instanceView"]
+            .clone()
+    };
+    assert_eq!(view()["executionState"], "Pending");
+    let status = c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    assert_eq!(status["status"], "Succeeded");
+    assert_eq!(
+        view()["executionState"],
+        "Running",
+        "the script outlives the PUT"
+    );
+    let done = eventually("the script ends", || {
+        let v = view();
+        (v["executionState"] != "Running").then_some(v)
+    });
+    assert_eq!(
+        (done["executionState"].as_str(), done["output"].as_str()),
+        (Some("Succeeded"), Some("slow\n"))
+    );
+    c.control("PUT", "config", Some(json!({ "lro_delay_ms": 200 })));
+
+    // A queued timeout ends TimedOut, with Azure's message.
+    c.control(
+        "POST",
+        "run-commands/fail",
+        Some(json!({ "vm": "host", "execution_state": "TimedOut", "exit_code": -1 })),
+    );
+    let r = c.request("PUT", &format!("{rc}?api-version={COMPUTE}"), Some(&t), Some(&json!({ "location": "eastus", "properties": { "source": { "script": "sleep 9999" }, "timeoutInSeconds": 60 } })));
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let done = eventually("the timeout", || {
+        let v = view();
+        (v["executionState"] != "Running" && v["executionState"] != "Pending").then_some(v)
+    });
+    assert_eq!(done["executionState"], "TimedOut");
+    assert!(
+        done["executionMessage"]
+            .as_str()
+            .unwrap()
+            .contains("60 seconds"),
+        "{done}"
+    );
+
     // The v1 action works too (and is what Arm64 hosts must use).
     let r = c.request(
         "POST",
@@ -1316,6 +1370,136 @@ fn run_commands_drive_a_simulated_guest() {
         .as_str()
         .unwrap()
         .contains("[stdout]\nhello"));
+
+    // A deallocated VM: extensions (managed Run Command is one) and the v1
+    // action are refused as Azure refuses them.
+    let r = c.request(
+        "POST",
+        &format!("{vm}/deallocate?api-version={COMPUTE}"),
+        Some(&t),
+        None,
+    );
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let r = c.request(
+        "PUT",
+        &format!("{rc}?api-version={COMPUTE}"),
+        Some(&t),
+        Some(&json!({ "location": "eastus", "properties": { "source": { "script": "true" } } })),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "OperationNotAllowed"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text
+            .contains("Cannot modify extensions in the VM when the VM is not running."),
+        "{}",
+        r.text
+    );
+    let r = c.request(
+        "DELETE",
+        &format!("{rc}?api-version={COMPUTE}"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "OperationNotAllowed"),
+        "{}",
+        r.text
+    );
+    let r = c.request("PUT", &format!("{vm}/extensions/AHBForRHEL?api-version={COMPUTE}"), Some(&t), Some(&json!({ "location": "eastus", "properties": { "publisher": "Microsoft.Azure.AzureHybridBenefit", "type": "AHBForRHEL", "typeHandlerVersion": "1.0" } })));
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "OperationNotAllowed"),
+        "{}",
+        r.text
+    );
+    let r = c.request(
+        "POST",
+        &format!("{vm}/runCommand?api-version={COMPUTE}"),
+        Some(&t),
+        Some(&json!({ "commandId": "RunShellScript", "script": ["echo hello"] })),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "OperationNotAllowed"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("requires the VM to be running"),
+        "{}",
+        r.text
+    );
+}
+
+/// Each operation answers with the operation headers Azure sends for it:
+/// a resource group delete and a storage account create with `Location`
+/// only (ARM's `/operationresults/`, Storage's `asyncoperations?monitor=true`),
+/// Compute and Network creates with `Azure-AsyncOperation` only, deletes
+/// with both.
+#[test]
+fn operation_headers_per_operation() {
+    let c = Cloud::start();
+    let t = c.arm_token();
+    c.create_group(&t, "lro");
+    let base = Cloud::rg_path("lro");
+    let acct = format!(
+        "{base}/providers/Microsoft.Storage/storageAccounts/lrostore?api-version=2023-05-01"
+    );
+    let r = c.request("PUT", &acct, Some(&t), Some(&json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })));
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert!(r.header("azure-asyncoperation").is_none());
+    let loc = r.header("location").unwrap().to_string();
+    assert!(
+        loc.contains("/providers/Microsoft.Storage/locations/eastus/asyncoperations/")
+            && loc.contains("monitor=true"),
+        "{loc}"
+    );
+    let done = c.wait_location(&t, &loc);
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(
+        done.body["properties"]["provisioningState"], "Succeeded",
+        "the account itself at the end"
+    );
+
+    let image = format!("{base}/providers/Microsoft.Compute/images/i?api-version={COMPUTE}");
+    let r = c.request("PUT", &image, Some(&t), Some(&image_body("V2")));
+    assert!(
+        r.header("azure-asyncoperation").is_some() && r.header("location").is_none(),
+        "{:?}",
+        r.header("location")
+    );
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+    let r = c.request("DELETE", &image, Some(&t), None);
+    assert!(r.header("azure-asyncoperation").is_some() && r.header("location").is_some());
+    c.wait_async(&t, r.header("azure-asyncoperation").unwrap());
+
+    let r = c.request(
+        "DELETE",
+        &format!("{base}?api-version=2024-03-01"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(r.status, 202);
+    assert!(r.header("azure-asyncoperation").is_none());
+    let loc = r.header("location").unwrap().to_string();
+    assert!(
+        loc.contains(&format!("/subscriptions/{SUB}/operationresults/")),
+        "{loc}"
+    );
+    let done = c.wait_location(&t, &loc);
+    assert_eq!(done.status, 200, "{}", done.text);
+    let r = c.request(
+        "GET",
+        &format!("{base}?api-version=2024-03-01"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(r.status, 404);
 }
 
 #[test]

@@ -153,7 +153,9 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
         ["subscriptions", _, "providers", _, "locations", _, "operations", _] => {
             operation_status(emu, req, sub, false)
         }
-        ["subscriptions", _, "providers", _, "locations", _, "operationresults", _] => {
+        ["subscriptions", _, "providers", _, "locations", _, "operationresults", _]
+        | ["subscriptions", _, "operationresults", _]
+        | ["subscriptions", _, "providers", "microsoft.storage", "locations", _, "asyncoperations", _] => {
             operation_status(emu, req, sub, true)
         }
         ["subscriptions", _, "providers", "microsoft.compute", kind @ ("virtualmachines" | "images")]
@@ -379,7 +381,7 @@ fn resource_group(emu: &Emulator, req: &Req, sub: &str, name: &str) -> Result<Re
                 "Microsoft.Resources",
                 &location,
                 &op,
-                false,
+                Lro::Location,
             );
             Ok(r)
         }
@@ -430,7 +432,23 @@ fn retry_after(emu: &Emulator) -> String {
     emu.tunables().lro_delay_ms.div_ceil(1000).to_string()
 }
 
+/// Which operation headers a long-running answer carries. Azure differs per
+/// operation, and clients must follow whichever they are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lro {
+    /// `Azure-AsyncOperation` only (Compute and Network creates and updates).
+    AsyncOperation,
+    /// `Location` only (resource group delete, storage account create).
+    Location,
+    /// Both (deletes and POST actions of the resource providers).
+    Both,
+}
+
 /// `Azure-AsyncOperation` and/or `Location` and `Retry-After` for an operation.
+/// The `Location` URL has the shape Azure uses per namespace: ARM's own
+/// `/subscriptions/{id}/operationresults/{op}` for Microsoft.Resources,
+/// Storage's `.../asyncoperations/{op}?monitor=true`, else the resource
+/// provider's `operationResults`.
 pub fn location_headers(
     r: &mut Response,
     emu: &Emulator,
@@ -438,15 +456,22 @@ pub fn location_headers(
     ns: &str,
     location: &str,
     op: &str,
-    async_op: bool,
+    style: Lro,
 ) {
     let base = emu.base_url();
-    let status_url = format!("{base}/subscriptions/{sub}/providers/{ns}/locations/{location}/operations/{op}?api-version={}", api_for_namespace(ns));
-    let result_url = format!("{base}/subscriptions/{sub}/providers/{ns}/locations/{location}/operationResults/{op}?api-version={}", api_for_namespace(ns));
-    if async_op {
+    let api = api_for_namespace(ns);
+    let status_url = format!("{base}/subscriptions/{sub}/providers/{ns}/locations/{location}/operations/{op}?api-version={api}");
+    let result_url = match lower(ns).as_str() {
+        "microsoft.resources" => {
+            format!("{base}/subscriptions/{sub}/operationresults/{op}?api-version={api}")
+        }
+        "microsoft.storage" => format!("{base}/subscriptions/{sub}/providers/{ns}/locations/{location}/asyncoperations/{op}?monitor=true&api-version={api}"),
+        _ => format!("{base}/subscriptions/{sub}/providers/{ns}/locations/{location}/operationResults/{op}?api-version={api}"),
+    };
+    if style != Lro::Location {
         set_header(r, "azure-asyncoperation", &status_url);
-    } else {
-        set_header(r, "azure-asyncoperation", &status_url);
+    }
+    if style != Lro::AsyncOperation {
         set_header(r, "location", &result_url);
     }
     set_header(r, "retry-after", &retry_after(emu));
@@ -483,10 +508,17 @@ fn operation_status(
     if location_style {
         // Location polling: 202 while running, then the final answer.
         if op.status == "InProgress" {
+            // Still running: poll the same URL again.
             let mut r = empty_response(202);
-            let ns = req.segments[3].clone();
-            let loc = req.segments[5].clone();
-            location_headers(&mut r, emu, sub, &ns, &loc, &id, false);
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&req.query)
+                .finish();
+            set_header(
+                &mut r,
+                "location",
+                &format!("{}{}?{query}", emu.base_url(), req.path),
+            );
+            set_header(&mut r, "retry-after", &retry_after(emu));
             return Ok(r);
         }
         if let Some(err) = &op.fail {
@@ -494,10 +526,20 @@ fn operation_status(
             e.status = 400;
             return Err(e);
         }
-        return Ok(match &op.result {
-            Some(body) => json_response(200, body),
-            None if op.kind == OpKind::Delete => empty_response(204),
-            None => empty_response(200),
+        // A create or update polled by its Location ends with the resource.
+        let resource = st
+            .subscription(sub)
+            .and_then(|s| Some(types::render(s, s.resources.get(&op.resource_key)?)));
+        return Ok(match (&op.result, &op.kind, resource) {
+            (Some(body), _, _) => json_response(200, body),
+            // ResourceGroups_Delete declares 200 and 202 only; the
+            // providers' deletes end 204.
+            (None, OpKind::Delete, _) if lower(&op.namespace) == "microsoft.resources" => {
+                empty_response(200)
+            }
+            (None, OpKind::Delete, _) => empty_response(204),
+            (None, OpKind::Create | OpKind::Update, Some(r)) => json_response(200, &r),
+            (None, _, _) => empty_response(200),
         });
     }
     let mut body = json!({

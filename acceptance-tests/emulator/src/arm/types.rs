@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{json, Value as Json};
 
-use super::{location_headers, new_operation};
+use super::{location_headers, new_operation, Lro};
 use crate::http::{empty_response, json_response, normalize_location, ArmError, Req};
 use crate::state::{OpKind, Resource, Subscription};
 use crate::Emulator;
@@ -33,8 +33,10 @@ pub struct TypeSpec {
     pub tracked: bool,
     /// Status code for a create (201, or 202 for types whose PUT answers Accepted).
     pub create_status: u16,
-    /// Network resources are polled through Azure-AsyncOperation only.
-    pub async_only: bool,
+    /// The operation headers a create or update answers with: Network and
+    /// Compute send `Azure-AsyncOperation` only, managed disks both,
+    /// storage accounts `Location` only.
+    pub put_lro: Lro,
     /// The spec's resource definition has a read-only `etag` (VMs and the
     /// network types do; images, disks, galleries and storage accounts do
     /// not, and Azure sends none for them).
@@ -49,7 +51,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/disks",
@@ -58,7 +60,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 202,
         etag: false,
-        async_only: false,
+        put_lro: Lro::Both,
     },
     TypeSpec {
         key: "microsoft.compute/virtualmachines",
@@ -67,7 +69,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: true,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/virtualmachines/runcommands",
@@ -76,7 +78,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/virtualmachines/extensions",
@@ -85,7 +87,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/galleries",
@@ -94,7 +96,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/galleries/images",
@@ -103,7 +105,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.compute/galleries/images/versions",
@@ -112,7 +114,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: false,
-        async_only: false,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.network/virtualnetworks",
@@ -121,7 +123,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: true,
-        async_only: true,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.network/virtualnetworks/subnets",
@@ -130,7 +132,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: false,
         create_status: 201,
         etag: true,
-        async_only: true,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.network/networkinterfaces",
@@ -139,7 +141,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: true,
-        async_only: true,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.network/publicipaddresses",
@@ -148,7 +150,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: true,
-        async_only: true,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.network/networksecuritygroups",
@@ -157,7 +159,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 201,
         etag: true,
-        async_only: true,
+        put_lro: Lro::AsyncOperation,
     },
     TypeSpec {
         key: "microsoft.storage/storageaccounts",
@@ -166,7 +168,7 @@ pub static TYPES: &[TypeSpec] = &[
         tracked: true,
         create_status: 202,
         etag: false,
-        async_only: false,
+        put_lro: Lro::Location,
     },
 ];
 
@@ -378,15 +380,7 @@ pub fn crud(
                 body["properties"]["instanceView"] = instance_view(&r);
             }
             if expand && spec.key == "microsoft.compute/virtualmachines/runcommands" {
-                let done = matches!(
-                    r.body["properties"]["provisioningState"].as_str(),
-                    Some("Succeeded" | "Failed")
-                );
-                body["properties"]["instanceView"] = if done {
-                    r.body["_result"].clone()
-                } else {
-                    json!({ "executionState": "Running" })
-                };
+                body["properties"]["instanceView"] = run_command_view(&r, crate::http::now_ms());
             }
             Ok(json_response(200, &body))
         }
@@ -499,7 +493,7 @@ pub fn crud(
             } else {
                 json_response(status, &rendered)
             };
-            location_headers(&mut r, emu, sub, ns, &location, &op, spec.async_only);
+            location_headers(&mut r, emu, sub, ns, &location, &op, spec.put_lro);
             Ok(r)
         }
         Method::DELETE => {
@@ -537,7 +531,7 @@ pub fn crud(
                 return Ok(empty_response(200));
             }
             let mut resp = empty_response(202);
-            location_headers(&mut resp, emu, sub, ns, &location, &op, false);
+            location_headers(&mut resp, emu, sub, ns, &location, &op, Lro::Both);
             Ok(resp)
         }
         _ => Err(ArmError::new(
@@ -731,7 +725,7 @@ pub fn action(
                 "Microsoft.Compute",
                 &location,
                 &op,
-                false,
+                Lro::Both,
             );
             Ok(resp)
         }
@@ -764,6 +758,10 @@ pub fn action(
                     ))
                 })
                 .collect();
+            require_running(
+                &r,
+                "The operation requires the VM to be running (or set to run).",
+            )?;
             let location = r.body["location"].as_str().unwrap_or("").to_string();
             // v1 Run Command works on Arm64 too: no managed-command size check here.
             let outcome = {
@@ -802,7 +800,7 @@ pub fn action(
                 "Microsoft.Compute",
                 &location,
                 &op,
-                false,
+                Lro::Both,
             );
             Ok(resp)
         }
@@ -919,6 +917,12 @@ fn check_delete(s: &Subscription, spec: &TypeSpec, r: &Resource) -> Result<(), A
     let id = r.body["id"].as_str().unwrap_or("");
     let p = &r.body["properties"];
     match spec.key {
+        "microsoft.compute/virtualmachines/extensions"
+        | "microsoft.compute/virtualmachines/runcommands" => {
+            if let Some(vm) = s.resources.get(&lower(&parent_of(id))) {
+                require_running(vm, EXTENSIONS_NEED_A_RUNNING_VM)?;
+            }
+        }
         "microsoft.network/networkinterfaces" => {
             if let Some(vm) = p["virtualMachine"]["id"].as_str() {
                 return Err(bad("NicInUse", "", format!("Network Interface {id} is used by existing resource {vm}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.")));
@@ -1617,6 +1621,9 @@ fn build_in(
             out = super::catalog::build_vm(emu, s, sub, id, body, existing, location)?;
         }
         "microsoft.compute/virtualmachines/extensions" => {
+            if let Some(vm) = s.resources.get(&lower(&parent_of(id))) {
+                require_running(vm, EXTENSIONS_NEED_A_RUNNING_VM)?;
+            }
             for f in ["publisher", "type", "typeHandlerVersion"] {
                 if !props[f].is_string() {
                     return Err(invalid(
@@ -1663,13 +1670,27 @@ fn build_in(
             if let Some(m) = out["properties"].as_object_mut() {
                 m.remove("protectedParameters");
             }
-            let started = crate::http::rfc3339(crate::http::now_ms());
-            let result = run_on_vm(st, s, &parent_of(id), &name_of(id), script, &env)?;
+            let now = crate::http::now_ms();
+            let (result, forced_state) =
+                run_on_vm(st, s, &parent_of(id), &name_of(id), script, &env)?;
+            // The script runs for one operation delay: within the PUT when
+            // it waits for the script, after it with `asyncExecution`.
+            let delay = emu.tunables().lro_delay_ms;
+            let async_execution = props["asyncExecution"].as_bool().unwrap_or(false);
+            let ends = now + if async_execution { 2 * delay } else { delay };
+            out["_pending_until"] = json!(now + delay / 2);
+            out["_ends"] = json!(ends);
             out["_result"] = json!({
-                "executionState": if result.exit_code == 0 { "Succeeded" } else { "Failed" },
+                "executionState": forced_state.unwrap_or(if result.exit_code == 0 { "Succeeded" } else { "Failed" }.into()),
                 "exitCode": result.exit_code, "output": super::guest::tail(&result.stdout), "error": super::guest::tail(&result.stderr),
-                "startTime": started, "endTime": crate::http::rfc3339(crate::http::now_ms()),
+                "startTime": crate::http::rfc3339(now), "endTime": crate::http::rfc3339(ends),
             });
+            if out["_result"]["executionState"] == "TimedOut" {
+                out["_result"]["executionMessage"] = json!(format!(
+                    "Execution timed out after {} seconds.",
+                    props["timeoutInSeconds"].as_i64().unwrap_or(5400)
+                ));
+            }
             if let Some(m) = out["properties"].as_object_mut() {
                 m.remove("instanceView");
             }
@@ -1719,6 +1740,8 @@ fn build_in(
 
 /// Runs a script in the simulated guest of the VM at `vm_id`, honouring a
 /// failure queued through the control API, and records it.
+/// Besides the outcome, the execution state a queued failure asks for
+/// (`TimedOut`, `Canceled`), if any.
 fn run_on_vm(
     st: &mut crate::state::State,
     s: &mut crate::state::Subscription,
@@ -1726,7 +1749,7 @@ fn run_on_vm(
     name: &str,
     script: &str,
     env: &[(String, String)],
-) -> Result<super::guest::Outcome, ArmError> {
+) -> Result<(super::guest::Outcome, Option<String>), ArmError> {
     let vm_key = lower(vm_id);
     let vm = s.resources.get_mut(&vm_key).ok_or_else(|| ArmError::new(404, "ParentResourceNotFound", format!("Can not perform requested operation on nested resource. Parent resource '{}' not found.", name_of(vm_id))))?;
     let size_name = vm.body["properties"]["hardwareProfile"]["vmSize"]
@@ -1736,16 +1759,8 @@ fn run_on_vm(
     if size(&size_name).is_some_and(|s| s.2 == "Arm64") {
         return Err(ArmError::new(409, "OperationNotAllowed", "Managed Run Command is not supported on Arm64 virtual machines. Use the action runCommand (RunShellScript) instead."));
     }
-    if vm.body["_power"].as_str().unwrap_or("running") != "running" {
-        return Err(ArmError::new(
-            409,
-            "OperationNotAllowed",
-            format!(
-                "Cannot run a command on VM '{}' because it is not running.",
-                name_of(vm_id)
-            ),
-        ));
-    }
+    // Managed Run Command is an extension of the VM (RunCommandHandlerLinux).
+    require_running(vm, EXTENSIONS_NEED_A_RUNNING_VM)?;
     let vm_name = lower(&name_of(vm_id));
     let forced = st.run_failures.iter().position(|f| {
         f["vm"]
@@ -1754,6 +1769,9 @@ fn run_on_vm(
             .is_some_and(|v| v == "*" || v == vm_name || v == vm_key)
     });
     let forced = forced.map(|i| st.run_failures.remove(i));
+    let forced_state = forced
+        .as_ref()
+        .and_then(|f| f["execution_state"].as_str().map(str::to_string));
     let vm = s.resources.get_mut(&vm_key).expect("checked above");
     let outcome = match forced {
         Some(f) => super::guest::Outcome {
@@ -1777,7 +1795,34 @@ fn run_on_vm(
         "vm": vm_id, "name": name, "script": script, "exit_code": outcome.exit_code,
         "output": outcome.stdout, "error": outcome.stderr, "time": crate::http::rfc3339(crate::http::now_ms()),
     }));
-    Ok(outcome)
+    Ok((outcome, forced_state))
+}
+
+/// Azure's refusal to add, change or remove an extension (Run Command's
+/// managed form included) on a VM that is not running, as Azure words it.
+const EXTENSIONS_NEED_A_RUNNING_VM: &str =
+    "Cannot modify extensions in the VM when the VM is not running.";
+
+/// 409 `OperationNotAllowed` with `message` unless the VM is running.
+fn require_running(vm: &Resource, message: &str) -> Result<(), ArmError> {
+    if vm.body["_power"].as_str().unwrap_or("running") == "running" {
+        return Ok(());
+    }
+    Err(ArmError::new(409, "OperationNotAllowed", message))
+}
+
+/// A managed Run Command's instance view at `now`: `Pending` for the first
+/// half of the operation delay, `Running` until the script's end, then its
+/// result (`Succeeded`, `Failed`, or a queued `TimedOut` / `Canceled`).
+fn run_command_view(r: &Resource, now: u64) -> Json {
+    let at = |k: &str| r.body[k].as_u64().unwrap_or(0);
+    if now < at("_pending_until") {
+        json!({ "executionState": "Pending" })
+    } else if now < at("_ends") {
+        json!({ "executionState": "Running", "startTime": r.body["_result"]["startTime"] })
+    } else {
+        r.body["_result"].clone()
+    }
 }
 
 pub fn spec_for(key: &str) -> &'static TypeSpec {

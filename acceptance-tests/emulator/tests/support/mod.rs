@@ -233,6 +233,9 @@ impl Cloud {
         if let Some(url) = r.header("azure-asyncoperation").map(str::to_string) {
             let status = self.wait_async(token, &url);
             assert_eq!(status["status"], "Succeeded", "{status}");
+        } else if let Some(url) = r.header("location").map(str::to_string) {
+            let done = self.wait_location(token, &url);
+            assert_eq!(done.status, 200, "{}", done.text);
         }
         self.request("GET", path, Some(token), None)
     }

@@ -300,11 +300,7 @@ fn a_gold_image_wait_that_times_out_keeps_the_enrolment() {
     let ws = Workspace::new(&terraforms()[0], &config("2s")).cloud(&cloud);
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_ne!(r.code, 0);
-    assert!(
-        r.all().contains("Gold images not visible yet"),
-        "{}",
-        r.all()
-    );
+    assert!(r.all().contains("Gold images not ready yet"), "{}", r.all());
     assert!(!r.all().contains("invalid result object"), "{}", r.all());
     let show = ws.run(&["show", "-json"]).ok().json();
     let res = &show["values"]["root_module"]["resources"][0];
@@ -464,4 +460,98 @@ fn a_source_enrolling_another_subscription_is_not_adopted() {
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     theirs.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     assert_eq!(cloud.state()["sources"], json!({}), "nothing left");
+}
+
+/// The Marketplace may list `rhel-byos` to every subscription; buying a gold
+/// image still needs Red Hat's gold image access. In that mode the listing
+/// proves nothing, so `rhelazure_cloud_access` waits for RHSM's
+/// `goldImageAccess` to be `Granted` (it was seen `Requested` first), and
+/// the BYOS flow of one apply still works. When Red Hat answers `Failed`,
+/// the create ends with that, the enrolment kept (tainted) for a retry.
+#[test]
+fn gold_images_listed_to_everyone_wait_for_red_hats_grant() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    cloud.configure(json!({ "gold_images_listed_to_all": true, "lro_delay_ms": 1500 }));
+    let offers = cloud.arm("GET", &format!("/subscriptions/{sub}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers?api-version=2024-03-01"), None).1;
+    assert!(
+        offers.to_string().contains("rhel-byos"),
+        "listed before any enrolment: {offers}"
+    );
+    // Listed, but not for sale to this subscription yet.
+    let vm = cloud.arm(
+        "PUT",
+        &format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/virtualMachines/too-early?api-version=2024-03-01"),
+        Some(json!({ "location": "eastus", "plan": { "publisher": "redhat", "product": "rhel-byos", "name": "rhel-lvm96-gen2" },
+            "properties": { "hardwareProfile": { "vmSize": "Standard_B2s" },
+                "storageProfile": { "imageReference": { "publisher": "RedHat", "offer": "rhel-byos", "sku": "rhel-lvm96-gen2", "version": "latest" } },
+                "osProfile": { "computerName": "too-early", "adminUsername": "rhel", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/rhel/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== t" }] } } },
+                "networkProfile": { "networkInterfaces": [] } } })),
+    );
+    assert!(
+        vm.1.to_string()
+            .contains("is private and can not be purchased"),
+        "{}",
+        vm.1
+    );
+
+    let ws = Workspace::new(tf, BYOS).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let show = ws.run(&["show", "-json"]).ok().json();
+    let enrolment = show["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "rhelazure_cloud_access")
+        .unwrap()["values"]
+        .clone();
+    assert_eq!(enrolment["gold_image_access"], "Granted");
+    let seen: Vec<String> = cloud
+        .request_log()
+        .iter()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/cloud_access_providers/accounts")
+        })
+        .map(|e| {
+            e["response_body"]["body"][0]["goldImageAccess"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        seen.first().map(String::as_str) == Some("Requested")
+            && seen.contains(&"Granted".to_string()),
+        "waited on Red Hat's answer, not on the listing: {seen:?}"
+    );
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+    // Red Hat refuses: the create ends with that, enrolment kept for a retry.
+    cloud.configure(json!({ "gold_image_access": "Failed" }));
+    let failed = Workspace::new(
+        tf,
+        "resource \"rhelazure_cloud_access\" \"this\" {\n  name = \"refused\"\n}\n",
+    )
+    .cloud(&cloud);
+    let r = failed.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.all().contains("Gold image access failed") && r.all().contains("Failed"),
+        "{}",
+        r.all()
+    );
+    let show = failed.run(&["show", "-json"]).ok().json();
+    let res = &show["values"]["root_module"]["resources"][0];
+    assert_eq!(res["tainted"], true, "{res}");
+    assert_eq!(res["values"]["gold_image_access"], "Failed");
+    failed.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert!(
+        cloud.state()["sources"].as_object().unwrap().is_empty(),
+        "nothing left"
+    );
 }

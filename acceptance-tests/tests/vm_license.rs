@@ -104,15 +104,30 @@ fn hybrid_benefit_lifecycle() {
         );
         assert_eq!(license().as_deref(), Some("NONE"));
 
-        // RHEL_BYOS needs Cloud Access: Azure's refusal reaches the user.
+        // RHEL_BYOS needs Cloud Access. Azure would take it (it knows
+        // nothing of Red Hat), so the provider asks Red Hat first and
+        // refuses, naming the fix, before anything changes.
+        let patches = || {
+            cloud
+                .request_log()
+                .iter()
+                .filter(|e| {
+                    e["method"] == "PATCH" && e["request_body"].to_string().contains("RHEL_BYOS")
+                })
+                .count()
+        };
         let byos = Workspace::new(&tf, &config(&id, "RHEL_BYOS")).cloud(&cloud);
         let r = byos.run(&["apply", "-auto-approve", "-no-color"]);
         assert_eq!(r.code, 1);
         assert!(
-            r.all().contains("not enrolled in Red Hat Cloud Access"),
+            r.all()
+                .contains("Subscription not enabled for Red Hat Cloud Access")
+                && r.all().contains("is not enrolled in Red Hat Cloud Access")
+                && r.all().contains("rhelazure_cloud_access"),
             "{}",
             r.all()
         );
+        assert_eq!(patches(), 0, "Azure was never asked");
 
         let bad = Workspace::new(&tf, &config("not-an-id", "RHEL_FREE")).cloud(&cloud);
         let r = bad.run(&["validate", "-no-color"]);
@@ -190,5 +205,71 @@ fn hybrid_benefit_on_a_deallocated_vm() {
         .1["properties"]["licenseType"]
         .clone();
     assert_eq!(lt, "RHEL_EUS");
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+}
+
+/// RHEL_BYOS once the subscription is enrolled and Red Hat has granted gold
+/// image access: applied. Azure itself accepts RHEL_BYOS on any RHEL VM (out
+/// of band, the local cloud takes it as Azure does). Without Red Hat
+/// credentials the provider cannot ask: it applies with a warning.
+#[test]
+fn byos_hybrid_benefit_follows_red_hats_record() {
+    let cloud = LocalCloud::start();
+    let tf = &terraforms()[0];
+    let id = cloud.custom_image_vm("byos-ahb");
+    // Azure takes RHEL_BYOS on an unenrolled subscription.
+    let (status, body) = cloud.arm_settled(
+        "PATCH",
+        &format!("{id}?api-version=2024-03-01"),
+        Some(json!({ "properties": { "licenseType": "RHEL_BYOS" } })),
+    );
+    assert!(status < 300, "{body}");
+    cloud.arm_settled(
+        "PATCH",
+        &format!("{id}?api-version=2024-03-01"),
+        Some(json!({ "properties": { "licenseType": "NONE" } })),
+    );
+
+    // No Red Hat credentials: a warning, and the license is set.
+    let blind = Workspace::new(tf, &config(&id, "RHEL_BYOS"))
+        .cloud(&cloud)
+        .env("RH_OFFLINE_TOKEN", "")
+        .env("RH_CLIENT_ID", "")
+        .env("RH_CLIENT_SECRET", "");
+    let r = blind.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(
+        r.all()
+            .contains("RHEL_BYOS set without checking Cloud Access"),
+        "{}",
+        r.all()
+    );
+    blind.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+    // Enrolled and granted: applied, no warning.
+    let config_enrolled = format!(
+        "resource \"rhelazure_cloud_access\" \"this\" {{\n  name = \"byos-ahb\"\n}}\n{}",
+        config(&id, "RHEL_BYOS")
+            .replace("}\n", "  depends_on = [rhelazure_cloud_access.this]\n}\n")
+    );
+    let ws = Workspace::new(tf, &config_enrolled).cloud(&cloud);
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    r.ok();
+    assert!(!r.all().contains("Warning: RHEL_BYOS"), "{}", r.all());
+    let show = ws.run(&["show", "-json"]).ok().json();
+    let enrolment = show["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "rhelazure_cloud_access")
+        .unwrap()["values"]
+        .clone();
+    assert_eq!(enrolment["gold_image_access"], "Granted");
+    let lt = cloud
+        .arm("GET", &format!("{id}?api-version=2024-03-01"), None)
+        .1["properties"]["licenseType"]
+        .clone();
+    assert_eq!(lt, "RHEL_BYOS");
+    ws.assert_no_changes();
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }

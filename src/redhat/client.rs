@@ -81,6 +81,18 @@ pub struct OrgSimpleContentAccess {
     pub simple_content_access_capable: Option<bool>,
 }
 
+/// RHSM v2 `CloudAccountListItem`: a cloud provider account of the
+/// organization (an Azure subscription is `MSAZ` with its id) and its gold
+/// image access (`Requested`, `Granted` or `Failed`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudAccount {
+    #[serde(rename = "providerAccountID")]
+    pub provider_account_id: Option<String>,
+    pub short_name: Option<String>,
+    pub gold_image_access: Option<String>,
+}
+
 pub struct RedHatClient {
     http: reqwest::Client,
     api: String,
@@ -248,6 +260,46 @@ impl RedHatClient {
                 path: path.into(),
                 message: e.to_string(),
             })
+    }
+
+    // --- RHSM v2: Cloud Access accounts ----------------------------------------
+
+    /// The organization's Cloud Access record of one Azure subscription
+    /// (`listCloudAccounts`, filtered by `MSAZ` and the id; the API matches
+    /// ids partially, so the exact one is picked here). None when Red Hat
+    /// knows no such account.
+    pub async fn azure_cloud_account(
+        &self,
+        subscription_id: &str,
+        deadline: Instant,
+    ) -> Result<Option<CloudAccount>, RedHatError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            body: Vec<CloudAccount>,
+        }
+        let path = format!(
+            "/api/rhsm/v2/cloud_access_providers/accounts?shortName=MSAZ&providerAccountID={}",
+            percent_encoding::utf8_percent_encode(
+                subscription_id,
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        );
+        let json = self
+            .call(reqwest::Method::GET, &path, None, deadline, false)
+            .await?
+            .unwrap_or_default();
+        let accounts = serde_json::from_value::<Answer>(json)
+            .map_err(|e| RedHatError::Decode {
+                path: path.clone(),
+                message: e.to_string(),
+            })?
+            .body;
+        Ok(accounts.into_iter().find(|a| {
+            a.provider_account_id
+                .as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(subscription_id))
+        }))
     }
 
     // --- RHSM v2: activation keys -------------------------------------------------

@@ -12,5 +12,5 @@ mod retry;
 pub mod settings;
 pub mod token;
 
-pub use client::{Compose, ComposeStatus, Enrolment, RedHatClient, RedHatError};
+pub use client::{CloudAccount, Compose, ComposeStatus, Enrolment, RedHatClient, RedHatError};
 pub use settings::RedHatSettings;

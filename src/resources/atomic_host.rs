@@ -518,6 +518,22 @@ impl Resource<ProviderData> for AtomicHost {
             }
         }
 
+        // RHEL_BYOS only where Red Hat grants the subscription Cloud Access.
+        let mut warnings = Diagnostics::new();
+        if planned.attr("license_type").as_str() == Some("RHEL_BYOS") {
+            let checked = match ctx.data() {
+                Ok(data) => {
+                    super::hybrid_benefit::check_byos_allowed(data, &sub, &["license_type"], dl)
+                        .await
+                }
+                Err(d) => Err(d),
+            };
+            match checked {
+                Ok(w) => warnings.extend(w.into_iter().collect()),
+                Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+            }
+        }
+
         let mut pip_id = None;
         if planned.attr("public_ip").as_bool() == Some(true) {
             let id = net_path(&sub, &rg, "publicIPAddresses", &format!("{name}-ip"));
@@ -598,11 +614,11 @@ impl Resource<ProviderData> for AtomicHost {
             Ok(true) if planned.attr("detect_host_drift").as_bool() == Some(true) => {
                 // Only the digest: drift right after create would contradict the plan.
                 match read_booted_digest(arm, &mut state, dl).await {
-                    Ok(()) => ApplyOutcome::ok(state),
+                    Ok(()) => ApplyOutcome::failed(state, warnings),
                     Err(d) => ApplyOutcome::failed(settled(state), d.into()),
                 }
             }
-            Ok(true) => ApplyOutcome::ok(state),
+            Ok(true) => ApplyOutcome::failed(state, warnings),
             Ok(false) => ApplyOutcome::failed(
                 settled(state),
                 Diagnostic::error(
@@ -676,8 +692,23 @@ impl Resource<ProviderData> for AtomicHost {
                 }
             }
         }
+        let mut warnings = Diagnostics::new();
         if planned.attr("license_type") != prior.attr("license_type") {
             let lt = opt_str(planned, "license_type").unwrap_or_else(|| "NONE".into());
+            if lt == "RHEL_BYOS" {
+                let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
+                let checked = match ctx.data() {
+                    Ok(data) => {
+                        super::hybrid_benefit::check_byos_allowed(data, &sub, &["license_type"], dl)
+                            .await
+                    }
+                    Err(d) => Err(d),
+                };
+                match checked {
+                    Ok(w) => warnings.extend(w.into_iter().collect()),
+                    Err(d) => return fail(state, d),
+                }
+            }
             patch["properties"] = json!({ "licenseType": lt });
         }
         if patch != json!({}) {
@@ -807,7 +838,7 @@ impl Resource<ProviderData> for AtomicHost {
         ApplyOutcome {
             state,
             private: private.clone(),
-            diagnostics: Diagnostics::new(),
+            diagnostics: warnings,
         }
     }
 

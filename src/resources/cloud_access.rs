@@ -1,8 +1,10 @@
 //! `rhelazure_cloud_access`: enrols an Azure subscription in Red Hat Cloud
 //! Access (Sources: an `azure` source with the RHEL management application and
 //! a `lighthouse_subscription_id` authentication), so RHEL subscriptions the
-//! organization owns can be used on Azure; optionally waits until the gold
-//! images (`rhel-byos`) are visible in the subscription's Marketplace.
+//! organization owns can be used on Azure; optionally waits until Red Hat
+//! grants gold image access (RHSM's Cloud Access account: `Granted`; `Failed`
+//! ends with the reason) and the gold images (`rhel-byos`) are listed in the
+//! subscription's Marketplace.
 //!
 //! A re-run after a half-finished create adopts the source it already made
 //! (same name, same subscription and tenant) instead of enrolling twice; a
@@ -93,6 +95,7 @@ impl Resource<ProviderData> for CloudAccess {
                 // them is re-planned; modify_plan re-opens the gold-image ones
                 // when `location` changes.
                 Attr::string("availability_status").computed().use_state_for_unknown().description("What Red Hat reports for the enrolment (`available`, `in_progress`, `unavailable`)."),
+                Attr::string("gold_image_access").computed().use_state_for_unknown().description("Red Hat's gold image access for the subscription (`Requested`, `Granted`, `Failed`); gold images can be bought only once it is `Granted`."),
                 Attr::bool("gold_images_available").computed().use_state_for_unknown().description("Whether the `rhel-byos` offer is visible in the subscription."),
                 Attr::string_list("byos_skus").computed().use_state_for_unknown().description("The gold image SKUs visible in `location`."),
             ],
@@ -231,19 +234,64 @@ impl Resource<ProviderData> for CloudAccess {
             let location = opt_str(planned, "location").unwrap_or_else(|| "eastus".into());
             let started = std::time::Instant::now();
             let mut wait = Duration::from_millis(200);
+            // Ready when Red Hat has granted gold image access (RHSM) and
+            // the gold images are listed in the subscription's Marketplace:
+            // a listing alone does not make them purchasable.
             loop {
-                match arm.list_skus(&location, "RedHat", "rhel-byos", dl).await {
-                    Ok(skus) if !skus.is_empty() => break,
-                    Ok(_) => {}
+                let access = match rh.azure_cloud_account(&sub, dl).await {
+                    Ok(a) => a.and_then(|a| a.gold_image_access),
                     Err(e) => {
                         return ApplyOutcome::failed(
                             state,
-                            arm_diag("list the gold images", &e).into(),
+                            redhat_diag("read the gold image access", &e).into(),
                         )
+                    }
+                };
+                set_str(&mut state, "gold_image_access", access.as_deref());
+                if access
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case("Failed"))
+                {
+                    let id = opt_str(&state, "id").unwrap_or_default();
+                    let why = rh
+                        .source_applications(&id, dl)
+                        .await
+                        .ok()
+                        .and_then(|apps| {
+                            apps.iter()
+                                .filter_map(|a| a["availability_status_error"].as_str())
+                                .find(|e| !e.is_empty())
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_else(|| {
+                            "Red Hat gave no reason; see console.redhat.com -> Cloud Access".into()
+                        });
+                    return ApplyOutcome::failed(
+                        state,
+                        Diagnostic::error(
+                            "Gold image access failed",
+                            format!("Subscription {sub} is enrolled in Cloud Access, but Red Hat reports its gold image access as Failed: {why}. Check that the organization holds RHEL subscriptions eligible for Cloud Access, then apply again (the enrolment is kept)."),
+                        )
+                        .into(),
+                    );
+                }
+                if access
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case("Granted"))
+                {
+                    match arm.list_skus(&location, "RedHat", "rhel-byos", dl).await {
+                        Ok(skus) if !skus.is_empty() => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            return ApplyOutcome::failed(
+                                state,
+                                arm_diag("list the gold images", &e).into(),
+                            )
+                        }
                     }
                 }
                 if std::time::Instant::now() + wait > dl {
-                    return ApplyOutcome::failed(state, Diagnostic::error("Gold images not visible yet", format!("Subscription {sub} is enrolled, but the rhel-byos images did not appear within the create timeout ({} s). Red Hat documents that this can take hours; apply again later, or raise timeouts.create.", started.elapsed().as_secs())).into());
+                    return ApplyOutcome::failed(state, Diagnostic::error("Gold images not ready yet", format!("Subscription {sub} is enrolled, but within the create timeout ({} s) Red Hat's gold image access is {} and the rhel-byos images are {}. Red Hat documents that this can take hours; apply again later, or raise timeouts.create.", started.elapsed().as_secs(), access.as_deref().unwrap_or("not recorded yet"), if access.as_deref() == Some("Granted") { "not listed yet" } else { "not purchasable yet" })).into());
                 }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(60));
@@ -414,6 +462,14 @@ impl CloudAccess {
         );
         let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
         set_str(&mut s, "azure_subscription_id", sub.as_deref());
+        if let Some(sub) = &sub {
+            let access = rh
+                .azure_cloud_account(sub, dl)
+                .await
+                .map_err(|e| Diagnostics::from(redhat_diag("read the gold image access", &e)))?
+                .and_then(|a| a.gold_image_access);
+            set_str(&mut s, "gold_image_access", access.as_deref());
+        }
         let location = opt_str(state, "location").unwrap_or_else(|| "eastus".into());
         let skus: Vec<Value> = match (data.arm(), &sub) {
             (Ok(arm), Some(sub)) => arm

@@ -10,6 +10,7 @@ pub mod host_register;
 pub mod host_render;
 mod host_target;
 pub mod host_update;
+mod hybrid_benefit;
 pub mod image;
 pub mod image_build;
 pub mod image_urn;

@@ -47,8 +47,13 @@ fn valid_vm_id(id: &str) -> bool {
 }
 
 /// Applies a license type, installing AHBForRHEL first when Azure needs it;
-/// returns the VM as it is afterwards (its instance view included).
-async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachine, Diagnostic> {
+/// returns the VM as it is afterwards (its instance view included), and the
+/// warning of a Cloud Access check that could not be made.
+async fn apply(
+    data: &ProviderData,
+    v: &Value,
+    op: &str,
+) -> Result<(VirtualMachine, Option<Diagnostic>), Diagnostic> {
     let arm = data.arm()?;
     let dl = deadline(v, op, TIMEOUT);
     let vm_id = opt_str(v, "virtual_machine_id").unwrap_or_default();
@@ -64,6 +69,12 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachin
             )
             .at(AttributePath::attrs(&["virtual_machine_id"]))
         })?;
+    let mut warning = None;
+    if lt == "RHEL_BYOS" && vm["properties"]["licenseType"] != "RHEL_BYOS" {
+        let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
+        warning =
+            super::hybrid_benefit::check_byos_allowed(data, &sub, &["license_type"], dl).await?;
+    }
     let image = &vm["properties"]["storageProfile"]["imageReference"];
     let byos_or_custom = image["id"].is_string()
         || image["offer"]
@@ -115,7 +126,7 @@ async fn apply(data: &ProviderData, v: &Value, op: &str) -> Result<VirtualMachin
         .map_err(|e| arm_diag("read the virtual machine", &e))?
         .and_then(|vm| VirtualMachine::from_json(&vm))
         .unwrap_or_default();
-    Ok(vm)
+    Ok((vm, warning))
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.
@@ -203,10 +214,10 @@ impl Resource<ProviderData> for VmLicense {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         match apply(data, planned, "create").await {
-            Ok(vm) => {
+            Ok((vm, warning)) => {
                 let mut s = applied_state(planned, &vm);
                 set(&mut s, "id", planned.attr("virtual_machine_id").clone());
-                ApplyOutcome::ok(s)
+                ApplyOutcome::failed(s, warning.into_iter().collect())
             }
             Err(d) => ApplyOutcome::failed(Value::Null, d.into()),
         }
@@ -251,10 +262,10 @@ impl Resource<ProviderData> for VmLicense {
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
         match apply(data, planned, "update").await {
-            Ok(vm) => ApplyOutcome {
+            Ok((vm, warning)) => ApplyOutcome {
                 state: applied_state(planned, &vm),
                 private: private.clone(),
-                diagnostics: Diagnostics::new(),
+                diagnostics: warning.into_iter().collect(),
             },
             Err(d) => ApplyOutcome {
                 state: prior.clone(),

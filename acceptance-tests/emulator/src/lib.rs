@@ -96,6 +96,19 @@ pub struct Tunables {
     /// follow `nextLink` whatever it is; tests make it small to prove they do.
     #[serde(default = "default_page_size")]
     pub list_page_size: usize,
+    /// The Marketplace lists the `rhel-byos` gold images to every
+    /// subscription, as it can on Azure; buying one still fails ("private
+    /// and can not be purchased") until Red Hat grants the access.
+    #[serde(default)]
+    pub gold_images_listed_to_all: bool,
+    /// Red Hat's answer to gold image access requests: `Granted` (default)
+    /// or `Failed`.
+    #[serde(default = "default_gold_image_access")]
+    pub gold_image_access: String,
+}
+
+fn default_gold_image_access() -> String {
+    "Granted".into()
 }
 
 fn default_phase() -> u64 {
@@ -146,6 +159,8 @@ impl Emulator {
                 redhat_token_lifetime_s: 900,
                 compose_phase_ms: default_phase(),
                 list_page_size: default_page_size(),
+                gold_images_listed_to_all: false,
+                gold_image_access: default_gold_image_access(),
             }),
             state: Mutex::new(state),
             faults: Mutex::new(Vec::new()),

@@ -69,6 +69,10 @@ pub struct Subscription {
     pub cloud_access: bool,
     /// Enrolment requested through Sources; gold images appear at this time.
     pub cloud_access_due: Option<u64>,
+    /// Red Hat refused gold image access to the enrolment (it stays enrolled,
+    /// without access).
+    #[serde(default)]
+    pub gold_image_access_failed: bool,
 }
 
 /// A hosted Image Builder compose.
@@ -170,7 +174,15 @@ impl State {
         for sub in self.subscriptions.values_mut() {
             if sub.cloud_access_due.is_some_and(|t| t <= now) {
                 sub.cloud_access_due = None;
-                sub.cloud_access = true;
+                if emu
+                    .tunables()
+                    .gold_image_access
+                    .eq_ignore_ascii_case("Failed")
+                {
+                    sub.gold_image_access_failed = true;
+                } else {
+                    sub.cloud_access = true;
+                }
             }
             let due: Vec<String> = sub
                 .registering

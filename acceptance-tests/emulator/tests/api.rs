@@ -662,11 +662,61 @@ fn byos_needs_enrolment_plan_and_terms() {
         listed.text.contains("rhel-lvm96-gen2").then_some(())
     });
 
+    // Red Hat's side: RHSM's Cloud Access accounts show the subscription
+    // with gold image access granted; the spec's filters apply.
+    let accounts = |q: &str| {
+        c.request(
+            "GET",
+            &format!("/redhat/api/rhsm/v2/cloud_access_providers/accounts{q}"),
+            Some(&rh),
+            None,
+        )
+    };
+    let r = accounts(&format!(
+        "?shortName=msaz&providerAccountID={}",
+        &SUB[..8].to_uppercase()
+    ));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["body"][0]["providerAccountID"], SUB,
+        "partial, without case"
+    );
+    assert_eq!(r.body["body"][0]["shortName"], "MSAZ");
+    assert_eq!(r.body["body"][0]["goldImageAccess"], "Granted");
+    assert_eq!(r.body["pagination"]["total"], 1);
+    assert_eq!(accounts("?shortName=AWS").body["body"], json!([]));
+    assert_eq!(accounts("?goldImageAccess=failed").body["body"], json!([]));
+
     // The image carries a plan; a VM without it, or without accepted terms, fails.
     let v = c.request("GET", &format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/publishers/RedHat/artifacttypes/vmimage/offers/rhel-byos/skus/rhel-lvm96-gen2/versions/9.6.2025052113?api-version={COMPUTE}"), Some(&t), None);
     assert_eq!(v.body["properties"]["plan"]["product"], "rhel-byos");
     let (_, _, r) = network_and_vm(&c, &t, "byos", "b2", byos.clone(), None, "Standard_D2s_v5");
     assert_eq!(r.code(), "VMMarketplaceInvalidInput");
+    // An image with no plan (a managed image) sent with one: nothing to buy.
+    let image = format!(
+        "{}/providers/Microsoft.Compute/images/plain",
+        Cloud::rg_path("byos")
+    );
+    c.put_and_wait(
+        &t,
+        &format!("{image}?api-version={COMPUTE}"),
+        image_body("V2"),
+    );
+    let (_, _, r) = network_and_vm(
+        &c,
+        &t,
+        "byos",
+        "b4",
+        json!({ "id": image }),
+        Some(plan.clone()),
+        "Standard_D2s_v5",
+    );
+    assert_eq!(r.code(), "VMMarketplaceInvalidInput", "{}", r.text);
+    assert!(
+        r.text.contains("does not need Plan information"),
+        "{}",
+        r.text
+    );
     let (_, _, r) = network_and_vm(
         &c,
         &t,

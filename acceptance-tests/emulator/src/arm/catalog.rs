@@ -29,9 +29,11 @@ fn not_found() -> ArmError {
     ArmError::new(404, "NotFound", "Artifact: VMImage was not found.")
 }
 
-/// Offers this subscription can see: gold images (BYOS) only after Cloud Access enrolment.
+/// Offers this subscription can see: gold images (BYOS) only after Cloud
+/// Access enrolment, or to everyone in the `gold_images_listed_to_all` mode
+/// (purchase still needs the access).
 pub fn visible_offers<'a>(emu: &'a Emulator, s: &Subscription) -> impl Iterator<Item = &'a Offer> {
-    let enrolled = s.cloud_access;
+    let enrolled = s.cloud_access || emu.tunables().gold_images_listed_to_all;
     emu.seed()
         .catalog
         .offers
@@ -269,9 +271,8 @@ pub fn build_vm(
         if !TYPES.contains(&lt) {
             return Err(bad("InvalidParameter", "licenseType", format!("The value '{lt}' of parameter 'licenseType' is not allowed for a Linux virtual machine.")));
         }
-        if lt == "RHEL_BYOS" && !s.cloud_access {
-            return Err(bad("BadRequest", "licenseType", format!("Subscription '{}' is not enrolled in Red Hat Cloud Access, so RHEL_BYOS cannot be used. Enrol it, then retry.", s.id)));
-        }
+        // RHEL_BYOS is accepted on any RHEL VM: ARM knows nothing of Red
+        // Hat Cloud Access (checking it is the caller's business).
         let image = existing
             .map(|r| r.body["properties"]["storageProfile"]["imageReference"].clone())
             .unwrap_or_else(|| props["storageProfile"]["imageReference"].clone());
@@ -431,6 +432,10 @@ pub fn build_vm(
             resolved,
         )
     };
+    if image_plan.is_none() && body.get("plan").is_some_and(Json::is_object) {
+        // A plan is purchase information: an image without one has nothing to buy.
+        return Err(bad("VMMarketplaceInvalidInput", "plan", format!("Creating a virtual machine from an image that does not need Plan information, with Plan information in the request, is not allowed. Remove the plan. VM: '{id}'.")));
+    }
     if let Some(plan) = &image_plan {
         let given = body.get("plan");
         let Some(given) = given.filter(|g| g.is_object()) else {

@@ -1,5 +1,6 @@
-//! RHSM API v2: the caller's organization (`/api/rhsm/v2/organization`) and
-//! activation keys (`/api/rhsm/v2/activation_keys`), per
+//! RHSM API v2: the caller's organization (`/api/rhsm/v2/organization`),
+//! activation keys (`/api/rhsm/v2/activation_keys`) and Cloud Access
+//! accounts (`/api/rhsm/v2/cloud_access_providers/accounts`), per
 //! `redhat-rhsm-v2/openapi.json`: create answers 200 (not 201) with `{"body": key}`,
 //! names are letters, digits, `_` and `-` and unique, system-purpose values are
 //! checked, errors are `{"error":{"code","message"}}`.
@@ -132,6 +133,7 @@ pub fn handle(emu: &Emulator, req: &Req, rest: &[&str]) -> Response {
                 "simpleContentAccessCapable": true,
             } }),
         ),
+        (Method::GET, ["cloud_access_providers", "accounts"]) => cloud_accounts(emu, req),
         (Method::GET, ["activation_keys"]) => {
             let st = emu.state();
             json_response(
@@ -266,4 +268,48 @@ pub fn handle(emu: &Emulator, req: &Req, rest: &[&str]) -> Response {
         }
         _ => error(404, &format!("no RHSM route {} {}", req.method, req.path)),
     }
+}
+
+/// `listCloudAccounts`: the organization's Cloud Access accounts. Every
+/// Azure subscription enrolled through Sources is an `MSAZ` account whose
+/// `goldImageAccess` is `Requested` until Red Hat decides, then `Granted`
+/// (or `Failed`, as the `gold_image_access` setting says). Filters as the
+/// spec describes them: `shortName` and `goldImageAccess` exact, without
+/// case; `providerAccountID` partial, without case; `limit` / `offset`.
+fn cloud_accounts(emu: &Emulator, req: &Req) -> Response {
+    let q = |k: &str| req.query(k).map(str::to_ascii_lowercase);
+    let number =
+        |k: &str, default: usize| req.query(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (limit, offset) = (number("limit", 100), number("offset", 0));
+    let st = emu.state();
+    let all: Vec<Json> = st
+        .subscriptions
+        .values()
+        .filter_map(|s| {
+            let access = if s.cloud_access {
+                "Granted"
+            } else if s.gold_image_access_failed {
+                "Failed"
+            } else if s.cloud_access_due.is_some() {
+                "Requested"
+            } else {
+                return None;
+            };
+            Some(json!({ "providerAccountID": s.id, "shortName": "MSAZ", "goldImageAccess": access }))
+        })
+        .filter(|_| q("shortName").is_none_or(|n| n == "msaz"))
+        .filter(|a| {
+            q("providerAccountID").is_none_or(|id| {
+                a["providerAccountID"].as_str().unwrap_or("").to_ascii_lowercase().contains(&id)
+            })
+        })
+        .filter(|a| {
+            q("goldImageAccess").is_none_or(|g| a["goldImageAccess"].as_str().unwrap_or("").eq_ignore_ascii_case(&g))
+        })
+        .collect();
+    let page: Vec<Json> = all.iter().skip(offset).take(limit).cloned().collect();
+    json_response(
+        200,
+        &json!({ "body": page, "pagination": { "count": page.len(), "limit": limit, "offset": offset, "total": all.len() } }),
+    )
 }

@@ -201,6 +201,7 @@ fn delete_source(st: &mut State, id: &str) {
         if let (false, Some(sub)) = (still, st.subscriptions.get_mut(&s)) {
             sub.cloud_access = false;
             sub.cloud_access_due = None;
+            sub.gold_image_access_failed = false;
         }
     }
 }

@@ -119,6 +119,20 @@ fn image_build_failure_reason_and_bad_input() {
             "{}",
             r.all()
         );
+        // Image Builder refuses a user without a password or a key: so
+        // does validation (a configuration without the secret, since
+        // Terraform quotes the configuration's lines).
+        let keyless = Workspace::new(
+            &tf,
+            "resource \"rhelazure_image_build\" \"img\" {\n  distribution = \"rhel-9.6\"\n  image_name = \"keyless\"\n  resource_group_name = \"rhel-demo\"\n  customizations = {\n    users = [{ name = \"ops\" }]\n  }\n}\n",
+        )
+        .cloud(&cloud);
+        let r = keyless.run(&["validate", "-no-color"]);
+        assert!(
+            r.code == 1 && r.all().contains("\"ssh_key\" is required"),
+            "{}",
+            r.all()
+        );
     }
     cloud.control(
         "PUT",

@@ -83,9 +83,12 @@ fn customizations_attr() -> Attr {
                 ObjectNesting::List,
                 vec![
                     Attr::string("name").required().description("User name."),
+                    // Image Builder refuses a user with neither a password
+                    // nor a key; this resource sets keys only (a password
+                    // would sit in the state), so the key is required.
                     Attr::string("ssh_key")
-                        .optional()
-                        .description("The user's SSH public key."),
+                        .required()
+                        .description("The user's SSH public key (Image Builder needs a password or a key for every user)."),
                     Attr::string_list("groups")
                         .optional()
                         .description("Supplementary groups, such as `wheel`."),

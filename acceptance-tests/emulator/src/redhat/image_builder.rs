@@ -112,26 +112,8 @@ fn compose(emu: &Emulator, req: &Req) -> Response {
     let Ok(body) = serde_json::from_slice::<Json>(&req.body) else {
         return error(400, "400", "request body is not valid JSON");
     };
-    let allowed = [
-        "distribution",
-        "bootc",
-        "image_name",
-        "image_description",
-        "client_id",
-        "image_requests",
-        "customizations",
-    ];
-    if let Some(k) = body
-        .as_object()
-        .and_then(|m| m.keys().find(|k| !allowed.contains(&k.as_str())))
-    {
-        return error(
-            400,
-            "400",
-            &format!(
-                "request body has an error: doesn't match schema: property \"{k}\" is unsupported"
-            ),
-        );
+    if let Err(why) = super::compose_schema::check(&body) {
+        return error(400, "400", &why);
     }
     let distro = body["distribution"].as_str().unwrap_or("");
     if !DISTRIBUTIONS.contains(&distro) {

@@ -3,6 +3,7 @@
 //! Sources for Cloud Access enrolment ([`sources`]) and hosted Image Builder
 //! ([`image_builder`]). Each answers errors in its own API's shape.
 
+mod compose_schema;
 mod image_builder;
 mod rhsm;
 mod sources;

@@ -113,22 +113,34 @@ fn main() {
         tf.version,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let _ = writeln!(report, "## Per-resource overhead over Terraform's floor\n");
+    let _ = writeln!(report, "## Per-resource overhead over the floors\n");
     let _ = writeln!(
         report,
-        "Reference: N × `terraform_data` (built into Terraform: no provider process, no API). \
-         Ours: N × `rhelazure_activation_key`, each a real RHSM create (POST + GET) and, at plan, a refresh (GET).\n"
+        "Ours: N × `rhelazure_activation_key`, each a real RHSM create (POST + GET) and, at plan, a refresh (GET). \
+         Plugin floor: the same N resources served by `rhelazure-bench-floor`, this provider's schemas through the \
+         same plugin server doing no work (no API call, no plan logic): what any plugin costs Terraform, so \
+         ours / plugin floor is this provider's own overhead. Terraform's floor: N × `terraform_data`, built \
+         into Terraform (no plugin process at all), which no plugin can reach.\n"
     );
     let _ = writeln!(
         report,
-        "| N | command | terraform_data | rhelazure_activation_key | ratio | provider CPU per resource |"
+        "| N | command | terraform_data | plugin floor | rhelazure_activation_key | ours / plugin floor | ours / terraform_data | provider CPU per resource |"
     );
-    let _ = writeln!(report, "|---|---|---|---|---|---|");
+    let _ = writeln!(report, "|---|---|---|---|---|---|---|---|");
+    let floor_dir = floor_plugin();
     let mut chart = Vec::new();
+    let mut breakdown = None;
     for &n in &sizes {
-        let (mut fa, mut fp, mut oa, mut op) = (vec![], vec![], vec![], vec![]);
+        let (mut ta, mut tp, mut fa, mut fp, mut oa, mut op) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..runs {
-            let floor = quiet(Workspace::plain(&tf, &floor_config(n)));
+            let builtin = quiet(Workspace::plain(&tf, &floor_config(n)));
+            ta.push(timed(&builtin, &APPLY));
+            tp.push(timed(&builtin, &PLAN));
+            builtin.run(&DESTROY).ok();
+            std::env::set_var("RHELAZURE_PROVIDER_DIR", floor_dir.path());
+            let floor = quiet(Workspace::new(&tf, &key_config(n)).cloud(&cloud));
+            std::env::set_var("RHELAZURE_PROVIDER_DIR", &release);
             fa.push(timed(&floor, &APPLY));
             fp.push(timed(&floor, &PLAN));
             floor.run(&DESTROY).ok();
@@ -138,11 +150,17 @@ fn main() {
             ours.run(&DESTROY).ok();
         }
         let (cpu_apply, cpu_plan) = provider_cpu(&tf, &cloud, &release, n);
-        for (cmd, floor, ours, cpu) in [("apply", fa, oa, cpu_apply), ("plan", fp, op, cpu_plan)] {
-            let (f, o) = (stats(floor), stats(ours));
+        for (cmd, builtin, floor, ours, cpu, per) in [
+            ("apply", ta, fa, oa, cpu_apply, "created"),
+            ("plan", tp, fp, op, cpu_plan, "refreshed"),
+        ] {
+            let (t, f, o) = (stats(builtin), stats(floor), stats(ours));
             let _ = writeln!(
                 report,
-                "| {n} | {cmd} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.2}× | {:.2} ms |",
+                "| {n} | {cmd} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | **{:.2}×** | {:.2}× | {:.3} ms per {per} |",
+                t.median,
+                t.min,
+                t.max,
                 f.median,
                 f.min,
                 f.max,
@@ -150,18 +168,39 @@ fn main() {
                 o.min,
                 o.max,
                 o.median / f.median,
+                o.median / t.median,
                 cpu * 1000.0 / n as f64
             );
-            chart.push((format!("{cmd} N={n}"), vec![f.median, o.median]));
+            chart.push((format!("{cmd} N={n}"), vec![t.median, f.median, o.median]));
         }
+        breakdown = Some((n, rpc_breakdown(&tf, &cloud, n)));
         eprintln!("N={n} done");
+    }
+    if let Some((n, rows)) = breakdown {
+        let _ = writeln!(
+            report,
+            "\n### Where the provider's time goes (N = {n}, one apply then one plan)\n\n\
+             Handler time per RPC kind, summed over every provider process Terraform started, from the \
+             provider's own `rpc finished` debug lines (the timing ends before the line is written).\n"
+        );
+        let _ = writeln!(
+            report,
+            "| RPC | calls | total ms | mean ms |\n|---|---|---|---|"
+        );
+        for (rpc, calls, total) in rows {
+            let _ = writeln!(
+                report,
+                "| {rpc} | {calls} | {total:.1} | {:.3} |",
+                total / calls as f64
+            );
+        }
     }
     std::fs::write(
         repo_root().join("benches/results/terraform-scale.svg"),
         svg::bar_chart(
             "terraform apply / plan of N resources (median seconds)",
             "s",
-            &["terraform_data (floor)", "rhelazure_activation_key"],
+            &["terraform_data", "plugin floor", "rhelazure_activation_key"],
             &chart,
         ),
     )
@@ -183,6 +222,56 @@ fn main() {
             None => eprintln!("query bench skipped: no Terraform 1.14+"),
         }
     }
+}
+
+/// The plugin floor, built release (`make bench` builds it), in a directory
+/// of its own under the provider's name, for a dev override.
+fn floor_plugin() -> tempfile::TempDir {
+    let built = repo_root().join("target/release/rhelazure-bench-floor");
+    assert!(
+        built.exists(),
+        "build the plugin floor first: cargo build --release --features bench-floor --bin rhelazure-bench-floor (make bench does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&built, dir.path().join("terraform-provider-rhelazure")).unwrap();
+    dir
+}
+
+/// (RPC kind, calls, total handler ms) over one apply and one plan of N
+/// keys, read from the provider's `rpc finished` debug lines in
+/// Terraform's log; the most expensive first.
+fn rpc_breakdown(tf: &Terraform, cloud: &LocalCloud, n: usize) -> Vec<(String, usize, f64)> {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let ws = Workspace::new(tf, &key_config(n))
+        .cloud(cloud)
+        .env("TF_LOG", "")
+        .env("TF_LOG_PROVIDER", "DEBUG")
+        .env("TF_LOG_PATH", log.path().to_str().unwrap());
+    ws.run(&APPLY).ok();
+    ws.run(&PLAN).ok();
+    let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+    ws.env("TF_LOG_PROVIDER", "").run(&DESTROY).ok();
+    let mut by_rpc: std::collections::BTreeMap<String, (usize, f64)> = Default::default();
+    for line in text.lines().filter(|l| l.contains("rpc finished")) {
+        let field = |k: &str| {
+            line.split(&format!("{k}="))
+                .nth(1)
+                .and_then(|v| v.split_whitespace().next())
+                .map(|v| v.trim_matches('"').to_string())
+        };
+        if let (Some(rpc), Some(ms)) = (
+            field("rpc"),
+            field("duration_ms").and_then(|m| m.parse::<f64>().ok()),
+        ) {
+            let e = by_rpc.entry(rpc).or_default();
+            e.0 += 1;
+            e.1 += ms;
+        }
+    }
+    let mut rows: Vec<(String, usize, f64)> =
+        by_rpc.into_iter().map(|(k, (c, t))| (k, c, t)).collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    rows
 }
 
 /// (CPU seconds, peak RSS KiB) of each provider process in a rusage log.

@@ -25,6 +25,9 @@ use super::{
     ProviderDef, Resource,
 };
 
+#[cfg(feature = "bench-floor")]
+mod floor;
+
 struct Entry<T: ?Sized> {
     schema: ResourceSchema,
     imp: Box<T>,

@@ -84,7 +84,8 @@ fn guid() -> String {
 
 impl ArmClient {
     /// A client for the settings' endpoint, subscription and credential chain.
-    /// `transport` replaces the default HTTP client (None in the provider).
+    /// `transport` replaces the default HTTP client (the provider passes the
+    /// one it shares with the Red Hat client).
     pub fn new(s: &AzureSettings, transport: Option<Transport>) -> Result<ArmClient, ArmError> {
         let sub = s.subscription_id.clone().filter(|x| !x.is_empty()).ok_or_else(|| {
             ArmError::Config("No Azure subscription: set subscription_id in the provider block or ARM_SUBSCRIPTION_ID.".into())

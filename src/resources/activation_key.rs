@@ -222,6 +222,11 @@ impl Resource<ProviderData> for ActivationKey {
                 );
             }
         }
+        // createActivationKeys answers with the key itself: read it back only
+        // when repositories were added after it (or the answer was empty).
+        if wanted.is_empty() && created["name"].as_str() == Some(name.as_str()) {
+            return ApplyOutcome::ok(to_state(&created, planned));
+        }
         match rh.get_activation_key(&name, dl).await {
             Ok(Some(k)) => ApplyOutcome::ok(to_state(&k, planned)),
             Ok(None) => ApplyOutcome::failed(

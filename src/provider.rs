@@ -79,6 +79,9 @@ pub struct ProviderData {
     pub arm: Result<std::sync::Arc<crate::arm::ArmClient>, String>,
     /// The Red Hat client, or why there is none.
     pub redhat: Result<std::sync::Arc<crate::redhat::RedHatClient>, String>,
+    /// The one HTTP client under both, also used directly for blob storage
+    /// (uploads, container creation, blob deletes).
+    pub http: reqwest::Client,
 }
 
 impl ProviderData {
@@ -508,7 +511,7 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
         let arm = crate::arm::ArmClient::new(&settings.azure, Some(transport))
             .map(std::sync::Arc::new)
             .map_err(|e| e.to_string());
-        let redhat = crate::redhat::RedHatClient::new(&settings.redhat, Some(http))
+        let redhat = crate::redhat::RedHatClient::new(&settings.redhat, Some(http.clone()))
             .map(std::sync::Arc::new)
             .map_err(|e| e.to_string());
         Ok(ProviderData {
@@ -516,6 +519,7 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
             terraform_version: terraform_version.to_string(),
             arm,
             redhat,
+            http,
         })
     }
 }

@@ -128,6 +128,7 @@ fn sha256_of(path: &str) -> Result<String, String> {
 /// Deletes a blob this resource uploaded; a warning when it could not
 /// (the blob costs storage, but the destroy goes on).
 async fn delete_uploaded_blob(
+    http: &reqwest::Client,
     arm: &ArmClient,
     account: &str,
     blob: &str,
@@ -143,7 +144,7 @@ async fn delete_uploaded_blob(
         Ok(x) => x,
         Err(d) => return left(d.detail),
     };
-    let r = reqwest::Client::new()
+    let r = http
         .delete(format!("{blob}?{sas}"))
         .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
         .send()
@@ -342,7 +343,7 @@ impl Resource<ProviderData> for Image {
                 };
                 let container =
                     opt_str(planned, "storage_container").unwrap_or_else(|| "vhds".into());
-                let http = reqwest::Client::new();
+                let http = data.http.clone();
                 let c = http
                     .put(format!("{endpoint}/{container}?restype=container&{sas}"))
                     .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
@@ -575,7 +576,11 @@ impl Resource<ProviderData> for Image {
         prior: &Value,
         private: &Private,
     ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+        let data = match need(ctx.data(), None) {
+            Ok(d) => d,
+            Err(d) => return d,
+        };
+        let arm = match need(data.arm(), None) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -589,7 +594,7 @@ impl Resource<ProviderData> for Image {
             private.get::<String>(UPLOADED),
             opt_str(prior, "storage_account_id"),
         ) {
-            if let Some(w) = delete_uploaded_blob(arm, &account, &blob, dl).await {
+            if let Some(w) = delete_uploaded_blob(&data.http, arm, &account, &blob, dl).await {
                 diags.push(w);
             }
         }

@@ -4,6 +4,9 @@
 //! [`framework`] is what a resource author sees, [`provider`] configures the
 //! provider, [`resources`] holds one file per resource, data source or function.
 
+/// The provider's registry address (`required_providers` source).
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/rhel-on-azure/rhelazure";
+
 pub mod arm;
 pub mod docs;
 pub mod framework;

@@ -8,8 +8,6 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
-pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/rhel-on-azure/rhelazure";
-
 fn usage() -> String {
     format!(
         "terraform-provider-rhelazure {}\n\nA Terraform / OpenTofu provider; Terraform starts it for you.\n\n\
@@ -54,26 +52,10 @@ fn main() -> ExitCode {
     } else {
         logging::level_from_env()
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let service = Arc::new(rhelazure::resources::registry());
     let opts = serve::ServeOptions {
-        provider_address: PROVIDER_ADDRESS.to_string(),
+        provider_address: rhelazure::PROVIDER_ADDRESS.to_string(),
         debug,
     };
-    match runtime.block_on(serve::serve(service, opts)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::run_until_stopped(service, opts)
 }

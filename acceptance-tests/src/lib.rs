@@ -925,14 +925,31 @@ impl Workspace {
             .unwrap_or_default()
     }
 
-    /// A second plan is empty (`-detailed-exitcode` 0).
-    /// The resource identity of `address` that Terraform keeps in state
-    /// (1.12+), from `terraform show -json`; Null when there is none.
-    pub fn identity(&self, address: &str) -> serde_json::Value {
+    /// The root module's resources in state, from `terraform show -json`:
+    /// each with its `address`, `type`, `values`, `tainted`, `identity`.
+    pub fn state_resources(&self) -> Vec<serde_json::Value> {
         let shown = self.run(&["show", "-json", "-no-color"]).ok().json();
         shown["values"]["root_module"]["resources"]
             .as_array()
-            .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The values in state of the first resource of `resource_type`.
+    pub fn values_of_type(&self, resource_type: &str) -> serde_json::Value {
+        self.state_resources()
+            .into_iter()
+            .find(|r| r["type"] == resource_type)
+            .map(|r| r["values"].clone())
+            .unwrap_or_else(|| panic!("no {resource_type} in state"))
+    }
+
+    /// The resource identity of `address` that Terraform keeps in state
+    /// (1.12+); Null when there is none.
+    pub fn identity(&self, address: &str) -> serde_json::Value {
+        self.state_resources()
+            .into_iter()
+            .find(|r| r["address"] == address)
             .map(|r| r["identity"].clone())
             .unwrap_or(serde_json::Value::Null)
     }

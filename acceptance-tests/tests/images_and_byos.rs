@@ -302,8 +302,7 @@ fn a_gold_image_wait_that_times_out_keeps_the_enrolment() {
     assert_ne!(r.code, 0);
     assert!(r.all().contains("Gold images not ready yet"), "{}", r.all());
     assert!(!r.all().contains("invalid result object"), "{}", r.all());
-    let show = ws.run(&["show", "-json"]).ok().json();
-    let res = &show["values"]["root_module"]["resources"][0];
+    let res = &ws.state_resources()[0];
     assert_eq!(res["address"], "rhelazure_cloud_access.slow");
     assert_eq!(res["tainted"], true, "{res}");
     assert!(
@@ -424,11 +423,8 @@ fn a_source_enrolling_another_subscription_is_not_adopted() {
     );
     assert!(all.contains("with rhelazure_cloud_access.mine"), "{all}");
     assert_eq!(cloud.state()["sources"], before, "their source untouched");
-    let show = ws.run(&["show", "-json"]).ok().json();
-    assert!(
-        show["values"]["root_module"]["resources"].is_null(),
-        "nothing in state: {show}"
-    );
+    let left = ws.state_resources();
+    assert!(left.is_empty(), "nothing in state: {left:?}");
 
     // The same odd characters in a name of our own: found again on read,
     // no changes after apply, and importable by id.
@@ -436,8 +432,7 @@ fn a_source_enrolling_another_subscription_is_not_adopted() {
     ws.write_config(&mine(&own));
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
     ws.assert_no_changes();
-    let show = ws.run(&["show", "-json"]).ok().json();
-    let res = &show["values"]["root_module"]["resources"][0]["values"];
+    let res = &ws.state_resources()[0]["values"];
     assert_eq!(res["name"], own.as_str());
     let id = res["id"].as_str().unwrap().to_string();
     let lookups = cloud
@@ -498,14 +493,7 @@ fn gold_images_listed_to_everyone_wait_for_red_hats_grant() {
 
     let ws = Workspace::new(tf, BYOS).cloud(&cloud);
     ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
-    let show = ws.run(&["show", "-json"]).ok().json();
-    let enrolment = show["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "rhelazure_cloud_access")
-        .unwrap()["values"]
-        .clone();
+    let enrolment = ws.values_of_type("rhelazure_cloud_access");
     assert_eq!(enrolment["gold_image_access"], "Granted");
     let seen: Vec<String> = cloud
         .request_log()
@@ -545,8 +533,7 @@ fn gold_images_listed_to_everyone_wait_for_red_hats_grant() {
         "{}",
         r.all()
     );
-    let show = failed.run(&["show", "-json"]).ok().json();
-    let res = &show["values"]["root_module"]["resources"][0];
+    let res = &failed.state_resources()[0];
     assert_eq!(res["tainted"], true, "{res}");
     assert_eq!(res["values"]["gold_image_access"], "Failed");
     failed.run(&["destroy", "-auto-approve", "-no-color"]).ok();

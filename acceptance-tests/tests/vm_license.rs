@@ -256,14 +256,7 @@ fn byos_hybrid_benefit_follows_red_hats_record() {
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
     r.ok();
     assert!(!r.all().contains("Warning: RHEL_BYOS"), "{}", r.all());
-    let show = ws.run(&["show", "-json"]).ok().json();
-    let enrolment = show["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "rhelazure_cloud_access")
-        .unwrap()["values"]
-        .clone();
+    let enrolment = ws.values_of_type("rhelazure_cloud_access");
     assert_eq!(enrolment["gold_image_access"], "Granted");
     let lt = cloud
         .arm("GET", &format!("{id}?api-version=2024-03-01"), None)

@@ -13,26 +13,10 @@ use rhelazure::plugin::{logging, serve};
 fn main() -> ExitCode {
     // As the provider does: the same logging set-up, so the floor pays it too.
     logging::init(logging::level_from_env());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let service = Arc::new(rhelazure::resources::registry().into_floor());
     let opts = serve::ServeOptions {
-        provider_address: "registry.terraform.io/rhel-on-azure/rhelazure".to_string(),
+        provider_address: rhelazure::PROVIDER_ADDRESS.to_string(),
         debug: false,
     };
-    match runtime.block_on(serve::serve(service, opts)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    serve::run_until_stopped(service, opts)
 }

@@ -146,6 +146,31 @@ fn apply_socket_group(path: &Path) {
     }
 }
 
+/// What a plugin binary's `main` does once it has its options: starts the
+/// async runtime, serves until told to stop, and says why it could not.
+pub fn run_until_stopped<S: ProviderService>(
+    service: Arc<S>,
+    opts: ServeOptions,
+) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(service, opts)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the plugin until Terraform says stop (GRPCController.Shutdown), SIGTERM,
 /// or, in debug mode, Ctrl-C.
 pub async fn serve<S: ProviderService>(

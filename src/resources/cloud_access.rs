@@ -29,6 +29,20 @@ pub struct CloudAccess;
 const CREATE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 const TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The first reason Red Hat gives for a source's applications being
+/// unavailable (Sources keeps it per application, not on the source).
+async fn availability_error(
+    rh: &crate::redhat::RedHatClient,
+    source_id: &str,
+    deadline: std::time::Instant,
+) -> Option<String> {
+    let apps = rh.source_applications(source_id, deadline).await.ok()?;
+    apps.iter()
+        .filter_map(|a| a["availability_status_error"].as_str())
+        .find(|e| !e.is_empty())
+        .map(str::to_string)
+}
+
 fn default_name(sub: &str) -> String {
     format!("azure-{sub}")
 }
@@ -203,15 +217,9 @@ impl Resource<ProviderData> for CloudAccess {
             source["availability_status"].as_str(),
         );
         if source["availability_status"] == "unavailable" {
-            let apps = rh
-                .source_applications(source["id"].as_str().unwrap_or(""), dl)
+            let why = availability_error(rh, source["id"].as_str().unwrap_or(""), dl)
                 .await
-                .unwrap_or_default();
-            let why = apps
-                .first()
-                .and_then(|a| a["availability_status_error"].as_str())
-                .unwrap_or("no reason given")
-                .to_string();
+                .unwrap_or_else(|| "no reason given".into());
             return ApplyOutcome::failed(
                 state,
                 Diagnostic::error(
@@ -253,19 +261,9 @@ impl Resource<ProviderData> for CloudAccess {
                     .is_some_and(|a| a.eq_ignore_ascii_case("Failed"))
                 {
                     let id = opt_str(&state, "id").unwrap_or_default();
-                    let why = rh
-                        .source_applications(&id, dl)
-                        .await
-                        .ok()
-                        .and_then(|apps| {
-                            apps.iter()
-                                .filter_map(|a| a["availability_status_error"].as_str())
-                                .find(|e| !e.is_empty())
-                                .map(str::to_string)
-                        })
-                        .unwrap_or_else(|| {
-                            "Red Hat gave no reason; see console.redhat.com -> Cloud Access".into()
-                        });
+                    let why = availability_error(rh, &id, dl).await.unwrap_or_else(|| {
+                        "Red Hat gave no reason; see console.redhat.com -> Cloud Access".into()
+                    });
                     return ApplyOutcome::failed(
                         state,
                         Diagnostic::error(

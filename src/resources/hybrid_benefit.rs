@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use super::common::redhat_diag;
-use crate::framework::{AttributePath, Diagnostic};
+use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use crate::provider::ProviderData;
 
 /// Ok(None) when Red Hat grants the subscription gold image access; Ok(a
@@ -60,4 +60,16 @@ pub async fn check_byos_allowed(
         ),
     )
     .at(path))
+}
+
+/// `check_byos_allowed` for a resource whose provider data may be missing
+/// (an unconfigured provider): the warnings to add, or the error to fail
+/// with, always at `license_type`.
+pub async fn check_license_type_byos(
+    data: Result<&ProviderData, Diagnostic>,
+    subscription_id: &str,
+    deadline: Instant,
+) -> Result<Diagnostics, Diagnostic> {
+    let warning = check_byos_allowed(data?, subscription_id, &["license_type"], deadline).await?;
+    Ok(warning.into_iter().collect())
 }

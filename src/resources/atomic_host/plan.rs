@@ -1,0 +1,193 @@
+//! Plan-time work of `rhelazure_atomic_host`: what an imported host adopts,
+//! what forces a replacement, and the checks Azure and Red Hat would only
+//! make at apply time or first boot (size against image, organization).
+
+use super::*;
+
+pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+    let Ok(data) = ctx.data() else { return };
+    // Imported hosts: Azure never returns customData, so their first boot
+    // is unknown (first_boot_sha256 null); adopting the configured
+    // registration must not replace them.
+    if !plan.is_create() && plan.prior.attr("first_boot_sha256").is_null() {
+        let mut adopt = vec![AttributePath::attrs(&["registration"])];
+        if plan.config.attr("os_disk").is_null() {
+            // Unset in the configuration: whatever disk Azure gave it.
+            adopt.push(AttributePath::attrs(&["os_disk"]));
+        }
+        plan.requires_replace.retain(|p| !adopt.contains(p));
+    }
+    if !plan.is_create() {
+        // In-place updates never change these, even when null (no public
+        // IP, no purchase plan, an imported host's unknown first boot).
+        for k in [
+            "plan",
+            "public_ip_id",
+            "public_ip_address",
+            "first_boot_sha256",
+            "booted_image_digest",
+        ] {
+            plan.set(k, plan.prior.attr(k).clone());
+        }
+        if plan.config.attr("bootc_image") != plan.prior.attr("bootc_image") {
+            plan.set("booted_image_digest", Value::unknown());
+        }
+    }
+    check_organization(data, plan).await;
+    // Image and size must fit together: checked on create and whenever
+    // the size changes (Azure would refuse it at apply, after a deallocation).
+    let size_changed = !plan.is_create() && plan.config.attr("size") != plan.prior.attr("size");
+    if !plan.is_create() && !size_changed {
+        return;
+    }
+    let size = plan.config.attr("size").as_str().map(str::to_string);
+    let mismatch = |why: String| {
+        Diagnostic::error("Image and size do not match", why).at(AttributePath::attrs(&["size"]))
+    };
+    let Ok(arm) = data.arm() else { return };
+    let arm = &host_arm(arm, plan.config.attr("subnet_id").as_str());
+    let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
+    let img = plan.config.attr("marketplace_image").clone();
+    if img.is_null() {
+        if plan.is_create() {
+            plan.set("plan", Value::Null);
+        }
+        // A managed image says its generation; gallery images and images
+        // created in the same apply (unknown id) are left to Azure.
+        let source = plan
+            .config
+            .attr("source_image_id")
+            .as_str()
+            .map(str::to_string);
+        if let (Some(id), Some(size)) = (source, &size) {
+            if id
+                .to_ascii_lowercase()
+                .contains("/providers/microsoft.compute/images/")
+            {
+                if let Ok(Some(image)) = arm.get(&id, COMPUTE_API, dl).await {
+                    let generation = image["properties"]["hyperVGeneration"].as_str();
+                    if let Some(why) = size_mismatch(size, None, generation) {
+                        plan.diagnostics.push(mismatch(format!("{id}: {why}")));
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let location = plan.config.attr("location").as_str().map(str::to_string);
+    let parts: Vec<Option<String>> = ["publisher", "offer", "sku", "version"]
+        .iter()
+        .map(|k| img.attr(k).as_str().map(str::to_string))
+        .collect();
+    let (Some(loc), [Some(p), Some(o), Some(s), v]) = (location, parts.as_slice()) else {
+        return;
+    };
+    let version = v.clone().unwrap_or_else(|| "latest".into());
+    let at = || AttributePath::attrs(&["marketplace_image"]);
+    match arm.get_image_version(&loc, p, o, s, &version, dl).await {
+        Ok(Some(iv)) => {
+            if let Some(size) = &size {
+                let why = size_mismatch(size, iv.architecture.as_deref(), iv.hyper_v_generation.as_deref());
+                if let Some(why) = why {
+                    plan.diagnostics.push(mismatch(format!("{p}:{o}:{s}: {why}")));
+                    return;
+                }
+            }
+            if !plan.is_create() {
+                return;
+            }
+            let Some(pl) = iv.plan else {
+                plan.set("plan", Value::Null);
+                return;
+            };
+            plan.set(
+                "plan",
+                Value::Object(
+                    [("publisher", &pl.publisher), ("product", &pl.product), ("name", &pl.name)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
+                        .collect(),
+                ),
+            );
+            if !plan.config.attr("marketplace_agreement_id").is_null() {
+                return;
+            }
+            match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
+                Ok(Some(t)) if t["properties"]["accepted"] == json!(true) => {}
+                Ok(_) => plan.diagnostics.push(
+                    Diagnostic::error(
+                        "Marketplace terms not accepted",
+                        format!(
+                            "{p}:{o}:{s} is sold under the plan {}/{}/{}, whose terms are not accepted on this subscription. Add\n\n  resource \"rhelazure_marketplace_agreement\" \"{}\" {{\n    publisher = \"{}\"\n    offer     = \"{}\"\n    plan      = \"{}\"\n  }}\n\nand set marketplace_agreement_id = rhelazure_marketplace_agreement.{}.id on this host.",
+                            pl.publisher, pl.product, pl.name, pl.name.replace('-', "_"), pl.publisher, pl.product, pl.name, pl.name.replace('-', "_")
+                        ),
+                    )
+                    .at(at()),
+                ),
+                Err(e) => plan.diagnostics.push(arm_diag("read the image's Marketplace terms", &e).at(at())),
+            }
+        }
+        // An existing host keeps its disk even when the image is gone.
+        _ if !plan.is_create() => {}
+        // Terms this apply accepts (agreement id unknown) belong to an image
+        // that may become visible in the same apply: gold images appear with
+        // a Cloud Access enrolment. Terraform plans the host again once the
+        // agreement exists; that final plan checks the image and derives
+        // `plan` (unknown until then).
+        Ok(None) if plan.config.attr("marketplace_agreement_id").is_unknown() => {}
+        Ok(None) => plan.diagnostics.push(
+            Diagnostic::error("No such Marketplace image", format!("{p}:{o}:{s}:{version} is not offered in {loc}. data.rhelazure_marketplace_images lists what is."))
+                .at(at()),
+        ),
+        Err(e) => plan.diagnostics.push(arm_diag("look up the Marketplace image", &e).at(at())),
+    }
+}
+
+/// the next apply replaces it).
+/// A host registers at first boot, long after the apply: an organization id
+/// that is not the one of the provider's Red Hat credentials (where the
+/// activation key lives when this provider manages it) would fail there,
+/// silently. Checked at plan time when the registration is new and Red Hat
+/// credentials are configured; without them, or without the right to read
+/// the organization, the plan goes on (a warning says why).
+async fn check_organization(data: &ProviderData, plan: &mut PlanContext<'_>) {
+    let registration = plan.config.attr("registration");
+    let Some(org) = registration.attr("organization").as_number() else {
+        return; // no registration, or not known until apply
+    };
+    if !plan.is_create() && registration == plan.prior.attr("registration") {
+        return;
+    }
+    let Ok(redhat) = data.redhat() else { return };
+    // Terraform quotes the source of top-level attributes only: a path into
+    // the nested object would show the resource's first line instead.
+    let at = AttributePath::attrs(&["registration"]);
+    let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
+    match redhat.organization(dl).await {
+        Ok(found) if found.id.as_deref() == Some(org.to_string().as_str()) => {}
+        Ok(found) => plan.diagnostics.push(
+            Diagnostic::error(
+                "Not the organization of the Red Hat credentials",
+                format!(
+                    "The host would register to Red Hat organization {org} at first boot, but the provider's Red Hat \
+                     credentials belong to organization {}, where its activation keys are. Registration would fail \
+                     on the host, after the apply. Use the organization id shown in the Hybrid Cloud Console \
+                     (console.redhat.com, your user menu) for those credentials, or a provider alias with \
+                     credentials of organization {org}.",
+                    found.id.as_deref().unwrap_or("(none)")
+                ),
+            )
+            .at(at),
+        ),
+        Err(e) => plan.diagnostics.push(
+            Diagnostic::warning(
+                "Red Hat organization not checked",
+                format!(
+                    "Could not read the organization of the provider's Red Hat credentials ({e}); the host's \
+                     organization id {org} is used unchecked."
+                ),
+            )
+            .at(at),
+        ),
+    }
+}

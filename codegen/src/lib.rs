@@ -1,14 +1,18 @@
 //! The model generator behind `make models`: reads the vendored specs in
 //! `specs/` and renders Rust source for the definitions the provider uses.
 //!
+//! Red Hat's OpenAPI 3 specs here; Microsoft's Swagger 2.0 specs in `arm`.
+//!
 //! Written here rather than with a generator crate because what the provider
-//! needs from the specs so far is their closed string enums (Image Builder's
+//! needs from Red Hat's specs so far is their closed string enums (Image Builder's
 //! distributions, image and upload types), and the OpenAPI generators
 //! (typify, progenitor) bring a whole client and a dependency tree for that.
 //! Each enum keeps the spec's spelling on the wire, gets a Rust name derived
 //! mechanically, and lists its values in the spec's order.
 
 use std::path::Path;
+
+pub mod arm;
 
 use serde_yaml_ng::Value as Yaml;
 
@@ -28,6 +32,10 @@ pub enum Error {
         b: String,
         name: String,
     },
+    #[error("no definition at {0}")]
+    NoDefinition(String),
+    #[error("enum {0} is met twice with different values, or clashes in its Rust names")]
+    EnumConflict(String),
     #[error("{0} differs from what the specs give: run `make models` and commit the result")]
     Stale(String),
 }
@@ -68,14 +76,18 @@ const FILES: &[ModelFile] = &[ModelFile {
 
 /// Every generated file as (path relative to the repository root, contents).
 pub fn generated_files(root: &Path) -> Result<Vec<(String, String)>, Error> {
-    FILES
+    let mut files = FILES
         .iter()
         .map(|f| {
             let text = std::fs::read_to_string(root.join(f.spec))
                 .map_err(|e| Error::Io(f.spec.to_string(), e))?;
             Ok((f.output.to_string(), render_file(f, &text)?))
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    for f in arm::ARM_FILES {
+        files.push((f.output.to_string(), arm::render_arm_file(root, f)?));
+    }
+    Ok(files)
 }
 
 /// The generated files whose checked-in text differs from what the specs

@@ -5,11 +5,10 @@
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use azure_core::http::Method;
-use serde::Deserialize;
-use serde_json::Value as Json;
-
+use super::models::compute::{VirtualMachineImage, VirtualMachineImageResource};
+use super::models::marketplace_ordering::{AgreementProperties, AgreementTerms, OldAgreementTerms};
 use super::{ArmClient, ArmError};
+use azure_core::http::Method;
 
 pub const COMPUTE_API: &str = "2024-03-01";
 pub const MARKETPLACE_API: &str = "2021-01-01";
@@ -24,7 +23,8 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     parse(a).cmp(&parse(b))
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// A Marketplace purchase plan (all three parts are required in the spec).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PurchasePlan {
     pub publisher: String,
     pub name: String,
@@ -51,17 +51,11 @@ impl ArmClient {
     }
 
     async fn names(&self, path: &str, deadline: Instant) -> Result<Vec<String>, ArmError> {
-        let j = self
-            .get(path, COMPUTE_API, deadline)
+        let listed: Vec<VirtualMachineImageResource> = self
+            .get_as(path, COMPUTE_API, deadline)
             .await?
-            .unwrap_or(Json::Array(vec![]));
-        Ok(j.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x["name"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(listed.into_iter().filter_map(|r| r.name).collect())
     }
 
     pub async fn list_offers(
@@ -142,25 +136,32 @@ impl ArmClient {
             "{}/offers/{offer}/skus/{sku}/versions/{version}",
             self.publisher_path(location, publisher)
         );
-        let Some(j) = self.get(&path, COMPUTE_API, deadline).await? else {
+        let Some(image) = self
+            .get_as::<VirtualMachineImage>(&path, COMPUTE_API, deadline)
+            .await?
+        else {
             return Ok(None);
         };
-        let p = &j["properties"];
+        let p = image.properties.unwrap_or_default();
+        let deprecation = p.image_deprecation_status.unwrap_or_default();
+        let plan = p.plan.and_then(|plan| {
+            Some(PurchasePlan {
+                publisher: plan.publisher?,
+                name: plan.name?,
+                product: plan.product?,
+            })
+        });
         Ok(Some(ImageVersion {
             publisher: publisher.to_string(),
             offer: offer.to_string(),
             sku: sku.to_string(),
             version,
-            id: j["id"].as_str().unwrap_or_default().to_string(),
-            hyper_v_generation: p["hyperVGeneration"].as_str().map(str::to_string),
-            architecture: p["architecture"].as_str().map(str::to_string),
-            plan: serde_json::from_value(p["plan"].clone()).ok(),
-            image_state: p["imageDeprecationStatus"]["imageState"]
-                .as_str()
-                .map(str::to_string),
-            scheduled_deprecation_time: p["imageDeprecationStatus"]["scheduledDeprecationTime"]
-                .as_str()
-                .map(str::to_string),
+            id: image.id.unwrap_or_default(),
+            hyper_v_generation: p.hyper_v_generation.map(|g| g.to_string()),
+            architecture: p.architecture.map(|a| a.to_string()),
+            plan,
+            image_state: deprecation.image_state.map(|s| s.to_string()),
+            scheduled_deprecation_time: deprecation.scheduled_deprecation_time,
         }))
     }
 
@@ -170,10 +171,16 @@ impl ArmClient {
 
     /// The agreements signed in this subscription, accepted or cancelled
     /// (`MarketplaceAgreements_List`, not paged: the whole list at once).
-    pub async fn list_agreements(&self, deadline: Instant) -> Result<Vec<Json>, ArmError> {
+    pub async fn list_agreements(
+        &self,
+        deadline: Instant,
+    ) -> Result<Vec<OldAgreementTerms>, ArmError> {
         let path = self.sub_path("/providers/Microsoft.MarketplaceOrdering/agreements");
         let (items, _) = self.first_page(&path, MARKETPLACE_API, deadline).await?;
-        Ok(items)
+        serde_json::from_value(serde_json::Value::Array(items)).map_err(|e| ArmError::Decode {
+            path,
+            message: e.to_string(),
+        })
     }
 
     /// The current terms of a plan (`properties.accepted` says whether they are accepted).
@@ -183,8 +190,8 @@ impl ArmClient {
         offer: &str,
         plan: &str,
         deadline: Instant,
-    ) -> Result<Option<Json>, ArmError> {
-        self.get(
+    ) -> Result<Option<AgreementTerms>, ArmError> {
+        self.get_as(
             &self.terms_path(publisher, offer, plan),
             MARKETPLACE_API,
             deadline,
@@ -202,28 +209,32 @@ impl ArmClient {
         offer: &str,
         plan: &str,
         deadline: Instant,
-    ) -> Result<Json, ArmError> {
-        let mut terms = self
+    ) -> Result<AgreementTerms, ArmError> {
+        let path = self.terms_path(publisher, offer, plan);
+        let terms = self
             .get_terms(publisher, offer, plan, deadline)
             .await?
             .ok_or_else(|| ArmError::Decode {
-                path: self.terms_path(publisher, offer, plan),
+                path: path.clone(),
                 message: "no terms for this plan".into(),
             })?;
-        terms["properties"]["accepted"] = Json::Bool(true);
-        let terms = serde_json::json!({ "properties": terms["properties"] });
-        let a = self
-            .call(
-                Method::Put,
-                &self.terms_path(publisher, offer, plan),
-                Some(MARKETPLACE_API),
-                Some(&terms),
-                deadline,
-            )
-            .await?;
-        a.json().ok_or_else(|| ArmError::Decode {
-            path: self.terms_path(publisher, offer, plan),
-            message: "not JSON".into(),
+        let body = AgreementTerms {
+            properties: Some(AgreementProperties {
+                accepted: Some(true),
+                ..terms.properties.unwrap_or_default()
+            }),
+            ..Default::default()
+        };
+        let accepted = self
+            .run_with(Method::Put, &path, MARKETPLACE_API, &body, deadline)
+            .await?
+            .ok_or_else(|| ArmError::Decode {
+                path: path.clone(),
+                message: "no body".into(),
+            })?;
+        serde_json::from_value(accepted).map_err(|e| ArmError::Decode {
+            path,
+            message: e.to_string(),
         })
     }
 

@@ -339,6 +339,24 @@ impl ArmClient {
         }
     }
 
+    /// GET into a typed model (`crate::arm::models`); `None` on 404.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        deadline: Instant,
+    ) -> Result<Option<T>, ArmError> {
+        let Some(j) = self.get(path, api_version, deadline).await? else {
+            return Ok(None);
+        };
+        serde_json::from_value(j)
+            .map(Some)
+            .map_err(|e| ArmError::Decode {
+                path: path.into(),
+                message: e.to_string(),
+            })
+    }
+
     /// One page of a list (`path` with its query, `api_version` added):
     /// its items and the `nextLink` of the next page, if any. ARM pages every
     /// list and says nothing of page sizes, so callers follow `nextLink` to
@@ -426,6 +444,23 @@ impl ArmClient {
             status: a.status,
             started: Instant::now(),
         })
+    }
+
+    /// `run` with a typed body (`crate::arm::models`).
+    pub async fn run_with<B: serde::Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &B,
+        deadline: Instant,
+    ) -> Result<Option<Json>, ArmError> {
+        let body = serde_json::to_value(body).map_err(|e| ArmError::Decode {
+            path: path.into(),
+            message: format!("the request body: {e}"),
+        })?;
+        self.run(method, path, api_version, Some(&body), deadline)
+            .await
     }
 
     /// `begin(...).wait(...)` in one.

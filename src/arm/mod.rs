@@ -2,7 +2,7 @@
 //! [`ArmClient`] (one azure_core pipeline with auth, retries, throttling,
 //! request ids and logging; long-running operations; on-demand provider
 //! registration), credentials ([`credential`]), the pipeline policies
-//! ([`policy`]), typed errors ([`ArmError`]) and the typed calls resources use
+//! ([`policy`]), typed errors ([`ArmError`]), models generated from the specs ([`models`]) and the typed calls resources use
 //! ([`catalog`]), and the settings it is built from ([`settings`]).
 
 pub mod catalog;
@@ -10,6 +10,7 @@ mod certificate;
 mod client;
 pub mod credential;
 mod error;
+pub mod models;
 pub mod policy;
 pub mod settings;
 

@@ -63,9 +63,7 @@ pub async fn running_rhel_vm(
         ))
     })?;
     let arm64 = vm
-        .properties
-        .hardware_profile
-        .vm_size
+        .vm_size()
         .as_deref()
         .and_then(size_is_arm64)
         .unwrap_or(false)

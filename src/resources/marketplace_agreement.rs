@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
+use crate::arm::models::marketplace_ordering::{AgreementTerms, State};
 use async_trait::async_trait;
-use serde_json::Value as Json;
 
 use super::common::{arm_diag, arm_in_subscription, deadline, need, opt_str};
 use crate::framework::validators::string_matches;
@@ -43,29 +43,25 @@ fn part(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn state(terms: &Json, prior: &Value, sub: &str) -> Value {
-    let p = &terms["properties"];
-    let s = |k: &str| {
-        p[k].as_str()
-            .map(|x| Value::from(x.to_string()))
-            .unwrap_or(Value::Null)
-    };
+fn state(terms: &AgreementTerms, prior: &Value, sub: &str) -> Value {
+    let text = |x: Option<&String>| x.map(|x| Value::from(x.clone())).unwrap_or(Value::Null);
+    let p = terms.properties.as_ref();
     Value::Object(
         [
-            (
-                "id".to_string(),
-                terms["id"]
-                    .as_str()
-                    .map(|x| Value::from(x.to_string()))
-                    .unwrap_or(Value::Null),
-            ),
+            ("id".to_string(), text(terms.id.as_ref())),
             ("subscription_id".to_string(), Value::from(sub.to_string())),
             // Kept as configured: the service may answer in other casing.
             ("publisher".to_string(), prior.attr("publisher").clone()),
             ("offer".to_string(), prior.attr("offer").clone()),
             ("plan".to_string(), prior.attr("plan").clone()),
-            ("license_text_link".to_string(), s("licenseTextLink")),
-            ("privacy_policy_link".to_string(), s("privacyPolicyLink")),
+            (
+                "license_text_link".to_string(),
+                text(p.and_then(|p| p.license_text_link.as_ref())),
+            ),
+            (
+                "privacy_policy_link".to_string(),
+                text(p.and_then(|p| p.privacy_policy_link.as_ref())),
+            ),
             ("timeouts".to_string(), prior.attr("timeouts").clone()),
         ]
         .into_iter()
@@ -162,7 +158,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("read the terms of {p}:{o}:{plan}"), &e).into()),
         };
         let mut private = Private::default();
-        let terms = if current["properties"]["accepted"] == Json::Bool(true) {
+        let terms = if current.is_accepted() {
             tracing::info!(target: "rhelazure.resources", publisher = %p, offer = %o, plan = %plan, "terms already accepted: adopting them");
             private.set(ACCEPTED_BY_US, false);
             current
@@ -200,9 +196,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             .await
         {
             // Cancelled out of band: gone, so the next apply accepts again.
-            Ok(Some(t)) if t["properties"]["accepted"] == Json::Bool(true) => {
-                Ok(Some((state(&t, st, &sub), private.clone())))
-            }
+            Ok(Some(t)) if t.is_accepted() => Ok(Some((state(&t, st, &sub), private.clone()))),
             Ok(_) => Ok(None),
             Err(e) => Err(arm_diag(&format!("read the terms of {p}:{o}:{plan}"), &e).into()),
         }
@@ -372,22 +366,21 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
         };
         let wanted_offer = query.config.attr("offer").as_str();
         for a in agreements {
-            let p = &a["properties"];
-            let field = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            let p = a.properties.unwrap_or_default();
             let (publisher, offer, plan) = (
-                field("publisher"),
-                field("offer"),
-                a["name"].as_str().unwrap_or_default().to_string(),
+                p.publisher.unwrap_or_default(),
+                p.offer.unwrap_or_default(),
+                a.name.unwrap_or_default(),
             );
             if !publisher.eq_ignore_ascii_case("redhat")
-                || p["state"].as_str() != Some("Active")
+                || p.state != Some(State::Active)
                 || wanted_offer.is_some_and(|o| !o.eq_ignore_ascii_case(&offer))
             {
                 continue;
             }
             // The list has no links; the terms themselves do (as `read` gives them).
             let terms = match arm.get_terms(&publisher, &offer, &plan, dl).await {
-                Ok(Some(t)) if t["properties"]["accepted"] == Json::Bool(true) => t,
+                Ok(Some(t)) if t.is_accepted() => t,
                 Ok(_) => continue,
                 Err(e) => {
                     return Err(arm_diag(

@@ -180,7 +180,7 @@ impl DataSource<ProviderData> for MarketplaceImage {
                 .get_terms(&p.publisher, &p.product, &p.name, dl)
                 .await
                 .map_err(|e| Diagnostics::from(arm_diag("read the image's Marketplace terms", &e)))?
-                .map(|t| t["properties"]["accepted"] == serde_json::Value::Bool(true)),
+                .map(|t| t.is_accepted()),
             None => None,
         };
         Ok(state(config, &publisher, &img, terms_accepted))

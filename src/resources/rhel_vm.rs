@@ -3,106 +3,15 @@
 //! image it came from, its RHEL version and architecture where the image
 //! names them. Shared by `rhelazure_vm_license`'s read and its list resource.
 //!
-//! The VM is read through typed models of the parts of the Compute
-//! `VirtualMachine` definition (2024-03-01) used here, so a misspelt
+//! The VM is read through the Compute `VirtualMachine` model generated from
+//! the spec (2024-03-01, `crate::arm::models::compute`), so a misspelt
 //! property does not compile.
 
-use serde::Deserialize;
+use crate::arm::models::compute::Plan;
+pub use crate::arm::models::compute::VirtualMachine;
 
-/// The parts of a `VirtualMachine` this module reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VirtualMachine {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub name: String,
-    pub plan: Option<Plan>,
-    #[serde(default)]
-    pub properties: VmProperties,
-}
-
-/// A Marketplace purchase plan (gold images and images made from them carry one).
-#[derive(Debug, Default, Deserialize)]
-pub struct Plan {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub publisher: String,
-    #[serde(default)]
-    pub product: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VmProperties {
-    pub license_type: Option<String>,
-    #[serde(default)]
-    pub hardware_profile: HardwareProfile,
-    #[serde(default)]
-    pub storage_profile: StorageProfile,
-    pub security_profile: Option<SecurityProfile>,
-    pub instance_view: Option<InstanceView>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HardwareProfile {
-    pub vm_size: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StorageProfile {
-    pub image_reference: Option<ImageReference>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageReference {
-    /// A custom image or gallery image version.
-    pub id: Option<String>,
-    pub publisher: Option<String>,
-    pub offer: Option<String>,
-    pub sku: Option<String>,
-    pub version: Option<String>,
-    /// The version `latest` resolved to (read-only).
-    pub exact_version: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SecurityProfile {
-    pub security_type: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct InstanceView {
-    #[serde(default)]
-    pub statuses: Vec<InstanceViewStatus>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct InstanceViewStatus {
-    #[serde(default)]
-    pub code: String,
-}
-
-impl VirtualMachine {
-    pub fn from_json(v: &serde_json::Value) -> Option<VirtualMachine> {
-        VirtualMachine::deserialize(v).ok()
-    }
-
-    /// `running`, `deallocated`, ... from an instance view's `PowerState/...` status.
-    pub fn power_state(&self) -> Option<String> {
-        self.properties
-            .instance_view
-            .as_ref()?
-            .statuses
-            .iter()
-            .find_map(|s| s.code.strip_prefix("PowerState/"))
-            .map(str::to_string)
-    }
+fn plan_publisher(p: &Plan) -> &str {
+    p.publisher.as_deref().unwrap_or_default()
 }
 
 /// Where the VM's RHEL came from.
@@ -147,7 +56,7 @@ pub struct RhelVm {
 impl RhelVm {
     /// None when nothing in the VM's model says RHEL.
     pub fn of(vm: &VirtualMachine) -> Option<RhelVm> {
-        let image = vm.properties.storage_profile.image_reference.as_ref();
+        let image = vm.image_reference();
         let license_type = license_type_of(vm).to_string();
         let red_hat = |s: &Option<String>| {
             s.as_deref()
@@ -160,7 +69,7 @@ impl RhelVm {
         let plan_is_red_hat = vm
             .plan
             .as_ref()
-            .is_some_and(|p| p.publisher.eq_ignore_ascii_case("redhat"));
+            .is_some_and(|p| plan_publisher(p).eq_ignore_ascii_case("redhat"));
         let source = if image.is_some_and(|i| red_hat(&i.publisher)) && offer.starts_with("rhel") {
             if offer.contains("byos") {
                 Source::GoldImage
@@ -208,17 +117,21 @@ impl RhelVm {
             license_type,
             billing_model,
             image: urn.or_else(|| image.and_then(|i| i.id.clone())),
-            plan: vm
-                .plan
-                .as_ref()
-                .map(|p| format!("{}:{}:{}", p.publisher, p.product, p.name)),
+            plan: vm.plan.as_ref().map(|p| {
+                let part = |v: &Option<String>| v.clone().unwrap_or_default();
+                format!(
+                    "{}:{}:{}",
+                    plan_publisher(p),
+                    part(&p.product),
+                    part(&p.name)
+                )
+            }),
             rhel_version,
             architecture,
             security_type: vm
-                .properties
-                .security_profile
-                .as_ref()
-                .and_then(|s| s.security_type.clone())
+                .props()
+                .and_then(|p| p.security_profile.as_ref()?.security_type.as_ref())
+                .map(ToString::to_string)
                 .unwrap_or_else(|| "Standard".to_string()),
         })
     }
@@ -267,9 +180,8 @@ fn version_from_sku(sku: &str) -> Option<String> {
 /// `NONE` whether ARM says nothing, `NONE` or `None` (the spelling azurerm
 /// sends to remove the benefit).
 pub fn license_type_of(vm: &VirtualMachine) -> &str {
-    vm.properties
-        .license_type
-        .as_deref()
+    vm.props()
+        .and_then(|p| p.license_type.as_deref())
         .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("none"))
         .unwrap_or("NONE")
 }

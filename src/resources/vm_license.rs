@@ -451,8 +451,8 @@ impl ListResource<ProviderData> for VmLicenses {
                 };
                 for item in &items {
                     if let Some(vm) = VirtualMachine::from_json(item) {
-                        if let Some(p) = vm.power_state() {
-                            power.insert(vm.id.to_ascii_lowercase(), p);
+                        if let (Some(p), Some(id)) = (vm.power_state(), &vm.id) {
+                            power.insert(id.to_ascii_lowercase(), p);
                         }
                     }
                 }
@@ -467,21 +467,25 @@ impl ListResource<ProviderData> for VmLicenses {
                 Err(e) => return Err(arm_diag("list the virtual machines", &e).into()),
             };
             for item in &items {
-                let tags = &item["tags"];
-                if !wanted_tags.iter().all(|(k, v)| tags[k].as_str() == Some(v)) {
-                    continue;
-                }
                 let Some(vm) = VirtualMachine::from_json(item) else {
                     continue;
                 };
+                let tags = vm.tags.as_ref();
+                if !wanted_tags
+                    .iter()
+                    .all(|(k, v)| tags.and_then(|t| t.get(k.as_str())) == Some(v))
+                {
+                    continue;
+                }
+                let id = vm.id.as_deref().unwrap_or_default();
                 let Some(rhel) = RhelVm::of(&vm) else {
                     continue;
                 };
                 let mut state = listed_state(&vm);
-                if let Some(p) = power.get(&vm.id.to_ascii_lowercase()) {
+                if let Some(p) = power.get(&id.to_ascii_lowercase()) {
                     set(&mut state, "power_state", p.clone());
                 }
-                let group = crate::arm::segment_after(&vm.id, "resourceGroups").unwrap_or_default();
+                let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
                 let version = rhel
                     .rhel_version
                     .as_deref()
@@ -489,7 +493,8 @@ impl ListResource<ProviderData> for VmLicenses {
                     .unwrap_or_default();
                 let display_name = format!(
                     "{} ({group}): RHEL{version}, {}",
-                    vm.name, rhel.billing_model
+                    vm.name.as_deref().unwrap_or_default(),
+                    rhel.billing_model
                 );
                 if !out
                     .send(Found {

@@ -2,6 +2,19 @@
 //! as soon as it exists; an interrupted create is adopted by the next apply.
 
 use super::*;
+use crate::arm::models::compute::{
+    self, CachingTypes, DiskCreateOptionTypes, DiskDeleteOptionTypes, HardwareProfile,
+    ImageReference, LinuxConfiguration, ManagedDiskParameters, NetworkInterfaceReference,
+    NetworkInterfaceReferenceProperties, NetworkProfile, OSDisk, OSProfile, Plan, SshConfiguration,
+    SshPublicKey, StorageAccountTypes, StorageProfile, VirtualMachine, VirtualMachineProperties,
+    VirtualMachineSizeTypes,
+};
+use crate::arm::models::network::{
+    self, IPAllocationMethod, IPVersion, NetworkInterface, NetworkInterfaceIPConfiguration,
+    NetworkInterfaceIPConfigurationPropertiesFormat, NetworkInterfacePropertiesFormat,
+    PublicIPAddress, PublicIPAddressPropertiesFormat, PublicIPAddressSku, PublicIPAddressSkuName,
+    Subnet,
+};
 
 pub(super) async fn create(
     ctx: &Ctx<ProviderData>,
@@ -18,18 +31,18 @@ pub(super) async fn create(
     let (rg, name, loc) = (g("resource_group_name"), g("name"), g("location"));
     let vm_id = vm_path(&sub, &rg, &name);
     let mut state = planned.clone();
-    let tags = tags_json(planned);
+    let tags = tags_of(planned);
 
     // A VM of that name: ours from an interrupted create (adopted), or not
     // ours (refused rather than adopted blindly).
     let marker = creation_marker(planned);
     let nic_id = net_path(&sub, &rg, "networkInterfaces", &format!("{name}-nic"));
-    match arm.get(&vm_id, COMPUTE_API, dl).await {
+    match arm.get_as::<VirtualMachine>(&vm_id, COMPUTE_API, dl).await {
         Ok(Some(vm)) => {
-            let nic_of_vm = vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
-                .as_str()
-                .unwrap_or_default();
-            if vm["tags"][MARKER_TAG] == json!(marker) && nic_of_vm.eq_ignore_ascii_case(&nic_id) {
+            let nic_of_vm = vm.first_nic_id().unwrap_or_default();
+            if vm.tag(MARKER_TAG) == Some(marker.as_str())
+                && nic_of_vm.eq_ignore_ascii_case(&nic_id)
+            {
                 return adopt_interrupted(arm, state, &vm_id, dl).await;
             }
             return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists and was not created by this configuration. Import it (terraform import with this id) or choose another name.")).at(AttributePath::attrs(&["name"])).into());
@@ -56,11 +69,8 @@ pub(super) async fn create(
     let mut pip_id = None;
     if planned.attr("public_ip").as_bool() == Some(true) {
         let id = net_path(&sub, &rg, "publicIPAddresses", &format!("{name}-ip"));
-        let body = json!({ "location": loc, "tags": tags, "sku": { "name": "Standard" }, "properties": { "publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4" } });
-        if let Err(e) = arm
-            .run(Method::Put, &id, NETWORK_API, Some(&body), dl)
-            .await
-        {
+        let body = public_ip_body(&loc, &tags);
+        if let Err(e) = arm.run_with(Method::Put, &id, NETWORK_API, &body, dl).await {
             return ApplyOutcome::failed(Value::Null, arm_diag("create the public IP", &e).into());
         }
         set_str(&mut state, "public_ip_id", Some(&id));
@@ -69,13 +79,9 @@ pub(super) async fn create(
         set_str(&mut state, "public_ip_id", None);
     }
     // From here on something exists: every failure returns the state so far.
-    let mut ipc = json!({ "subnet": { "id": g("subnet_id") }, "privateIPAllocationMethod": "Dynamic", "primary": true });
-    if let Some(p) = &pip_id {
-        ipc["publicIPAddress"] = json!({ "id": p, "properties": { "deleteOption": "Delete" } });
-    }
-    let nic = json!({ "location": loc, "tags": tags, "properties": { "ipConfigurations": [{ "name": "primary", "properties": ipc }] } });
+    let nic = nic_body(&loc, &tags, &g("subnet_id"), pip_id.as_deref());
     if let Err(e) = arm
-        .run(Method::Put, &nic_id, NETWORK_API, Some(&nic), dl)
+        .run_with(Method::Put, &nic_id, NETWORK_API, &nic, dl)
         .await
     {
         return ApplyOutcome::failed(
@@ -100,10 +106,10 @@ pub(super) async fn create(
     // right after create, cloud-init may still be running.
     set_str(&mut state, "booted_image_digest", None);
     let mut vm_tags = tags.clone();
-    vm_tags[MARKER_TAG] = json!(marker);
-    let body = vm_body(planned, &loc, &nic_id, &vm_tags, &first_boot);
+    vm_tags.insert(MARKER_TAG.to_string(), marker);
+    let body = vm_body(planned, &loc, &nic_id, vm_tags, &first_boot);
     let put = arm
-        .run(Method::Put, &vm_id, COMPUTE_API, Some(&body), dl)
+        .run_with(Method::Put, &vm_id, COMPUTE_API, &body, dl)
         .await;
     // The VM may exist even when its creation failed (provisioningState Failed):
     // record it so the replace that follows deletes it.
@@ -161,7 +167,7 @@ async fn adopt_interrupted(
     set_str(&mut state, "booted_image_digest", None);
     let mut last_report = Instant::now();
     let provisioning = loop {
-        let vm = match arm.get(vm_id, COMPUTE_API, dl).await {
+        let vm = match arm.get_as::<VirtualMachine>(vm_id, COMPUTE_API, dl).await {
             Ok(Some(vm)) => vm,
             Ok(None) => {
                 return ApplyOutcome::failed(
@@ -180,10 +186,10 @@ async fn adopt_interrupted(
                 )
             }
         };
-        let p = vm["properties"]["provisioningState"]
-            .as_str()
-            .unwrap_or("Succeeded")
-            .to_string();
+        let p = vm
+            .props()
+            .and_then(|p| p.provisioning_state.clone())
+            .unwrap_or_else(|| "Succeeded".into());
         if !matches!(p.as_str(), "Creating" | "Updating") || Instant::now() >= dl {
             break p;
         }
@@ -227,42 +233,145 @@ fn settled(mut s: Value) -> Value {
     s
 }
 
-fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: &Json, cloud_config: &str) -> Json {
+fn public_ip_body(loc: &str, tags: &Tags) -> PublicIPAddress {
+    PublicIPAddress {
+        location: Some(loc.to_string()),
+        tags: Some(tags.clone()),
+        sku: Some(PublicIPAddressSku {
+            name: Some(PublicIPAddressSkuName::Standard),
+            ..Default::default()
+        }),
+        properties: Some(Box::new(PublicIPAddressPropertiesFormat {
+            public_ip_allocation_method: Some(IPAllocationMethod::Static),
+            public_ip_address_version: Some(IPVersion::IPv4),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+fn nic_body(
+    loc: &str,
+    tags: &Tags,
+    subnet_id: &str,
+    public_ip_id: Option<&str>,
+) -> NetworkInterface {
+    // The public IP goes with the NIC (deleteOption), as the NIC goes with the VM.
+    let public_ip = public_ip_id.map(|id| PublicIPAddress {
+        id: Some(id.to_string()),
+        properties: Some(Box::new(PublicIPAddressPropertiesFormat {
+            delete_option: Some(network::DeleteOptions::Delete),
+            ..Default::default()
+        })),
+        ..Default::default()
+    });
+    let primary = NetworkInterfaceIPConfiguration {
+        name: Some("primary".into()),
+        properties: Some(NetworkInterfaceIPConfigurationPropertiesFormat {
+            subnet: Some(Subnet {
+                id: Some(subnet_id.to_string()),
+                ..Default::default()
+            }),
+            private_ip_allocation_method: Some(IPAllocationMethod::Dynamic),
+            primary: Some(true),
+            public_ip_address: public_ip,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    NetworkInterface {
+        location: Some(loc.to_string()),
+        tags: Some(tags.clone()),
+        properties: Some(NetworkInterfacePropertiesFormat {
+            ip_configurations: Some(vec![primary]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -> VirtualMachine {
     let user = opt_str(v, "admin_username").unwrap_or_else(|| "rhel".into());
-    let keys: Vec<Json> = v
+    let keys: Vec<SshPublicKey> = v
         .attr("ssh_public_keys")
-        .to_serde()
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|k| json!({ "path": format!("/home/{user}/.ssh/authorized_keys"), "keyData": k }))
+        .as_elements()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|k| k.as_str())
+        .map(|k| SshPublicKey {
+            path: Some(format!("/home/{user}/.ssh/authorized_keys")),
+            key_data: Some(k.to_string()),
+        })
         .collect();
     let image = match opt_str(v, "source_image_id") {
-        Some(id) => json!({ "id": id }),
-        None => v.attr("marketplace_image").to_serde(),
+        Some(id) => ImageReference {
+            id: Some(id),
+            ..Default::default()
+        },
+        None => decode(v.attr("marketplace_image")).unwrap_or_default(),
     };
     let disk = v.attr("os_disk");
-    let mut os_disk = json!({ "createOption": "FromImage", "deleteOption": "Delete", "caching": "ReadWrite",
-        "managedDisk": { "storageAccountType": disk.attr("storage_account_type").as_str().unwrap_or("Premium_LRS") } });
-    if let Some(n) = disk.attr("size_gb").as_number().and_then(|n| n.to_i64()) {
-        os_disk["diskSizeGB"] = json!(n);
-    }
+    let storage_type = disk
+        .attr("storage_account_type")
+        .as_str()
+        .unwrap_or("Premium_LRS");
+    let os_disk = OSDisk {
+        create_option: Some(DiskCreateOptionTypes::FromImage),
+        delete_option: Some(DiskDeleteOptionTypes::Delete),
+        caching: Some(CachingTypes::ReadWrite),
+        managed_disk: Some(ManagedDiskParameters {
+            storage_account_type: Some(StorageAccountTypes::from(storage_type)),
+            ..Default::default()
+        }),
+        disk_size_gb: disk
+            .attr("size_gb")
+            .as_number()
+            .and_then(|n| n.to_i64())
+            .and_then(|n| i32::try_from(n).ok()),
+        ..Default::default()
+    };
     let custom = base64::engine::general_purpose::STANDARD.encode(cloud_config);
-    let mut body = json!({
-        "location": loc, "tags": tags,
-        "properties": {
-            "hardwareProfile": { "vmSize": opt_str(v, "size") },
-            "storageProfile": { "imageReference": image, "osDisk": os_disk },
-            "osProfile": { "computerName": opt_str(v, "name"), "adminUsername": user, "customData": custom,
-                "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": keys } } },
-            "networkProfile": { "networkInterfaces": [{ "id": nic_id, "properties": { "primary": true, "deleteOption": "Delete" } }] },
-        },
-    });
-    if let Some(lt) = opt_str(v, "license_type") {
-        body["properties"]["licenseType"] = json!(lt);
+    let nic = NetworkInterfaceReference {
+        id: Some(nic_id.to_string()),
+        properties: Some(NetworkInterfaceReferenceProperties {
+            primary: Some(true),
+            delete_option: Some(compute::DeleteOptions::Delete),
+        }),
+    };
+    VirtualMachine {
+        location: Some(loc.to_string()),
+        tags: Some(tags),
+        plan: decode::<Option<Plan>>(v.attr("plan")).ok().flatten(),
+        properties: Some(VirtualMachineProperties {
+            hardware_profile: Some(HardwareProfile {
+                vm_size: opt_str(v, "size").map(|s| VirtualMachineSizeTypes::from(s.as_str())),
+                ..Default::default()
+            }),
+            storage_profile: Some(StorageProfile {
+                image_reference: Some(image),
+                os_disk: Some(os_disk),
+                ..Default::default()
+            }),
+            os_profile: Some(OSProfile {
+                computer_name: opt_str(v, "name"),
+                admin_username: Some(user),
+                custom_data: Some(custom),
+                linux_configuration: Some(LinuxConfiguration {
+                    disable_password_authentication: Some(true),
+                    ssh: Some(SshConfiguration {
+                        public_keys: Some(keys),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            network_profile: Some(NetworkProfile {
+                network_interfaces: Some(vec![nic]),
+                ..Default::default()
+            }),
+            license_type: opt_str(v, "license_type"),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
-    if let Json::Object(p) = v.attr("plan").to_serde() {
-        body["plan"] = Json::Object(p);
-    }
-    body
 }

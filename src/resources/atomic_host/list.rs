@@ -1,6 +1,7 @@
 //! `terraform query` for `rhelazure_atomic_host`: the hosts of a subscription.
 
 use super::*;
+use crate::arm::models::compute::VirtualMachine;
 
 /// The list resource: the Atomic hosts of the subscription, whoever applied
 /// them (the VMs this provider made carry its marker tag), each as an import
@@ -42,8 +43,9 @@ impl ListResource<ProviderData> for AtomicHosts {
             Ok(v) => v,
             Err(e) => return Err(arm_diag("list the virtual machines", &e).into()),
         };
-        for vm in vms.iter().filter(|vm| vm["tags"][MARKER_TAG].is_string()) {
-            let id = vm["id"].as_str().unwrap_or_default();
+        let vms = vms.iter().filter_map(VirtualMachine::from_json);
+        for vm in vms.filter(|vm| vm.tag(MARKER_TAG).is_some()) {
+            let id = vm.id.as_deref().unwrap_or_default();
             let state = match crate::resources::common::imported_state(&AtomicHost, ctx, id).await {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
@@ -52,10 +54,8 @@ impl ListResource<ProviderData> for AtomicHosts {
             let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
             let display_name = format!(
                 "{} ({group}): {}",
-                vm["name"].as_str().unwrap_or_default(),
-                vm["properties"]["hardwareProfile"]["vmSize"]
-                    .as_str()
-                    .unwrap_or_default()
+                vm.name.as_deref().unwrap_or_default(),
+                vm.vm_size().unwrap_or_default()
             );
             if !out
                 .send(Found {

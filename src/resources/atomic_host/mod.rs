@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use azure_core::http::Method;
 use base64::Engine as _;
-use serde_json::{json, Value as Json};
 
 use crate::arm::ArmClient;
 use crate::framework::model::decode;
@@ -143,11 +142,15 @@ pub(super) fn creation_marker(planned: &Value) -> String {
     sha256_hex(text.as_bytes())[..16].to_string()
 }
 
-pub(super) fn tags_json(v: &Value) -> Json {
-    match v.attr("tags").to_serde() {
-        Json::Null => json!({}),
-        t => t,
-    }
+/// ARM's tags, as the generated models type them.
+pub(super) type Tags = std::collections::BTreeMap<String, String>;
+
+/// The configured tags (none: an empty map, which ARM keeps as no tags).
+pub(super) fn tags_of(v: &Value) -> Tags {
+    decode::<Option<Tags>>(v.attr("tags"))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.

@@ -3,6 +3,7 @@
 //! make at apply time or first boot (size against image, organization).
 
 use super::*;
+use crate::arm::models::compute::Image;
 
 pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
     let Ok(data) = ctx.data() else { return };
@@ -64,8 +65,9 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
                 .to_ascii_lowercase()
                 .contains("/providers/microsoft.compute/images/")
             {
-                if let Ok(Some(image)) = arm.get(&id, COMPUTE_API, dl).await {
-                    let generation = image["properties"]["hyperVGeneration"].as_str();
+                if let Ok(Some(image)) = arm.get_as::<Image>(&id, COMPUTE_API, dl).await {
+                    let generation = image.properties.and_then(|p| p.hyper_v_generation);
+                    let generation = generation.as_ref().map(|g| g.as_str());
                     if let Some(why) = size_mismatch(size, None, generation) {
                         plan.diagnostics.push(mismatch(format!("{id}: {why}")));
                     }
@@ -113,7 +115,7 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
                 return;
             }
             match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
-                Ok(Some(t)) if t["properties"]["accepted"] == json!(true) => {}
+                Ok(Some(t)) if t.is_accepted() => {}
                 Ok(_) => plan.diagnostics.push(
                     Diagnostic::error(
                         "Marketplace terms not accepted",

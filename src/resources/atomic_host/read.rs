@@ -2,6 +2,8 @@
 //! in-guest drift), import by VM id, and delete with nothing left behind.
 
 use super::*;
+use crate::arm::models::compute::VirtualMachine;
+use crate::arm::models::network::{NetworkInterface, PublicIPAddress};
 
 pub(super) async fn read(
     ctx: &Ctx<ProviderData>,
@@ -86,7 +88,7 @@ pub(super) async fn import(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, D
     let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
     let dl = Instant::now() + TIMEOUT;
     let vm = arm
-        .get(id, COMPUTE_API, dl)
+        .get_as::<VirtualMachine>(id, COMPUTE_API, dl)
         .await
         .map_err(|e| Diagnostics::from(arm_diag("read the virtual machine", &e)))?
         .ok_or_else(|| {
@@ -95,82 +97,76 @@ pub(super) async fn import(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, D
                 format!("{id} does not exist."),
             ))
         })?;
-    let props = &vm["properties"];
-    let nic_id = props["networkProfile"]["networkInterfaces"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let nic = arm
-        .get(&nic_id, NETWORK_API, dl)
-        .await
-        .map_err(|e| Diagnostics::from(arm_diag("read the network interface", &e)))?
-        .unwrap_or_default();
-    let ipc = &nic["properties"]["ipConfigurations"][0]["properties"];
-    let img = &props["storageProfile"]["imageReference"];
-    let s = |j: &Json| {
-        j.as_str()
-            .map(|x| Value::from(x.to_string()))
-            .unwrap_or(Value::Null)
+    let nic = match vm.first_nic_id() {
+        Some(nic_id) => arm
+            .get_as::<NetworkInterface>(nic_id, NETWORK_API, dl)
+            .await
+            .map_err(|e| Diagnostics::from(arm_diag("read the network interface", &e)))?
+            .unwrap_or_default(),
+        None => NetworkInterface::default(),
     };
+    let ipc = nic.first_ip_configuration();
+    let text = |t: Option<&str>| t.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null);
+    let os_profile = vm.props().and_then(|p| p.os_profile.as_ref());
     let mut v = Value::Object(Default::default());
     set(&mut v, "id", Value::from(id.to_string()));
-    set(&mut v, "name", s(&vm["name"]));
+    set(&mut v, "name", text(vm.name.as_deref()));
     set(&mut v, "resource_group_name", Value::from(p[4].to_string()));
-    set(&mut v, "location", s(&vm["location"]));
-    set(&mut v, "subnet_id", s(&ipc["subnet"]["id"]));
-    set(
-        &mut v,
-        "admin_username",
-        s(&props["osProfile"]["adminUsername"]),
-    );
-    let keys: Vec<Value> = props["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"]
-        .as_array()
+    set(&mut v, "location", text(vm.location.as_deref()));
+    let subnet = ipc.and_then(|c| c.subnet.as_ref()?.id.as_deref());
+    set(&mut v, "subnet_id", text(subnet));
+    let admin = os_profile.and_then(|o| o.admin_username.as_deref());
+    set(&mut v, "admin_username", text(admin));
+    let keys: Vec<Value> = os_profile
+        .and_then(|o| {
+            o.linux_configuration
+                .as_ref()?
+                .ssh
+                .as_ref()?
+                .public_keys
+                .as_ref()
+        })
         .into_iter()
         .flatten()
-        .map(|k| s(&k["keyData"]))
+        .map(|k| text(k.key_data.as_deref()))
         .collect();
     set(&mut v, "ssh_public_keys", Value::List(keys));
-    if img["id"].is_string() {
-        set(&mut v, "source_image_id", s(&img["id"]));
+    let img = vm.image_reference().cloned().unwrap_or_default();
+    if img.id.is_some() {
+        set(&mut v, "source_image_id", text(img.id.as_deref()));
     } else {
-        set(
-            &mut v,
-            "marketplace_image",
-            Value::Object(
-                ["publisher", "offer", "sku", "version"]
-                    .iter()
-                    .map(|k| (k.to_string(), s(&img[*k])))
-                    .collect(),
-            ),
-        );
+        let fields = [
+            ("publisher", &img.publisher),
+            ("offer", &img.offer),
+            ("sku", &img.sku),
+            ("version", &img.version),
+        ];
+        let image = fields
+            .into_iter()
+            .map(|(k, x)| (k.to_string(), text(x.as_deref())))
+            .collect();
+        set(&mut v, "marketplace_image", Value::Object(image));
     }
-    let os = &props["storageProfile"]["osDisk"];
+    let os = vm
+        .props()
+        .and_then(|p| p.storage_profile.as_ref()?.os_disk.as_ref());
+    let size_gb = os
+        .and_then(|d| d.disk_size_gb)
+        .map(|n| Value::from(i64::from(n)))
+        .unwrap_or(Value::Null);
+    let storage = os
+        .and_then(|d| d.managed_disk.as_ref()?.storage_account_type.as_ref())
+        .map(|t| Value::from(t.to_string()))
+        .unwrap_or(Value::Null);
+    let disk = [("size_gb", size_gb), ("storage_account_type", storage)];
     set(
         &mut v,
         "os_disk",
-        Value::Object(
-            [
-                (
-                    "size_gb".to_string(),
-                    os["diskSizeGB"]
-                        .as_i64()
-                        .map(Value::from)
-                        .unwrap_or(Value::Null),
-                ),
-                (
-                    "storage_account_type".to_string(),
-                    s(&os["managedDisk"]["storageAccountType"]),
-                ),
-            ]
-            .into_iter()
-            .collect(),
-        ),
+        Value::Object(disk.into_iter().map(|(k, x)| (k.to_string(), x)).collect()),
     );
-    set(
-        &mut v,
-        "public_ip",
-        Value::Bool(ipc["publicIPAddress"]["id"].is_string()),
-    );
+    let has_public_ip =
+        ipc.is_some_and(|c| c.public_ip_address.as_ref().is_some_and(|p| p.id.is_some()));
+    set(&mut v, "public_ip", Value::Bool(has_public_ip));
     set(&mut v, "auto_update", Value::Bool(true));
     set(&mut v, "detect_host_drift", Value::Bool(false));
     Ok(v)
@@ -186,91 +182,75 @@ pub(super) async fn refresh(
         return Ok(false);
     };
     let Some(vm) = arm
-        .get(&vm_id, COMPUTE_API, dl)
+        .get_as::<VirtualMachine>(&vm_id, COMPUTE_API, dl)
         .await
         .map_err(|e| arm_diag("read the virtual machine", &e))?
     else {
         return Ok(false);
     };
-    let props = &vm["properties"];
-    set_str(s, "vm_id", props["vmId"].as_str());
-    set_str(s, "size", props["hardwareProfile"]["vmSize"].as_str());
-    set_str(
-        s,
-        "os_disk_id",
-        props["storageProfile"]["osDisk"]["managedDisk"]["id"].as_str(),
-    );
-    let lt = props["licenseType"].as_str().filter(|l| *l != "NONE");
+    let props = vm.props();
+    set_str(s, "vm_id", props.and_then(|p| p.vm_id.as_deref()));
+    set_str(s, "size", vm.vm_size().as_deref());
+    set_str(s, "os_disk_id", vm.os_disk_id());
+    let lt = props
+        .and_then(|p| p.license_type.as_deref())
+        .filter(|l| *l != "NONE");
     set_str(s, "license_type", lt);
-    let mut tags = vm["tags"].as_object().cloned().unwrap_or_default();
+    let mut tags = vm.tags.clone().unwrap_or_default();
     tags.remove(MARKER_TAG);
-    let tags = Some(&tags).filter(|t| !t.is_empty());
-    set(
-        s,
-        "tags",
-        match tags {
-            Some(t) => Value::Map(
-                t.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            Value::from(v.as_str().unwrap_or_default().to_string()),
-                        )
-                    })
-                    .collect(),
-            ),
-            None if s.attr("tags").as_object().is_some_and(|m| m.is_empty()) => {
-                s.attr("tags").clone()
-            }
-            None => Value::Null,
-        },
-    );
-    set(
-        s,
-        "plan",
-        match vm["plan"].as_object() {
-            Some(p) => Value::Object(
-                ["publisher", "product", "name"]
-                    .iter()
-                    .map(|k| {
-                        (
-                            k.to_string(),
-                            p.get(*k)
-                                .and_then(Json::as_str)
-                                .map(|x| Value::from(x.to_string()))
-                                .unwrap_or(Value::Null),
-                        )
-                    })
-                    .collect(),
-            ),
-            None => Value::Null,
-        },
-    );
-    let nic_id = props["networkProfile"]["networkInterfaces"][0]["id"]
-        .as_str()
-        .map(str::to_string);
+    let tags = match tags.is_empty() {
+        false => Value::Map(tags.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+        // Configured as `{}`: keep it, not null, so the plan stays empty.
+        true if s.attr("tags").as_object().is_some_and(|m| m.is_empty()) => s.attr("tags").clone(),
+        true => Value::Null,
+    };
+    set(s, "tags", tags);
+    let plan = match &vm.plan {
+        Some(p) => Value::Object(
+            [
+                ("publisher", &p.publisher),
+                ("product", &p.product),
+                ("name", &p.name),
+            ]
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.clone().map(Value::from).unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+        ),
+        None => Value::Null,
+    };
+    set(s, "plan", plan);
+    let nic_id = vm.first_nic_id().map(str::to_string);
     set_str(s, "network_interface_id", nic_id.as_deref());
     let mut pip_id = None;
     if let Some(nic_id) = nic_id {
         if let Some(nic) = arm
-            .get(&nic_id, NETWORK_API, dl)
+            .get_as::<NetworkInterface>(&nic_id, NETWORK_API, dl)
             .await
             .map_err(|e| arm_diag("read the network interface", &e))?
         {
-            let ipc = &nic["properties"]["ipConfigurations"][0]["properties"];
-            set_str(s, "private_ip_address", ipc["privateIPAddress"].as_str());
-            pip_id = ipc["publicIPAddress"]["id"].as_str().map(str::to_string);
+            let ipc = nic.first_ip_configuration();
+            set_str(
+                s,
+                "private_ip_address",
+                ipc.and_then(|c| c.private_ip_address.as_deref()),
+            );
+            pip_id = ipc.and_then(|c| c.public_ip_address.as_ref()?.id.clone());
         }
     }
     set_str(s, "public_ip_id", pip_id.as_deref());
     let mut address = None;
     if let Some(p) = &pip_id {
         if let Some(pip) = arm
-            .get(p, NETWORK_API, dl)
+            .get_as::<PublicIPAddress>(p, NETWORK_API, dl)
             .await
             .map_err(|e| arm_diag("read the public IP", &e))?
         {
-            address = pip["properties"]["ipAddress"].as_str().map(str::to_string);
+            address = pip.properties.and_then(|p| p.ip_address);
         }
     }
     set_str(s, "public_ip_address", address.as_deref());

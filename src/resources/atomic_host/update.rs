@@ -2,6 +2,11 @@
 //! ARM; containers, the bootc image and update timers through Run Command.
 
 use super::*;
+use crate::arm::models::compute::{
+    HardwareProfile, VirtualMachine, VirtualMachineProperties, VirtualMachineSizeTypes,
+    VirtualMachineUpdate,
+};
+use crate::arm::models::network::TagsObject;
 
 pub(super) async fn update(
     ctx: &Ctx<ProviderData>,
@@ -30,15 +35,16 @@ pub(super) async fn update(
     };
 
     // Tags, license type: one PATCH.
-    let mut patch = json!({});
+    let mut patch = VirtualMachineUpdate::default();
     if planned.attr("tags") != prior.attr("tags") {
-        patch["tags"] = tags_json(planned);
+        let mut tags = tags_of(planned);
         // PATCH replaces all tags: keep the creation marker.
-        if let Ok(Some(vm)) = arm.get(&vm_id, COMPUTE_API, dl).await {
-            if let Some(m) = vm["tags"].get(MARKER_TAG) {
-                patch["tags"][MARKER_TAG] = m.clone();
+        if let Ok(Some(vm)) = arm.get_as::<VirtualMachine>(&vm_id, COMPUTE_API, dl).await {
+            if let Some(m) = vm.tag(MARKER_TAG) {
+                tags.insert(MARKER_TAG.to_string(), m.to_string());
             }
         }
+        patch.tags = Some(tags);
     }
     let mut warnings = Diagnostics::new();
     if planned.attr("license_type") != prior.attr("license_type") {
@@ -52,11 +58,14 @@ pub(super) async fn update(
                 Err(d) => return fail(state, d),
             }
         }
-        patch["properties"] = json!({ "licenseType": lt });
+        patch.properties = Some(VirtualMachineProperties {
+            license_type: Some(lt),
+            ..Default::default()
+        });
     }
-    if patch != json!({}) {
+    if patch != VirtualMachineUpdate::default() {
         if let Err(e) = arm
-            .run(Method::Patch, &vm_id, COMPUTE_API, Some(&patch), dl)
+            .run_with(Method::Patch, &vm_id, COMPUTE_API, &patch, dl)
             .await
         {
             return fail(state, arm_diag("update the virtual machine", &e));
@@ -67,9 +76,11 @@ pub(super) async fn update(
         if planned.attr("tags") != prior.attr("tags") {
             for k in ["network_interface_id", "public_ip_id"] {
                 if let Some(id) = opt_str(prior, k) {
-                    let body = json!({ "tags": tags_json(planned) });
+                    let body = TagsObject {
+                        tags: Some(tags_of(planned)),
+                    };
                     if let Err(e) = arm
-                        .run(Method::Patch, &id, NETWORK_API, Some(&body), dl)
+                        .run_with(Method::Patch, &id, NETWORK_API, &body, dl)
                         .await
                     {
                         return fail(
@@ -85,9 +96,18 @@ pub(super) async fn update(
     // Size: in place, deallocating when the running cluster cannot host it.
     if planned.attr("size") != prior.attr("size") {
         let size = opt_str(planned, "size").unwrap_or_default();
-        let body = json!({ "properties": { "hardwareProfile": { "vmSize": size } } });
+        let body = VirtualMachineUpdate {
+            properties: Some(VirtualMachineProperties {
+                hardware_profile: Some(HardwareProfile {
+                    vm_size: Some(VirtualMachineSizeTypes::from(size.as_str())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         match arm
-            .run(Method::Patch, &vm_id, COMPUTE_API, Some(&body), dl)
+            .run_with(Method::Patch, &vm_id, COMPUTE_API, &body, dl)
             .await
         {
             Ok(_) => {}
@@ -102,7 +122,7 @@ pub(super) async fn update(
                         dl,
                     )
                     .await?;
-                    arm.run(Method::Patch, &vm_id, COMPUTE_API, Some(&body), dl)
+                    arm.run_with(Method::Patch, &vm_id, COMPUTE_API, &body, dl)
                         .await?;
                     arm.run(
                         Method::Post,

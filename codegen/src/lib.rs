@@ -1,7 +1,8 @@
 //! The model generator behind `make models`: reads the vendored specs in
 //! `specs/` and renders Rust source for the definitions the provider uses.
 //!
-//! Red Hat's OpenAPI 3 specs here; Microsoft's Swagger 2.0 specs in `arm`.
+//! Closed enums of Red Hat's OpenAPI 3 specs here; serde structs and enums
+//! of Microsoft's Swagger 2.0 and Red Hat's OpenAPI 3 specs in `structs`.
 //!
 //! Written here rather than with a generator crate because what the provider
 //! needs from Red Hat's specs so far is their closed string enums (Image Builder's
@@ -12,7 +13,7 @@
 
 use std::path::Path;
 
-pub mod arm;
+pub mod structs;
 
 use serde_yaml_ng::Value as Yaml;
 
@@ -84,8 +85,8 @@ pub fn generated_files(root: &Path) -> Result<Vec<(String, String)>, Error> {
             Ok((f.output.to_string(), render_file(f, &text)?))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    for f in arm::ARM_FILES {
-        files.push((f.output.to_string(), arm::render_arm_file(root, f)?));
+    for f in structs::STRUCT_FILES {
+        files.push((f.output.to_string(), structs::render_struct_file(root, f)?));
     }
     Ok(files)
 }

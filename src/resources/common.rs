@@ -43,7 +43,7 @@ pub struct ManagedImages {
     pub description: &'static str,
     pub resource: &'static dyn Resource<ProviderData>,
     pub made_by_image_builder: bool,
-    pub what: fn(&serde_json::Value) -> String,
+    pub what: fn(&crate::arm::models::compute::Image) -> String,
 }
 
 #[async_trait::async_trait]
@@ -73,16 +73,19 @@ impl ListResource<ProviderData> for ManagedImages {
         let images = all_of_type(arm, "Microsoft.Compute/images", group, dl)
             .await
             .map_err(|e| Diagnostics::from(arm_diag("list the managed images", &e)))?;
+        let images = images
+            .into_iter()
+            .filter_map(|j| serde_json::from_value::<crate::arm::models::compute::Image>(j).ok());
         for image in images {
-            if image["tags"]["compose-id"].is_string() != self.made_by_image_builder {
+            if image.tag("compose-id").is_some() != self.made_by_image_builder {
                 continue;
             }
-            let id = image["id"].as_str().unwrap_or_default();
+            let id = image.id.as_deref().unwrap_or_default();
             let Some(state) = imported_state(self.resource, ctx, id).await? else {
                 continue;
             };
             let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
-            let name = image["name"].as_str().unwrap_or_default();
+            let name = image.name.as_deref().unwrap_or_default();
             let display_name = format!("{name} ({group}): {}", (self.what)(&image));
             if !out
                 .send(Found {

@@ -11,10 +11,18 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use azure_core::http::Method;
-use serde_json::{json, Value as Json};
 
 use super::common::{arm_diag, deadline, hex, need, opt_str, set};
+use crate::arm::models::compute::{
+    HyperVGenerationTypes, Image as ManagedImage, ImageOSDisk, ImageProperties,
+    ImageStorageProfile, ImageUpdate, OperatingSystemStateTypes, OperatingSystemTypes,
+};
+use crate::arm::models::storage::{
+    AccountSasParameters, HttpProtocol, ListAccountSasResponse, Permissions, Services,
+    SignedResourceTypes, StorageAccount,
+};
 use crate::arm::ArmClient;
+use crate::framework::model::decode;
 use crate::framework::validators::one_of;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
@@ -163,7 +171,7 @@ async fn blob_access(
     dl: std::time::Instant,
 ) -> Result<(String, String), Diagnostic> {
     let acct = arm
-        .get(account_id, STORAGE_API, dl)
+        .get_as::<StorageAccount>(account_id, STORAGE_API, dl)
         .await
         .map_err(|e| arm_diag("read the storage account", &e))?
         .ok_or_else(|| {
@@ -173,28 +181,40 @@ async fn blob_access(
             )
             .at(AttributePath::attrs(&["storage_account_id"]))
         })?;
-    let endpoint = acct["properties"]["primaryEndpoints"]["blob"]
-        .as_str()
+    let endpoint = acct
+        .properties
+        .and_then(|p| p.primary_endpoints?.blob)
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_string();
     let expiry =
         humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(12 * 3600))
             .to_string();
-    let body = json!({ "signedServices": "b", "signedResourceTypes": "co", "signedPermission": "rwdlac", "signedProtocol": "https", "signedExpiry": expiry });
-    let a = arm
-        .call(
+    // Blob service; container and object; read, write, delete, list, add,
+    // create; HTTPS only. The spec's enums list single letters and the
+    // service takes combinations of them, which the open enums carry as such.
+    let body = AccountSasParameters {
+        signed_services: Some(Services::B),
+        signed_resource_types: Some(SignedResourceTypes::from("co")),
+        signed_permission: Some(Permissions::from("rwdlac")),
+        signed_protocol: Some(HttpProtocol::Https),
+        signed_expiry: Some(expiry),
+        ..Default::default()
+    };
+    let answer = arm
+        .run_with(
             Method::Post,
             &format!("{account_id}/ListAccountSas"),
-            Some(STORAGE_API),
-            Some(&body),
+            STORAGE_API,
+            &body,
             dl,
         )
         .await
-        .map_err(|e| arm_diag("get a SAS for the storage account", &e))?;
-    let sas = a
-        .json()
-        .and_then(|j| j["accountSasToken"].as_str().map(str::to_string))
+        .map_err(|e| arm_diag("get a SAS for the storage account", &e))?
+        .unwrap_or_default();
+    let sas = serde_json::from_value::<ListAccountSasResponse>(answer)
+        .ok()
+        .and_then(|r| r.account_sas_token)
         .unwrap_or_default();
     Ok((endpoint, sas))
 }
@@ -433,25 +453,31 @@ impl Resource<ProviderData> for Image {
             }
         };
         set(&mut state, "blob_uri", Value::from(blob_uri.clone()));
-        let body = json!({
-            "location": opt_str(planned, "location"),
-            "tags": planned.attr("tags").to_serde(),
-            "properties": {
-                "hyperVGeneration": opt_str(planned, "hyper_v_generation").unwrap_or_else(|| "V2".into()),
-                "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": blob_uri } },
-            },
-        });
+        let generation = opt_str(planned, "hyper_v_generation").unwrap_or_else(|| "V2".into());
+        let body = ManagedImage {
+            location: opt_str(planned, "location"),
+            tags: decode(planned.attr("tags")).ok().flatten(),
+            properties: Some(ImageProperties {
+                hyper_v_generation: Some(HyperVGenerationTypes::from(generation.as_str())),
+                storage_profile: Some(ImageStorageProfile {
+                    os_disk: Some(ImageOSDisk {
+                        os_type: Some(OperatingSystemTypes::Linux),
+                        os_state: Some(OperatingSystemStateTypes::Generalized),
+                        blob_uri: Some(blob_uri),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         let path = image_path(data, planned);
-        match arm.run(Method::Put, &path, API, Some(&body), dl).await {
+        match arm.run_with(Method::Put, &path, API, &body, dl).await {
             Ok(img) => {
-                set(
-                    &mut state,
-                    "id",
-                    img.as_ref()
-                        .and_then(|j| j["id"].as_str())
-                        .map(|s| Value::from(s.to_string()))
-                        .unwrap_or(Value::from(path)),
-                );
+                let made = img.and_then(|j| serde_json::from_value::<ManagedImage>(j).ok());
+                let id = made.and_then(|i| i.id).unwrap_or(path);
+                set(&mut state, "id", Value::from(id));
                 ApplyOutcome {
                     state,
                     private,
@@ -476,56 +502,34 @@ impl Resource<ProviderData> for Image {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let id = opt_str(state, "id").unwrap_or_default();
         let Some(img) = arm
-            .get(&id, API, deadline(state, "read", TIMEOUT))
+            .get_as::<ManagedImage>(&id, API, deadline(state, "read", TIMEOUT))
             .await
             .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
         else {
             return Ok(None);
         };
         let mut s = state.clone();
-        let tags = img["tags"].as_object().filter(|t| !t.is_empty());
+        let tags = img.tags.clone().filter(|t| !t.is_empty());
         let had_tags = !state.attr("tags").is_null();
         set(
             &mut s,
             "tags",
             match tags {
-                Some(t) => Value::Map(
-                    t.iter()
-                        .map(|(k, v)| {
-                            (k.clone(), Value::from(v.as_str().unwrap_or("").to_string()))
-                        })
-                        .collect(),
-                ),
+                Some(t) => Value::Map(t.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
                 None if had_tags => Value::Map(Default::default()),
                 None => Value::Null,
             },
         );
-        set(
-            &mut s,
-            "blob_uri",
-            img["properties"]["storageProfile"]["osDisk"]["blobUri"]
-                .as_str()
-                .map(|x| Value::from(x.to_string()))
-                .unwrap_or(Value::Null),
-        );
+        let text = |x: Option<&str>| x.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null);
+        set(&mut s, "blob_uri", text(img.os_blob_uri()));
+        // Azure's default when an image says none.
+        let generation = img.hyper_v_generation().unwrap_or("V1");
         set(
             &mut s,
             "hyper_v_generation",
-            Value::from(
-                img["properties"]["hyperVGeneration"]
-                    .as_str()
-                    .unwrap_or("V1")
-                    .to_string(),
-            ),
+            Value::from(generation.to_string()),
         );
-        set(
-            &mut s,
-            "location",
-            img["location"]
-                .as_str()
-                .map(|x| Value::from(x.to_string()))
-                .unwrap_or(Value::Null),
-        );
+        set(&mut s, "location", text(img.location.as_deref()));
         Ok(Some((s, private.clone())))
     }
 
@@ -542,16 +546,17 @@ impl Resource<ProviderData> for Image {
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
         if prior.attr("tags") != planned.attr("tags") {
-            let tags = match planned.attr("tags").to_serde() {
-                Json::Null => json!({}),
-                t => t,
+            let tags = decode(planned.attr("tags")).ok().flatten();
+            let patch = ImageUpdate {
+                tags: Some(tags.unwrap_or_default()),
+                ..Default::default()
             };
             if let Err(e) = arm
-                .run(
+                .run_with(
                     Method::Patch,
                     &opt_str(prior, "id").unwrap_or_default(),
                     API,
-                    Some(&json!({ "tags": tags })),
+                    &patch,
                     deadline(planned, "update", TIMEOUT),
                 )
                 .await
@@ -623,7 +628,7 @@ impl Resource<ProviderData> for Image {
         }
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let img = arm
-            .get(id, API, std::time::Instant::now() + TIMEOUT)
+            .get_as::<ManagedImage>(id, API, std::time::Instant::now() + TIMEOUT)
             .await
             .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
             .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
@@ -635,10 +640,7 @@ impl Resource<ProviderData> for Image {
                 ("resource_group_name", s(parts[4])),
                 (
                     "source_blob_uri",
-                    img["properties"]["storageProfile"]["osDisk"]["blobUri"]
-                        .as_str()
-                        .map(s)
-                        .unwrap_or(Value::Null),
+                    img.os_blob_uri().map(s).unwrap_or(Value::Null),
                 ),
                 ("storage_container", s("vhds")),
                 ("uploaded_bytes", Value::from(0i64)),
@@ -662,8 +664,8 @@ pub const IMAGES: super::common::ManagedImages = super::common::ManagedImages {
     resource: &Image,
     made_by_image_builder: false,
     what: |image| {
-        image["properties"]["hyperVGeneration"]
-            .as_str()
+        image
+            .hyper_v_generation()
             .map_or("managed image".to_string(), |g| format!("managed image, Hyper-V {g}"))
     },
 };

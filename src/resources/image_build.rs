@@ -697,6 +697,6 @@ pub const IMAGE_BUILDS: super::common::ManagedImages = super::common::ManagedIma
     resource: &ImageBuild,
     made_by_image_builder: true,
     what: |image| {
-        format!("compose {}", image["tags"]["compose-id"].as_str().unwrap_or_default())
+        format!("compose {}", image.tag("compose-id").unwrap_or_default())
     },
 };

@@ -7,9 +7,13 @@
 use std::time::{Duration, Instant};
 
 use azure_core::http::Method;
-use serde_json::json;
 
 use super::common::arm_diag;
+use crate::arm::models::compute::{
+    RunCommandInput, RunCommandInputParameter, RunCommandResult, VirtualMachine,
+    VirtualMachineRunCommand, VirtualMachineRunCommandInstanceView,
+    VirtualMachineRunCommandProperties, VirtualMachineRunCommandScriptSource,
+};
 use crate::arm::ArmClient;
 use crate::framework::Diagnostic;
 
@@ -47,9 +51,12 @@ pub async fn run_command_reporting(
     progress: &(dyn Fn(String) + Sync),
     protected: &[(&str, &str)],
 ) -> Result<String, Diagnostic> {
-    let parameters: Vec<serde_json::Value> = protected
+    let parameters: Vec<RunCommandInputParameter> = protected
         .iter()
-        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .map(|(name, value)| RunCommandInputParameter {
+            name: Some(name.to_string()),
+            value: Some(value.to_string()),
+        })
         .collect();
     if arm64 {
         progress(format!("{name}: running (action runCommand, Arm64 host)"));
@@ -57,7 +64,7 @@ pub async fn run_command_reporting(
     }
     let path = format!("{vm_id}/runCommands/{name}");
     let vm = arm
-        .get(vm_id, COMPUTE_API, dl)
+        .get_as::<VirtualMachine>(vm_id, COMPUTE_API, dl)
         .await
         .map_err(|e| arm_diag("read the virtual machine", &e))?
         .unwrap_or_default();
@@ -69,8 +76,21 @@ pub async fn run_command_reporting(
         .clamp(60, 5400);
     // Asynchronous: the PUT returns at once and the instance view below
     // shows the command's progress until it ends.
-    let body = json!({ "location": vm["location"], "properties": { "source": { "script": script }, "protectedParameters": parameters, "asyncExecution": true, "timeoutInSeconds": timeout } });
-    arm.run(Method::Put, &path, COMPUTE_API, Some(&body), dl)
+    let body = VirtualMachineRunCommand {
+        location: vm.location,
+        properties: Some(VirtualMachineRunCommandProperties {
+            source: Some(VirtualMachineRunCommandScriptSource {
+                script: Some(script.to_string()),
+                ..Default::default()
+            }),
+            protected_parameters: Some(parameters),
+            async_execution: Some(true),
+            timeout_in_seconds: i32::try_from(timeout).ok(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    arm.run_with(Method::Put, &path, COMPUTE_API, &body, dl)
         .await
         .map_err(|e| arm_diag("run a command on the host", &e))?;
     // Scripts take seconds to minutes: poll soon, then less often.
@@ -78,21 +98,23 @@ pub async fn run_command_reporting(
     let mut stateless = 0;
     let view = loop {
         let r = arm
-            .call(
-                Method::Get,
+            .get_as::<VirtualMachineRunCommand>(
                 &format!("{path}?$expand=instanceView"),
-                Some(COMPUTE_API),
-                None,
+                COMPUTE_API,
                 dl,
             )
             .await
             .map_err(|e| arm_diag("read the command's result", &e))?
-            .json()
             .unwrap_or_default();
-        let view = r["properties"]["instanceView"].clone();
-        let st = view["executionState"].as_str().unwrap_or("");
-        let last = view["output"]
-            .as_str()
+        let view = r
+            .properties
+            .and_then(|p| p.instance_view)
+            .unwrap_or_default();
+        let st = state_of(&view);
+        let st = st.as_str();
+        let last = view
+            .output
+            .as_deref()
             .and_then(|o| o.lines().rev().find(|l| !l.trim().is_empty()))
             .unwrap_or("");
         progress(format!(
@@ -125,24 +147,33 @@ pub async fn run_command_reporting(
         wait = (wait * 2).min(Duration::from_secs(5));
     };
     let _ = arm.run(Method::Delete, &path, COMPUTE_API, None, dl).await;
-    let stdout = view["output"].as_str().unwrap_or("").to_string();
-    if view["executionState"] == "Succeeded" && view["exitCode"].as_i64().unwrap_or(0) == 0 {
+    let stdout = view.output.clone().unwrap_or_default();
+    let exit_code = view.exit_code.unwrap_or(0);
+    if state_of(&view) == "Succeeded" && exit_code == 0 {
         return Ok(stdout);
     }
     Err(Diagnostic::error(
         "Command on the host failed",
         format!(
             "Run Command {name} on {vm_id} ended {} with exit code {}{}.\n\nstderr (tail):\n{}\n\nstdout (tail):\n{stdout}",
-            view["executionState"].as_str().unwrap_or("unknown"),
-            view["exitCode"],
-            view["executionMessage"]
-                .as_str()
+            view.execution_state.as_ref().map_or("unknown", |s| s.as_str()),
+            view.exit_code.map_or("null".to_string(), |c| c.to_string()),
+            view.execution_message
+                .as_deref()
                 .filter(|m| !m.is_empty())
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default(),
-            view["error"].as_str().unwrap_or(""),
+            view.error.as_deref().unwrap_or(""),
         ),
     ))
+}
+
+/// The execution state as Azure spells it; empty when there is none.
+fn state_of(view: &VirtualMachineRunCommandInstanceView) -> String {
+    view.execution_state
+        .as_ref()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
 }
 
 /// What to do after reading a managed Run Command's execution state.
@@ -192,26 +223,37 @@ async fn run_action(
     vm_id: &str,
     name: &str,
     script: &str,
-    parameters: &[serde_json::Value],
+    parameters: &[RunCommandInputParameter],
     dl: Instant,
 ) -> Result<String, Diagnostic> {
     let mut lines: Vec<&str> = script.lines().collect();
     let marker = format!("echo '{DONE_MARKER}'");
     lines.push(&marker);
     // The v1 action keeps no resource, so its parameters are not stored.
-    let body = json!({ "commandId": "RunShellScript", "script": lines, "parameters": parameters });
-    let result = arm
-        .run(
+    let body = RunCommandInput {
+        command_id: Some("RunShellScript".into()),
+        script: Some(lines.iter().map(|l| l.to_string()).collect()),
+        parameters: Some(parameters.to_vec()),
+    };
+    let what = "run a command on the host (action runCommand)";
+    let answer = arm
+        .run_with(
             Method::Post,
             &format!("{vm_id}/runCommand"),
             COMPUTE_API,
-            Some(&body),
+            &body,
             dl,
         )
         .await
-        .map_err(|e| arm_diag("run a command on the host (action runCommand)", &e))?
+        .map_err(|e| arm_diag(what, &e))?
         .unwrap_or_default();
-    let message = result["value"][0]["message"].as_str().unwrap_or("");
+    let result: RunCommandResult = serde_json::from_value(answer).unwrap_or_default();
+    let message = result
+        .value
+        .as_ref()
+        .and_then(|v| v.first())
+        .and_then(|s| s.message.as_deref())
+        .unwrap_or("");
     let (stdout, stderr) = match message.split_once("[stdout]") {
         Some((_, rest)) => match rest.split_once("[stderr]") {
             Some((o, e)) => (o.trim_matches('\n'), e.trim_matches('\n')),

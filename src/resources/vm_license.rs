@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use azure_core::http::Method;
-use serde_json::json;
 
 use super::common::{arm_diag, deadline, need, opt_str, set, set_str};
-use super::rhel_vm::{RhelVm, VirtualMachine, BILLING_MODELS};
+use super::rhel_vm::{license_type_of, RhelVm, BILLING_MODELS};
+use crate::arm::models::compute::{
+    VirtualMachine, VirtualMachineExtension, VirtualMachineExtensionProperties,
+    VirtualMachineProperties, VirtualMachineUpdate,
+};
 use crate::framework::validators::one_of;
 use crate::framework::PlanContext;
 use crate::framework::{
@@ -59,7 +62,7 @@ async fn apply(
     let vm_id = opt_str(v, "virtual_machine_id").unwrap_or_default();
     let lt = opt_str(v, "license_type").unwrap_or_default();
     let vm = arm
-        .get(&format!("{vm_id}?$expand=instanceView"), API, dl)
+        .get_as::<VirtualMachine>(&format!("{vm_id}?$expand=instanceView"), API, dl)
         .await
         .map_err(|e| arm_diag("read the virtual machine", &e))?
         .ok_or_else(|| {
@@ -70,28 +73,33 @@ async fn apply(
             .at(AttributePath::attrs(&["virtual_machine_id"]))
         })?;
     let mut warning = None;
-    if lt == "RHEL_BYOS" && vm["properties"]["licenseType"] != "RHEL_BYOS" {
+    if lt == "RHEL_BYOS" && license_type_of(&vm) != "RHEL_BYOS" {
         let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
         warning =
             super::hybrid_benefit::check_byos_allowed(data, &sub, &["license_type"], dl).await?;
     }
-    let image = &vm["properties"]["storageProfile"]["imageReference"];
-    let byos_or_custom = image["id"].is_string()
-        || image["offer"]
-            .as_str()
-            .is_some_and(|o| o.eq_ignore_ascii_case("rhel-byos"));
+    let image = vm.image_reference();
+    let byos_or_custom = image.is_some_and(|i| {
+        i.id.is_some()
+            || i.offer
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case("rhel-byos"))
+    });
     let pay_as_you_go = !matches!(lt.as_str(), "RHEL_BYOS" | "NONE");
     let ext_path = format!("{vm_id}/extensions/AHBForRHEL");
     let installed = || async {
-        arm.get(&ext_path, API, dl)
+        arm.get_as::<VirtualMachineExtension>(&ext_path, API, dl)
             .await
-            .map(|e| e.is_some_and(|e| e["properties"]["provisioningState"] == "Succeeded"))
+            .map(|e| {
+                let state = e.and_then(|e| e.properties?.provisioning_state);
+                state.as_deref() == Some("Succeeded")
+            })
             .map_err(|e| arm_diag("read the AHBForRHEL extension", &e))
     };
     if pay_as_you_go && byos_or_custom && !installed().await? {
         // Azure changes extensions only on a running VM; the license type
         // itself can change on a deallocated one.
-        let power = VirtualMachine::from_json(&vm).and_then(|v| v.power_state());
+        let power = vm.power_state();
         if power.as_deref().is_some_and(|p| p != "running") {
             return Err(Diagnostic::error(
                 "The virtual machine is not running",
@@ -103,30 +111,41 @@ async fn apply(
             )
             .at(AttributePath::attrs(&["license_type"])));
         }
-        let ext = json!({
-            "location": vm["location"],
-            "properties": { "publisher": "Microsoft.Azure.AzureHybridBenefit", "type": "AHBForRHEL", "typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": true },
-        });
-        arm.run(Method::Put, &ext_path, API, Some(&ext), dl)
+        let ext = VirtualMachineExtension {
+            location: vm.location.clone(),
+            properties: Some(VirtualMachineExtensionProperties {
+                publisher: Some("Microsoft.Azure.AzureHybridBenefit".into()),
+                r#type: Some("AHBForRHEL".into()),
+                type_handler_version: Some("1.0".into()),
+                auto_upgrade_minor_version: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        arm.run_with(Method::Put, &ext_path, API, &ext, dl)
             .await
             .map_err(|e| arm_diag("install the AHBForRHEL extension", &e))?;
     }
-    arm.run(
-        Method::Patch,
-        &vm_id,
-        API,
-        Some(&json!({ "properties": { "licenseType": lt } })),
-        dl,
-    )
-    .await
-    .map_err(|e| arm_diag(&format!("set the license type to {lt}"), &e))?;
+    arm.run_with(Method::Patch, &vm_id, API, &license_patch(&lt), dl)
+        .await
+        .map_err(|e| arm_diag(&format!("set the license type to {lt}"), &e))?;
     let vm = arm
-        .get(&format!("{vm_id}?$expand=instanceView"), API, dl)
+        .get_as::<VirtualMachine>(&format!("{vm_id}?$expand=instanceView"), API, dl)
         .await
         .map_err(|e| arm_diag("read the virtual machine", &e))?
-        .and_then(|vm| VirtualMachine::from_json(&vm))
         .unwrap_or_default();
     Ok((vm, warning))
+}
+
+/// The PATCH that sets a VM's license type (`VirtualMachineUpdate`).
+fn license_patch(license_type: &str) -> VirtualMachineUpdate {
+    VirtualMachineUpdate {
+        properties: Some(VirtualMachineProperties {
+            license_type: Some(license_type.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.
@@ -290,11 +309,11 @@ impl Resource<ProviderData> for VmLicense {
             return Diagnostics::new();
         }
         match arm
-            .run(
+            .run_with(
                 Method::Patch,
                 &vm_id,
                 API,
-                Some(&json!({ "properties": { "licenseType": "NONE" } })),
+                &license_patch("NONE"),
                 deadline(prior, "delete", TIMEOUT),
             )
             .await

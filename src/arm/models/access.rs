@@ -3,7 +3,7 @@
 //! `storageProfile`, ...), and these walk them once, typed, instead of each
 //! caller spelling the chain.
 
-use super::compute::{ImageReference, VirtualMachine, VirtualMachineProperties};
+use super::compute::{Image, ImageReference, VirtualMachine, VirtualMachineProperties};
 use super::marketplace_ordering::AgreementTerms;
 use super::network::{NetworkInterface, NetworkInterfaceIPConfigurationPropertiesFormat};
 
@@ -92,5 +92,35 @@ impl AgreementTerms {
     /// Whether the terms are accepted in the subscription.
     pub fn is_accepted(&self) -> bool {
         self.properties.as_ref().and_then(|p| p.accepted) == Some(true)
+    }
+}
+
+impl Image {
+    /// The VHD blob the image's OS disk was made from.
+    pub fn os_blob_uri(&self) -> Option<&str> {
+        self.properties
+            .as_ref()?
+            .storage_profile
+            .as_ref()?
+            .os_disk
+            .as_ref()?
+            .blob_uri
+            .as_deref()
+    }
+
+    /// `V1` or `V2` (or what else Azure answers).
+    pub fn hyper_v_generation(&self) -> Option<&str> {
+        Some(
+            self.properties
+                .as_ref()?
+                .hyper_v_generation
+                .as_ref()?
+                .as_str(),
+        )
+    }
+
+    /// A tag's value.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.as_ref()?.get(key).map(String::as_str)
     }
 }

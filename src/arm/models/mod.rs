@@ -1,5 +1,5 @@
 //! ARM models generated from Microsoft's vendored Swagger specs (`make
-//! models`; `codegen/src/arm.rs` lists the definitions and says how). The
+//! models`; `codegen/src/structs.rs` lists the definitions and says how). The
 //! generated files are overwritten; hand-written reading helpers on them live
 //! in `access.rs`.
 
@@ -76,6 +76,8 @@ pub mod compute;
 pub mod marketplace_ordering;
 #[rustfmt::skip]
 pub mod network;
+#[rustfmt::skip]
+pub mod storage;
 
 /// A string a closed enum of the spec does not have.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

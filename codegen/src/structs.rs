@@ -1,9 +1,12 @@
-//! ARM models from Microsoft's Swagger 2.0 specs (`specs/azure-rest-api-specs`).
+//! API models (serde structs and enums) from the vendored specs: Microsoft's
+//! Swagger 2.0 (`specs/azure-rest-api-specs`) and Red Hat's OpenAPI 3.
 //!
 //! Written here because no maintained Rust generator reads Swagger 2.0 with
 //! ARM's extensions (`x-ms-enum`, cross-file `$ref`s into `common-types`):
 //! typify and progenitor read OpenAPI 3 only, and autorust (the old Azure SDK's
-//! generator) went with the management crates. What it does is small:
+//! generator) went with the management crates. One generator for both keeps
+//! the models alike (typify would bring its own conventions and a larger
+//! dependency tree for the Red Hat half). What it does is small:
 //!
 //! - each listed definition becomes a serde struct with every property of the
 //!   spec, its `allOf` bases merged in (so `id`, `name`, `location`, `tags` of
@@ -25,15 +28,22 @@ use serde_yaml_ng::Value as Yaml;
 
 use crate::Error;
 
-/// One generated ARM model file.
-pub struct ArmFile {
+/// One generated model file.
+pub struct StructFile {
     pub output: &'static str,
     pub about: &'static str,
-    /// (spec file under `specs/azure-rest-api-specs/specification/`, definition).
+    /// The folder the spec paths below are relative to.
+    pub root: &'static str,
+    /// Read every enum as open: Red Hat's OpenAPI 3 specs have no marker for
+    /// extensible enums, and their services add values (distributions,
+    /// statuses) between spec releases, so a closed enum would fail a read.
+    pub enums_open: bool,
+    /// (spec file, definition: `definitions` in Swagger 2.0,
+    /// `components.schemas` in OpenAPI 3).
     pub definitions: &'static [(&'static str, &'static str)],
 }
 
-const SPEC_ROOT: &str = "specs/azure-rest-api-specs/specification";
+const ARM_ROOT: &str = "specs/azure-rest-api-specs/specification";
 
 /// Spec paths under a resource provider's folder, spelt once.
 macro_rules! compute {
@@ -53,8 +63,10 @@ macro_rules! network {
     };
 }
 
-pub const ARM_FILES: &[ArmFile] = &[
-    ArmFile {
+pub const STRUCT_FILES: &[StructFile] = &[
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
         output: "src/arm/models/compute.rs",
         about: "Microsoft.Compute 2024-03-01 (`ComputeRP`)",
         definitions: &[
@@ -65,6 +77,27 @@ pub const ARM_FILES: &[ArmFile] = &[
                 "VirtualMachineInstanceView",
             ),
             (compute!("virtualMachine.json"), "VirtualMachineUpdate"),
+            (compute!("virtualMachine.json"), "VirtualMachineExtension"),
+            (
+                compute!("virtualMachine.json"),
+                "VirtualMachineExtensionProperties",
+            ),
+            (compute!("runCommand.json"), "VirtualMachineRunCommand"),
+            (
+                compute!("runCommand.json"),
+                "VirtualMachineRunCommandProperties",
+            ),
+            (
+                compute!("runCommand.json"),
+                "VirtualMachineRunCommandInstanceView",
+            ),
+            (
+                compute!("runCommand.json"),
+                "VirtualMachineRunCommandScriptSource",
+            ),
+            (compute!("runCommand.json"), "RunCommandInputParameter"),
+            (compute!("runCommand.json"), "RunCommandInput"),
+            (compute!("runCommand.json"), "RunCommandResult"),
             (compute!("computeRPCommon.json"), "Plan"),
             (compute!("computeRPCommon.json"), "HardwareProfile"),
             (compute!("computeRPCommon.json"), "StorageProfile"),
@@ -105,9 +138,12 @@ pub const ARM_FILES: &[ArmFile] = &[
             (compute!("image.json"), "ImageProperties"),
             (compute!("image.json"), "ImageStorageProfile"),
             (compute!("image.json"), "ImageOSDisk"),
+            (compute!("image.json"), "ImageUpdate"),
         ],
     },
-    ArmFile {
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
         output: "src/arm/models/network.rs",
         about: "Microsoft.Network 2024-01-01",
         definitions: &[
@@ -134,7 +170,23 @@ pub const ARM_FILES: &[ArmFile] = &[
             (network!("network.json"), "TagsObject"),
         ],
     },
-    ArmFile {
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
+        output: "src/arm/models/storage.rs",
+        about: "Microsoft.Storage 2023-05-01",
+        definitions: &[
+            (STORAGE, "StorageAccount"),
+            (STORAGE, "StorageAccountProperties"),
+            (STORAGE, "StorageAccountCreateParameters"),
+            (STORAGE, "Endpoints"),
+            (STORAGE, "AccountSasParameters"),
+            (STORAGE, "ListAccountSasResponse"),
+        ],
+    },
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
         output: "src/arm/models/marketplace_ordering.rs",
         about: "Microsoft.MarketplaceOrdering 2021-01-01",
         definitions: &[
@@ -146,19 +198,20 @@ pub const ARM_FILES: &[ArmFile] = &[
     },
 ];
 
+const STORAGE: &str = "storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json";
 const MARKETPLACE_ORDERING: &str =
     "marketplaceordering/resource-manager/Microsoft.MarketplaceOrdering/stable/2021-01-01/Agreements.json";
 
-/// Loaded spec files by canonical path (relative to `SPEC_ROOT`).
-struct Specs<'r> {
-    root: &'r Path,
+/// Loaded spec files by canonical path (relative to the file's `root`).
+struct Specs {
+    root: PathBuf,
     files: HashMap<PathBuf, Yaml>,
 }
 
-impl Specs<'_> {
+impl Specs {
     fn load(&mut self, file: &Path) -> Result<&Yaml, Error> {
         if !self.files.contains_key(file) {
-            let path = self.root.join(SPEC_ROOT).join(file);
+            let path = self.root.join(file);
             let shown = path.display().to_string();
             let text = std::fs::read_to_string(&path).map_err(|e| Error::Io(shown.clone(), e))?;
             let doc = serde_yaml_ng::from_str(&text).map_err(|e| Error::Yaml(shown, e))?;
@@ -169,7 +222,11 @@ impl Specs<'_> {
 
     fn definition(&mut self, at: &DefId) -> Result<Yaml, Error> {
         let doc = self.load(&at.file)?;
-        let def = &doc["definitions"][at.name.as_str()];
+        let name = at.name.as_str();
+        let def = match &doc["definitions"][name] {
+            Yaml::Null => &doc["components"]["schemas"][name],
+            d => d,
+        };
         if def.is_null() {
             return Err(Error::NoDefinition(format!(
                 "{}#/definitions/{}",
@@ -181,17 +238,19 @@ impl Specs<'_> {
     }
 }
 
-/// A definition: its file (canonical, relative to `SPEC_ROOT`) and name.
+/// A definition: its file (canonical, relative to the root) and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct DefId {
     file: PathBuf,
     name: String,
 }
 
-/// `./x.json#/definitions/Y` (or `#/definitions/Y`) as seen from `from`.
+/// `./x.json#/definitions/Y` (or `#/definitions/Y`, or OpenAPI 3's
+/// `#/components/schemas/Y`) as seen from `from`.
 fn resolve(from: &Path, reference: &str) -> DefId {
     let (file, name) = reference
         .split_once("#/definitions/")
+        .or_else(|| reference.split_once("#/components/schemas/"))
         .unwrap_or(("", reference));
     let file = if file.is_empty() {
         from.to_path_buf()
@@ -242,16 +301,56 @@ struct EnumModel {
     description: String,
 }
 
-struct Generator<'r> {
-    specs: Specs<'r>,
+/// A struct to render: a listed definition or an inline object.
+struct Model {
+    rust_name: String,
+    /// Where it comes from, for its doc comment.
+    label: String,
+    schema: Yaml,
+    /// The definition whose file resolves its references.
+    owner: DefId,
+    fields: Vec<Field>,
+}
+
+fn render_struct(m: &Model, holds: &BTreeMap<String, Vec<String>>) -> String {
+    let mut s = doc_comment(m.schema["description"].as_str().unwrap_or(""), "");
+    s.push_str(&format!(
+        "/// {}.\n\
+         #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]\n\
+         pub struct {} {{\n",
+        m.label, m.rust_name
+    ));
+    for f in &m.fields {
+        let ty = if reaches(holds, &f.ty, &m.rust_name) {
+            format!("Box<{}>", f.ty)
+        } else {
+            f.ty.clone()
+        };
+        s.push_str(&doc_comment(&f.about, "    "));
+        s.push_str(&format!(
+            "    #[serde(rename = \"{}\", default, skip_serializing_if = \"Option::is_none\")]\n    pub {}: Option<{ty}>,\n",
+            f.wire,
+            field_name(&f.wire)
+        ));
+    }
+    s.push_str("}\n");
+    s
+}
+
+struct Generator {
+    specs: Specs,
+    /// Inline objects met while typing fields, not yet rendered.
+    inline: Vec<Model>,
+    /// Every enum of the file is open (Red Hat's specs say nothing either way).
+    enums_open: bool,
     listed: BTreeMap<DefId, String>,
     enums: BTreeMap<String, EnumModel>,
 }
 
-pub fn render_arm_file(root: &Path, file: &ArmFile) -> Result<String, Error> {
+pub fn render_struct_file(root: &Path, file: &StructFile) -> Result<String, Error> {
     let mut g = Generator {
         specs: Specs {
-            root,
+            root: root.join(file.root),
             files: HashMap::new(),
         },
         listed: file
@@ -268,35 +367,63 @@ pub fn render_arm_file(root: &Path, file: &ArmFile) -> Result<String, Error> {
             })
             .collect(),
         enums: BTreeMap::new(),
+        inline: Vec::new(),
+        enums_open: file.enums_open,
     };
-    let ids: Vec<DefId> = file
-        .definitions
-        .iter()
-        .map(|(spec, name)| DefId {
+    // The listed definitions, then the inline objects met in them (named
+    // after their parent and property), each with its fields.
+    let mut models: Vec<Model> = Vec::new();
+    for (spec, name) in file.definitions {
+        let id = DefId {
             file: PathBuf::from(spec),
             name: name.to_string(),
-        })
-        .collect();
+        };
+        let schema = g.specs.definition(&id)?;
+        models.push(Model {
+            rust_name: name.to_string(),
+            label: format!(
+                "`{}`: `{name}`",
+                id.file.file_name().and_then(|f| f.to_str()).unwrap_or("")
+            ),
+            schema,
+            owner: id,
+            fields: Vec::new(),
+        });
+    }
+    let mut next = 0;
+    while next < models.len() {
+        let (owner, schema, name) = {
+            let m = &models[next];
+            (m.owner.clone(), m.schema.clone(), m.rust_name.clone())
+        };
+        models[next].fields = g.fields(&owner, &schema, &name)?;
+        models.append(&mut g.inline);
+        next += 1;
+    }
     // Which structs hold which others in place (an `Option<T>` field, not a
     // `Vec` or map): a cycle of those has no size, so a field that closes one
     // is boxed (`PublicIPAddress` -> its properties -> `servicePublicIPAddress`).
-    let mut holds: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in &ids {
-        let held = g.fields(id)?.into_iter().map(|f| f.ty).collect();
-        holds.insert(g.listed[id].clone(), held);
-    }
+    let holds: BTreeMap<String, Vec<String>> = models
+        .iter()
+        .map(|m| {
+            (
+                m.rust_name.clone(),
+                m.fields.iter().map(|f| f.ty.clone()).collect(),
+            )
+        })
+        .collect();
     let mut structs = String::new();
-    for id in &ids {
+    for m in &models {
         structs.push('\n');
-        structs.push_str(&g.render_struct(id, &holds)?);
+        structs.push_str(&render_struct(m, &holds));
     }
     let mut out = format!(
-        "// @generated by `make models` (codegen/) from {SPEC_ROOT}: do not edit.\n\
+        "// @generated by `make models` (codegen/) from {}: do not edit.\n\
          //! {}: the definitions the provider reads and writes, as the spec has\n\
-         //! them. Definitions not listed in `codegen/src/arm.rs` stay JSON.\n\
+         //! them. Definitions not listed in `codegen/src/structs.rs` stay JSON.\n\
          //! A spec update that changes them changes this file, and the compiler\n\
          //! then shows every place that depends on it.\n",
-        file.about
+        file.root, file.about
     );
     out.push_str(&structs);
     for (name, e) in &g.enums {
@@ -306,7 +433,7 @@ pub fn render_arm_file(root: &Path, file: &ArmFile) -> Result<String, Error> {
     Ok(out)
 }
 
-impl Generator<'_> {
+impl Generator {
     /// Own properties after those of the `allOf` bases, bases first.
     fn properties(&mut self, id: &DefId, def: &Yaml) -> Result<Vec<(String, Yaml, DefId)>, Error> {
         let mut props = Vec::new();
@@ -316,6 +443,9 @@ impl Generator<'_> {
                     let base_id = resolve(&id.file, r);
                     let base_def = self.specs.definition(&base_id)?;
                     props.extend(self.properties(&base_id, &base_def)?);
+                } else {
+                    // An inline part of the definition (OpenAPI 3 specs use these).
+                    props.extend(self.properties(id, base)?);
                 }
             }
         }
@@ -330,50 +460,23 @@ impl Generator<'_> {
     }
 
     /// The fields of a listed definition: wire name, Rust type, doc text.
-    fn fields(&mut self, id: &DefId) -> Result<Vec<Field>, Error> {
-        let def = self.specs.definition(id)?;
+    /// The fields of a definition or inline object: wire name, Rust type, doc.
+    fn fields(
+        &mut self,
+        owner: &DefId,
+        schema: &Yaml,
+        rust_name: &str,
+    ) -> Result<Vec<Field>, Error> {
         let mut out = Vec::new();
-        for (wire, schema, owner) in self.properties(id, &def)? {
-            let ty = self.rust_type(&owner, &schema, &id.name, &wire)?;
-            let mut about = schema["description"].as_str().unwrap_or("").to_string();
-            if schema["readOnly"].as_bool() == Some(true) {
+        for (wire, prop, prop_owner) in self.properties(owner, schema)? {
+            let ty = self.rust_type(&prop_owner, &prop, rust_name, &wire)?;
+            let mut about = prop["description"].as_str().unwrap_or("").to_string();
+            if prop["readOnly"].as_bool() == Some(true) {
                 about = format!("(read-only) {about}");
             }
             out.push(Field { wire, ty, about });
         }
         Ok(out)
-    }
-
-    fn render_struct(
-        &mut self,
-        id: &DefId,
-        holds: &BTreeMap<String, Vec<String>>,
-    ) -> Result<String, Error> {
-        let def = self.specs.definition(id)?;
-        let rust_name = self.listed[id].clone();
-        let mut s = doc_comment(def["description"].as_str().unwrap_or(""), "");
-        s.push_str(&format!(
-            "/// `{}#/definitions/{}`.\n\
-             #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]\n\
-             pub struct {rust_name} {{\n",
-            id.file.file_name().and_then(|f| f.to_str()).unwrap_or(""),
-            id.name
-        ));
-        for f in self.fields(id)? {
-            let ty = if reaches(holds, &f.ty, &rust_name) {
-                format!("Box<{}>", f.ty)
-            } else {
-                f.ty
-            };
-            s.push_str(&doc_comment(&f.about, "    "));
-            s.push_str(&format!(
-                "    #[serde(rename = \"{}\", default, skip_serializing_if = \"Option::is_none\")]\n    pub {}: Option<{ty}>,\n",
-                f.wire,
-                field_name(&f.wire)
-            ));
-        }
-        s.push_str("}\n");
-        Ok(s)
     }
 
     fn rust_type(
@@ -392,6 +495,13 @@ impl Generator<'_> {
             if def["enum"].is_sequence() {
                 return self.enum_type(&def, &target.name);
             }
+            // A named scalar (Sources' `ID` is a string) is its scalar.
+            if matches!(
+                def["type"].as_str(),
+                Some("string" | "integer" | "number" | "boolean")
+            ) {
+                return self.rust_type(&target, &def, parent, property);
+            }
             return Ok("serde_json::Value".into());
         }
         if schema["enum"].is_sequence() {
@@ -408,6 +518,20 @@ impl Generator<'_> {
                 "Vec<{}>",
                 self.rust_type(from, &schema["items"], parent, property)?
             ),
+            _ if schema["properties"].is_mapping() => {
+                // An inline object: a struct of its own, named after where it is.
+                let name = format!("{parent}{}", pascal(property));
+                if !self.inline.iter().any(|m| m.rust_name == name) {
+                    self.inline.push(Model {
+                        rust_name: name.clone(),
+                        label: format!("`{parent}.{property}`"),
+                        schema: schema.clone(),
+                        owner: from.clone(),
+                        fields: Vec::new(),
+                    });
+                }
+                name
+            }
             Some("object") if schema["additionalProperties"].is_mapping() => format!(
                 "std::collections::BTreeMap<String, {}>",
                 self.rust_type(from, &schema["additionalProperties"], parent, property)?
@@ -427,7 +551,7 @@ impl Generator<'_> {
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        let open = schema["x-ms-enum"]["modelAsString"].as_bool() == Some(true);
+        let open = schema["x-ms-enum"]["modelAsString"].as_bool() == Some(true) || self.enums_open;
         match self.enums.get(&name) {
             Some(e) if e.values != values || e.open != open => {
                 return Err(Error::EnumConflict(name));

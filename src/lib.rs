@@ -7,6 +7,7 @@
 /// The provider's registry address (`required_providers` source).
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/rhel-on-azure/rhelazure";
 
+mod api_enums;
 pub mod arm;
 pub mod docs;
 pub mod framework;

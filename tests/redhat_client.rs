@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use rhelazure::redhat::models::rhsm::{CreateActivationKey, UpdateActivationKey};
 use rhelazure::redhat::RedHatSettings;
 use rhelazure::redhat::{RedHatClient, RedHatError};
 use serde_json::json;
@@ -108,14 +109,25 @@ fn activation_keys() {
     cloud.rt.block_on(async {
         let k = rh
             .create_activation_key(
-                &json!({ "name": "hosts", "serviceLevel": "Premium", "usage": "Production" }),
+                &CreateActivationKey {
+                    name: Some("hosts".into()),
+                    service_level: Some("Premium".into()),
+                    usage: Some("Production".into()),
+                    ..Default::default()
+                },
                 soon(),
             )
             .await
             .unwrap();
-        assert_eq!(k["name"], "hosts");
+        assert_eq!(k.name.as_deref(), Some("hosts"));
         let err = rh
-            .create_activation_key(&json!({ "name": "hosts" }), soon())
+            .create_activation_key(
+                &CreateActivationKey {
+                    name: Some("hosts".into()),
+                    ..Default::default()
+                },
+                soon(),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.status(), Some(400));
@@ -128,19 +140,29 @@ fn activation_keys() {
         .await
         .unwrap();
         let k = rh
-            .update_activation_key("hosts", &json!({ "usage": "Development/Test" }), soon())
+            .update_activation_key(
+                "hosts",
+                &UpdateActivationKey {
+                    usage: Some("Development/Test".into()),
+                    ..Default::default()
+                },
+                soon(),
+            )
             .await
             .unwrap();
-        assert_eq!(k["usage"], "Development/Test");
+        assert_eq!(k.usage.as_deref(), Some("Development/Test"));
         let got = rh
             .get_activation_key("hosts", soon())
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(
-            got["additionalRepositories"][0]["repositoryLabel"],
-            "rhel-9-for-x86_64-appstream-rpms"
-        );
+        let labels: Vec<_> = got
+            .additional_repositories
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| r.repository_label)
+            .collect();
+        assert_eq!(labels, ["rhel-9-for-x86_64-appstream-rpms"]);
         rh.remove_repositories(
             "hosts",
             &["rhel-9-for-x86_64-appstream-rpms".into()],
@@ -209,16 +231,20 @@ fn cloud_access_enrolment_shows_gold_images() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let id = src["id"].as_str().unwrap().to_string();
+        let id = src.id.clone().unwrap();
         assert_eq!(
             rh.find_source("rhel-on-azure", soon())
                 .await
                 .unwrap()
-                .unwrap()["id"],
-            src["id"]
+                .unwrap()
+                .id,
+            src.id
         );
         let apps = rh.source_applications(&id, soon()).await.unwrap();
-        assert_eq!(apps[0]["availability_status"], "available");
+        assert_eq!(
+            apps[0].availability_status.as_ref().map(|s| s.as_str()),
+            Some("available")
+        );
         let enrolment = rh.source_enrolment(&id, soon()).await.unwrap().unwrap();
         assert_eq!(enrolment.subscription_id, sub);
         assert_eq!(
@@ -227,7 +253,7 @@ fn cloud_access_enrolment_shows_gold_images() {
             "the tenant is kept where the spec puts it"
         );
         let renamed = rh.rename_source(&id, "renamed", soon()).await.unwrap();
-        assert_eq!(renamed["name"], "renamed");
+        assert_eq!(renamed.name.as_deref(), Some("renamed"));
         rh.delete_source(&id, soon()).await.unwrap();
         assert!(rh.get_source(&id, soon()).await.unwrap().is_none());
         assert!(

@@ -85,7 +85,7 @@ pub fn generated_files(root: &Path) -> Result<Vec<(String, String)>, Error> {
             Ok((f.output.to_string(), render_file(f, &text)?))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    for f in structs::STRUCT_FILES {
+    for f in structs::struct_files() {
         files.push((f.output.to_string(), structs::render_struct_file(root, f)?));
     }
     Ok(files)
@@ -181,7 +181,7 @@ fn render_enum(spec: &str, model: &EnumModel, values: &[String]) -> Result<Strin
         s.push_str(&format!("    #[serde(rename = \"{v}\")]\n    {n},\n"));
     }
     s.push_str("}\n\n");
-    s.push_str(&format!("impl {name} {{\n    /// Every value, in the spec's order.\n    pub const ALL: &'static [{name}] = &[\n"));
+    s.push_str(&format!("impl {name} {{\n    /// Every value, in the spec's order.\n    pub const KNOWN: &'static [{name}] = &[\n"));
     for n in &names {
         s.push_str(&format!("        {name}::{n},\n"));
     }
@@ -192,7 +192,7 @@ fn render_enum(spec: &str, model: &EnumModel, values: &[String]) -> Result<Strin
     s.push_str("        }\n    }\n}\n\n");
     // Parsing and printing are the same for every enum: one macro in the
     // models module (hand-written) instead of the same impls per enum.
-    s.push_str(&format!("super::string_enum_impls!({name});\n"));
+    s.push_str(&format!("super::closed_enum_impls!({name});\n"));
     Ok(s)
 }
 

@@ -41,6 +41,9 @@ pub struct StructFile {
     /// (spec file, definition: `definitions` in Swagger 2.0,
     /// `components.schemas` in OpenAPI 3).
     pub definitions: &'static [(&'static str, &'static str)],
+    /// (spec file, JSON pointer, Rust name): schemas written inline in an
+    /// operation (request bodies, response envelopes).
+    pub operation_schemas: &'static [(&'static str, &'static str, &'static str)],
 }
 
 const ARM_ROOT: &str = "specs/azure-rest-api-specs/specification";
@@ -63,10 +66,17 @@ macro_rules! network {
     };
 }
 
-pub const STRUCT_FILES: &[StructFile] = &[
+/// Every generated model file.
+pub fn struct_files() -> impl Iterator<Item = &'static StructFile> {
+    ARM_FILES.iter().chain(REDHAT_FILES.iter())
+}
+
+/// Microsoft's APIs (Swagger 2.0).
+const ARM_FILES: &[StructFile] = &[
     StructFile {
         root: ARM_ROOT,
         enums_open: false,
+        operation_schemas: &[],
         output: "src/arm/models/compute.rs",
         about: "Microsoft.Compute 2024-03-01 (`ComputeRP`)",
         definitions: &[
@@ -144,6 +154,7 @@ pub const STRUCT_FILES: &[StructFile] = &[
     StructFile {
         root: ARM_ROOT,
         enums_open: false,
+        operation_schemas: &[],
         output: "src/arm/models/network.rs",
         about: "Microsoft.Network 2024-01-01",
         definitions: &[
@@ -173,6 +184,7 @@ pub const STRUCT_FILES: &[StructFile] = &[
     StructFile {
         root: ARM_ROOT,
         enums_open: false,
+        operation_schemas: &[],
         output: "src/arm/models/storage.rs",
         about: "Microsoft.Storage 2023-05-01",
         definitions: &[
@@ -187,6 +199,7 @@ pub const STRUCT_FILES: &[StructFile] = &[
     StructFile {
         root: ARM_ROOT,
         enums_open: false,
+        operation_schemas: &[],
         output: "src/arm/models/marketplace_ordering.rs",
         about: "Microsoft.MarketplaceOrdering 2021-01-01",
         definitions: &[
@@ -195,6 +208,79 @@ pub const STRUCT_FILES: &[StructFile] = &[
             (MARKETPLACE_ORDERING, "OldAgreementTerms"),
             (MARKETPLACE_ORDERING, "OldAgreementProperties"),
         ],
+    },
+];
+
+const RHSM: &str = "redhat-rhsm-v2/openapi.json";
+const SOURCES: &str = "redhat-sources/openapi-3-v3.1.json";
+
+/// Red Hat's APIs (OpenAPI 3).
+const REDHAT_FILES: [StructFile; 2] = [
+    StructFile {
+        output: "src/redhat/models/rhsm.rs",
+        about: "Red Hat Subscription Management v2 (`/api/rhsm/v2`)",
+        root: "specs",
+        enums_open: true,
+        definitions: &[
+            (RHSM, "ActivationKeys"),
+            (RHSM, "AdditionalRepositories"),
+            (RHSM, "CloudAccountListItem"),
+            (RHSM, "OrgSimpleContentAccess"),
+            (RHSM, "APIPageParam"),
+        ],
+        operation_schemas: &[
+            (
+                RHSM,
+                "/paths/~1activation_keys/post/requestBody/content/application~1json/schema",
+                "CreateActivationKey",
+            ),
+            (
+                RHSM,
+                "/paths/~1activation_keys~1{name}/put/requestBody/content/application~1json/schema",
+                "UpdateActivationKey",
+            ),
+            (
+                RHSM,
+                "/paths/~1activation_keys/get/responses/200/content/application~1json/schema",
+                "ActivationKeyList",
+            ),
+            (
+                RHSM,
+                "/paths/~1activation_keys~1{name}/get/responses/200/content/application~1json/schema",
+                "ActivationKeyBody",
+            ),
+            (
+                RHSM,
+                "/paths/~1cloud_access_providers~1accounts/get/responses/200/content/application~1json/schema",
+                "CloudAccountList",
+            ),
+            (
+                RHSM,
+                "/paths/~1organization/get/responses/200/content/application~1json/schema",
+                "OrganizationBody",
+            ),
+        ],
+    },
+    StructFile {
+        output: "src/redhat/models/sources.rs",
+        about: "Red Hat Sources v3.1 (`/api/sources/v3.1`)",
+        root: "specs",
+        enums_open: true,
+        definitions: &[
+            (SOURCES, "BulkCreatePayload"),
+            (SOURCES, "BulkCreateResponse"),
+            (SOURCES, "Source"),
+            (SOURCES, "SourceEdit"),
+            (SOURCES, "SourcesCollection"),
+            (SOURCES, "SourceType"),
+            (SOURCES, "SourceTypesCollection"),
+            (SOURCES, "Application"),
+            (SOURCES, "ApplicationsCollection"),
+            (SOURCES, "AuthenticationRead"),
+            (SOURCES, "AuthenticationsCollection"),
+            (SOURCES, "CollectionMetadata"),
+        ],
+        operation_schemas: &[],
     },
 ];
 
@@ -223,9 +309,20 @@ impl Specs {
     fn definition(&mut self, at: &DefId) -> Result<Yaml, Error> {
         let doc = self.load(&at.file)?;
         let name = at.name.as_str();
-        let def = match &doc["definitions"][name] {
-            Yaml::Null => &doc["components"]["schemas"][name],
-            d => d,
+        let def = if let Some(pointer) = name.strip_prefix('/') {
+            // A schema inside an operation (RHSM keeps its envelopes and
+            // request bodies there): a JSON pointer, `~1` for `/`.
+            let mut node = doc;
+            for part in pointer.split('/') {
+                let key = part.replace("~1", "/").replace("~0", "~");
+                node = &node[key.as_str()];
+            }
+            node
+        } else {
+            match &doc["definitions"][name] {
+                Yaml::Null => &doc["components"]["schemas"][name],
+                d => d,
+            }
         };
         if def.is_null() {
             return Err(Error::NoDefinition(format!(
@@ -373,16 +470,24 @@ pub fn render_struct_file(root: &Path, file: &StructFile) -> Result<String, Erro
     // The listed definitions, then the inline objects met in them (named
     // after their parent and property), each with its fields.
     let mut models: Vec<Model> = Vec::new();
-    for (spec, name) in file.definitions {
+    let named = file
+        .definitions
+        .iter()
+        .map(|(spec, name)| (spec, name, name));
+    let in_operations = file
+        .operation_schemas
+        .iter()
+        .map(|(spec, at, name)| (spec, at, name));
+    for (spec, at, name) in named.chain(in_operations) {
         let id = DefId {
             file: PathBuf::from(spec),
-            name: name.to_string(),
+            name: at.to_string(),
         };
         let schema = g.specs.definition(&id)?;
         models.push(Model {
             rust_name: name.to_string(),
             label: format!(
-                "`{}`: `{name}`",
+                "`{}`: `{at}`",
                 id.file.file_name().and_then(|f| f.to_str()).unwrap_or("")
             ),
             schema,

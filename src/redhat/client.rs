@@ -7,12 +7,25 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
+use super::models::rhsm::{
+    ActivationKeyBody, ActivationKeyList, ActivationKeys, AdditionalRepositories, CloudAccountList,
+    CreateActivationKey, OrganizationBody, UpdateActivationKey,
+};
+use super::models::sources::{
+    Application, ApplicationsCollection, AuthenticationReadExtra, AuthenticationReadExtraAzure,
+    AuthenticationsCollection, BulkCreatePayload, BulkCreatePayloadApplications,
+    BulkCreatePayloadAuthentications, BulkCreatePayloadAuthenticationsResourceType,
+    BulkCreatePayloadSources, BulkCreatePayloadSourcesAppCreationWorkflow,
+    BulkCreatePayloadSourcesSourceTypeName, BulkCreateResponse, Source, SourceEdit,
+    SourceTypesCollection, SourcesCollection,
+};
 use super::retry::{retrying, Attempt};
 use super::settings::RedHatSettings;
 use super::token::TokenSource;
 use crate::arm::policy::{retry_hint_from, retryable_status};
+use erased::Body as _;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedHatError {
@@ -70,28 +83,11 @@ pub struct Compose {
 }
 
 /// RHSM v2 `OrgSimpleContentAccess`: the organization the credentials belong
-/// to (`GET /organization`). Written to the spec's schema by hand until the
-/// model generator renders objects; `id` is a string there, a number in
-/// registration settings.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgSimpleContentAccess {
-    pub id: Option<String>,
-    pub simple_content_access: Option<String>,
-    pub simple_content_access_capable: Option<bool>,
-}
-
-/// RHSM v2 `CloudAccountListItem`: a cloud provider account of the
-/// organization (an Azure subscription is `MSAZ` with its id) and its gold
-/// image access (`Requested`, `Granted` or `Failed`).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CloudAccount {
-    #[serde(rename = "providerAccountID")]
-    pub provider_account_id: Option<String>,
-    pub short_name: Option<String>,
-    pub gold_image_access: Option<String>,
-}
+/// to (`GET /organization`); `id` is a string there, a number in
+/// registration settings. `CloudAccountListItem`: a cloud provider account of
+/// the organization (an Azure subscription is `MSAZ` with its id) and its
+/// gold image access (`Requested`, `Granted` or `Failed`).
+pub use super::models::rhsm::{CloudAccountListItem as CloudAccount, OrgSimpleContentAccess};
 
 pub struct RedHatClient {
     http: reqwest::Client,
@@ -238,6 +234,31 @@ impl RedHatClient {
         .await
     }
 
+    /// [`call`](Self::call) with the body written from a model and the answer
+    /// read into one (`super::models`).
+    async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+        deadline: Instant,
+        missing_ok: bool,
+    ) -> Result<Option<T>, RedHatError> {
+        let body = body.map(erased::Body::to_json);
+        let Some(answer) = self
+            .call(method, path, body.as_ref(), deadline, missing_ok)
+            .await?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_value(answer)
+            .map(Some)
+            .map_err(|e| RedHatError::Decode {
+                path: path.into(),
+                message: e.to_string(),
+            })
+    }
+
     // --- RHSM v2: the organization ----------------------------------------------
 
     /// The organization the credentials belong to (`checkOrgSCACapability`).
@@ -245,20 +266,13 @@ impl RedHatClient {
         &self,
         deadline: Instant,
     ) -> Result<OrgSimpleContentAccess, RedHatError> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            body: OrgSimpleContentAccess,
-        }
         let path = "/api/rhsm/v2/organization";
-        let json = self
-            .call(reqwest::Method::GET, path, None, deadline, false)
+        self.call_as::<OrganizationBody>(reqwest::Method::GET, path, None, deadline, false)
             .await?
-            .unwrap_or_default();
-        serde_json::from_value::<Answer>(json)
-            .map(|a| a.body)
-            .map_err(|e| RedHatError::Decode {
+            .and_then(|a| a.body)
+            .ok_or_else(|| RedHatError::Decode {
                 path: path.into(),
-                message: e.to_string(),
+                message: "no organization in the answer".into(),
             })
     }
 
@@ -273,11 +287,6 @@ impl RedHatClient {
         subscription_id: &str,
         deadline: Instant,
     ) -> Result<Option<CloudAccount>, RedHatError> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            body: Vec<CloudAccount>,
-        }
         let path = format!(
             "/api/rhsm/v2/cloud_access_providers/accounts?shortName=MSAZ&providerAccountID={}",
             percent_encoding::utf8_percent_encode(
@@ -285,16 +294,11 @@ impl RedHatClient {
                 percent_encoding::NON_ALPHANUMERIC
             )
         );
-        let json = self
-            .call(reqwest::Method::GET, &path, None, deadline, false)
+        let accounts = self
+            .call_as::<CloudAccountList>(reqwest::Method::GET, &path, None, deadline, false)
             .await?
+            .and_then(|a| a.body)
             .unwrap_or_default();
-        let accounts = serde_json::from_value::<Answer>(json)
-            .map_err(|e| RedHatError::Decode {
-                path: path.clone(),
-                message: e.to_string(),
-            })?
-            .body;
         Ok(accounts.into_iter().find(|a| {
             a.provider_account_id
                 .as_deref()
@@ -312,9 +316,9 @@ impl RedHatClient {
         &self,
         name: &str,
         deadline: Instant,
-    ) -> Result<Option<Json>, RedHatError> {
+    ) -> Result<Option<ActivationKeys>, RedHatError> {
         let shown = self
-            .call(
+            .call_as::<ActivationKeyBody>(
                 reqwest::Method::GET,
                 &format!("/api/rhsm/v2/activation_keys/{name}"),
                 None,
@@ -323,10 +327,10 @@ impl RedHatClient {
             )
             .await;
         match shown {
-            Ok(j) => Ok(j.map(|j| j["body"].clone())),
+            Ok(j) => Ok(j.and_then(|j| j.body)),
             Err(e) if matches!(e.status(), Some(400 | 404)) => {
                 let listed = self.list_activation_keys(deadline).await?;
-                if listed.iter().any(|k| k["name"] == name) {
+                if listed.iter().any(|k| k.name.as_deref() == Some(name)) {
                     Err(e)
                 } else {
                     Ok(None)
@@ -338,27 +342,29 @@ impl RedHatClient {
 
     /// Every activation key of the organization (`listActivationKeys`; the
     /// API returns them all at once, without pages).
-    pub async fn list_activation_keys(&self, deadline: Instant) -> Result<Vec<Json>, RedHatError> {
+    pub async fn list_activation_keys(
+        &self,
+        deadline: Instant,
+    ) -> Result<Vec<ActivationKeys>, RedHatError> {
         let answer = self
-            .call(
+            .call_as::<ActivationKeyList>(
                 reqwest::Method::GET,
                 "/api/rhsm/v2/activation_keys",
                 None,
                 deadline,
                 false,
             )
-            .await?
-            .unwrap_or_default();
-        Ok(answer["body"].as_array().cloned().unwrap_or_default())
+            .await?;
+        Ok(answer.and_then(|a| a.body).unwrap_or_default())
     }
 
     pub async fn create_activation_key(
         &self,
-        key: &Json,
+        key: &CreateActivationKey,
         deadline: Instant,
-    ) -> Result<Json, RedHatError> {
+    ) -> Result<ActivationKeys, RedHatError> {
         Ok(self
-            .call(
+            .call_as::<ActivationKeyBody>(
                 reqwest::Method::POST,
                 "/api/rhsm/v2/activation_keys",
                 Some(key),
@@ -366,19 +372,19 @@ impl RedHatClient {
                 false,
             )
             .await?
-            .unwrap_or_default()["body"]
-            .clone())
+            .and_then(|a| a.body)
+            .unwrap_or_default())
     }
 
     /// PUT the mutable fields (description, releaseVersion, role, serviceLevel, usage).
     pub async fn update_activation_key(
         &self,
         name: &str,
-        fields: &Json,
+        fields: &UpdateActivationKey,
         deadline: Instant,
-    ) -> Result<Json, RedHatError> {
+    ) -> Result<ActivationKeys, RedHatError> {
         Ok(self
-            .call(
+            .call_as::<ActivationKeyBody>(
                 reqwest::Method::PUT,
                 &format!("/api/rhsm/v2/activation_keys/{name}"),
                 Some(fields),
@@ -386,8 +392,8 @@ impl RedHatClient {
                 false,
             )
             .await?
-            .unwrap_or_default()["body"]
-            .clone())
+            .and_then(|a| a.body)
+            .unwrap_or_default())
     }
 
     /// Deletes the key; a key that is already gone is not an error.
@@ -413,7 +419,7 @@ impl RedHatClient {
         labels: &[String],
         deadline: Instant,
     ) -> Result<(), RedHatError> {
-        let body = repository_labels(labels);
+        let body = repository_labels(labels).to_json();
         self.call(
             reqwest::Method::POST,
             &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
@@ -431,7 +437,7 @@ impl RedHatClient {
         labels: &[String],
         deadline: Instant,
     ) -> Result<(), RedHatError> {
-        let body = repository_labels(labels);
+        let body = repository_labels(labels).to_json();
         self.call(
             reqwest::Method::DELETE,
             &format!("/api/rhsm/v2/activation_keys/{name}/additional_repositories"),
@@ -455,27 +461,55 @@ impl RedHatClient {
         source_name: &str,
         enrolment: &Enrolment,
         deadline: Instant,
-    ) -> Result<Json, RedHatError> {
-        let mut auth = json!({ "resource_type": "Application", "resource_name": "/insights/platform/cloud-meter", "authtype": "lighthouse_subscription_id", "username": enrolment.subscription_id });
-        if let Some(t) = &enrolment.tenant_id {
-            auth["extra"] = json!({ "azure": { "tenant_id": t } });
-        }
-        let body = json!({
-            "sources": [{ "name": source_name, "source_type_name": "azure", "app_creation_workflow": "manual_configuration" }],
-            "applications": [{ "source_name": source_name, "application_type_name": "/insights/platform/cloud-meter" }],
-            "authentications": [auth],
-        });
-        let j = self
-            .call(
+    ) -> Result<Source, RedHatError> {
+        const CLOUD_METER: &str = "/insights/platform/cloud-meter";
+        let auth = BulkCreatePayloadAuthentications {
+            resource_type: Some(BulkCreatePayloadAuthenticationsResourceType::Application),
+            resource_name: Some(CLOUD_METER.into()),
+            authtype: Some("lighthouse_subscription_id".into()),
+            username: Some(enrolment.subscription_id.clone()),
+            // Free-form in the payload's schema; written as the spec reads it
+            // back (`AuthenticationRead.extra.azure.tenant_id`).
+            extra: enrolment.tenant_id.as_ref().map(|t| {
+                AuthenticationReadExtra {
+                    azure: Some(AuthenticationReadExtraAzure {
+                        tenant_id: Some(t.clone()),
+                    }),
+                    ..Default::default()
+                }
+                .to_json()
+            }),
+            ..Default::default()
+        };
+        let body = BulkCreatePayload {
+            sources: Some(vec![BulkCreatePayloadSources {
+                name: Some(source_name.into()),
+                source_type_name: Some(BulkCreatePayloadSourcesSourceTypeName::Azure),
+                app_creation_workflow: Some(
+                    BulkCreatePayloadSourcesAppCreationWorkflow::ManualConfiguration,
+                ),
+                ..Default::default()
+            }]),
+            applications: Some(vec![BulkCreatePayloadApplications {
+                source_name: Some(source_name.into()),
+                application_type_name: Some(CLOUD_METER.into()),
+                ..Default::default()
+            }]),
+            authentications: Some(vec![auth]),
+            ..Default::default()
+        };
+        let created = self
+            .call_as::<BulkCreateResponse>(
                 reqwest::Method::POST,
                 "/api/sources/v3.1/bulk_create",
                 Some(&body),
                 deadline,
                 false,
             )
-            .await?
-            .unwrap_or_default();
-        Ok(j["sources"][0].clone())
+            .await?;
+        Ok(created
+            .and_then(|c| c.sources?.into_iter().next())
+            .unwrap_or_default())
     }
 
     /// The ids of the organization's `azure` sources (Cloud Access
@@ -483,7 +517,7 @@ impl RedHatClient {
     pub async fn azure_source_ids(&self, deadline: Instant) -> Result<Vec<String>, RedHatError> {
         const PAGE: usize = 100;
         let types = self
-            .call(
+            .call_as::<SourceTypesCollection>(
                 reqwest::Method::GET,
                 "/api/sources/v3.1/source_types?limit=100",
                 None,
@@ -492,12 +526,12 @@ impl RedHatClient {
             )
             .await?
             .unwrap_or_default();
-        let azure = types["data"]
-            .as_array()
+        let azure = types
+            .data
             .into_iter()
             .flatten()
-            .find(|t| t["name"] == "azure")
-            .map(|t| t["id"].clone());
+            .find(|t| t.name.as_deref() == Some("azure"))
+            .and_then(|t| t.id);
         let Some(azure) = azure else {
             return Ok(Vec::new());
         };
@@ -505,7 +539,7 @@ impl RedHatClient {
         let mut offset = 0;
         loop {
             let page = self
-                .call(
+                .call_as::<SourcesCollection>(
                     reqwest::Method::GET,
                     &format!("/api/sources/v3.1/sources?limit={PAGE}&offset={offset}"),
                     None,
@@ -514,14 +548,15 @@ impl RedHatClient {
                 )
                 .await?
                 .unwrap_or_default();
-            let data = page["data"].as_array().cloned().unwrap_or_default();
+            let data = page.data.unwrap_or_default();
             ids.extend(
                 data.iter()
-                    .filter(|s| s["source_type_id"] == azure)
-                    .filter_map(|s| s["id"].as_str().map(str::to_string)),
+                    .filter(|s| s.source_type_id.as_ref() == Some(&azure))
+                    .filter_map(|s| s.id.clone()),
             );
             offset += PAGE;
-            let count = page["meta"]["count"].as_u64().unwrap_or(0) as usize;
+            let count = page.meta.and_then(|m| m.count).unwrap_or(0);
+            let count = usize::try_from(count).unwrap_or(0);
             if data.is_empty() || offset >= count {
                 return Ok(ids);
             }
@@ -532,26 +567,25 @@ impl RedHatClient {
         &self,
         name: &str,
         deadline: Instant,
-    ) -> Result<Option<Json>, RedHatError> {
+    ) -> Result<Option<Source>, RedHatError> {
         // Names may hold any character (`&`, `+`, `#`, `%` included): the
         // value is encoded as a query component, never pasted raw.
         let path = format!(
             "/api/sources/v3.1/sources?filter[name]={}",
             percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
         );
-        let j = self
-            .call(reqwest::Method::GET, &path, None, deadline, false)
-            .await?
-            .unwrap_or_default();
-        Ok(j["data"].as_array().and_then(|d| d.first().cloned()))
+        let found = self
+            .call_as::<SourcesCollection>(reqwest::Method::GET, &path, None, deadline, false)
+            .await?;
+        Ok(found.and_then(|f| f.data?.into_iter().next()))
     }
 
     pub async fn get_source(
         &self,
         id: &str,
         deadline: Instant,
-    ) -> Result<Option<Json>, RedHatError> {
-        self.call(
+    ) -> Result<Option<Source>, RedHatError> {
+        self.call_as(
             reqwest::Method::GET,
             &format!("/api/sources/v3.1/sources/{id}"),
             None,
@@ -565,18 +599,17 @@ impl RedHatClient {
         &self,
         id: &str,
         deadline: Instant,
-    ) -> Result<Vec<Json>, RedHatError> {
-        let j = self
-            .call(
+    ) -> Result<Vec<Application>, RedHatError> {
+        let apps = self
+            .call_as::<ApplicationsCollection>(
                 reqwest::Method::GET,
                 &format!("/api/sources/v3.1/sources/{id}/applications"),
                 None,
                 deadline,
                 true,
             )
-            .await?
-            .unwrap_or_default();
-        Ok(j["data"].as_array().cloned().unwrap_or_default())
+            .await?;
+        Ok(apps.and_then(|a| a.data).unwrap_or_default())
     }
 
     /// The Azure subscription (and tenant, where recorded) a source enrols:
@@ -587,8 +620,8 @@ impl RedHatClient {
         id: &str,
         deadline: Instant,
     ) -> Result<Option<Enrolment>, RedHatError> {
-        let j = self
-            .call(
+        let auths = self
+            .call_as::<AuthenticationsCollection>(
                 reqwest::Method::GET,
                 &format!("/api/sources/v3.1/sources/{id}/authentications"),
                 None,
@@ -596,20 +629,18 @@ impl RedHatClient {
                 true,
             )
             .await?
+            .and_then(|a| a.data)
             .unwrap_or_default();
-        Ok(j["data"]
-            .as_array()
-            .and_then(|d| {
-                d.iter()
-                    .find(|a| a["authtype"] == "lighthouse_subscription_id")
-            })
+        Ok(auths
+            .into_iter()
+            .find(|a| a.authtype.as_deref() == Some("lighthouse_subscription_id"))
             .and_then(|a| {
                 Some(Enrolment {
-                    subscription_id: a["username"].as_str()?.to_string(),
-                    tenant_id: a["extra"]["azure"]["tenant_id"]
-                        .as_str()
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string),
+                    subscription_id: a.username?,
+                    tenant_id: a
+                        .extra
+                        .and_then(|e| e.azure?.tenant_id)
+                        .filter(|t| !t.is_empty()),
                 })
             }))
     }
@@ -619,12 +650,16 @@ impl RedHatClient {
         id: &str,
         name: &str,
         deadline: Instant,
-    ) -> Result<Json, RedHatError> {
+    ) -> Result<Source, RedHatError> {
+        let edit = SourceEdit {
+            name: Some(name.into()),
+            ..Default::default()
+        };
         Ok(self
-            .call(
+            .call_as(
                 reqwest::Method::PATCH,
                 &format!("/api/sources/v3.1/sources/{id}"),
-                Some(&json!({ "name": name })),
+                Some(&edit),
                 deadline,
                 false,
             )
@@ -819,13 +854,28 @@ impl RedHatClient {
 }
 
 /// The RHSM body naming additional repositories (add and remove take the same).
-fn repository_labels(labels: &[String]) -> Json {
-    Json::Array(
-        labels
-            .iter()
-            .map(|l| json!({ "repositoryLabel": l }))
-            .collect(),
-    )
+fn repository_labels(labels: &[String]) -> Vec<AdditionalRepositories> {
+    labels
+        .iter()
+        .map(|l| AdditionalRepositories {
+            repository_label: Some(l.clone()),
+        })
+        .collect()
+}
+
+/// Request bodies as trait objects, so [`RedHatClient::call_as`] takes
+/// `None` without naming a type.
+mod erased {
+    pub trait Body: Sync {
+        fn to_json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize + Sync> Body for T {
+        fn to_json(&self) -> serde_json::Value {
+            // Models of string-keyed objects always serialize.
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
 }
 
 /// What a Cloud Access source enrols: an Azure subscription and, where it

@@ -15,7 +15,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{json, Value as Json};
 
 use super::common::{deadline, need, opt_str, redhat_diag};
 use crate::framework::validators::{length_between, one_of, string_matches};
@@ -24,6 +23,9 @@ use crate::framework::{
     ListResults, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::redhat::models::rhsm::{
+    ActivationKeys as ApiKey, CreateActivationKey, UpdateActivationKey,
+};
 
 pub struct ActivationKey;
 
@@ -36,14 +38,27 @@ const SERVICE_LEVELS: [&str; 3] = ["Premium", "Standard", "Self-Support"];
 const USAGES: [&str; 3] = ["Production", "Development/Test", "Disaster Recovery"];
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// (attribute, API field) of the fields PUT can change.
-const FIELDS: [(&str, &str); 5] = [
-    ("description", "description"),
-    ("release_version", "releaseVersion"),
-    ("role", "role"),
-    ("service_level", "serviceLevel"),
-    ("usage", "usage"),
-];
+/// The settings PUT can change, as an API key and as attributes: (attribute, value in the key).
+fn settings(key: &UpdateActivationKey) -> [(&'static str, Option<&str>); 5] {
+    [
+        ("description", key.description.as_deref()),
+        ("release_version", key.release_version.as_deref()),
+        ("role", key.role.as_deref()),
+        ("service_level", key.service_level.as_deref()),
+        ("usage", key.usage.as_deref()),
+    ]
+}
+
+/// The changeable settings of a key the API returned.
+fn settings_of_key(key: &ApiKey) -> UpdateActivationKey {
+    UpdateActivationKey {
+        description: key.description.clone(),
+        release_version: key.release_version.clone(),
+        role: key.role.clone(),
+        service_level: key.service_level.clone(),
+        usage: key.usage.clone(),
+    }
+}
 
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
@@ -61,31 +76,23 @@ fn repos(v: &Value) -> BTreeSet<String> {
 }
 
 /// The state for an API key, keeping the configuration's timeouts.
-fn to_state(key: &Json, prior: &Value) -> Value {
-    let s = |f: &str| {
-        key.get(f)
-            .and_then(Json::as_str)
-            .filter(|x| !x.is_empty())
+fn to_state(key: &ApiKey, prior: &Value) -> Value {
+    let text = |x: Option<&str>| {
+        x.filter(|x| !x.is_empty())
             .map(|x| Value::from(x.to_string()))
             .unwrap_or(Value::Null)
     };
-    let repos: Vec<Value> = key["additionalRepositories"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| {
-                    r["repositoryLabel"]
-                        .as_str()
-                        .map(|l| Value::from(l.to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let repos: Vec<Value> = key
+        .additional_repositories
+        .iter()
+        .flatten()
+        .filter_map(|r| r.repository_label.clone().map(Value::from))
+        .collect();
     let mut m = std::collections::BTreeMap::new();
-    m.insert("id".to_string(), s("id"));
-    m.insert("name".to_string(), s("name"));
-    for (attr, field) in FIELDS {
-        m.insert(attr.to_string(), s(field));
+    m.insert("id".to_string(), text(key.id.as_deref()));
+    m.insert("name".to_string(), text(key.name.as_deref()));
+    for (attr, value) in settings(&settings_of_key(key)) {
+        m.insert(attr.to_string(), text(value));
     }
     // An empty set and "not set" are the same for the API: keep what the configuration said.
     let repos_value = if repos.is_empty() && prior.attr("additional_repositories").is_null() {
@@ -100,23 +107,39 @@ fn to_state(key: &Json, prior: &Value) -> Value {
 
 /// Whether an existing key has the settings `body` would give it (an unset
 /// field reads back absent or empty).
-fn same_fields(key: &Json, body: &Json) -> bool {
-    FIELDS.iter().all(|(_, f)| {
-        key.get(f).and_then(Json::as_str).unwrap_or_default()
-            == body.get(f).and_then(Json::as_str).unwrap_or_default()
-    })
+fn same_fields(key: &ApiKey, body: &UpdateActivationKey) -> bool {
+    let have = settings_of_key(key);
+    settings(&have)
+        .iter()
+        .zip(settings(body))
+        .all(|((_, a), (_, b))| a.unwrap_or_default() == b.unwrap_or_default())
 }
 
-fn put_body(v: &Value) -> Json {
-    let mut b = serde_json::Map::new();
-    for (attr, field) in FIELDS {
-        // Unset fields are cleared (an empty string is how the API removes them).
-        b.insert(
-            field.to_string(),
-            json!(opt_str(v, attr).unwrap_or_default()),
-        );
+/// The PUT body: unset fields are cleared (an empty string is how the API
+/// removes them).
+fn put_body(v: &Value) -> UpdateActivationKey {
+    let field = |attr: &str| Some(opt_str(v, attr).unwrap_or_default());
+    UpdateActivationKey {
+        description: field("description"),
+        release_version: field("release_version"),
+        role: field("role"),
+        service_level: field("service_level"),
+        usage: field("usage"),
     }
-    Json::Object(b)
+}
+
+/// The create body: the settings that are set, and the name.
+fn create_body(name: &str, settings: &UpdateActivationKey) -> CreateActivationKey {
+    let set = |x: &Option<String>| x.clone().filter(|x| !x.is_empty());
+    CreateActivationKey {
+        name: Some(name.to_string()),
+        description: set(&settings.description),
+        release_version: set(&settings.release_version),
+        role: set(&settings.role),
+        service_level: set(&settings.service_level),
+        usage: set(&settings.usage),
+        additional_repositories: None,
+    }
 }
 
 #[async_trait]
@@ -173,16 +196,13 @@ impl Resource<ProviderData> for ActivationKey {
         };
         let dl = deadline(planned, "create", DEFAULT_TIMEOUT);
         let name = opt_str(planned, "name").unwrap_or_default();
-        let mut body = put_body(planned);
-        body["name"] = json!(name);
-        if let Some(m) = body.as_object_mut() {
-            m.retain(|_, v| v.as_str() != Some(""));
-        }
+        let wanted_settings = put_body(planned);
+        let body = create_body(&name, &wanted_settings);
         let created = match rh.create_activation_key(&body, dl).await {
             Ok(k) => k,
             Err(e) if e.status() == Some(400) && e.to_string().contains("already exists") => {
                 match rh.get_activation_key(&name, dl).await {
-                    Ok(Some(k)) if same_fields(&k, &body) => {
+                    Ok(Some(k)) if same_fields(&k, &wanted_settings) => {
                         tracing::info!(target: "rhelazure.resources", key = %name, "activation key already exists with the planned settings (an interrupted create): adopting it");
                         k
                     }
@@ -224,7 +244,7 @@ impl Resource<ProviderData> for ActivationKey {
         }
         // createActivationKeys answers with the key itself: read it back only
         // when repositories were added after it (or the answer was empty).
-        if wanted.is_empty() && created["name"].as_str() == Some(name.as_str()) {
+        if wanted.is_empty() && created.name.as_deref() == Some(name.as_str()) {
             return ApplyOutcome::ok(to_state(&created, planned));
         }
         match rh.get_activation_key(&name, dl).await {
@@ -276,7 +296,9 @@ impl Resource<ProviderData> for ActivationKey {
         };
         let dl = deadline(planned, "update", DEFAULT_TIMEOUT);
         let name = opt_str(planned, "name").unwrap_or_default();
-        let fields_changed = FIELDS.iter().any(|(a, _)| prior.attr(a) != planned.attr(a));
+        let fields_changed = settings(&UpdateActivationKey::default())
+            .iter()
+            .any(|(a, _)| prior.attr(a) != planned.attr(a));
         if fields_changed {
             if let Err(e) = rh
                 .update_activation_key(&name, &put_body(planned), dl)
@@ -408,13 +430,13 @@ impl ListResource<ProviderData> for ActivationKeys {
             Err(e) => return Err(redhat_diag("list the activation keys", &e).into()),
         };
         for key in keys {
-            let name = key["name"].as_str().unwrap_or_default();
+            let name = key.name.as_deref().unwrap_or_default();
             if !name.starts_with(prefix) {
                 continue;
             }
-            let purpose: Vec<&str> = ["serviceLevel", "usage", "role"]
-                .iter()
-                .filter_map(|f| key[*f].as_str().filter(|v| !v.is_empty()))
+            let purpose: Vec<&str> = [&key.service_level, &key.usage, &key.role]
+                .into_iter()
+                .filter_map(|f| f.as_deref().filter(|v| !v.is_empty()))
                 .collect();
             let display_name = if purpose.is_empty() {
                 name.to_string()

@@ -20,6 +20,7 @@ use crate::framework::{
     ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::redhat::models::sources::SourceAvailabilityStatus;
 use crate::redhat::Enrolment;
 use async_trait::async_trait;
 
@@ -38,9 +39,8 @@ async fn availability_error(
 ) -> Option<String> {
     let apps = rh.source_applications(source_id, deadline).await.ok()?;
     apps.iter()
-        .filter_map(|a| a["availability_status_error"].as_str())
+        .filter_map(|a| a.availability_status_error.clone())
         .find(|e| !e.is_empty())
-        .map(str::to_string)
 }
 
 fn default_name(sub: &str) -> String {
@@ -174,7 +174,7 @@ impl Resource<ProviderData> for CloudAccess {
         // name enrolling anything else is someone else's and stays untouched.
         let source = match rh.find_source(&name, dl).await {
             Ok(Some(s)) => {
-                let id = s["id"].as_str().unwrap_or_default();
+                let id = s.id.as_deref().unwrap_or_default();
                 match rh.source_enrolment(id, dl).await {
                     Ok(Some(e)) if e.same_as(&wanted) => s,
                     Ok(other) => {
@@ -209,15 +209,12 @@ impl Resource<ProviderData> for CloudAccess {
             }
         };
         let mut state = planned.clone();
-        set_str(&mut state, "id", source["id"].as_str());
-        set_str(&mut state, "name", source["name"].as_str());
-        set_str(
-            &mut state,
-            "availability_status",
-            source["availability_status"].as_str(),
-        );
-        if source["availability_status"] == "unavailable" {
-            let why = availability_error(rh, source["id"].as_str().unwrap_or(""), dl)
+        let status = source.availability_status.as_ref().map(|s| s.as_str());
+        set_str(&mut state, "id", source.id.as_deref());
+        set_str(&mut state, "name", source.name.as_deref());
+        set_str(&mut state, "availability_status", status);
+        if source.availability_status == Some(SourceAvailabilityStatus::Unavailable) {
+            let why = availability_error(rh, source.id.as_deref().unwrap_or(""), dl)
                 .await
                 .unwrap_or_else(|| "no reason given".into());
             return ApplyOutcome::failed(
@@ -452,12 +449,9 @@ impl CloudAccess {
             .map(|e| e.subscription_id)
             .or_else(|| opt_str(state, "azure_subscription_id"));
         let mut s = state.clone();
-        set_str(&mut s, "name", source["name"].as_str());
-        set_str(
-            &mut s,
-            "availability_status",
-            source["availability_status"].as_str(),
-        );
+        set_str(&mut s, "name", source.name.as_deref());
+        let status = source.availability_status.as_ref().map(|s| s.as_str());
+        set_str(&mut s, "availability_status", status);
         let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
         set_str(&mut s, "azure_subscription_id", sub.as_deref());
         if let Some(sub) = &sub {

@@ -39,7 +39,7 @@ fn valid_image_name(n: &str) -> bool {
 /// Every distribution Image Builder's spec defines (it mixes spellings:
 /// `rhel-95`, `rhel-9.6`, `rhel-10.0`), as the schema's allowed values.
 fn spec_distributions() -> Vec<&'static str> {
-    Distribution::ALL.iter().map(|d| d.as_str()).collect()
+    Distribution::KNOWN.iter().map(|d| d.as_str()).collect()
 }
 
 /// The spec lists every distribution; an account may build only some (RHEL

@@ -3,68 +3,7 @@
 //! generated files are overwritten; hand-written reading helpers on them live
 //! in `access.rs`.
 
-/// `Display` and `FromStr` (refusing what the spec does not list) for a
-/// closed generated enum; serde comes from its derive.
-macro_rules! closed_enum_impls {
-    ($name:ident) => {
-        impl std::str::FromStr for $name {
-            type Err = super::UnknownValue;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::KNOWN
-                    .iter()
-                    .find(|v| v.as_str() == s)
-                    .copied()
-                    .ok_or_else(|| super::UnknownValue(s.to_string()))
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-use closed_enum_impls;
-
-/// serde, `From<&str>` and `Display` for an open generated enum: a value as
-/// the spec spells it reads as its variant, any other (a newer value, or
-/// another casing, which ARM accepts) as `Other`, kept as written so that
-/// what is read back compares equal to what was sent.
-macro_rules! open_enum_impls {
-    ($name:ident) => {
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                Self::KNOWN
-                    .iter()
-                    .find(|v| v.as_str() == s)
-                    .cloned()
-                    .unwrap_or_else(|| Self::Other(s.to_string()))
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Ok(Self::from(s.as_ref()))
-            }
-        }
-    };
-}
-use open_enum_impls;
+pub(crate) use crate::api_enums::{closed_enum_impls, open_enum_impls};
 
 mod access;
 
@@ -79,10 +18,7 @@ pub mod network;
 #[rustfmt::skip]
 pub mod storage;
 
-/// A string a closed enum of the spec does not have.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a value the API defines")]
-pub struct UnknownValue(pub String);
+pub use crate::api_enums::UnknownValue;
 
 #[cfg(test)]
 mod tests {

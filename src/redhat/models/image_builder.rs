@@ -104,7 +104,7 @@ pub enum Distribution {
 
 impl Distribution {
     /// Every value, in the spec's order.
-    pub const ALL: &'static [Distribution] = &[
+    pub const KNOWN: &'static [Distribution] = &[
         Distribution::Rhel8,
         Distribution::Rhel8Nightly,
         Distribution::Rhel84,
@@ -208,7 +208,7 @@ impl Distribution {
     }
 }
 
-super::string_enum_impls!(Distribution);
+super::closed_enum_impls!(Distribution);
 
 /// `components.schemas.ImageTypes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -253,7 +253,7 @@ pub enum ImageType {
 
 impl ImageType {
     /// Every value, in the spec's order.
-    pub const ALL: &'static [ImageType] = &[
+    pub const KNOWN: &'static [ImageType] = &[
         ImageType::Aws,
         ImageType::Azure,
         ImageType::BootableContainerIso,
@@ -299,7 +299,7 @@ impl ImageType {
     }
 }
 
-super::string_enum_impls!(ImageType);
+super::closed_enum_impls!(ImageType);
 
 /// `components.schemas.UploadTypes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -318,7 +318,7 @@ pub enum UploadType {
 
 impl UploadType {
     /// Every value, in the spec's order.
-    pub const ALL: &'static [UploadType] = &[
+    pub const KNOWN: &'static [UploadType] = &[
         UploadType::Aws,
         UploadType::Gcp,
         UploadType::Azure,
@@ -338,4 +338,4 @@ impl UploadType {
     }
 }
 
-super::string_enum_impls!(UploadType);
+super::closed_enum_impls!(UploadType);

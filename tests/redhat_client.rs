@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use rhelazure::redhat::models::image_builder::ComposeRequest;
 use rhelazure::redhat::models::rhsm::{CreateActivationKey, UpdateActivationKey};
 use rhelazure::redhat::RedHatSettings;
 use rhelazure::redhat::{RedHatClient, RedHatError};
@@ -271,11 +272,12 @@ fn image_builder_compose_and_failure_reason() {
     let cloud = Cloud::start();
     let rh = cloud.client(&cloud.settings());
     let (tenant, sub) = (cloud.env("ARM_TENANT_ID"), cloud.env("ARM_SUBSCRIPTION_ID"));
-    let request = |name: &str| {
-        json!({
+    let request = |name: &str| -> ComposeRequest {
+        serde_json::from_value(json!({
             "distribution": "rhel-9.6", "image_name": name,
             "image_requests": [{ "architecture": "x86_64", "image_type": "azure", "upload_request": { "type": "azure", "options": { "tenant_id": tenant, "subscription_id": sub, "resource_group": "rhel-demo", "image_name": name, "hyper_v_generation": "V2" } } }],
-        })
+        }))
+        .unwrap()
     };
     cloud.rt.block_on(async {
         let c = rh.compose(&request("ok-image"), soon()).await.unwrap();
@@ -306,7 +308,12 @@ fn image_builder_compose_and_failure_reason() {
         );
         let bad = rh
             .compose(
-                &json!({ "distribution": "rhel-42", "image_requests": [] }),
+                &ComposeRequest {
+                    // Not a distribution the spec has: the service refuses it.
+                    distribution: Some("rhel-42".into()),
+                    image_requests: Some(vec![]),
+                    ..Default::default()
+                },
                 soon(),
             )
             .await

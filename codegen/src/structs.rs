@@ -212,10 +212,38 @@ const ARM_FILES: &[StructFile] = &[
 ];
 
 const RHSM: &str = "redhat-rhsm-v2/openapi.json";
+const IMAGE_BUILDER: &str = "redhat-image-builder/api.yaml";
 const SOURCES: &str = "redhat-sources/openapi-3-v3.1.json";
 
 /// Red Hat's APIs (OpenAPI 3).
-const REDHAT_FILES: [StructFile; 2] = [
+const REDHAT_FILES: [StructFile; 3] = [
+    StructFile {
+        output: "src/redhat/models/image_builder.rs",
+        about: "Red Hat hosted Image Builder (`/api/image-builder/v1`)",
+        root: "specs",
+        enums_open: true,
+        definitions: &[
+            (IMAGE_BUILDER, "ComposeRequest"),
+            (IMAGE_BUILDER, "ImageRequest"),
+            (IMAGE_BUILDER, "UploadRequest"),
+            (IMAGE_BUILDER, "AzureUploadRequestOptions"),
+            (IMAGE_BUILDER, "Customizations"),
+            (IMAGE_BUILDER, "User"),
+            (IMAGE_BUILDER, "Subscription"),
+            (IMAGE_BUILDER, "Services"),
+            (IMAGE_BUILDER, "Filesystem"),
+            (IMAGE_BUILDER, "ComposeResponse"),
+            (IMAGE_BUILDER, "ComposeStatus"),
+            (IMAGE_BUILDER, "ImageStatus"),
+            (IMAGE_BUILDER, "UploadStatus"),
+            (IMAGE_BUILDER, "AzureUploadStatus"),
+            (IMAGE_BUILDER, "ComposeStatusError"),
+            (IMAGE_BUILDER, "ComposesResponse"),
+            (IMAGE_BUILDER, "ComposesResponseItem"),
+            (IMAGE_BUILDER, "DistributionItem"),
+        ],
+        operation_schemas: &[],
+    },
     StructFile {
         output: "src/redhat/models/rhsm.rs",
         about: "Red Hat Subscription Management v2 (`/api/rhsm/v2`)",
@@ -726,6 +754,10 @@ pub fn pascal(value: &str) -> String {
         let mut c = part.chars();
         let Some(head) = c.next() else { continue };
         let rest = c.as_str();
+        // Between two numbers a separator must stay: rhel-9.6 is not rhel-96.
+        if head.is_ascii_digit() && out.ends_with(|c: char| c.is_ascii_digit()) {
+            out.push('_');
+        }
         out.push(head.to_ascii_uppercase());
         if part.chars().all(|c| !c.is_ascii_lowercase()) {
             out.push_str(&rest.to_ascii_lowercase());
@@ -804,6 +836,11 @@ mod tests {
         assert_eq!(pascal("TrustedLaunch"), "TrustedLaunch");
         assert_eq!(pascal("Standard_LRS"), "StandardLrs");
         assert_eq!(pascal("V2"), "V2");
+        assert_eq!(pascal("rhel-9.6"), "Rhel9_6");
+        assert_eq!(pascal("rhel-96"), "Rhel96");
+        assert_eq!(pascal("rhel-9.6-nightly"), "Rhel9_6Nightly");
+        assert_eq!(pascal("aws.s3"), "AwsS3");
+        assert_eq!(pascal("bootable-container-iso"), "BootableContainerIso");
     }
 
     #[test]

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+use super::models;
+use super::models::image_builder::{
+    AzureUploadStatus, ComposeRequest, ComposeResponse, ComposesResponse, DistributionItem,
+};
 use super::models::rhsm::{
     ActivationKeyBody, ActivationKeyList, ActivationKeys, AdditionalRepositories, CloudAccountList,
     CreateActivationKey, OrganizationBody, UpdateActivationKey,
@@ -684,13 +688,8 @@ impl RedHatClient {
     /// The names of the distributions this account may build (`getDistributions`,
     /// classic kind): the spec's enum narrowed to what the account has access to.
     pub async fn distributions(&self, deadline: Instant) -> Result<Vec<String>, RedHatError> {
-        /// `DistributionItem` of the spec (the classic kind): only the name is used.
-        #[derive(serde::Deserialize)]
-        struct DistributionItem {
-            name: String,
-        }
-        let Some(j) = self
-            .call(
+        let items = self
+            .call_as::<Vec<DistributionItem>>(
                 reqwest::Method::GET,
                 "/api/image-builder/v1/distributions",
                 None,
@@ -698,32 +697,28 @@ impl RedHatClient {
                 false,
             )
             .await?
-        else {
-            return Ok(Vec::new());
-        };
-        let items: Vec<DistributionItem> = serde_json::from_value(j).map_err(|e| {
-            RedHatError::Config(format!(
-                "Image Builder's distributions answer is unreadable: {e}"
-            ))
-        })?;
-        Ok(items.into_iter().map(|d| d.name).collect())
+            .unwrap_or_default();
+        Ok(items.into_iter().filter_map(|d| d.name).collect())
     }
 
-    pub async fn compose(&self, request: &Json, deadline: Instant) -> Result<Compose, RedHatError> {
-        let j = self
-            .call(
+    pub async fn compose(
+        &self,
+        request: &ComposeRequest,
+        deadline: Instant,
+    ) -> Result<Compose, RedHatError> {
+        let created = self
+            .call_as::<ComposeResponse>(
                 reqwest::Method::POST,
                 "/api/image-builder/v1/compose",
                 Some(request),
                 deadline,
                 false,
             )
-            .await?
-            .unwrap_or_default();
-        let id = j["id"].as_str().ok_or_else(|| {
+            .await?;
+        let id = created.and_then(|c| c.id).ok_or_else(|| {
             RedHatError::Config("Image Builder answered without a compose id".into())
         })?;
-        Ok(Compose { id: id.to_string() })
+        Ok(Compose { id })
     }
 
     pub async fn compose_status(
@@ -731,8 +726,8 @@ impl RedHatClient {
         id: &str,
         deadline: Instant,
     ) -> Result<Option<ComposeStatus>, RedHatError> {
-        let Some(j) = self
-            .call(
+        let Some(status) = self
+            .call_as::<models::image_builder::ComposeStatus>(
                 reqwest::Method::GET,
                 &format!("/api/image-builder/v1/composes/{id}"),
                 None,
@@ -743,17 +738,23 @@ impl RedHatClient {
         else {
             return Ok(None);
         };
-        let s = &j["image_status"];
+        let s = status.image_status.unwrap_or_default();
+        // `options` is one of several upload targets in the spec: ours is Azure.
+        let uploaded = s
+            .upload_status
+            .and_then(|u| u.options)
+            .and_then(|o| serde_json::from_value::<AzureUploadStatus>(o).ok());
+        let error = s.error.unwrap_or_default();
         Ok(Some(ComposeStatus {
-            status: s["status"].as_str().unwrap_or("pending").to_string(),
-            image_name: s["upload_status"]["options"]["image_name"]
-                .as_str()
-                .map(str::to_string),
-            error_reason: s["error"]["reason"].as_str().map(str::to_string),
-            error_details: match &s["error"]["details"] {
-                Json::Null => None,
-                Json::String(d) => Some(d.clone()),
-                other => Some(other.to_string()),
+            status: s
+                .status
+                .map_or("pending".to_string(), |s| s.as_str().to_string()),
+            image_name: uploaded.and_then(|u| u.image_name),
+            error_reason: error.reason,
+            error_details: match error.details {
+                None | Some(Json::Null) => None,
+                Some(Json::String(d)) => Some(d),
+                Some(other) => Some(other.to_string()),
             },
         }))
     }
@@ -763,9 +764,9 @@ impl RedHatClient {
     pub async fn recent_composes(
         &self,
         deadline: Instant,
-    ) -> Result<Vec<(String, Json)>, RedHatError> {
-        let j = self
-            .call(
+    ) -> Result<Vec<(String, ComposeRequest)>, RedHatError> {
+        let listed = self
+            .call_as::<ComposesResponse>(
                 reqwest::Method::GET,
                 "/api/image-builder/v1/composes?limit=100&offset=0",
                 None,
@@ -773,16 +774,12 @@ impl RedHatClient {
                 false,
             )
             .await?
+            .and_then(|l| l.data)
             .unwrap_or_default();
-        Ok(j["data"]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|c| Some((c["id"].as_str()?.to_string(), c["request"].clone())))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(listed
+            .into_iter()
+            .filter_map(|c| Some((c.id?, c.request.unwrap_or_default())))
+            .collect())
     }
 
     /// The request a compose was made with (import).
@@ -790,9 +787,9 @@ impl RedHatClient {
         &self,
         id: &str,
         deadline: Instant,
-    ) -> Result<Option<Json>, RedHatError> {
+    ) -> Result<Option<ComposeRequest>, RedHatError> {
         Ok(self
-            .call(
+            .call_as::<models::image_builder::ComposeStatus>(
                 reqwest::Method::GET,
                 &format!("/api/image-builder/v1/composes/{id}"),
                 None,
@@ -800,7 +797,7 @@ impl RedHatClient {
                 true,
             )
             .await?
-            .map(|j| j["request"].clone()))
+            .and_then(|s| s.request))
     }
 
     /// Polls until the compose succeeds (its image is then in Azure) or fails

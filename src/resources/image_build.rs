@@ -7,16 +7,19 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use azure_core::http::Method;
-use serde_json::{json, Value as Json};
 
 use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
+use crate::arm::models::compute::Image as ManagedImage;
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
     PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
-use crate::redhat::models::image_builder::Distribution;
+use crate::redhat::models::image_builder::{
+    AzureUploadRequestOptions, ComposeRequest, Customizations, Distributions, Filesystem,
+    ImageRequest, ImageTypes, Services, Subscription, UploadRequest, UploadTypes, User,
+};
 use crate::redhat::RedHatClient;
 
 /// Client id of Red Hat's multi-tenant Image Builder application in Entra ID.
@@ -39,7 +42,7 @@ fn valid_image_name(n: &str) -> bool {
 /// Every distribution Image Builder's spec defines (it mixes spellings:
 /// `rhel-95`, `rhel-9.6`, `rhel-10.0`), as the schema's allowed values.
 fn spec_distributions() -> Vec<&'static str> {
-    Distribution::KNOWN.iter().map(|d| d.as_str()).collect()
+    Distributions::KNOWN.iter().map(|d| d.as_str()).collect()
 }
 
 /// The spec lists every distribution; an account may build only some (RHEL
@@ -154,13 +157,25 @@ fn customizations_attr() -> Attr {
 }
 
 /// The state of a build whose compose `compose_id` delivered `img`.
-fn delivered(planned: &Value, compose_id: &str, img: &Json) -> Value {
+fn delivered(planned: &Value, compose_id: &str, img: &ManagedImage) -> Value {
     let mut state = planned.clone();
     set_str(&mut state, "compose_id", Some(compose_id));
     set_str(&mut state, "status", Some("success"));
-    set_str(&mut state, "id", img["id"].as_str());
-    set_str(&mut state, "location", img["location"].as_str());
+    set_str(&mut state, "id", img.id.as_deref());
+    set_str(&mut state, "location", img.location.as_deref());
     state
+}
+
+/// The Azure upload options of a compose request (the spec's `options` is
+/// one of several upload targets; ours is always Azure).
+fn azure_options(request: &ComposeRequest) -> AzureUploadRequestOptions {
+    request
+        .image_requests
+        .as_ref()
+        .and_then(|r| r.first())
+        .and_then(|r| r.upload_request.as_ref()?.options.clone())
+        .and_then(|o| serde_json::from_value(o).ok())
+        .unwrap_or_default()
 }
 
 /// The latest compose, running or succeeded, that uploads to the same Azure
@@ -169,15 +184,15 @@ fn delivered(planned: &Value, compose_id: &str, img: &Json) -> Value {
 /// lookup just means a new compose.
 async fn compose_for_target(
     rh: &crate::redhat::RedHatClient,
-    request: &Json,
+    request: &ComposeRequest,
     dl: std::time::Instant,
 ) -> Option<(String, String)> {
-    let target = |r: &Json| {
-        let o = &r["image_requests"][0]["upload_request"]["options"];
+    let target = |r: &ComposeRequest| {
+        let o = azure_options(r);
         (
-            o["subscription_id"].as_str().map(str::to_ascii_lowercase),
-            o["resource_group"].as_str().map(str::to_ascii_lowercase),
-            o["image_name"].as_str().map(str::to_string),
+            o.subscription_id.map(|s| s.to_ascii_lowercase()),
+            o.resource_group.map(|g| g.to_ascii_lowercase()),
+            o.image_name,
         )
     };
     let wanted = target(request);
@@ -191,80 +206,95 @@ async fn compose_for_target(
     None
 }
 
-/// The compose request of the configuration (the service's field names).
-fn compose_request(v: &Value) -> Json {
+/// The strings of a list attribute; None when it is null.
+fn strings(x: &Value) -> Option<Vec<String>> {
+    x.as_elements().map(|e| {
+        e.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// The compose request of the configuration.
+fn compose_request(v: &Value) -> ComposeRequest {
     let c = v.attr("customizations");
-    let strings = |x: &Value| -> Option<Json> {
-        x.as_elements()
-            .map(|e| json!(e.iter().filter_map(Value::as_str).collect::<Vec<_>>()))
-    };
-    let mut cust = serde_json::Map::new();
-    if let Some(p) = strings(c.attr("packages")) {
-        cust.insert("packages".into(), p);
-    }
-    if let Some(users) = c.attr("users").as_elements() {
-        cust.insert(
-            "users".into(),
-            json!(users
-                .iter()
-                .map(|u| {
-                    let mut m = json!({ "name": u.attr("name").as_str() });
-                    if let Some(k) = u.attr("ssh_key").as_str() {
-                        m["ssh_key"] = json!(k);
-                    }
-                    if let Some(g) = strings(u.attr("groups")) {
-                        m["groups"] = g;
-                    }
-                    m
-                })
-                .collect::<Vec<_>>()),
-        );
-    }
-    let sub = c.attr("subscription");
-    if !sub.is_null() {
-        cust.insert(
-            "subscription".into(),
-            json!({
-                "organization": sub.attr("organization").as_number().and_then(|n| n.to_i64()),
-                "activation-key": sub.attr("activation_key").as_str(),
-                "server-url": "subscription.rhsm.redhat.com",
-                "base-url": "https://cdn.redhat.com/",
-                "insights": sub.attr("insights").as_bool().unwrap_or(false),
-                "rhc": sub.attr("rhc").as_bool().unwrap_or(false),
-            }),
-        );
-    }
-    let svc = c.attr("services");
-    if !svc.is_null() {
-        let mut m = serde_json::Map::new();
-        for k in ["enabled", "disabled", "masked"] {
-            if let Some(l) = strings(svc.attr(k)) {
-                m.insert(k.into(), l);
-            }
-        }
-        cust.insert("services".into(), Json::Object(m));
-    }
-    if let Some(fs) = c.attr("filesystem").as_elements() {
-        cust.insert("filesystem".into(), json!(fs.iter().map(|f| json!({ "mountpoint": f.attr("mountpoint").as_str(), "min_size": f.attr("min_size").as_number().and_then(|n| n.to_u64()) })).collect::<Vec<_>>()));
-    }
-    let name = opt_str(v, "image_name").unwrap_or_default();
-    let mut req = json!({
-        "distribution": opt_str(v, "distribution"),
-        "image_name": name,
-        "image_requests": [{
-            "architecture": opt_str(v, "architecture").unwrap_or_else(|| "x86_64".into()),
-            "image_type": "azure",
-            "upload_request": { "type": "azure", "options": {
-                "tenant_id": opt_str(v, "tenant_id"), "subscription_id": opt_str(v, "subscription_id"),
-                "resource_group": opt_str(v, "resource_group_name"), "image_name": name,
-                "hyper_v_generation": opt_str(v, "hyper_v_generation").unwrap_or_else(|| "V2".into()),
-            } },
-        }],
+    let users = c.attr("users").as_elements().map(|users| {
+        users
+            .iter()
+            .map(|u| User {
+                name: u.attr("name").as_str().map(str::to_string),
+                ssh_key: u.attr("ssh_key").as_str().map(str::to_string),
+                groups: strings(u.attr("groups")),
+                ..Default::default()
+            })
+            .collect()
     });
-    if !cust.is_empty() {
-        req["customizations"] = Json::Object(cust);
+    let sub = c.attr("subscription");
+    let subscription = (!sub.is_null()).then(|| Subscription {
+        organization: sub
+            .attr("organization")
+            .as_number()
+            .and_then(|n| n.to_i64()),
+        activation_key: sub.attr("activation_key").as_str().map(str::to_string),
+        server_url: Some("subscription.rhsm.redhat.com".into()),
+        base_url: Some("https://cdn.redhat.com/".into()),
+        insights: Some(sub.attr("insights").as_bool().unwrap_or(false)),
+        rhc: Some(sub.attr("rhc").as_bool().unwrap_or(false)),
+        ..Default::default()
+    });
+    let svc = c.attr("services");
+    let services = (!svc.is_null()).then(|| Services {
+        enabled: strings(svc.attr("enabled")),
+        disabled: strings(svc.attr("disabled")),
+        masked: strings(svc.attr("masked")),
+    });
+    let filesystem = c.attr("filesystem").as_elements().map(|fs| {
+        fs.iter()
+            .map(|f| Filesystem {
+                mountpoint: f.attr("mountpoint").as_str().map(str::to_string),
+                min_size: f
+                    .attr("min_size")
+                    .as_number()
+                    .and_then(|n| n.to_u64())
+                    .map(serde_json::Value::from),
+            })
+            .collect()
+    });
+    let customizations = Customizations {
+        packages: strings(c.attr("packages")),
+        users,
+        subscription,
+        services,
+        filesystem,
+        ..Default::default()
+    };
+    let name = opt_str(v, "image_name").unwrap_or_default();
+    let generation = opt_str(v, "hyper_v_generation").unwrap_or_else(|| "V2".into());
+    let options = AzureUploadRequestOptions {
+        tenant_id: opt_str(v, "tenant_id"),
+        subscription_id: opt_str(v, "subscription_id"),
+        resource_group: opt_str(v, "resource_group_name"),
+        image_name: Some(name.clone()),
+        hyper_v_generation: Some(generation.as_str().into()),
+    };
+    let architecture = opt_str(v, "architecture").unwrap_or_else(|| "x86_64".into());
+    ComposeRequest {
+        distribution: opt_str(v, "distribution").map(|d| d.as_str().into()),
+        image_name: Some(name),
+        image_requests: Some(vec![ImageRequest {
+            architecture: Some(architecture.as_str().into()),
+            image_type: Some(ImageTypes::Azure),
+            upload_request: Some(UploadRequest {
+                r#type: Some(UploadTypes::Azure),
+                // `options` is one of several targets in the spec: JSON there.
+                options: serde_json::to_value(options).ok(),
+            }),
+            ..Default::default()
+        }]),
+        customizations: (customizations != Customizations::default()).then_some(customizations),
+        ..Default::default()
     }
-    req
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.
@@ -371,7 +401,7 @@ impl Resource<ProviderData> for ImageBuild {
         let path = image_path(&sub, &rg, &name);
         let request = compose_request(planned);
         let earlier = compose_for_target(rh, &request, dl).await;
-        match arm.get(&path, IMAGES_API, dl).await {
+        match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
             Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
                 // Made by a compose of an interrupted create: adopt it.
                 let (id, _) = earlier.unwrap_or_default();
@@ -419,7 +449,7 @@ impl Resource<ProviderData> for ImageBuild {
             return ApplyOutcome::failed(Value::Null, d.into());
         }
         set_str(&mut state, "status", Some("success"));
-        match arm.get(&path, IMAGES_API, dl).await {
+        match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
             Ok(Some(img)) => ApplyOutcome::ok(delivered(planned, &compose.id, &img)),
             Ok(None) => ApplyOutcome::failed(
                 Value::Null,
@@ -449,17 +479,13 @@ impl Resource<ProviderData> for ImageBuild {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let id = opt_str(state, "id").unwrap_or_default();
         match arm
-            .get(&id, IMAGES_API, deadline(state, "read", TIMEOUT))
+            .get_as::<ManagedImage>(&id, IMAGES_API, deadline(state, "read", TIMEOUT))
             .await
         {
             Ok(Some(img)) => {
                 let mut s = state.clone();
-                set_str(&mut s, "location", img["location"].as_str());
-                set_str(
-                    &mut s,
-                    "hyper_v_generation",
-                    img["properties"]["hyperVGeneration"].as_str(),
-                );
+                set_str(&mut s, "location", img.location.as_deref());
+                set_str(&mut s, "hyper_v_generation", img.hyper_v_generation());
                 Ok(Some((s, private.clone())))
             }
             Ok(None) => Ok(None),
@@ -522,11 +548,11 @@ impl Resource<ProviderData> for ImageBuild {
         let arm = need(data.arm(), None)?;
         let dl = std::time::Instant::now() + TIMEOUT;
         let img = arm
-            .get(id, IMAGES_API, dl)
+            .get_as::<ManagedImage>(id, IMAGES_API, dl)
             .await
             .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
             .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
-        let compose_id = img["tags"]["compose-id"].as_str().map(str::to_string);
+        let compose_id = img.tag("compose-id").map(str::to_string);
         let request = match &compose_id {
             Some(c) => rh
                 .compose_request(c, dl)
@@ -543,7 +569,7 @@ impl Resource<ProviderData> for ImageBuild {
             parts[2],
             parts[4],
             compose_id.as_deref().unwrap_or_default(),
-            img["location"].as_str(),
+            img.location.as_deref(),
         ))
     }
 
@@ -554,135 +580,104 @@ impl Resource<ProviderData> for ImageBuild {
 
 /// State rebuilt from a compose request (import).
 fn state_from_request(
-    req: &Json,
+    req: &ComposeRequest,
     id: &str,
     sub: &str,
     rg: &str,
     compose_id: &str,
     location: Option<&str>,
 ) -> Value {
-    let ir = &req["image_requests"][0];
-    let o = &ir["upload_request"]["options"];
-    let s = |x: &Json| {
-        x.as_str()
-            .map(|v| Value::from(v.to_string()))
+    let image_request = req
+        .image_requests
+        .as_ref()
+        .and_then(|r| r.first())
+        .cloned()
+        .unwrap_or_default();
+    let o = azure_options(req);
+    let text = |x: Option<&str>| x.map(Value::from).unwrap_or(Value::Null);
+    let list = |x: &Option<Vec<String>>| {
+        x.as_ref()
+            .map(|a| Value::List(a.iter().map(|s| Value::from(s.as_str())).collect()))
             .unwrap_or(Value::Null)
     };
-    let list = |x: &Json| {
-        x.as_array()
-            .map(|a| {
-                Value::List(
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(|s| Value::from(s.to_string())))
-                        .collect(),
-                )
-            })
-            .unwrap_or(Value::Null)
-    };
-    let c = &req["customizations"];
     let obj = |pairs: Vec<(&str, Value)>| {
         Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     };
-    let customizations = if c.is_object() {
-        obj(vec![
-            ("packages", list(&c["packages"])),
-            (
-                "users",
-                c["users"]
-                    .as_array()
-                    .map(|u| {
-                        Value::List(
-                            u.iter()
-                                .map(|x| {
-                                    obj(vec![
-                                        ("name", s(&x["name"])),
-                                        ("ssh_key", s(&x["ssh_key"])),
-                                        ("groups", list(&x["groups"])),
-                                    ])
-                                })
-                                .collect(),
-                        )
-                    })
-                    .unwrap_or(Value::Null),
-            ),
-            (
-                "subscription",
-                if c["subscription"].is_object() {
-                    let sub = &c["subscription"];
-                    obj(vec![
-                        (
-                            "organization",
-                            sub["organization"]
-                                .as_i64()
-                                .map(Value::from)
-                                .unwrap_or(Value::Null),
-                        ),
-                        ("activation_key", s(&sub["activation-key"])),
-                        (
-                            "insights",
-                            sub["insights"]
-                                .as_bool()
-                                .map(Value::Bool)
-                                .unwrap_or(Value::Null),
-                        ),
-                        (
-                            "rhc",
-                            sub["rhc"].as_bool().map(Value::Bool).unwrap_or(Value::Null),
-                        ),
-                    ])
-                } else {
-                    Value::Null
-                },
-            ),
-            (
-                "services",
-                if c["services"].is_object() {
-                    obj(vec![
-                        ("enabled", list(&c["services"]["enabled"])),
-                        ("disabled", list(&c["services"]["disabled"])),
-                        ("masked", list(&c["services"]["masked"])),
-                    ])
-                } else {
-                    Value::Null
-                },
-            ),
-            (
-                "filesystem",
-                c["filesystem"]
-                    .as_array()
-                    .map(|f| {
-                        Value::List(
-                            f.iter()
-                                .map(|x| {
-                                    obj(vec![
-                                        ("mountpoint", s(&x["mountpoint"])),
-                                        (
-                                            "min_size",
-                                            x["min_size"]
-                                                .as_u64()
-                                                .map(|n| Value::Number(n.into()))
-                                                .unwrap_or(Value::Null),
-                                        ),
-                                    ])
-                                })
-                                .collect(),
-                        )
-                    })
-                    .unwrap_or(Value::Null),
-            ),
-        ])
-    } else {
-        Value::Null
+    let customizations = match &req.customizations {
+        Some(c) => {
+            let users = c.users.as_ref().map(|users| {
+                Value::List(
+                    users
+                        .iter()
+                        .map(|u| {
+                            obj(vec![
+                                ("name", text(u.name.as_deref())),
+                                ("ssh_key", text(u.ssh_key.as_deref())),
+                                ("groups", list(&u.groups)),
+                            ])
+                        })
+                        .collect(),
+                )
+            });
+            let subscription = c.subscription.as_ref().map(|s| {
+                obj(vec![
+                    (
+                        "organization",
+                        s.organization.map(Value::from).unwrap_or(Value::Null),
+                    ),
+                    ("activation_key", text(s.activation_key.as_deref())),
+                    (
+                        "insights",
+                        s.insights.map(Value::Bool).unwrap_or(Value::Null),
+                    ),
+                    ("rhc", s.rhc.map(Value::Bool).unwrap_or(Value::Null)),
+                ])
+            });
+            let services = c.services.as_ref().map(|s| {
+                obj(vec![
+                    ("enabled", list(&s.enabled)),
+                    ("disabled", list(&s.disabled)),
+                    ("masked", list(&s.masked)),
+                ])
+            });
+            let filesystem = c.filesystem.as_ref().map(|f| {
+                Value::List(
+                    f.iter()
+                        .map(|x| {
+                            let size = x.min_size.as_ref().and_then(|m| m.as_u64());
+                            obj(vec![
+                                ("mountpoint", text(x.mountpoint.as_deref())),
+                                (
+                                    "min_size",
+                                    size.map(|n| Value::Number(n.into())).unwrap_or(Value::Null),
+                                ),
+                            ])
+                        })
+                        .collect(),
+                )
+            });
+            obj(vec![
+                ("packages", list(&c.packages)),
+                ("users", users.unwrap_or(Value::Null)),
+                ("subscription", subscription.unwrap_or(Value::Null)),
+                ("services", services.unwrap_or(Value::Null)),
+                ("filesystem", filesystem.unwrap_or(Value::Null)),
+            ])
+        }
+        None => Value::Null,
     };
+    let distribution = req.distribution.as_ref().map(|d| d.as_str());
+    let architecture = image_request.architecture.as_ref().map(|a| a.as_str());
+    let generation = o.hyper_v_generation.as_ref().map(|g| g.as_str());
     obj(vec![
         ("id", Value::from(id)),
-        ("distribution", s(&req["distribution"])),
-        ("architecture", s(&ir["architecture"])),
-        ("image_name", s(&o["image_name"])),
+        ("distribution", text(distribution)),
+        ("architecture", text(architecture)),
+        ("image_name", text(o.image_name.as_deref())),
         ("resource_group_name", Value::from(rg)),
-        ("tenant_id", s(&o["tenant_id"])),
+        ("tenant_id", text(o.tenant_id.as_deref())),
         ("subscription_id", Value::from(sub)),
-        ("hyper_v_generation", s(&o["hyper_v_generation"])),
+        ("hyper_v_generation", text(generation)),
         ("customizations", customizations),
         ("compose_id", Value::from(compose_id)),
         ("status", Value::from("success")),

@@ -479,29 +479,29 @@ super::open_enum_impls!(LargeFileSharesState);
 /// Open: Azure may answer values this spec does not list (`Other`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MinimumTlsVersion {
-    Tls10,
-    Tls11,
-    Tls12,
-    Tls13,
+    Tls1_0,
+    Tls1_1,
+    Tls1_2,
+    Tls1_3,
     Other(String),
 }
 
 impl MinimumTlsVersion {
     /// The values the spec lists, in its order.
     pub const KNOWN: &'static [MinimumTlsVersion] = &[
-        MinimumTlsVersion::Tls10,
-        MinimumTlsVersion::Tls11,
-        MinimumTlsVersion::Tls12,
-        MinimumTlsVersion::Tls13,
+        MinimumTlsVersion::Tls1_0,
+        MinimumTlsVersion::Tls1_1,
+        MinimumTlsVersion::Tls1_2,
+        MinimumTlsVersion::Tls1_3,
     ];
 
     /// The value as the API spells it.
     pub fn as_str(&self) -> &str {
         match self {
-            MinimumTlsVersion::Tls10 => "TLS1_0",
-            MinimumTlsVersion::Tls11 => "TLS1_1",
-            MinimumTlsVersion::Tls12 => "TLS1_2",
-            MinimumTlsVersion::Tls13 => "TLS1_3",
+            MinimumTlsVersion::Tls1_0 => "TLS1_0",
+            MinimumTlsVersion::Tls1_1 => "TLS1_1",
+            MinimumTlsVersion::Tls1_2 => "TLS1_2",
+            MinimumTlsVersion::Tls1_3 => "TLS1_3",
             MinimumTlsVersion::Other(s) => s,
         }
     }

@@ -2,7 +2,7 @@
 //! `codegen/` says how). Hand-written code goes elsewhere: these files are
 //! overwritten.
 
-pub(crate) use crate::api_enums::{closed_enum_impls, open_enum_impls};
+pub(crate) use crate::api_enums::open_enum_impls;
 
 // Generated layout is the generator's business, not rustfmt's: a reformat
 // would make the regeneration test fail.

@@ -6,6 +6,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Azurite's well-known development account key (public, documented by Microsoft).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+
 pub struct Azurite {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT/devstoreaccount1`

@@ -28,6 +28,7 @@ pub mod arm;
 pub mod auth;
 pub mod azurite;
 pub mod control;
+pub mod faults;
 pub mod http;
 pub mod ratelimit;
 pub mod redhat;
@@ -128,7 +129,7 @@ pub struct Emulator {
     request_log_file: Option<PathBuf>,
     tunables: RwLock<Tunables>,
     state: Mutex<State>,
-    pub(crate) faults: Mutex<Vec<control::Fault>>,
+    pub(crate) faults: Mutex<Vec<faults::Fault>>,
     pub(crate) limits: Mutex<ratelimit::Limits>,
     pub(crate) requests: Mutex<Vec<Json>>,
     /// State changed since the last save (saved by a background flusher, so
@@ -144,7 +145,7 @@ impl Emulator {
         };
         let state = match &opts.state_file {
             Some(p) if p.exists() => State::load(p)?,
-            _ => State::from_seed(&seed),
+            _ => seeded_state(&seed),
         };
         Ok(Arc::new(Emulator {
             seed,
@@ -197,15 +198,24 @@ impl Emulator {
         self.state().signing_key()
     }
 
-    /// The state, with long-running operations that are due applied first.
+    /// The state, with what is due by now applied first: its own clocks,
+    /// then the long-running operations of ARM and Red Hat's services.
     pub fn state(&self) -> MutexGuard<'_, State> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.advance(http::now_ms(), self);
+        let now = http::now_ms();
+        let grant_fails = self
+            .tunables()
+            .gold_image_access
+            .eq_ignore_ascii_case("Failed");
+        for id in s.advance_clocks(now, grant_fails) {
+            arm::complete_operation(&mut s, &id, now, self);
+        }
+        redhat::advance(&mut s, now, self);
         s
     }
 
     pub fn reset(&self) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::from_seed(&self.seed);
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = seeded_state(&self.seed);
         self.faults
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -266,6 +276,13 @@ impl Emulator {
 
 /// Environment variables that point the provider at an emulator at `base`
 /// with the seeded credentials.
+/// The state a seed describes, with the demo resources ARM serves from the start.
+fn seeded_state(seed: &Seed) -> State {
+    let mut s = State::from_seed(seed);
+    arm::seed_demo(&mut s, seed);
+    s
+}
+
 pub fn env_for(seed: &Seed, base: &str) -> Vec<(String, String)> {
     let sub = &seed.subscriptions[0];
     let sp = &seed.tenants[0].service_principals[0];
@@ -319,7 +336,7 @@ fn no_delay(tcp: &mut tokio::net::TcpStream) {
 
 /// Binds, and serves in a background task.
 pub async fn start(opts: Options) -> Result<Running, String> {
-    control::quiet_drops();
+    faults::quiet_drops();
     let emulator = Emulator::new(&opts)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -454,7 +471,7 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
     let mut response = if is_control {
         control::handle(&emu, &req)
     } else {
-        match control::fault_for(&emu, &req) {
+        match faults::fault_for(&emu, &req) {
             Some(f) => {
                 hold_ms = f.hold_ms;
                 if f.latency_ms > 0 {
@@ -462,12 +479,12 @@ async fn serve(emu: Arc<Emulator>, request: Request<Body>, surface: Surface) -> 
                 }
                 if f.drop_after_serving {
                     drop(route(&emu, &req));
-                    control::drop_connection();
+                    faults::drop_connection();
                 }
                 if f.drop_connection {
                     // Dropping the connection mid-request, as a flaky network does:
                     // abandoning this task makes hyper close the socket without a response.
-                    control::drop_connection();
+                    faults::drop_connection();
                 }
                 match f.status {
                     Some(_) => f.response(&req.path),

@@ -170,7 +170,7 @@ impl Seed {
                 .map(|s| s.client_secret.clone()),
         );
         // The storage account key ARM's listKeys hands out (Azurite's own).
-        v.push(crate::arm::types::AZURITE_KEY.to_string());
+        v.push(crate::azurite::AZURITE_KEY.to_string());
         v
     }
 

@@ -11,7 +11,6 @@ use serde_json::Value as Json;
 
 use crate::http::ArmError;
 use crate::seed::Seed;
-use crate::Emulator;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum OpKind {
@@ -138,7 +137,6 @@ impl State {
                 },
             );
         }
-        crate::arm::seed_demo(&mut s, seed);
         s
     }
 
@@ -169,16 +167,15 @@ impl State {
         self.subscriptions.get_mut(&id.to_ascii_lowercase())
     }
 
-    /// Applies every operation that is due.
-    pub fn advance(&mut self, now: u64, emu: &Emulator) {
+    /// Moves the state's own clocks to `now` (Cloud Access grants, provider
+    /// registrations) and returns the long-running operations that are due,
+    /// which the services complete (`Emulator::state`). `gold_image_access_fails`
+    /// is the tunable that makes Red Hat's grant end Failed.
+    pub fn advance_clocks(&mut self, now: u64, gold_image_access_fails: bool) -> Vec<String> {
         for sub in self.subscriptions.values_mut() {
             if sub.cloud_access_due.is_some_and(|t| t <= now) {
                 sub.cloud_access_due = None;
-                if emu
-                    .tunables()
-                    .gold_image_access
-                    .eq_ignore_ascii_case("Failed")
-                {
+                if gold_image_access_fails {
                     sub.gold_image_access_failed = true;
                 } else {
                     sub.cloud_access = true;
@@ -195,15 +192,10 @@ impl State {
                 sub.registered.insert(n);
             }
         }
-        let due: Vec<String> = self
-            .operations
+        self.operations
             .values()
             .filter(|o| o.status == "InProgress" && o.due_ms <= now)
             .map(|o| o.id.clone())
-            .collect();
-        for id in due {
-            crate::arm::complete_operation(self, &id, now, emu);
-        }
-        crate::redhat::advance(self, now, emu);
+            .collect()
     }
 }

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::types::{AZURITE_ACCOUNT, AZURITE_KEY};
+use crate::azurite::{AZURITE_ACCOUNT, AZURITE_KEY};
 use crate::http::ArmError;
 
 pub const SAS_VERSION: &str = "2022-11-02";

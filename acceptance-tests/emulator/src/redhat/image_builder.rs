@@ -191,7 +191,7 @@ fn compose(emu: &Emulator, req: &Req) -> Response {
         }
     }
     let id = crate::http::guid();
-    let fail = crate::control::take_lro_failure(emu, req)
+    let fail = crate::faults::take_lro_failure(emu, req)
         .map(|e| json!({ "id": 999, "reason": e.message, "details": e.code }));
     let mut st = emu.state();
     let mut request = body.clone();

@@ -77,6 +77,32 @@ const ARM_FILES: &[StructFile] = &[
         root: ARM_ROOT,
         enums_open: false,
         operation_schemas: &[],
+        output: "src/arm/models/common.rs",
+        about: "ARM's common types (`common-types/resource-management/v5`)",
+        definitions: &[
+            (COMMON_TYPES, "ErrorResponse"),
+            (COMMON_TYPES, "ErrorDetail"),
+            (COMMON_TYPES, "ErrorAdditionalInfo"),
+            (COMMON_TYPES, "OperationStatusResult"),
+        ],
+    },
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
+        operation_schemas: &[],
+        output: "src/arm/models/resources.rs",
+        about: "Microsoft.Resources 2024-03-01",
+        definitions: &[
+            (RESOURCES, "Provider"),
+            (RESOURCES, "ResourceGroup"),
+            (RESOURCES, "ResourceGroupProperties"),
+            (RESOURCES, "GenericResourceExpanded"),
+        ],
+    },
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
+        operation_schemas: &[],
         output: "src/arm/models/compute.rs",
         about: "Microsoft.Compute 2024-03-01 (`ComputeRP`)",
         definitions: &[
@@ -312,6 +338,9 @@ const REDHAT_FILES: [StructFile; 3] = [
     },
 ];
 
+const RESOURCES: &str =
+    "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json";
+const COMMON_TYPES: &str = "common-types/resource-management/v5/types.json";
 const STORAGE: &str = "storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json";
 const MARKETPLACE_ORDERING: &str =
     "marketplaceordering/resource-manager/Microsoft.MarketplaceOrdering/stable/2021-01-01/Agreements.json";

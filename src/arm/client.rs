@@ -19,8 +19,11 @@ use azure_core::http::{
 use serde_json::Value as Json;
 
 use super::error::{ApiError, ArmError, OperationError};
+use super::models::common::{ErrorResponse, OperationStatusResult};
+use super::models::resources::Provider;
 use super::policy::{Attempts, CallLog, Deadline, Retry, Throttle};
 use super::settings::{AzureSettings, ProviderRegistrations};
+use serde::Deserialize as _;
 
 /// api-version of Microsoft.Resources (providers, resource groups).
 pub const RESOURCES_API: &str = "2024-03-01";
@@ -301,9 +304,8 @@ impl ArmClient {
             let a = self
                 .call_once(Method::Get, &path, Some(RESOURCES_API), None, deadline)
                 .await?;
-            if a.json()
-                .is_some_and(|j| j["registrationState"] == "Registered")
-            {
+            let provider = serde_json::from_slice::<Provider>(&a.body).unwrap_or_default();
+            if provider.registration_state.as_deref() == Some("Registered") {
                 if let Ok(mut r) = self.registered.lock() {
                     r.insert(key);
                 }
@@ -500,21 +502,42 @@ fn namespace_in(path: &str) -> Option<String> {
     segment_after(path, "providers")
 }
 
+/// `properties.provisioningState` of any ARM resource: the resource
+/// provider contract puts it there for every type, so it is read the same
+/// way whatever the resource (each type's model has it too).
+fn provisioning_state(resource: &Json) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Properties {
+        provisioning_state: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct AnyResource {
+        properties: Option<Properties>,
+    }
+    AnyResource::deserialize(resource)
+        .ok()?
+        .properties?
+        .provisioning_state
+}
+
 fn api_error(method: &Method, path: &str, a: &Answer) -> ApiError {
-    let j = a.json().unwrap_or(Json::Null);
-    let e = &j["error"];
+    let e = serde_json::from_slice::<ErrorResponse>(&a.body)
+        .ok()
+        .and_then(|r| r.error)
+        .unwrap_or_default();
     ApiError {
         status: a.status,
-        code: e["code"]
-            .as_str()
-            .map(str::to_string)
+        code: e
+            .code
+            .clone()
             .unwrap_or_else(|| format!("HTTP{}", a.status)),
-        message: e["message"]
-            .as_str()
-            .map(str::to_string)
+        message: e
+            .message
+            .clone()
             .unwrap_or_else(|| String::from_utf8_lossy(&a.body).chars().take(500).collect()),
-        target: e["target"].as_str().map(str::to_string),
-        details: super::error::detail_lines(e),
+        target: e.target.clone(),
+        details: super::error::detail_lines(&e),
         method: method.to_string(),
         path: path.split('?').next().unwrap_or(path).to_string(),
         client_request_id: a.client_request_id.clone(),
@@ -554,11 +577,8 @@ impl Operation<'_> {
     }
 
     fn provisioning_in_progress(&self) -> bool {
-        let state = self
-            .initial
-            .as_ref()
-            .and_then(|j| j["properties"]["provisioningState"].as_str())
-            .unwrap_or("Succeeded");
+        let state = self.initial.as_ref().and_then(provisioning_state);
+        let state = state.as_deref().unwrap_or("Succeeded");
         !matches!(state, "Succeeded" | "Failed" | "Canceled")
             && matches!(self.method, Method::Put | Method::Patch)
     }
@@ -586,20 +606,22 @@ impl Operation<'_> {
                     .client
                     .call(Method::Get, &url, None, None, deadline)
                     .await?;
-                let j = a.json().unwrap_or(Json::Null);
-                let status = j["status"].as_str().unwrap_or("InProgress").to_string();
+                let op =
+                    serde_json::from_slice::<OperationStatusResult>(&a.body).unwrap_or_default();
+                let status = op.status.unwrap_or_else(|| "InProgress".into());
                 match status.as_str() {
                     "Succeeded" => break,
                     "Failed" | "Canceled" => {
+                        let e = op.error.unwrap_or_default();
                         return Err(ArmError::OperationFailed(Box::new(OperationError {
                             operation: self.method.to_string(),
                             resource: self.path.clone(),
                             status,
-                            code: j["error"]["code"].as_str().unwrap_or("").to_string(),
-                            message: j["error"]["message"].as_str().unwrap_or("").to_string(),
-                            target: j["error"]["target"].as_str().map(str::to_string),
-                            details: super::error::detail_lines(&j["error"]),
-                        })))
+                            code: e.code.clone().unwrap_or_default(),
+                            message: e.message.clone().unwrap_or_default(),
+                            target: e.target.clone(),
+                            details: super::error::detail_lines(&e),
+                        })));
                     }
                     _ => {}
                 }
@@ -638,10 +660,7 @@ impl Operation<'_> {
                     .get(&self.path, &self.api_version, deadline)
                     .await?
                     .unwrap_or(Json::Null);
-                match j["properties"]["provisioningState"]
-                    .as_str()
-                    .unwrap_or("Succeeded")
-                {
+                match provisioning_state(&j).as_deref().unwrap_or("Succeeded") {
                     "Succeeded" => return Ok(Some(j)),
                     s @ ("Failed" | "Canceled") => {
                         return Err(ArmError::OperationFailed(Box::new(OperationError {

@@ -107,21 +107,19 @@ impl fmt::Display for OperationError {
 }
 
 /// ARM's `details` array as `code: message` lines.
-pub(crate) fn detail_lines(error: &serde_json::Value) -> Vec<String> {
-    error["details"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .map(|x| {
-                    format!(
-                        "{}: {}",
-                        x["code"].as_str().unwrap_or(""),
-                        x["message"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
+pub(crate) fn detail_lines(error: &super::models::common::ErrorDetail) -> Vec<String> {
+    error
+        .details
+        .iter()
+        .flatten()
+        .map(|x| {
+            format!(
+                "{}: {}",
+                x.code.as_deref().unwrap_or(""),
+                x.message.as_deref().unwrap_or("")
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 impl ArmError {

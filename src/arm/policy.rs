@@ -101,13 +101,13 @@ const RETRYABLE_CONFLICTS: [&str; 4] = [
 
 /// Whether a 409 body carries one of [`RETRYABLE_CONFLICTS`].
 fn retryable_conflict(body: &[u8]) -> bool {
-    let Ok(j) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(answer) = serde_json::from_slice::<super::models::common::ErrorResponse>(body) else {
         return false;
     };
-    let code = j["error"]["code"].as_str().unwrap_or("");
+    let code = answer.error.and_then(|e| e.code).unwrap_or_default();
     RETRYABLE_CONFLICTS
         .iter()
-        .any(|c| c.eq_ignore_ascii_case(code))
+        .any(|c| c.eq_ignore_ascii_case(&code))
 }
 
 /// RFC 7231 IMF-fixdate, as in `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`.

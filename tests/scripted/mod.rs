@@ -130,7 +130,7 @@ async fn answer(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     };
     if reply.drop {
         // Abandoning the handler makes hyper close the socket unanswered.
-        rhelazure_emulator::control::drop_connection();
+        rhelazure_emulator::faults::drop_connection();
     }
     let mut b = Response::builder().status(reply.status);
     for (k, v) in &reply.headers {
@@ -141,7 +141,7 @@ async fn answer(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
 
 impl Scripted {
     pub fn start() -> Scripted {
-        rhelazure_emulator::control::quiet_drops();
+        rhelazure_emulator::faults::quiet_drops();
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
         let rt = local_https::runtime();

@@ -10,11 +10,15 @@ mod access;
 // Generated layout is the generator's business, not rustfmt's: a reformat
 // would make the regeneration test fail.
 #[rustfmt::skip]
+pub mod common;
+#[rustfmt::skip]
 pub mod compute;
 #[rustfmt::skip]
 pub mod marketplace_ordering;
 #[rustfmt::skip]
 pub mod network;
+#[rustfmt::skip]
+pub mod resources;
 #[rustfmt::skip]
 pub mod storage;
 

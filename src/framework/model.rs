@@ -36,6 +36,29 @@ pub fn encode<T: Serialize>(model: &T, ty: &Type) -> Result<Value, Diagnostic> {
     })
 }
 
+/// How a model's fields differ from a schema's top-level attributes and
+/// blocks; None when they are the same set. Each typed resource checks its
+/// model with this in a unit test, so schema and model cannot drift apart.
+pub fn mismatch<T: Serialize + Default>(
+    schema: &crate::framework::ResourceSchema,
+) -> Option<String> {
+    let fields: std::collections::BTreeSet<String> = match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(m)) => m.into_iter().map(|(k, _)| k).collect(),
+        _ => return Some("the model does not serialize as an object".into()),
+    };
+    let declared: std::collections::BTreeSet<String> = schema
+        .attrs
+        .iter()
+        .map(|a| a.name().to_string())
+        .chain(schema.blocks.iter().map(|b| b.type_name.clone()))
+        .collect();
+    let only_model: Vec<_> = fields.difference(&declared).collect();
+    let only_schema: Vec<_> = declared.difference(&fields).collect();
+    (!only_model.is_empty() || !only_schema.is_empty()).then(|| {
+        format!("fields only in the model: {only_model:?}; attributes only in the schema: {only_schema:?}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +69,34 @@ mod tests {
         publisher: String,
         version: Option<String>,
         size_gb: Option<u64>,
+    }
+
+    #[test]
+    fn a_model_and_a_schema_that_differ_are_told_apart() {
+        use crate::framework::{timeouts, Attr, ResourceSchema};
+        let schema = ResourceSchema::new(
+            "",
+            vec![
+                Attr::string("publisher").required(),
+                Attr::string("version").optional(),
+            ],
+        )
+        .blocks(vec![timeouts::block(&["create"])]);
+        #[derive(Default, Serialize)]
+        struct Same {
+            publisher: Option<String>,
+            version: Option<String>,
+            timeouts: Option<serde_json::Value>,
+        }
+        #[derive(Default, Serialize)]
+        struct Misspelt {
+            publisher: Option<String>,
+            versoin: Option<String>,
+            timeouts: Option<serde_json::Value>,
+        }
+        assert_eq!(mismatch::<Same>(&schema), None);
+        let why = mismatch::<Misspelt>(&schema).unwrap();
+        assert!(why.contains("versoin") && why.contains("version"), "{why}");
     }
 
     #[test]

@@ -16,7 +16,8 @@ use std::time::Duration;
 use crate::arm::models::marketplace_ordering::{AgreementTerms, State};
 use async_trait::async_trait;
 
-use super::common::{arm_diag, arm_in_subscription, deadline, need, opt_str};
+use super::common::{arm_diag, arm_in_subscription, deadline, need};
+use crate::framework::model;
 use crate::framework::validators::string_matches;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
@@ -43,40 +44,60 @@ fn part(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// The resource's configuration, plan and state, typed (the schema's
+/// attributes, checked against it in the tests below).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    subscription_id: Option<String>,
+    publisher: Option<String>,
+    offer: Option<String>,
+    plan: Option<String>,
+    license_text_link: Option<String>,
+    privacy_policy_link: Option<String>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    /// Publisher (lower case, as Azure keeps it), offer and plan.
+    fn names(&self) -> (String, String, String) {
+        let part = |x: &Option<String>| x.clone().unwrap_or_default();
+        (
+            part(&self.publisher).to_ascii_lowercase(),
+            part(&self.offer),
+            part(&self.plan),
+        )
+    }
+
+    /// The state for `terms`: names kept as configured (the service may
+    /// answer in other casing), links and id from the terms.
+    fn with_terms(&self, terms: &AgreementTerms, sub: &str) -> Model {
+        let p = terms.properties.clone().unwrap_or_default();
+        Model {
+            id: terms.id.clone(),
+            subscription_id: Some(sub.to_string()),
+            license_text_link: p.license_text_link,
+            privacy_policy_link: p.privacy_policy_link,
+            ..self.clone()
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let ty = MarketplaceAgreement.schema().value_type();
+        model::encode(self, &ty).unwrap_or(Value::Null)
+    }
+}
+
 fn state(terms: &AgreementTerms, prior: &Value, sub: &str) -> Value {
-    let text = |x: Option<&String>| x.map(|x| Value::from(x.clone())).unwrap_or(Value::Null);
-    let p = terms.properties.as_ref();
-    Value::Object(
-        [
-            ("id".to_string(), text(terms.id.as_ref())),
-            ("subscription_id".to_string(), Value::from(sub.to_string())),
-            // Kept as configured: the service may answer in other casing.
-            ("publisher".to_string(), prior.attr("publisher").clone()),
-            ("offer".to_string(), prior.attr("offer").clone()),
-            ("plan".to_string(), prior.attr("plan").clone()),
-            (
-                "license_text_link".to_string(),
-                text(p.and_then(|p| p.license_text_link.as_ref())),
-            ),
-            (
-                "privacy_policy_link".to_string(),
-                text(p.and_then(|p| p.privacy_policy_link.as_ref())),
-            ),
-            ("timeouts".to_string(), prior.attr("timeouts").clone()),
-        ]
-        .into_iter()
-        .collect(),
-    )
+    Model::of(prior).with_terms(terms, sub).to_value()
 }
 
 fn names(v: &Value) -> (String, String, String) {
-    (
-        opt_str(v, "publisher")
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        opt_str(v, "offer").unwrap_or_default(),
-        opt_str(v, "plan").unwrap_or_default(),
-    )
+    Model::of(v).names()
 }
 
 #[async_trait]
@@ -390,18 +411,13 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
                     .into())
                 }
             };
-            let named = Value::Object(
-                [
-                    ("publisher", &publisher),
-                    ("offer", &offer),
-                    ("plan", &plan),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), Value::from(v.to_ascii_lowercase())))
-                .chain([("timeouts".to_string(), Value::Null)])
-                .collect(),
-            );
-            let state = state(&terms, &named, arm.subscription_id());
+            let named = Model {
+                publisher: Some(publisher.to_ascii_lowercase()),
+                offer: Some(offer.to_ascii_lowercase()),
+                plan: Some(plan.to_ascii_lowercase()),
+                ..Default::default()
+            };
+            let state = named.with_terms(&terms, arm.subscription_id()).to_value();
             let display_name =
                 format!("{publisher}:{offer}:{plan} (accepted)").to_ascii_lowercase();
             if !out
@@ -421,6 +437,14 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(
+            model::mismatch::<Model>(&MarketplaceAgreement.schema()),
+            None
+        );
+    }
 
     #[test]
     fn agreement_ids_and_guids() {

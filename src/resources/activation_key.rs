@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::common::{deadline, need, opt_str, redhat_diag};
+use super::common::{deadline, need, redhat_diag};
+use crate::framework::model;
 use crate::framework::validators::{length_between, one_of, string_matches};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
@@ -38,15 +39,76 @@ const SERVICE_LEVELS: [&str; 3] = ["Premium", "Standard", "Self-Support"];
 const USAGES: [&str; 3] = ["Production", "Development/Test", "Disaster Recovery"];
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The settings PUT can change, as an API key and as attributes: (attribute, value in the key).
-fn settings(key: &UpdateActivationKey) -> [(&'static str, Option<&str>); 5] {
-    [
-        ("description", key.description.as_deref()),
-        ("release_version", key.release_version.as_deref()),
-        ("role", key.role.as_deref()),
-        ("service_level", key.service_level.as_deref()),
-        ("usage", key.usage.as_deref()),
-    ]
+/// The resource's configuration, plan and state, typed (the schema's
+/// attributes, checked against it in the tests below).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    release_version: Option<String>,
+    role: Option<String>,
+    service_level: Option<String>,
+    usage: Option<String>,
+    additional_repositories: Option<BTreeSet<String>>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    fn name(&self) -> String {
+        self.name.clone().unwrap_or_default()
+    }
+
+    fn repos(&self) -> BTreeSet<String> {
+        self.additional_repositories.clone().unwrap_or_default()
+    }
+
+    /// The settings PUT changes, as the API spells them.
+    fn settings(&self) -> UpdateActivationKey {
+        UpdateActivationKey {
+            description: self.description.clone(),
+            release_version: self.release_version.clone(),
+            role: self.role.clone(),
+            service_level: self.service_level.clone(),
+            usage: self.usage.clone(),
+        }
+    }
+
+    /// The state for an API key, keeping this model's timeouts and, when the
+    /// key has no repositories, whether the configuration set an empty set
+    /// (the API does not tell an empty set from none).
+    fn with_key(&self, key: &ApiKey) -> Model {
+        let text = |x: &Option<String>| x.clone().filter(|x| !x.is_empty());
+        let repos: BTreeSet<String> = key
+            .additional_repositories
+            .iter()
+            .flatten()
+            .filter_map(|r| r.repository_label.clone())
+            .collect();
+        let additional_repositories = match (repos.is_empty(), &self.additional_repositories) {
+            (true, None) => None,
+            _ => Some(repos),
+        };
+        Model {
+            id: text(&key.id),
+            name: text(&key.name),
+            description: text(&key.description),
+            release_version: text(&key.release_version),
+            role: text(&key.role),
+            service_level: text(&key.service_level),
+            usage: text(&key.usage),
+            additional_repositories,
+            timeouts: self.timeouts.clone(),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        model::encode(self, &ActivationKey.schema().value_type()).unwrap_or(Value::Null)
+    }
 }
 
 /// The changeable settings of a key the API returned.
@@ -60,71 +122,51 @@ fn settings_of_key(key: &ApiKey) -> UpdateActivationKey {
     }
 }
 
+/// The settings as (value in one, value in the other) pairs.
+fn paired<'a>(
+    a: &'a UpdateActivationKey,
+    b: &'a UpdateActivationKey,
+) -> [(Option<&'a str>, Option<&'a str>); 5] {
+    [
+        (a.description.as_deref(), b.description.as_deref()),
+        (a.release_version.as_deref(), b.release_version.as_deref()),
+        (a.role.as_deref(), b.role.as_deref()),
+        (a.service_level.as_deref(), b.service_level.as_deref()),
+        (a.usage.as_deref(), b.usage.as_deref()),
+    ]
+}
+
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
         && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn repos(v: &Value) -> BTreeSet<String> {
-    v.attr("additional_repositories")
-        .as_elements()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e.as_str().map(str::to_string))
-        .collect()
-}
-
 /// The state for an API key, keeping the configuration's timeouts.
 fn to_state(key: &ApiKey, prior: &Value) -> Value {
-    let text = |x: Option<&str>| {
-        x.filter(|x| !x.is_empty())
-            .map(|x| Value::from(x.to_string()))
-            .unwrap_or(Value::Null)
-    };
-    let repos: Vec<Value> = key
-        .additional_repositories
-        .iter()
-        .flatten()
-        .filter_map(|r| r.repository_label.clone().map(Value::from))
-        .collect();
-    let mut m = std::collections::BTreeMap::new();
-    m.insert("id".to_string(), text(key.id.as_deref()));
-    m.insert("name".to_string(), text(key.name.as_deref()));
-    for (attr, value) in settings(&settings_of_key(key)) {
-        m.insert(attr.to_string(), text(value));
-    }
-    // An empty set and "not set" are the same for the API: keep what the configuration said.
-    let repos_value = if repos.is_empty() && prior.attr("additional_repositories").is_null() {
-        Value::Null
-    } else {
-        Value::Set(repos)
-    };
-    m.insert("additional_repositories".to_string(), repos_value);
-    m.insert("timeouts".to_string(), prior.attr("timeouts").clone());
-    Value::Object(m)
+    Model::of(prior).with_key(key).to_value()
 }
 
 /// Whether an existing key has the settings `body` would give it (an unset
 /// field reads back absent or empty).
 fn same_fields(key: &ApiKey, body: &UpdateActivationKey) -> bool {
     let have = settings_of_key(key);
-    settings(&have)
+    paired(&have, body)
         .iter()
-        .zip(settings(body))
-        .all(|((_, a), (_, b))| a.unwrap_or_default() == b.unwrap_or_default())
+        .all(|(a, b)| a.unwrap_or_default() == b.unwrap_or_default())
 }
 
 /// The PUT body: unset fields are cleared (an empty string is how the API
 /// removes them).
 fn put_body(v: &Value) -> UpdateActivationKey {
-    let field = |attr: &str| Some(opt_str(v, attr).unwrap_or_default());
+    let settings = Model::of(v).settings();
+    let cleared = |x: Option<String>| Some(x.unwrap_or_default());
     UpdateActivationKey {
-        description: field("description"),
-        release_version: field("release_version"),
-        role: field("role"),
-        service_level: field("service_level"),
-        usage: field("usage"),
+        description: cleared(settings.description),
+        release_version: cleared(settings.release_version),
+        role: cleared(settings.role),
+        service_level: cleared(settings.service_level),
+        usage: cleared(settings.usage),
     }
 }
 
@@ -195,7 +237,7 @@ impl Resource<ProviderData> for ActivationKey {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let dl = deadline(planned, "create", DEFAULT_TIMEOUT);
-        let name = opt_str(planned, "name").unwrap_or_default();
+        let name = Model::of(planned).name();
         let wanted_settings = put_body(planned);
         let body = create_body(&name, &wanted_settings);
         let created = match rh.create_activation_key(&body, dl).await {
@@ -232,7 +274,7 @@ impl Resource<ProviderData> for ActivationKey {
                 )
             }
         };
-        let wanted: Vec<String> = repos(planned).into_iter().collect();
+        let wanted: Vec<String> = Model::of(planned).repos().into_iter().collect();
         if !wanted.is_empty() {
             if let Err(e) = rh.add_repositories(&name, &wanted, dl).await {
                 // The key exists: hand it to Terraform (tainted) rather than lose it.
@@ -271,7 +313,7 @@ impl Resource<ProviderData> for ActivationKey {
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let rh = need(ctx.data().and_then(|d| d.redhat()), None)?;
-        let name = opt_str(state, "name").unwrap_or_default();
+        let name = Model::of(state).name();
         match rh
             .get_activation_key(&name, deadline(state, "read", DEFAULT_TIMEOUT))
             .await
@@ -295,10 +337,9 @@ impl Resource<ProviderData> for ActivationKey {
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
         let dl = deadline(planned, "update", DEFAULT_TIMEOUT);
-        let name = opt_str(planned, "name").unwrap_or_default();
-        let fields_changed = settings(&UpdateActivationKey::default())
-            .iter()
-            .any(|(a, _)| prior.attr(a) != planned.attr(a));
+        let (was, will) = (Model::of(prior), Model::of(planned));
+        let name = will.name();
+        let fields_changed = was.settings() != will.settings();
         if fields_changed {
             if let Err(e) = rh
                 .update_activation_key(&name, &put_body(planned), dl)
@@ -310,7 +351,7 @@ impl Resource<ProviderData> for ActivationKey {
                 );
             }
         }
-        let (have, want) = (repos(prior), repos(planned));
+        let (have, want) = (was.repos(), will.repos());
         let add: Vec<String> = want.difference(&have).cloned().collect();
         let remove: Vec<String> = have.difference(&want).cloned().collect();
         let mut diags = Diagnostics::new();
@@ -359,7 +400,7 @@ impl Resource<ProviderData> for ActivationKey {
             Ok(r) => r,
             Err(d) => return d,
         };
-        let name = opt_str(prior, "name").unwrap_or_default();
+        let name = Model::of(prior).name();
         match rh
             .delete_activation_key(&name, deadline(prior, "delete", DEFAULT_TIMEOUT))
             .await
@@ -380,11 +421,11 @@ impl Resource<ProviderData> for ActivationKey {
             )
             .into());
         }
-        Ok(Value::Object(
-            [("name".to_string(), Value::from(id))]
-                .into_iter()
-                .collect(),
-        ))
+        let imported = Model {
+            name: Some(id.to_string()),
+            ..Default::default()
+        };
+        Ok(imported.to_value())
     }
 
     /// Resource identity: the key's name, unique in the Red Hat organization.
@@ -455,5 +496,35 @@ impl ListResource<ProviderData> for ActivationKeys {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&ActivationKey.schema()), None);
+    }
+
+    #[test]
+    fn state_keeps_an_empty_set_only_where_the_configuration_had_one() {
+        let key = ApiKey {
+            name: Some("hosts".into()),
+            usage: Some(String::new()),
+            ..Default::default()
+        };
+        let unset = Model::default().with_key(&key);
+        assert_eq!(unset.additional_repositories, None);
+        assert_eq!(unset.usage, None, "an empty setting reads as unset");
+        let empty = Model {
+            additional_repositories: Some(BTreeSet::new()),
+            ..Default::default()
+        };
+        assert_eq!(
+            empty.with_key(&key).additional_repositories,
+            Some(BTreeSet::new())
+        );
     }
 }

@@ -13,12 +13,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, need, opt_str, set, set_str};
+use super::common::{arm_diag, deadline, need};
 use super::rhel_vm::{license_type_of, RhelVm, BILLING_MODELS};
 use crate::arm::models::compute::{
     VirtualMachine, VirtualMachineExtension, VirtualMachineExtensionProperties,
     VirtualMachineProperties, VirtualMachineUpdate,
 };
+use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::PlanContext;
 use crate::framework::{
@@ -59,8 +60,9 @@ async fn apply(
 ) -> Result<(VirtualMachine, Option<Diagnostic>), Diagnostic> {
     let arm = data.arm()?;
     let dl = deadline(v, op, TIMEOUT);
-    let vm_id = opt_str(v, "virtual_machine_id").unwrap_or_default();
-    let lt = opt_str(v, "license_type").unwrap_or_default();
+    let wanted = Model::of(v);
+    let vm_id = wanted.virtual_machine_id.unwrap_or_default();
+    let lt = wanted.license_type.unwrap_or_default();
     let vm = arm
         .get_as::<VirtualMachine>(&format!("{vm_id}?$expand=instanceView"), API, dl)
         .await
@@ -234,9 +236,9 @@ impl Resource<ProviderData> for VmLicense {
         };
         match apply(data, planned, "create").await {
             Ok((vm, warning)) => {
-                let mut s = applied_state(planned, &vm);
-                set(&mut s, "id", planned.attr("virtual_machine_id").clone());
-                ApplyOutcome::failed(s, warning.into_iter().collect())
+                let mut m = Model::of(&applied_state(planned, &vm));
+                m.id = m.virtual_machine_id.clone();
+                ApplyOutcome::failed(m.to_value(), warning.into_iter().collect())
             }
             Err(d) => ApplyOutcome::failed(Value::Null, d.into()),
         }
@@ -249,7 +251,8 @@ impl Resource<ProviderData> for VmLicense {
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-        let vm_id = opt_str(state, "virtual_machine_id").unwrap_or_default();
+        let prior = Model::of(state);
+        let vm_id = prior.virtual_machine_id.clone().unwrap_or_default();
         let Some(vm) = arm
             .get(
                 &format!("{vm_id}?$expand=instanceView"),
@@ -262,10 +265,11 @@ impl Resource<ProviderData> for VmLicense {
             return Ok(None);
         };
         let vm = VirtualMachine::from_json(&vm).unwrap_or_default();
-        let mut s = state.clone();
-        fill_from_vm(&mut s, &vm);
-        set(&mut s, "id", vm_id);
-        Ok(Some((s, private.clone())))
+        let read = Model {
+            id: Some(vm_id),
+            ..prior.with_vm(&vm)
+        };
+        Ok(Some((read.to_value(), private.clone())))
     }
 
     async fn update(
@@ -304,8 +308,10 @@ impl Resource<ProviderData> for VmLicense {
             Ok(a) => a,
             Err(d) => return d,
         };
-        let vm_id = opt_str(prior, "virtual_machine_id").unwrap_or_default();
-        if prior.attr("license_type").as_str() == Some("NONE") {
+        let prior_model = Model::of(prior);
+        let vm_id = prior_model.virtual_machine_id.clone().unwrap_or_default();
+        let prior_type = prior_model.license_type.as_deref();
+        if prior_type == Some("NONE") {
             return Diagnostics::new();
         }
         match arm
@@ -320,7 +326,7 @@ impl Resource<ProviderData> for VmLicense {
         {
             Ok(_) => {
                 let mut d = Diagnostics::new();
-                if prior.attr("license_type").as_str() != Some("RHEL_BYOS") {
+                if prior_type != Some("RHEL_BYOS") {
                     d.warning("RHUI repositories not restored", format!("{vm_id} no longer uses Azure Hybrid Benefit; if it used pay-as-you-go RHUI repositories, register it with Red Hat to keep receiving updates."));
                 }
                 d
@@ -339,12 +345,12 @@ impl Resource<ProviderData> for VmLicense {
             )
             .into());
         }
-        Ok(Value::Object(
-            [("id", id), ("virtual_machine_id", id)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), Value::from(v)))
-                .collect(),
-        ))
+        let imported = Model {
+            id: Some(id.to_string()),
+            virtual_machine_id: Some(id.to_string()),
+            ..Default::default()
+        };
+        Ok(imported.to_value())
     }
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
@@ -352,36 +358,60 @@ impl Resource<ProviderData> for VmLicense {
     }
 }
 
-/// Sets the attributes a VM's model gives: its license and what it says
-/// about its RHEL (left null for a VM that does not look like RHEL).
-fn fill_from_vm(state: &mut Value, vm: &VirtualMachine) {
-    let rhel = RhelVm::of(vm);
-    set(state, "license_type", super::rhel_vm::license_type_of(vm));
-    let r = rhel.as_ref();
-    set_str(state, "billing_model", r.map(|r| r.billing_model));
-    set_str(state, "image", r.and_then(|r| r.image.as_deref()));
-    set_str(state, "plan", r.and_then(|r| r.plan.as_deref()));
-    set_str(
-        state,
-        "rhel_version",
-        r.and_then(|r| r.rhel_version.as_deref()),
-    );
-    set_str(
-        state,
-        "architecture",
-        r.and_then(|r| r.architecture.as_deref()),
-    );
-    set_str(state, "security_type", r.map(|r| r.security_type.as_str()));
-    set_str(state, "power_state", vm.power_state().as_deref());
+/// The resource's configuration, plan and state, typed (the schema's
+/// attributes, checked against it in the tests below).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    virtual_machine_id: Option<String>,
+    license_type: Option<String>,
+    billing_model: Option<String>,
+    image: Option<String>,
+    plan: Option<String>,
+    rhel_version: Option<String>,
+    architecture: Option<String>,
+    security_type: Option<String>,
+    power_state: Option<String>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    /// The attributes a VM's model gives: its license and what it says about
+    /// its RHEL (null for a VM that does not look like RHEL).
+    fn with_vm(self, vm: &VirtualMachine) -> Model {
+        let rhel = RhelVm::of(vm);
+        let r = rhel.as_ref();
+        Model {
+            license_type: Some(license_type_of(vm).to_string()),
+            billing_model: r.map(|r| r.billing_model.to_string()),
+            image: r.and_then(|r| r.image.clone()),
+            plan: r.and_then(|r| r.plan.clone()),
+            rhel_version: r.and_then(|r| r.rhel_version.clone()),
+            architecture: r.and_then(|r| r.architecture.clone()),
+            security_type: r.map(|r| r.security_type.clone()),
+            power_state: vm.power_state(),
+            ..self
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        model::encode(self, &VmLicense.schema().value_type()).unwrap_or(Value::Null)
+    }
 }
 
 /// The planned state, completed from the VM as it is after the change (the
 /// license type stays the planned one: it is what was just applied).
 fn applied_state(planned: &Value, vm: &VirtualMachine) -> Value {
-    let mut s = planned.clone();
-    fill_from_vm(&mut s, vm);
-    set(&mut s, "license_type", planned.attr("license_type").clone());
-    s
+    let planned = Model::of(planned);
+    Model {
+        license_type: planned.license_type.clone(),
+        ..planned.with_vm(vm)
+    }
+    .to_value()
 }
 
 /// The list resource: every RHEL VM of the subscription (or of one resource
@@ -389,29 +419,13 @@ fn applied_state(planned: &Value, vm: &VirtualMachine) -> Value {
 pub struct VmLicenses;
 
 /// The state `read` would give for a listed VM.
-fn listed_state(vm: &VirtualMachine) -> Value {
-    let mut s = Value::Object(
-        [
-            "id",
-            "virtual_machine_id",
-            "license_type",
-            "billing_model",
-            "image",
-            "plan",
-            "rhel_version",
-            "architecture",
-            "security_type",
-            "power_state",
-            "timeouts",
-        ]
-        .into_iter()
-        .map(|k| (k.to_string(), Value::Null))
-        .collect(),
-    );
-    set(&mut s, "id", vm.id.clone());
-    set(&mut s, "virtual_machine_id", vm.id.clone());
-    fill_from_vm(&mut s, vm);
-    s
+fn listed_state(vm: &VirtualMachine) -> Model {
+    Model {
+        id: vm.id.clone(),
+        virtual_machine_id: vm.id.clone(),
+        ..Default::default()
+    }
+    .with_vm(vm)
 }
 
 #[async_trait]
@@ -502,7 +516,7 @@ impl ListResource<ProviderData> for VmLicenses {
                 };
                 let mut state = listed_state(&vm);
                 if let Some(p) = power.get(&id.to_ascii_lowercase()) {
-                    set(&mut state, "power_state", p.clone());
+                    state.power_state = Some(p.clone());
                 }
                 let group = crate::arm::segment_after(id, "resourceGroups").unwrap_or_default();
                 let version = rhel
@@ -517,7 +531,7 @@ impl ListResource<ProviderData> for VmLicenses {
                 );
                 if !out
                     .send(Found {
-                        state,
+                        state: state.to_value(),
                         display_name,
                     })
                     .await
@@ -530,5 +544,37 @@ impl ListResource<ProviderData> for VmLicenses {
                 _ => return Ok(()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&VmLicense.schema()), None);
+    }
+
+    #[test]
+    fn an_applied_state_keeps_the_planned_license_type() {
+        let vm = VirtualMachine::from_json(&serde_json::json!({
+            "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v",
+            "properties": {
+                "licenseType": "RHEL_BASE",
+                "storageProfile": { "imageReference": {
+                    "publisher": "RedHat", "offer": "RHEL", "sku": "9-lvm-gen2", "version": "latest" } }
+            }
+        }))
+        .unwrap();
+        let planned = Model {
+            virtual_machine_id: vm.id.clone(),
+            license_type: Some("RHEL_BYOS".into()),
+            ..Default::default()
+        };
+        let applied = Model::of(&applied_state(&planned.to_value(), &vm));
+        assert_eq!(applied.license_type.as_deref(), Some("RHEL_BYOS"));
+        assert_eq!(applied.billing_model.as_deref(), Some("PAYG"));
+        assert_eq!(listed_state(&vm).license_type.as_deref(), Some("RHEL_BASE"));
     }
 }

@@ -3,7 +3,6 @@
 //! (the catalogue of a region as a list). Plan images (rhel-byos) report their
 //! plan and whether its terms are accepted in the subscription.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,6 +10,7 @@ use async_trait::async_trait;
 use super::common::{arm_diag, arm_in_subscription, need, opt_str};
 use super::rhel_sku::Selector;
 use crate::arm::catalog::ImageVersion;
+use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::{
     Attr, AttributePath, Ctx, DataSource, Diagnostic, Diagnostics, ObjectNesting, ResourceSchema,
@@ -187,67 +187,72 @@ impl DataSource<ProviderData> for MarketplaceImage {
     }
 }
 
+/// The data source's configuration and result, typed (the schema's
+/// attributes, checked against it in the tests below).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Model {
+    location: Option<String>,
+    subscription_id: Option<String>,
+    publisher: Option<String>,
+    offer: Option<String>,
+    sku: Option<String>,
+    version: Option<String>,
+    rhel_version: Option<String>,
+    architecture: Option<String>,
+    hyper_v_generation: Option<String>,
+    partitioning: Option<String>,
+    variant: Option<String>,
+    billing: Option<String>,
+    urn: Option<String>,
+    id: Option<String>,
+    plan: Option<PlanModel>,
+    requires_plan: Option<bool>,
+    terms_accepted: Option<bool>,
+    architecture_resolved: Option<String>,
+    image_state: Option<String>,
+    scheduled_deprecation_time: Option<String>,
+}
+
+/// `plan`: a Marketplace purchase plan.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct PlanModel {
+    publisher: String,
+    product: String,
+    name: String,
+}
+
+/// The configuration completed with the image found.
 fn state(
     config: &Value,
     publisher: &str,
     img: &ImageVersion,
     terms_accepted: Option<bool>,
 ) -> Value {
-    let mut m: BTreeMap<String, Value> = config.as_object().cloned().unwrap_or_default();
-    let s = |v: &str| Value::from(v.to_string());
-    m.insert("publisher".into(), s(publisher));
-    m.insert("offer".into(), s(&img.offer));
-    m.insert("sku".into(), s(&img.sku));
-    m.insert("version".into(), s(&img.version));
-    m.insert(
-        "urn".into(),
-        s(&format!(
+    let configured: Model = model::decode(config).unwrap_or_default();
+    let found = Model {
+        publisher: Some(publisher.to_string()),
+        offer: Some(img.offer.clone()),
+        sku: Some(img.sku.clone()),
+        version: Some(img.version.clone()),
+        urn: Some(format!(
             "{publisher}:{}:{}:{}",
             img.offer, img.sku, img.version
         )),
-    );
-    m.insert("id".into(), s(&img.id));
-    m.insert(
-        "hyper_v_generation".into(),
-        img.hyper_v_generation.as_deref().map(s).unwrap_or_default(),
-    );
-    m.insert(
-        "architecture_resolved".into(),
-        img.architecture.as_deref().map(s).unwrap_or_default(),
-    );
-    m.insert(
-        "image_state".into(),
-        img.image_state.as_deref().map(s).unwrap_or_default(),
-    );
-    m.insert(
-        "scheduled_deprecation_time".into(),
-        img.scheduled_deprecation_time
-            .as_deref()
-            .map(s)
-            .unwrap_or_default(),
-    );
-    m.insert("requires_plan".into(), Value::Bool(img.plan.is_some()));
-    m.insert(
-        "plan".into(),
-        match &img.plan {
-            Some(p) => Value::Object(
-                [
-                    ("publisher", &p.publisher),
-                    ("product", &p.product),
-                    ("name", &p.name),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), s(v)))
-                .collect(),
-            ),
-            None => Value::Null,
-        },
-    );
-    m.insert(
-        "terms_accepted".into(),
-        terms_accepted.map(Value::Bool).unwrap_or_default(),
-    );
-    Value::Object(m)
+        id: Some(img.id.clone()),
+        hyper_v_generation: img.hyper_v_generation.clone(),
+        architecture_resolved: img.architecture.clone(),
+        image_state: img.image_state.clone(),
+        scheduled_deprecation_time: img.scheduled_deprecation_time.clone(),
+        requires_plan: Some(img.plan.is_some()),
+        plan: img.plan.as_ref().map(|p| PlanModel {
+            publisher: p.publisher.clone(),
+            product: p.product.clone(),
+            name: p.name.clone(),
+        }),
+        terms_accepted,
+        ..configured
+    };
+    model::encode(&found, &MarketplaceImage.schema().value_type()).unwrap_or(Value::Null)
 }
 
 /// A not-found diagnostic that says what *is* there.
@@ -399,6 +404,49 @@ fn sku_major(sku: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&MarketplaceImage.schema()), None);
+    }
+
+    #[test]
+    fn the_found_image_completes_the_configuration() {
+        let config = Model {
+            location: Some("eastus".into()),
+            rhel_version: Some("9".into()),
+            ..Default::default()
+        };
+        let config = model::encode(&config, &MarketplaceImage.schema().value_type()).unwrap();
+        let img = ImageVersion {
+            publisher: "RedHat".into(),
+            offer: "rhel-byos".into(),
+            sku: "rhel-lvm96-gen2".into(),
+            version: "9.6.2025".into(),
+            id: "/x".into(),
+            hyper_v_generation: Some("V2".into()),
+            architecture: Some("x64".into()),
+            plan: Some(crate::arm::catalog::PurchasePlan {
+                publisher: "redhat".into(),
+                product: "rhel-byos".into(),
+                name: "rhel-lvm96-gen2".into(),
+            }),
+            image_state: None,
+            scheduled_deprecation_time: None,
+        };
+        let got: Model = model::decode(&state(&config, "RedHat", &img, Some(true))).unwrap();
+        assert_eq!(got.location.as_deref(), Some("eastus"));
+        assert_eq!(got.rhel_version.as_deref(), Some("9"));
+        assert_eq!(
+            got.urn.as_deref(),
+            Some("RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025")
+        );
+        assert_eq!(got.requires_plan, Some(true));
+        assert_eq!(got.plan.map(|p| p.product), Some("rhel-byos".to_string()));
+        assert_eq!(got.terms_accepted, Some(true));
+    }
+
     #[test]
     fn sku_majors() {
         for (sku, want) in [

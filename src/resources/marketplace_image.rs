@@ -61,18 +61,18 @@ fn selector_attrs() -> Vec<Attr> {
     ]
 }
 
-fn selector(config: &Value) -> Result<Option<Selector>, Diagnostic> {
-    let Some(version) = opt_str(config, "rhel_version") else {
+/// The RHEL selector the configuration sets (unknown values read as unset).
+fn selector(config: &Model) -> Result<Option<Selector>, Diagnostic> {
+    let Some(version) = &config.rhel_version else {
         return Ok(None);
     };
-    let s = |k: &str| opt_str(config, k);
     Selector::parse(
-        &version,
-        s("architecture").as_deref(),
-        s("hyper_v_generation").as_deref(),
-        s("partitioning").as_deref(),
-        s("variant").as_deref(),
-        s("billing").as_deref(),
+        version,
+        config.architecture.as_deref(),
+        config.hyper_v_generation.as_deref(),
+        config.partitioning.as_deref(),
+        config.variant.as_deref(),
+        config.billing.as_deref(),
     )
     .map(Some)
     .map_err(|e| {
@@ -124,10 +124,11 @@ impl DataSource<ProviderData> for MarketplaceImage {
         if offer.is_null() && config.attr("rhel_version").is_null() {
             diags.push(Diagnostic::error("Nothing to look up", "Set rhel_version (and optionally architecture, variant, billing...), or offer and sku.").at(AttributePath::attrs(&["rhel_version"])));
         }
-        if let Err(d) = selector(config) {
+        let configured: Model = model::decode(config).unwrap_or_default();
+        if let Err(d) = selector(&configured) {
             diags.push(d);
         }
-        if let Ok(Some(s)) = selector(config) {
+        if let Ok(Some(s)) = selector(&configured) {
             if let Err(e) = s.sku() {
                 diags.push(
                     Diagnostic::error("Invalid RHEL selector", e.message)
@@ -141,12 +142,16 @@ impl DataSource<ProviderData> for MarketplaceImage {
         let (arm, config) = in_configured_subscription(ctx, config)?;
         let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
-        let location = opt_str(config, "location").unwrap_or_default();
-        let publisher = opt_str(config, "publisher").unwrap_or_else(|| "RedHat".into());
-        let (offer, sku) = match (opt_str(config, "offer"), opt_str(config, "sku")) {
+        let configured: Model = model::decode(config).unwrap_or_default();
+        let location = configured.location.clone().unwrap_or_default();
+        let publisher = configured
+            .publisher
+            .clone()
+            .unwrap_or_else(|| "RedHat".into());
+        let (offer, sku) = match (configured.offer.clone(), configured.sku.clone()) {
             (Some(o), Some(k)) => (o, k),
             _ => {
-                let s = selector(config)
+                let s = selector(&configured)
                     .map_err(Diagnostics::from)?
                     .ok_or_else(|| {
                         Diagnostics::from(Diagnostic::error(
@@ -163,7 +168,10 @@ impl DataSource<ProviderData> for MarketplaceImage {
                 (s.offer().to_string(), sku)
             }
         };
-        let version = opt_str(config, "version").unwrap_or_else(|| "latest".into());
+        let version = configured
+            .version
+            .clone()
+            .unwrap_or_else(|| "latest".into());
         let found = arm
             .get_image_version(&location, &publisher, &offer, &sku, &version, dl)
             .await

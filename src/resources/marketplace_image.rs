@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::common::{arm_diag, arm_in_subscription, need, opt_str};
+use super::common::{arm_diag, arm_in_subscription, need};
 use super::rhel_sku::Selector;
 use crate::arm::catalog::ImageVersion;
 use crate::framework::model;
@@ -334,9 +334,10 @@ impl DataSource<ProviderData> for MarketplaceImages {
         let (arm, config) = in_configured_subscription(ctx, config)?;
         let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
-        let location = opt_str(config, "location").unwrap_or_default();
-        let major = opt_str(config, "rhel_major");
-        let offers = match opt_str(config, "offer") {
+        let mut listed: ImagesModel = model::decode(config).unwrap_or_default();
+        let location = listed.location.clone().unwrap_or_default();
+        let major = listed.rhel_major.clone();
+        let offers = match listed.offer.clone() {
             Some(o) => vec![o],
             None => arm
                 .list_offers(&location, "RedHat", dl)
@@ -364,23 +365,36 @@ impl DataSource<ProviderData> for MarketplaceImages {
                     continue;
                 };
                 let urn = format!("RedHat:{offer}:{sku}:{version}");
-                items.push(Value::Object(
-                    [
-                        ("offer", offer.clone()),
-                        ("sku", sku),
-                        ("version", version),
-                        ("urn", urn),
-                    ]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), Value::from(v)))
-                    .collect(),
-                ));
+                items.push(ListedImage {
+                    offer: offer.clone(),
+                    sku,
+                    version,
+                    urn,
+                });
             }
         }
-        let mut m = config.as_object().cloned().unwrap_or_default();
-        m.insert("images".into(), Value::List(items));
-        Ok(Value::Object(m))
+        listed.images = Some(items);
+        model::encode(&listed, &MarketplaceImages.schema().value_type()).map_err(Diagnostics::from)
     }
+}
+
+/// `rhelazure_marketplace_images`, typed (checked against its schema below).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ImagesModel {
+    location: Option<String>,
+    subscription_id: Option<String>,
+    offer: Option<String>,
+    rhel_major: Option<String>,
+    images: Option<Vec<ListedImage>>,
+}
+
+/// One of `images`: a SKU's latest image.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ListedImage {
+    offer: String,
+    sku: String,
+    version: String,
+    urn: String,
 }
 
 /// The client for the configured subscription (or the provider's), and the
@@ -417,6 +431,10 @@ mod tests {
     #[test]
     fn the_model_has_the_schemas_attributes() {
         assert_eq!(model::mismatch::<Model>(&MarketplaceImage.schema()), None);
+        assert_eq!(
+            model::mismatch::<ImagesModel>(&MarketplaceImages.schema()),
+            None
+        );
     }
 
     #[test]

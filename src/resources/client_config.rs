@@ -11,7 +11,7 @@ use crate::provider::ProviderData;
 
 pub struct ClientConfig;
 
-#[derive(serde::Serialize)]
+#[derive(Default, serde::Serialize)]
 struct Model<'a> {
     subscription_id: Option<&'a str>,
     tenant_id: Option<&'a str>,
@@ -63,5 +63,15 @@ impl DataSource<ProviderData> for ClientConfig {
             redhat_credential: s.redhat.credential_kind(),
         };
         model::encode(&m, &self.schema().value_type()).map_err(Diagnostics::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&ClientConfig.schema()), None);
     }
 }

@@ -212,4 +212,12 @@ fn every_attribute_is_described() {
         }
     }
     assert!(missing.is_empty(), "undescribed:\n{}", missing.join("\n"));
+    // The protocol descriptions above include what the framework adds
+    // (defaults, allowed values, replacement); the author's own must be there too.
+    let unwritten = registry.undescribed();
+    assert!(
+        unwritten.is_empty(),
+        "no description of their own:\n{}",
+        unwritten.join("\n")
+    );
 }

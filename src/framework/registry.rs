@@ -47,6 +47,50 @@ pub struct Registry<C: Send + Sync + 'static> {
 }
 
 impl<C: Send + Sync + 'static> Registry<C> {
+    /// Attributes and blocks, at every depth, whose author wrote no
+    /// description (the registry docs and the language server show nothing
+    /// else); `tests/docs.rs` wants none.
+    pub fn undescribed(&self) -> Vec<String> {
+        let mut out = self.provider.schema.undescribed("provider");
+        let kinds = [
+            (
+                "resource",
+                self.resources
+                    .iter()
+                    .map(|(n, e)| (n, &e.schema))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "list",
+                self.lists.iter().map(|(n, e)| (n, &e.schema)).collect(),
+            ),
+            (
+                "action",
+                self.actions.iter().map(|(n, e)| (n, &e.schema)).collect(),
+            ),
+            (
+                "data source",
+                self.data_sources
+                    .iter()
+                    .map(|(n, e)| (n, &e.schema))
+                    .collect(),
+            ),
+            (
+                "ephemeral",
+                self.ephemerals
+                    .iter()
+                    .map(|(n, e)| (n, &e.schema))
+                    .collect(),
+            ),
+        ];
+        for (kind, schemas) in kinds {
+            for (name, schema) in schemas {
+                out.extend(schema.undescribed(&format!("{kind} {name}")));
+            }
+        }
+        out
+    }
+
     pub fn new(provider: impl ProviderDef<C> + 'static) -> Self {
         let schema = provider.schema();
         let schemas = ProviderSchemas {

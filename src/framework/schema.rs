@@ -132,6 +132,19 @@ impl Attr {
         &self.proto.name
     }
 
+    /// Paths (under `at`) of this attribute and its children that have no
+    /// description of their author's: what `to_protocol` adds (defaults,
+    /// allowed values, replacement) says how, not what.
+    pub(crate) fn undescribed(&self, at: &str, out: &mut Vec<String>) {
+        let path = format!("{at}.{}", self.proto.name);
+        if self.proto.description.trim().is_empty() {
+            out.push(path.clone());
+        }
+        for c in &self.nested {
+            c.undescribed(&path, out);
+        }
+    }
+
     /// The protocol attribute, nested children included, with a description
     /// that also says what the behaviour adds: the default, what validators
     /// accept, and that a change replaces the object. Terraform's language
@@ -269,6 +282,32 @@ impl ResourceSchema {
 
     pub fn value_type(&self) -> Type {
         self.to_protocol().block.value_type()
+    }
+
+    /// Paths (under `at`) of attributes and blocks without their author's
+    /// description, the schema's own included.
+    pub(crate) fn undescribed(&self, at: &str) -> Vec<String> {
+        fn blocks(list: &[BlockDef], at: &str, out: &mut Vec<String>) {
+            for b in list {
+                let path = format!("{at}.{}", b.type_name);
+                if b.description.trim().is_empty() {
+                    out.push(format!("{path} (block)"));
+                }
+                for a in &b.attrs {
+                    a.undescribed(&path, out);
+                }
+                blocks(&b.blocks, &path, out);
+            }
+        }
+        let mut out = Vec::new();
+        if self.description.trim().is_empty() {
+            out.push(format!("{at} (schema)"));
+        }
+        for a in &self.attrs {
+            a.undescribed(at, &mut out);
+        }
+        blocks(&self.blocks, at, &mut out);
+        out
     }
 }
 

@@ -190,12 +190,12 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::string("publisher").required().description("Image publisher, such as `RedHat`."),
                     Attr::string("offer").required().description("Image offer, such as `RHEL` or `rhel-byos`."),
                     Attr::string("sku").required().description("Image SKU, such as `9-lvm-gen2`."),
-                    Attr::string("version").default("latest"),
+                    Attr::string("version").default("latest").description("Image version; `latest` is the newest when the VM is created (not followed afterwards)."),
                 ]).optional().force_new().description("A Marketplace image (PAYG or, after Cloud Access, BYOS). Its purchase plan is derived automatically."),
                 Attr::string("marketplace_agreement_id").optional().description("The `rhelazure_marketplace_agreement` that accepts this image's terms, when it is in the same configuration: orders the two and defers the plan-time terms check to apply."),
                 Attr::nested("os_disk", ObjectNesting::Single, vec![
                     Attr::number("size_gb").optional().description("OS disk size (default: the image's)."),
-                    Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&["Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "Premium_ZRS", "StandardSSD_ZRS"])),
+                    Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&["Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "Premium_ZRS", "StandardSSD_ZRS"])).description("Storage type of the managed OS disk."),
                 ]).optional().force_new().description("OS disk settings."),
                 Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP."),
                 Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),
@@ -209,7 +209,7 @@ impl Resource<ProviderData> for AtomicHost {
                 ]).optional().force_new().description("Register with Red Hat on first boot (cloud-init `rh_subscription`, no auto-attach). Leave unset on pay-as-you-go images: RHUI already serves them, and registering bills RHEL twice."),
                 Attr::string("bootc_image").optional().description("Image-mode hosts: the bootc image to run, such as `registry.redhat.io/rhel9/rhel-bootc:9.6` (switched in place)."),
                 Attr::nested("containers", ObjectNesting::List, vec![
-                    Attr::string("name").required().validate(string_matches("letters, digits, '-', '_', '.'", valid_unit_name)),
+                    Attr::string("name").required().validate(string_matches("letters, digits, '-', '_', '.'", valid_unit_name)).description("Container name: the quadlet unit is `<name>.container`, the service `<name>.service`."),
                     Attr::string("image").required().description("Container image, such as `registry.access.redhat.com/ubi9/httpd-24`."),
                     Attr::string_list("ports").optional().description("`host:container` port mappings."),
                     Attr::string_map("environment").optional().description("Environment variables of the container."),

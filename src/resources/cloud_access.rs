@@ -14,7 +14,8 @@
 
 use std::time::Duration;
 
-use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str};
+use super::common::{arm_diag, deadline, need, redhat_diag};
+use crate::framework::model;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
     ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
@@ -41,6 +42,37 @@ async fn availability_error(
     apps.iter()
         .filter_map(|a| a.availability_status_error.clone())
         .find(|e| !e.is_empty())
+}
+
+/// The resource's plan and state, typed (the schema's attributes, checked
+/// against it in the tests below).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    azure_subscription_id: Option<String>,
+    name: Option<String>,
+    wait_for_gold_images: Option<bool>,
+    location: Option<String>,
+    availability_status: Option<String>,
+    gold_image_access: Option<String>,
+    gold_images_available: Option<bool>,
+    byos_skus: Option<Vec<String>>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    /// The region whose Marketplace shows the gold images.
+    fn location(&self) -> String {
+        self.location.clone().unwrap_or_else(|| "eastus".into())
+    }
+
+    fn to_value(&self) -> Value {
+        model::encode(self, &CloudAccess.schema().value_type()).unwrap_or(Value::Null)
+    }
 }
 
 fn default_name(sub: &str) -> String {
@@ -164,8 +196,9 @@ impl Resource<ProviderData> for CloudAccess {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
-        let sub = opt_str(planned, "azure_subscription_id").unwrap_or_default();
-        let name = opt_str(planned, "name").unwrap_or_else(|| default_name(&sub));
+        let mut state = Model::of(planned);
+        let sub = state.azure_subscription_id.clone().unwrap_or_default();
+        let name = state.name.clone().unwrap_or_else(|| default_name(&sub));
         let wanted = Enrolment {
             subscription_id: sub.clone(),
             tenant_id: data.settings.azure.tenant_id.clone(),
@@ -208,17 +241,18 @@ impl Resource<ProviderData> for CloudAccess {
                 )
             }
         };
-        let mut state = planned.clone();
-        let status = source.availability_status.as_ref().map(|s| s.as_str());
-        set_str(&mut state, "id", source.id.as_deref());
-        set_str(&mut state, "name", source.name.as_deref());
-        set_str(&mut state, "availability_status", status);
+        state.id = source.id.clone();
+        state.name = source.name.clone();
+        state.availability_status = source
+            .availability_status
+            .as_ref()
+            .map(|s| s.as_str().to_string());
         if source.availability_status == Some(SourceAvailabilityStatus::Unavailable) {
             let why = availability_error(rh, source.id.as_deref().unwrap_or(""), dl)
                 .await
                 .unwrap_or_else(|| "no reason given".into());
             return ApplyOutcome::failed(
-                state,
+                state.to_value(),
                 Diagnostic::error(
                     "Cloud Access enrolment is unavailable",
                     format!("Red Hat reports the enrolment of {sub} as unavailable: {why}"),
@@ -226,17 +260,13 @@ impl Resource<ProviderData> for CloudAccess {
                 .into(),
             );
         }
-        if planned
-            .attr("wait_for_gold_images")
-            .as_bool()
-            .unwrap_or(true)
-        {
+        if state.wait_for_gold_images.unwrap_or(true) {
             // The gold images appear in the enrolled subscription, which need not be the provider's.
             let arm = match data.arm() {
                 Ok(a) => a.in_subscription(&sub),
-                Err(d) => return ApplyOutcome::failed(state, d.into()),
+                Err(d) => return ApplyOutcome::failed(state.to_value(), d.into()),
             };
-            let location = opt_str(planned, "location").unwrap_or_else(|| "eastus".into());
+            let location = state.location();
             let started = std::time::Instant::now();
             let mut wait = Duration::from_millis(200);
             // Ready when Red Hat has granted gold image access (RHSM) and
@@ -247,22 +277,22 @@ impl Resource<ProviderData> for CloudAccess {
                     Ok(a) => a.and_then(|a| a.gold_image_access),
                     Err(e) => {
                         return ApplyOutcome::failed(
-                            state,
+                            state.to_value(),
                             redhat_diag("read the gold image access", &e).into(),
                         )
                     }
                 };
-                set_str(&mut state, "gold_image_access", access.as_deref());
+                state.gold_image_access = access.clone();
                 if access
                     .as_deref()
                     .is_some_and(|a| a.eq_ignore_ascii_case("Failed"))
                 {
-                    let id = opt_str(&state, "id").unwrap_or_default();
+                    let id = state.id.clone().unwrap_or_default();
                     let why = availability_error(rh, &id, dl).await.unwrap_or_else(|| {
                         "Red Hat gave no reason; see console.redhat.com -> Cloud Access".into()
                     });
                     return ApplyOutcome::failed(
-                        state,
+                        state.to_value(),
                         Diagnostic::error(
                             "Gold image access failed",
                             format!("Subscription {sub} is enrolled in Cloud Access, but Red Hat reports its gold image access as Failed: {why}. Check that the organization holds RHEL subscriptions eligible for Cloud Access, then apply again (the enrolment is kept)."),
@@ -279,20 +309,20 @@ impl Resource<ProviderData> for CloudAccess {
                         Ok(_) => {}
                         Err(e) => {
                             return ApplyOutcome::failed(
-                                state,
+                                state.to_value(),
                                 arm_diag("list the gold images", &e).into(),
                             )
                         }
                     }
                 }
                 if std::time::Instant::now() + wait > dl {
-                    return ApplyOutcome::failed(state, Diagnostic::error("Gold images not ready yet", format!("Subscription {sub} is enrolled, but within the create timeout ({} s) Red Hat's gold image access is {} and the rhel-byos images are {}. Red Hat documents that this can take hours; apply again later, or raise timeouts.create.", started.elapsed().as_secs(), access.as_deref().unwrap_or("not recorded yet"), if access.as_deref() == Some("Granted") { "not listed yet" } else { "not purchasable yet" })).into());
+                    return ApplyOutcome::failed(state.to_value(), Diagnostic::error("Gold images not ready yet", format!("Subscription {sub} is enrolled, but within the create timeout ({} s) Red Hat's gold image access is {} and the rhel-byos images are {}. Red Hat documents that this can take hours; apply again later, or raise timeouts.create.", started.elapsed().as_secs(), access.as_deref().unwrap_or("not recorded yet"), if access.as_deref() == Some("Granted") { "not listed yet" } else { "not purchasable yet" })).into());
                 }
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(60));
             }
         }
-        match self.refresh(data, &state).await {
+        match self.refresh(data, state.clone()).await {
             Ok(Some(s)) => ApplyOutcome::ok(s),
             Ok(None) => ApplyOutcome::failed(
                 Value::Null,
@@ -302,7 +332,7 @@ impl Resource<ProviderData> for CloudAccess {
                 )
                 .into(),
             ),
-            Err(d) => ApplyOutcome::failed(state, d),
+            Err(d) => ApplyOutcome::failed(state.to_value(), d),
         }
     }
 
@@ -314,7 +344,7 @@ impl Resource<ProviderData> for CloudAccess {
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let data = need(ctx.data(), None)?;
         Ok(self
-            .refresh(data, state)
+            .refresh(data, Model::of(state))
             .await?
             .map(|s| (s, private.clone())))
     }
@@ -335,12 +365,13 @@ impl Resource<ProviderData> for CloudAccess {
             Ok(r) => r,
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
-        let id = opt_str(prior, "id").unwrap_or_default();
-        if prior.attr("name") != planned.attr("name") {
+        let (was, will) = (Model::of(prior), Model::of(planned));
+        let id = was.id.clone().unwrap_or_default();
+        if was.name != will.name {
             if let Err(e) = rh
                 .rename_source(
                     &id,
-                    &opt_str(planned, "name").unwrap_or_default(),
+                    &will.name.clone().unwrap_or_default(),
                     deadline(planned, "update", TIMEOUT),
                 )
                 .await
@@ -351,13 +382,13 @@ impl Resource<ProviderData> for CloudAccess {
                 );
             }
         }
-        let mut next = planned.clone();
-        for k in ["availability_status", "gold_images_available", "byos_skus"] {
-            if let Some(m) = next.as_object_mut() {
-                m.insert(k.into(), prior.attr(k).clone());
-            }
-        }
-        match self.refresh(data, &next).await {
+        let next = Model {
+            availability_status: was.availability_status,
+            gold_images_available: was.gold_images_available,
+            byos_skus: was.byos_skus,
+            ..will
+        };
+        match self.refresh(data, next).await {
             Ok(Some(s)) => ApplyOutcome {
                 state: s,
                 private: private.clone(),
@@ -389,7 +420,7 @@ impl Resource<ProviderData> for CloudAccess {
             Ok(r) => r,
             Err(d) => return d,
         };
-        let id = opt_str(prior, "id").unwrap_or_default();
+        let id = Model::of(prior).id.unwrap_or_default();
         match rh
             .delete_source(&id, deadline(prior, "delete", TIMEOUT))
             .await
@@ -404,16 +435,13 @@ impl Resource<ProviderData> for CloudAccess {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             return Err(Diagnostic::error("Invalid import id", format!("Import a Cloud Access enrolment by its Red Hat Sources id (digits); got {id:?}.")).into());
         }
-        Ok(Value::Object(
-            [
-                ("id", Value::from(id)),
-                ("wait_for_gold_images", Value::Bool(true)),
-                ("location", Value::from("eastus")),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        ))
+        let imported = Model {
+            id: Some(id.to_string()),
+            wait_for_gold_images: Some(true),
+            location: Some("eastus".into()),
+            ..Default::default()
+        };
+        Ok(imported.to_value())
     }
 
     /// Resource identity: the Red Hat Sources id of the enrolment.
@@ -430,11 +458,11 @@ impl CloudAccess {
     async fn refresh(
         &self,
         data: &ProviderData,
-        state: &Value,
+        mut state: Model,
     ) -> Result<Option<Value>, Diagnostics> {
         let rh = need(data.redhat(), None)?;
-        let dl = deadline(state, "read", TIMEOUT);
-        let id = opt_str(state, "id").unwrap_or_default();
+        let dl = deadline(&state.to_value(), "read", TIMEOUT);
+        let id = state.id.clone().unwrap_or_default();
         let Some(source) = rh
             .get_source(&id, dl)
             .await
@@ -447,41 +475,30 @@ impl CloudAccess {
             .await
             .map_err(|e| Diagnostics::from(redhat_diag("read the enrolled subscription", &e)))?
             .map(|e| e.subscription_id)
-            .or_else(|| opt_str(state, "azure_subscription_id"));
-        let mut s = state.clone();
-        set_str(&mut s, "name", source.name.as_deref());
-        let status = source.availability_status.as_ref().map(|s| s.as_str());
-        set_str(&mut s, "availability_status", status);
+            .or_else(|| state.azure_subscription_id.clone());
+        state.name = source.name;
+        state.availability_status = source.availability_status.map(|s| s.as_str().to_string());
         let sub = auths_sub.or_else(|| data.settings.azure.subscription_id.clone());
-        set_str(&mut s, "azure_subscription_id", sub.as_deref());
+        state.azure_subscription_id = sub.clone();
         if let Some(sub) = &sub {
-            let access = rh
+            state.gold_image_access = rh
                 .azure_cloud_account(sub, dl)
                 .await
                 .map_err(|e| Diagnostics::from(redhat_diag("read the gold image access", &e)))?
                 .and_then(|a| a.gold_image_access);
-            set_str(&mut s, "gold_image_access", access.as_deref());
         }
-        let location = opt_str(state, "location").unwrap_or_else(|| "eastus".into());
-        let skus: Vec<Value> = match (data.arm(), &sub) {
+        let location = state.location();
+        let skus = match (data.arm(), &sub) {
             (Ok(arm), Some(sub)) => arm
                 .in_subscription(sub)
                 .list_skus(&location, "RedHat", "rhel-byos", dl)
                 .await
-                .map_err(|e| Diagnostics::from(arm_diag("list the gold images", &e)))?
-                .into_iter()
-                .map(Value::from)
-                .collect(),
+                .map_err(|e| Diagnostics::from(arm_diag("list the gold images", &e)))?,
             _ => Vec::new(),
         };
-        if let Some(m) = s.as_object_mut() {
-            m.insert(
-                "gold_images_available".into(),
-                Value::Bool(!skus.is_empty()),
-            );
-            m.insert("byos_skus".into(), Value::List(skus));
-        }
-        Ok(Some(s))
+        state.gold_images_available = Some(!skus.is_empty());
+        state.byos_skus = Some(skus);
+        Ok(Some(state.to_value()))
     }
 }
 
@@ -522,26 +539,20 @@ impl ListResource<ProviderData> for CloudAccesses {
         let wanted = query.config.attr("azure_subscription_id").as_str();
         for id in ids {
             let partial = CloudAccess.import(ctx, &id).await?;
-            let state = match CloudAccess.refresh(data, &partial).await {
+            let state = match CloudAccess.refresh(data, Model::of(&partial)).await {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
                 Err(d) => return Err(d),
             };
-            let sub = state
-                .attr("azure_subscription_id")
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let read = Model::of(&state);
+            let sub = read.azure_subscription_id.clone().unwrap_or_default();
             if wanted.is_some_and(|w| !w.eq_ignore_ascii_case(&sub)) {
                 continue;
             }
             let display_name = format!(
                 "{} (subscription {sub}): {}",
-                state.attr("name").as_str().unwrap_or(&id),
-                state
-                    .attr("availability_status")
-                    .as_str()
-                    .unwrap_or("unknown")
+                read.name.as_deref().unwrap_or(&id),
+                read.availability_status.as_deref().unwrap_or("unknown")
             );
             if !out
                 .send(Found {
@@ -554,5 +565,28 @@ impl ListResource<ProviderData> for CloudAccesses {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&CloudAccess.schema()), None);
+    }
+
+    #[test]
+    fn an_imported_enrolment_checks_the_default_region() {
+        let imported = Model::of(
+            &Model {
+                id: Some("101".into()),
+                ..Default::default()
+            }
+            .to_value(),
+        );
+        assert_eq!(imported.id.as_deref(), Some("101"));
+        assert_eq!(imported.location(), "eastus");
     }
 }

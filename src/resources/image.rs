@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, hex, need, opt_str, set};
+use super::common::{arm_diag, deadline, hex, need};
 use crate::arm::models::compute::{
     HyperVGenerationTypes, Image as ManagedImage, ImageOSDisk, ImageProperties,
     ImageStorageProfile, ImageUpdate, OperatingSystemStateTypes, OperatingSystemTypes,
@@ -22,7 +22,7 @@ use crate::arm::models::storage::{
     SignedResourceTypes, StorageAccount,
 };
 use crate::arm::ArmClient;
-use crate::framework::model::decode;
+use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
@@ -105,7 +105,39 @@ fn planned_sha256(
     Ok((sha256, record))
 }
 
-fn image_path(data: &ProviderData, v: &Value) -> String {
+/// The resource's plan and state, typed (the schema's attributes, checked
+/// against it in the tests below).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    name: Option<String>,
+    resource_group_name: Option<String>,
+    location: Option<String>,
+    hyper_v_generation: Option<String>,
+    tags: Option<std::collections::BTreeMap<String, String>>,
+    source_path: Option<String>,
+    storage_account_id: Option<String>,
+    storage_container: Option<String>,
+    blob_name: Option<String>,
+    source_blob_uri: Option<String>,
+    source_sha256: Option<String>,
+    blob_uri: Option<String>,
+    uploaded_bytes: Option<u64>,
+    skipped_zero_bytes: Option<u64>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    fn to_value(&self) -> Value {
+        model::encode(self, &Image.schema().value_type()).unwrap_or(Value::Null)
+    }
+}
+
+fn image_path(data: &ProviderData, m: &Model) -> String {
     format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/images/{}",
         data.settings
@@ -113,8 +145,8 @@ fn image_path(data: &ProviderData, v: &Value) -> String {
             .subscription_id
             .clone()
             .unwrap_or_default(),
-        opt_str(v, "resource_group_name").unwrap_or_default(),
-        opt_str(v, "name").unwrap_or_default()
+        m.resource_group_name.clone().unwrap_or_default(),
+        m.name.clone().unwrap_or_default()
     )
 }
 
@@ -349,20 +381,19 @@ impl Resource<ProviderData> for Image {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
-        let mut state = planned.clone();
+        let mut state = Model::of(planned);
         let mut private = Private::default();
-        let blob_uri = match (
-            opt_str(planned, "source_path"),
-            opt_str(planned, "source_blob_uri"),
-        ) {
+        let blob_uri = match (state.source_path.clone(), state.source_blob_uri.clone()) {
             (Some(path), _) => {
-                let account = opt_str(planned, "storage_account_id").unwrap_or_default();
+                let account = state.storage_account_id.clone().unwrap_or_default();
                 let (endpoint, sas) = match blob_access(arm, &account, dl).await {
                     Ok(x) => x,
                     Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
                 };
-                let container =
-                    opt_str(planned, "storage_container").unwrap_or_else(|| "vhds".into());
+                let container = state
+                    .storage_container
+                    .clone()
+                    .unwrap_or_else(|| "vhds".into());
                 let http = data.http.clone();
                 let c = http
                     .put(format!("{endpoint}/{container}?restype=container&{sas}"))
@@ -395,7 +426,7 @@ impl Resource<ProviderData> for Image {
                 }
                 let blob = format!(
                     "{endpoint}/{container}/{}",
-                    opt_str(planned, "blob_name").unwrap_or_default()
+                    state.blob_name.clone().unwrap_or_default()
                 );
                 let identity_before = FileIdentity::of(&path);
                 let report = match Uploader::new(http)
@@ -430,17 +461,9 @@ impl Resource<ProviderData> for Image {
                 if let Some(r) = HashedFile::if_unchanged(&path, identity_before, &report.sha256) {
                     private.set(HASHED_FILE, r);
                 }
-                set(&mut state, "source_sha256", Value::from(report.sha256));
-                set(
-                    &mut state,
-                    "uploaded_bytes",
-                    Value::from(report.uploaded_bytes as i64),
-                );
-                set(
-                    &mut state,
-                    "skipped_zero_bytes",
-                    Value::from(report.skipped_zero_bytes as i64),
-                );
+                state.source_sha256 = Some(report.sha256);
+                state.uploaded_bytes = Some(report.uploaded_bytes);
+                state.skipped_zero_bytes = Some(report.skipped_zero_bytes);
                 blob
             }
             (None, Some(uri)) => uri,
@@ -452,11 +475,14 @@ impl Resource<ProviderData> for Image {
                 )
             }
         };
-        set(&mut state, "blob_uri", Value::from(blob_uri.clone()));
-        let generation = opt_str(planned, "hyper_v_generation").unwrap_or_else(|| "V2".into());
+        state.blob_uri = Some(blob_uri.clone());
+        let generation = state
+            .hyper_v_generation
+            .clone()
+            .unwrap_or_else(|| "V2".into());
         let body = ManagedImage {
-            location: opt_str(planned, "location"),
-            tags: decode(planned.attr("tags")).ok().flatten(),
+            location: state.location.clone(),
+            tags: state.tags.clone(),
             properties: Some(ImageProperties {
                 hyper_v_generation: Some(HyperVGenerationTypes::from(generation.as_str())),
                 storage_profile: Some(ImageStorageProfile {
@@ -472,14 +498,13 @@ impl Resource<ProviderData> for Image {
             }),
             ..Default::default()
         };
-        let path = image_path(data, planned);
+        let path = image_path(data, &state);
         match arm.run_with(Method::Put, &path, API, &body, dl).await {
             Ok(img) => {
                 let made = img.and_then(|j| serde_json::from_value::<ManagedImage>(j).ok());
-                let id = made.and_then(|i| i.id).unwrap_or(path);
-                set(&mut state, "id", Value::from(id));
+                state.id = Some(made.and_then(|i| i.id).unwrap_or(path));
                 ApplyOutcome {
-                    state,
+                    state: state.to_value(),
                     private,
                     diagnostics: Diagnostics::new(),
                 }
@@ -500,7 +525,8 @@ impl Resource<ProviderData> for Image {
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-        let id = opt_str(state, "id").unwrap_or_default();
+        let prior = Model::of(state);
+        let id = prior.id.clone().unwrap_or_default();
         let Some(img) = arm
             .get_as::<ManagedImage>(&id, API, deadline(state, "read", TIMEOUT))
             .await
@@ -508,29 +534,21 @@ impl Resource<ProviderData> for Image {
         else {
             return Ok(None);
         };
-        let mut s = state.clone();
         let tags = img.tags.clone().filter(|t| !t.is_empty());
-        let had_tags = !state.attr("tags").is_null();
-        set(
-            &mut s,
-            "tags",
-            match tags {
-                Some(t) => Value::Map(t.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
-                None if had_tags => Value::Map(Default::default()),
-                None => Value::Null,
+        let read = Model {
+            // No tags and `tags = {}` configured are the same to Azure: keep `{}`.
+            tags: match (tags, &prior.tags) {
+                (Some(t), _) => Some(t),
+                (None, Some(_)) => Some(Default::default()),
+                (None, None) => None,
             },
-        );
-        let text = |x: Option<&str>| x.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null);
-        set(&mut s, "blob_uri", text(img.os_blob_uri()));
-        // Azure's default when an image says none.
-        let generation = img.hyper_v_generation().unwrap_or("V1");
-        set(
-            &mut s,
-            "hyper_v_generation",
-            Value::from(generation.to_string()),
-        );
-        set(&mut s, "location", text(img.location.as_deref()));
-        Ok(Some((s, private.clone())))
+            blob_uri: img.os_blob_uri().map(str::to_string),
+            // Azure's default when an image says none.
+            hyper_v_generation: Some(img.hyper_v_generation().unwrap_or("V1").to_string()),
+            location: img.location.clone(),
+            ..prior
+        };
+        Ok(Some((read.to_value(), private.clone())))
     }
 
     async fn update(
@@ -545,16 +563,16 @@ impl Resource<ProviderData> for Image {
             Ok(a) => a,
             Err(d) => return ApplyOutcome::failed(prior.clone(), d.into()),
         };
-        if prior.attr("tags") != planned.attr("tags") {
-            let tags = decode(planned.attr("tags")).ok().flatten();
+        let (was, will) = (Model::of(prior), Model::of(planned));
+        if was.tags != will.tags {
             let patch = ImageUpdate {
-                tags: Some(tags.unwrap_or_default()),
+                tags: Some(will.tags.clone().unwrap_or_default()),
                 ..Default::default()
             };
             if let Err(e) = arm
                 .run_with(
                     Method::Patch,
-                    &opt_str(prior, "id").unwrap_or_default(),
+                    &was.id.clone().unwrap_or_default(),
                     API,
                     &patch,
                     deadline(planned, "update", TIMEOUT),
@@ -595,9 +613,10 @@ impl Resource<ProviderData> for Image {
         // would find nothing left to delete on its re-run (the image reads
         // as gone, so Terraform drops it) and leave the blob behind.
         let mut diags = Diagnostics::new();
+        let prior_model = Model::of(prior);
         if let (Some(blob), Some(account)) = (
             private.get::<String>(UPLOADED),
-            opt_str(prior, "storage_account_id"),
+            prior_model.storage_account_id.clone(),
         ) {
             if let Some(w) = delete_uploaded_blob(&data.http, arm, &account, &blob, dl).await {
                 diags.push(w);
@@ -606,7 +625,7 @@ impl Resource<ProviderData> for Image {
         if let Err(e) = arm
             .run(
                 Method::Delete,
-                &opt_str(prior, "id").unwrap_or_default(),
+                &prior_model.id.clone().unwrap_or_default(),
                 API,
                 None,
                 dl,
@@ -632,24 +651,17 @@ impl Resource<ProviderData> for Image {
             .await
             .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
             .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
-        let s = |x: &str| Value::from(x.to_string());
-        Ok(Value::Object(
-            [
-                ("id", s(id)),
-                ("name", s(parts[8])),
-                ("resource_group_name", s(parts[4])),
-                (
-                    "source_blob_uri",
-                    img.os_blob_uri().map(s).unwrap_or(Value::Null),
-                ),
-                ("storage_container", s("vhds")),
-                ("uploaded_bytes", Value::from(0i64)),
-                ("skipped_zero_bytes", Value::from(0i64)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        ))
+        let imported = Model {
+            id: Some(id.to_string()),
+            name: Some(parts[8].to_string()),
+            resource_group_name: Some(parts[4].to_string()),
+            source_blob_uri: img.os_blob_uri().map(str::to_string),
+            storage_container: Some("vhds".into()),
+            uploaded_bytes: Some(0),
+            skipped_zero_bytes: Some(0),
+            ..Default::default()
+        };
+        Ok(imported.to_value())
     }
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
@@ -673,6 +685,29 @@ pub const IMAGES: super::common::ManagedImages = super::common::ManagedImages {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&Image.schema()), None);
+    }
+
+    #[test]
+    fn byte_counts_round_trip_as_numbers() {
+        let m = Model {
+            uploaded_bytes: Some(u64::MAX),
+            skipped_zero_bytes: Some(0),
+            tags: Some(Default::default()),
+            ..Default::default()
+        };
+        let back = Model::of(&m.to_value());
+        assert_eq!(back.uploaded_bytes, Some(u64::MAX));
+        assert_eq!(back.skipped_zero_bytes, Some(0));
+        assert_eq!(
+            back.tags,
+            Some(Default::default()),
+            "an empty map stays one"
+        );
+    }
 
     #[test]
     fn a_plan_reuses_the_hash_of_the_same_file_and_rereads_a_changed_one() {

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, need, opt_str, redhat_diag, set_str, PLAN_CHECK_TIMEOUT};
+use super::common::{arm_diag, deadline, need, redhat_diag, PLAN_CHECK_TIMEOUT};
 use crate::arm::models::compute::Image as ManagedImage;
+use crate::framework::model;
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
     timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ObjectNesting,
@@ -156,14 +157,87 @@ fn customizations_attr() -> Attr {
     .description("What Image Builder puts in the image.")
 }
 
+/// The resource's plan and state, typed (the schema's attributes, checked
+/// against it in the tests below).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Model {
+    id: Option<String>,
+    distribution: Option<String>,
+    architecture: Option<String>,
+    image_name: Option<String>,
+    resource_group_name: Option<String>,
+    tenant_id: Option<String>,
+    subscription_id: Option<String>,
+    hyper_v_generation: Option<String>,
+    customizations: Option<CustomizationsModel>,
+    compose_id: Option<String>,
+    status: Option<String>,
+    location: Option<String>,
+    timeouts: Option<serde_json::Value>,
+}
+
+/// `customizations`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct CustomizationsModel {
+    packages: Option<Vec<String>>,
+    users: Option<Vec<UserModel>>,
+    subscription: Option<SubscriptionModel>,
+    services: Option<ServicesModel>,
+    filesystem: Option<Vec<FilesystemModel>>,
+}
+
+/// `customizations.users`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct UserModel {
+    name: Option<String>,
+    ssh_key: Option<String>,
+    groups: Option<Vec<String>>,
+}
+
+/// `customizations.subscription`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct SubscriptionModel {
+    organization: Option<i64>,
+    activation_key: Option<String>,
+    insights: Option<bool>,
+    rhc: Option<bool>,
+}
+
+/// `customizations.services`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ServicesModel {
+    enabled: Option<Vec<String>>,
+    disabled: Option<Vec<String>>,
+    masked: Option<Vec<String>>,
+}
+
+/// `customizations.filesystem`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct FilesystemModel {
+    mountpoint: Option<String>,
+    min_size: Option<u64>,
+}
+
+impl Model {
+    fn of(v: &Value) -> Model {
+        model::decode(v).unwrap_or_default()
+    }
+
+    fn to_value(&self) -> Value {
+        model::encode(self, &ImageBuild.schema().value_type()).unwrap_or(Value::Null)
+    }
+}
+
 /// The state of a build whose compose `compose_id` delivered `img`.
 fn delivered(planned: &Value, compose_id: &str, img: &ManagedImage) -> Value {
-    let mut state = planned.clone();
-    set_str(&mut state, "compose_id", Some(compose_id));
-    set_str(&mut state, "status", Some("success"));
-    set_str(&mut state, "id", img.id.as_deref());
-    set_str(&mut state, "location", img.location.as_deref());
-    state
+    Model {
+        compose_id: Some(compose_id.to_string()),
+        status: Some("success".into()),
+        id: img.id.clone(),
+        location: img.location.clone(),
+        ..Model::of(planned)
+    }
+    .to_value()
 }
 
 /// The Azure upload options of a compose request (the spec's `options` is
@@ -206,81 +280,62 @@ async fn compose_for_target(
     None
 }
 
-/// The strings of a list attribute; None when it is null.
-fn strings(x: &Value) -> Option<Vec<String>> {
-    x.as_elements().map(|e| {
-        e.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    })
-}
-
 /// The compose request of the configuration.
-fn compose_request(v: &Value) -> ComposeRequest {
-    let c = v.attr("customizations");
-    let users = c.attr("users").as_elements().map(|users| {
+fn compose_request(v: &Model) -> ComposeRequest {
+    let c = v.customizations.clone().unwrap_or_default();
+    let users = c.users.map(|users| {
         users
-            .iter()
+            .into_iter()
             .map(|u| User {
-                name: u.attr("name").as_str().map(str::to_string),
-                ssh_key: u.attr("ssh_key").as_str().map(str::to_string),
-                groups: strings(u.attr("groups")),
+                name: u.name,
+                ssh_key: u.ssh_key,
+                groups: u.groups,
                 ..Default::default()
             })
             .collect()
     });
-    let sub = c.attr("subscription");
-    let subscription = (!sub.is_null()).then(|| Subscription {
-        organization: sub
-            .attr("organization")
-            .as_number()
-            .and_then(|n| n.to_i64()),
-        activation_key: sub.attr("activation_key").as_str().map(str::to_string),
+    let subscription = c.subscription.map(|sub| Subscription {
+        organization: sub.organization,
+        activation_key: sub.activation_key,
         server_url: Some("subscription.rhsm.redhat.com".into()),
         base_url: Some("https://cdn.redhat.com/".into()),
-        insights: Some(sub.attr("insights").as_bool().unwrap_or(false)),
-        rhc: Some(sub.attr("rhc").as_bool().unwrap_or(false)),
+        insights: Some(sub.insights.unwrap_or(false)),
+        rhc: Some(sub.rhc.unwrap_or(false)),
         ..Default::default()
     });
-    let svc = c.attr("services");
-    let services = (!svc.is_null()).then(|| Services {
-        enabled: strings(svc.attr("enabled")),
-        disabled: strings(svc.attr("disabled")),
-        masked: strings(svc.attr("masked")),
+    let services = c.services.map(|svc| Services {
+        enabled: svc.enabled,
+        disabled: svc.disabled,
+        masked: svc.masked,
     });
-    let filesystem = c.attr("filesystem").as_elements().map(|fs| {
-        fs.iter()
+    let filesystem = c.filesystem.map(|fs| {
+        fs.into_iter()
             .map(|f| Filesystem {
-                mountpoint: f.attr("mountpoint").as_str().map(str::to_string),
-                min_size: f
-                    .attr("min_size")
-                    .as_number()
-                    .and_then(|n| n.to_u64())
-                    .map(serde_json::Value::from),
+                mountpoint: f.mountpoint,
+                min_size: f.min_size.map(serde_json::Value::from),
             })
             .collect()
     });
     let customizations = Customizations {
-        packages: strings(c.attr("packages")),
+        packages: c.packages,
         users,
         subscription,
         services,
         filesystem,
         ..Default::default()
     };
-    let name = opt_str(v, "image_name").unwrap_or_default();
-    let generation = opt_str(v, "hyper_v_generation").unwrap_or_else(|| "V2".into());
+    let name = v.image_name.clone().unwrap_or_default();
+    let generation = v.hyper_v_generation.clone().unwrap_or_else(|| "V2".into());
     let options = AzureUploadRequestOptions {
-        tenant_id: opt_str(v, "tenant_id"),
-        subscription_id: opt_str(v, "subscription_id"),
-        resource_group: opt_str(v, "resource_group_name"),
+        tenant_id: v.tenant_id.clone(),
+        subscription_id: v.subscription_id.clone(),
+        resource_group: v.resource_group_name.clone(),
         image_name: Some(name.clone()),
         hyper_v_generation: Some(generation.as_str().into()),
     };
-    let architecture = opt_str(v, "architecture").unwrap_or_else(|| "x86_64".into());
+    let architecture = v.architecture.clone().unwrap_or_else(|| "x86_64".into());
     ComposeRequest {
-        distribution: opt_str(v, "distribution").map(|d| d.as_str().into()),
+        distribution: v.distribution.as_deref().map(Into::into),
         image_name: Some(name),
         image_requests: Some(vec![ImageRequest {
             architecture: Some(architecture.as_str().into()),
@@ -393,13 +448,14 @@ impl Resource<ProviderData> for ImageBuild {
             (Err(d), _) | (_, Err(d)) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
+        let mut state = Model::of(planned);
         let (sub, rg, name) = (
-            opt_str(planned, "subscription_id").unwrap_or_default(),
-            opt_str(planned, "resource_group_name").unwrap_or_default(),
-            opt_str(planned, "image_name").unwrap_or_default(),
+            state.subscription_id.clone().unwrap_or_default(),
+            state.resource_group_name.clone().unwrap_or_default(),
+            state.image_name.clone().unwrap_or_default(),
         );
         let path = image_path(&sub, &rg, &name);
-        let request = compose_request(planned);
+        let request = compose_request(&state);
         let earlier = compose_for_target(rh, &request, dl).await;
         match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
             Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
@@ -436,8 +492,7 @@ impl Resource<ProviderData> for ImageBuild {
                 }
             },
         };
-        let mut state = planned.clone();
-        set_str(&mut state, "compose_id", Some(&compose.id));
+        state.compose_id = Some(compose.id.clone());
         if let Err(e) = rh.wait_compose(&compose.id, dl).await {
             let mut d = redhat_diag(&format!("build {name}"), &e);
             if e.to_string().contains("not authorized") {
@@ -448,7 +503,7 @@ impl Resource<ProviderData> for ImageBuild {
             // Nothing exists in Azure after a failed compose: no state to keep.
             return ApplyOutcome::failed(Value::Null, d.into());
         }
-        set_str(&mut state, "status", Some("success"));
+        state.status = Some("success".into());
         match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
             Ok(Some(img)) => ApplyOutcome::ok(delivered(planned, &compose.id, &img)),
             Ok(None) => ApplyOutcome::failed(
@@ -463,9 +518,12 @@ impl Resource<ProviderData> for ImageBuild {
                 .into(),
             ),
             Err(e) => {
-                set_str(&mut state, "id", Some(&path));
-                set_str(&mut state, "location", None);
-                ApplyOutcome::failed(state, arm_diag("read the delivered image", &e).into())
+                state.id = Some(path);
+                state.location = None;
+                ApplyOutcome::failed(
+                    state.to_value(),
+                    arm_diag("read the delivered image", &e).into(),
+                )
             }
         }
     }
@@ -477,16 +535,19 @@ impl Resource<ProviderData> for ImageBuild {
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-        let id = opt_str(state, "id").unwrap_or_default();
+        let prior = Model::of(state);
+        let id = prior.id.clone().unwrap_or_default();
         match arm
             .get_as::<ManagedImage>(&id, IMAGES_API, deadline(state, "read", TIMEOUT))
             .await
         {
             Ok(Some(img)) => {
-                let mut s = state.clone();
-                set_str(&mut s, "location", img.location.as_deref());
-                set_str(&mut s, "hyper_v_generation", img.hyper_v_generation());
-                Ok(Some((s, private.clone())))
+                let read = Model {
+                    location: img.location.clone(),
+                    hyper_v_generation: img.hyper_v_generation().map(str::to_string),
+                    ..prior
+                };
+                Ok(Some((read.to_value(), private.clone())))
             }
             Ok(None) => Ok(None),
             Err(e) => Err(arm_diag("read the image", &e).into()),
@@ -519,7 +580,7 @@ impl Resource<ProviderData> for ImageBuild {
             Ok(a) => a,
             Err(d) => return d,
         };
-        let id = opt_str(prior, "id").unwrap_or_default();
+        let id = Model::of(prior).id.unwrap_or_default();
         match arm
             .run(
                 Method::Delete,
@@ -594,95 +655,54 @@ fn state_from_request(
         .cloned()
         .unwrap_or_default();
     let o = azure_options(req);
-    let text = |x: Option<&str>| x.map(Value::from).unwrap_or(Value::Null);
-    let list = |x: &Option<Vec<String>>| {
-        x.as_ref()
-            .map(|a| Value::List(a.iter().map(|s| Value::from(s.as_str())).collect()))
-            .unwrap_or(Value::Null)
-    };
-    let obj = |pairs: Vec<(&str, Value)>| {
-        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-    };
-    let customizations = match &req.customizations {
-        Some(c) => {
-            let users = c.users.as_ref().map(|users| {
-                Value::List(
-                    users
-                        .iter()
-                        .map(|u| {
-                            obj(vec![
-                                ("name", text(u.name.as_deref())),
-                                ("ssh_key", text(u.ssh_key.as_deref())),
-                                ("groups", list(&u.groups)),
-                            ])
-                        })
-                        .collect(),
-                )
-            });
-            let subscription = c.subscription.as_ref().map(|s| {
-                obj(vec![
-                    (
-                        "organization",
-                        s.organization.map(Value::from).unwrap_or(Value::Null),
-                    ),
-                    ("activation_key", text(s.activation_key.as_deref())),
-                    (
-                        "insights",
-                        s.insights.map(Value::Bool).unwrap_or(Value::Null),
-                    ),
-                    ("rhc", s.rhc.map(Value::Bool).unwrap_or(Value::Null)),
-                ])
-            });
-            let services = c.services.as_ref().map(|s| {
-                obj(vec![
-                    ("enabled", list(&s.enabled)),
-                    ("disabled", list(&s.disabled)),
-                    ("masked", list(&s.masked)),
-                ])
-            });
-            let filesystem = c.filesystem.as_ref().map(|f| {
-                Value::List(
-                    f.iter()
-                        .map(|x| {
-                            let size = x.min_size.as_ref().and_then(|m| m.as_u64());
-                            obj(vec![
-                                ("mountpoint", text(x.mountpoint.as_deref())),
-                                (
-                                    "min_size",
-                                    size.map(|n| Value::Number(n.into())).unwrap_or(Value::Null),
-                                ),
-                            ])
-                        })
-                        .collect(),
-                )
-            });
-            obj(vec![
-                ("packages", list(&c.packages)),
-                ("users", users.unwrap_or(Value::Null)),
-                ("subscription", subscription.unwrap_or(Value::Null)),
-                ("services", services.unwrap_or(Value::Null)),
-                ("filesystem", filesystem.unwrap_or(Value::Null)),
-            ])
-        }
-        None => Value::Null,
-    };
-    let distribution = req.distribution.as_ref().map(|d| d.as_str());
-    let architecture = image_request.architecture.as_ref().map(|a| a.as_str());
-    let generation = o.hyper_v_generation.as_ref().map(|g| g.as_str());
-    obj(vec![
-        ("id", Value::from(id)),
-        ("distribution", text(distribution)),
-        ("architecture", text(architecture)),
-        ("image_name", text(o.image_name.as_deref())),
-        ("resource_group_name", Value::from(rg)),
-        ("tenant_id", text(o.tenant_id.as_deref())),
-        ("subscription_id", Value::from(sub)),
-        ("hyper_v_generation", text(generation)),
-        ("customizations", customizations),
-        ("compose_id", Value::from(compose_id)),
-        ("status", Value::from("success")),
-        ("location", location.map(Value::from).unwrap_or(Value::Null)),
-    ])
+    let customizations = req.customizations.clone().map(|c| CustomizationsModel {
+        packages: c.packages,
+        users: c.users.map(|users| {
+            users
+                .into_iter()
+                .map(|u| UserModel {
+                    name: u.name,
+                    ssh_key: u.ssh_key,
+                    groups: u.groups,
+                })
+                .collect()
+        }),
+        subscription: c.subscription.map(|s| SubscriptionModel {
+            organization: s.organization,
+            activation_key: s.activation_key,
+            insights: s.insights,
+            rhc: s.rhc,
+        }),
+        services: c.services.map(|s| ServicesModel {
+            enabled: s.enabled,
+            disabled: s.disabled,
+            masked: s.masked,
+        }),
+        filesystem: c.filesystem.map(|f| {
+            f.into_iter()
+                .map(|x| FilesystemModel {
+                    mountpoint: x.mountpoint,
+                    min_size: x.min_size.and_then(|m| m.as_u64()),
+                })
+                .collect()
+        }),
+    });
+    Model {
+        id: Some(id.to_string()),
+        distribution: req.distribution.as_ref().map(|d| d.as_str().to_string()),
+        architecture: image_request.architecture.map(|a| a.as_str().to_string()),
+        image_name: o.image_name,
+        resource_group_name: Some(rg.to_string()),
+        tenant_id: o.tenant_id,
+        subscription_id: Some(sub.to_string()),
+        hyper_v_generation: o.hyper_v_generation.map(|g| g.as_str().to_string()),
+        customizations,
+        compose_id: Some(compose_id.to_string()),
+        status: Some("success".into()),
+        location: location.map(str::to_string),
+        timeouts: None,
+    }
+    .to_value()
 }
 
 /// The list resource: the managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.
@@ -695,3 +715,57 @@ pub const IMAGE_BUILDS: super::common::ManagedImages = super::common::ManagedIma
         format!("compose {}", image.tag("compose-id").unwrap_or_default())
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&ImageBuild.schema()), None);
+    }
+
+    /// Every nested field set: encoding refuses an attribute the schema does
+    /// not have, so a misspelt nested field fails here.
+    #[test]
+    fn a_full_model_round_trips_through_the_schema() {
+        let full = Model {
+            id: Some("/i".into()),
+            distribution: Some("rhel-9.6".into()),
+            customizations: Some(CustomizationsModel {
+                packages: Some(vec!["podman".into()]),
+                users: Some(vec![UserModel {
+                    name: Some("ops".into()),
+                    ssh_key: Some("ssh-ed25519 AAAA".into()),
+                    groups: Some(vec!["wheel".into()]),
+                }]),
+                subscription: Some(SubscriptionModel {
+                    organization: Some(11009103),
+                    activation_key: Some("hosts".into()),
+                    insights: Some(true),
+                    rhc: Some(false),
+                }),
+                services: Some(ServicesModel {
+                    enabled: Some(vec!["podman.socket".into()]),
+                    disabled: Some(vec![]),
+                    masked: None,
+                }),
+                filesystem: Some(vec![FilesystemModel {
+                    mountpoint: Some("/var".into()),
+                    min_size: Some(10 << 30),
+                }]),
+            }),
+            ..Default::default()
+        };
+        let value = full.to_value();
+        assert_ne!(value, Value::Null);
+        assert_eq!(Model::of(&value), full);
+        let request = compose_request(&full);
+        let c = request.customizations.unwrap();
+        assert_eq!(c.subscription.unwrap().organization, Some(11009103));
+        assert_eq!(
+            c.filesystem.unwrap()[0].min_size,
+            Some(serde_json::json!(10u64 << 30))
+        );
+    }
+}

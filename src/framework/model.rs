@@ -36,6 +36,22 @@ pub fn encode<T: Serialize>(model: &T, ty: &Type) -> Result<Value, Diagnostic> {
     })
 }
 
+/// A plan, configuration or state read into a resource's model; what the
+/// model cannot read (unknown values, which apply never sees) reads as unset.
+pub fn read<T: DeserializeOwned + Default>(v: &Value) -> T {
+    decode(v).unwrap_or_default()
+}
+
+/// A resource's model written as a value of its schema. Each model is held to
+/// its schema by a unit test, so this does not fail; if it ever did, the
+/// reason is logged (with the attribute) rather than lost, and the value is null.
+pub fn write<T: Serialize>(model: &T, schema: &crate::framework::ResourceSchema) -> Value {
+    encode(model, &schema.value_type()).unwrap_or_else(|d| {
+        tracing::error!(target: "rhelazure.framework", summary = %d.summary, detail = %d.detail, path = ?d.path, "a model does not fit its schema");
+        Value::Null
+    })
+}
+
 /// How a model's fields differ from a schema's top-level attributes and
 /// blocks; None when they are the same set. Each typed resource checks its
 /// model with this in a unit test, so schema and model cannot drift apart.

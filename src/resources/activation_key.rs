@@ -56,7 +56,7 @@ struct Model {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     fn name(&self) -> String {
@@ -107,7 +107,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::encode(self, &ActivationKey.schema().value_type()).unwrap_or(Value::Null)
+        model::write(self, &ActivationKey.schema())
     }
 }
 

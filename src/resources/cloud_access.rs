@@ -62,7 +62,7 @@ struct Model {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     /// The region whose Marketplace shows the gold images.
@@ -71,7 +71,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::encode(self, &CloudAccess.schema().value_type()).unwrap_or(Value::Null)
+        model::write(self, &CloudAccess.schema())
     }
 }
 
@@ -322,7 +322,8 @@ impl Resource<ProviderData> for CloudAccess {
                 wait = (wait * 2).min(Duration::from_secs(60));
             }
         }
-        match self.refresh(data, state.clone()).await {
+        let read_dl = deadline(planned, "read", TIMEOUT);
+        match self.refresh(data, state.clone(), read_dl).await {
             Ok(Some(s)) => ApplyOutcome::ok(s),
             Ok(None) => ApplyOutcome::failed(
                 Value::Null,
@@ -344,7 +345,7 @@ impl Resource<ProviderData> for CloudAccess {
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let data = need(ctx.data(), None)?;
         Ok(self
-            .refresh(data, Model::of(state))
+            .refresh(data, Model::of(state), deadline(state, "read", TIMEOUT))
             .await?
             .map(|s| (s, private.clone())))
     }
@@ -388,7 +389,10 @@ impl Resource<ProviderData> for CloudAccess {
             byos_skus: was.byos_skus,
             ..will
         };
-        match self.refresh(data, next).await {
+        match self
+            .refresh(data, next, deadline(planned, "read", TIMEOUT))
+            .await
+        {
             Ok(Some(s)) => ApplyOutcome {
                 state: s,
                 private: private.clone(),
@@ -459,9 +463,9 @@ impl CloudAccess {
         &self,
         data: &ProviderData,
         mut state: Model,
+        dl: std::time::Instant,
     ) -> Result<Option<Value>, Diagnostics> {
         let rh = need(data.redhat(), None)?;
-        let dl = deadline(&state.to_value(), "read", TIMEOUT);
         let id = state.id.clone().unwrap_or_default();
         let Some(source) = rh
             .get_source(&id, dl)
@@ -539,7 +543,8 @@ impl ListResource<ProviderData> for CloudAccesses {
         let wanted = query.config.attr("azure_subscription_id").as_str();
         for id in ids {
             let partial = CloudAccess.import(ctx, &id).await?;
-            let state = match CloudAccess.refresh(data, Model::of(&partial)).await {
+            let dl = deadline(&partial, "read", TIMEOUT);
+            let state = match CloudAccess.refresh(data, Model::of(&partial), dl).await {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
                 Err(d) => return Err(d),

@@ -129,11 +129,11 @@ struct Model {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     fn to_value(&self) -> Value {
-        model::encode(self, &Image.schema().value_type()).unwrap_or(Value::Null)
+        model::write(self, &Image.schema())
     }
 }
 

@@ -220,11 +220,11 @@ struct FilesystemModel {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     fn to_value(&self) -> Value {
-        model::encode(self, &ImageBuild.schema().value_type()).unwrap_or(Value::Null)
+        model::write(self, &ImageBuild.schema())
     }
 }
 

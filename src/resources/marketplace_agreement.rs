@@ -60,7 +60,7 @@ struct Model {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     /// Publisher (lower case, as Azure keeps it), offer and plan.
@@ -87,8 +87,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        let ty = MarketplaceAgreement.schema().value_type();
-        model::encode(self, &ty).unwrap_or(Value::Null)
+        model::write(self, &MarketplaceAgreement.schema())
     }
 }
 

@@ -124,7 +124,7 @@ impl DataSource<ProviderData> for MarketplaceImage {
         if offer.is_null() && config.attr("rhel_version").is_null() {
             diags.push(Diagnostic::error("Nothing to look up", "Set rhel_version (and optionally architecture, variant, billing...), or offer and sku.").at(AttributePath::attrs(&["rhel_version"])));
         }
-        let configured: Model = model::decode(config).unwrap_or_default();
+        let configured: Model = model::read(config);
         if let Err(d) = selector(&configured) {
             diags.push(d);
         }
@@ -142,7 +142,7 @@ impl DataSource<ProviderData> for MarketplaceImage {
         let (arm, config) = in_configured_subscription(ctx, config)?;
         let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
-        let configured: Model = model::decode(config).unwrap_or_default();
+        let configured: Model = model::read(config);
         let location = configured.location.clone().unwrap_or_default();
         let publisher = configured
             .publisher
@@ -236,7 +236,7 @@ fn state(
     img: &ImageVersion,
     terms_accepted: Option<bool>,
 ) -> Value {
-    let configured: Model = model::decode(config).unwrap_or_default();
+    let configured: Model = model::read(config);
     let found = Model {
         publisher: Some(publisher.to_string()),
         offer: Some(img.offer.clone()),
@@ -260,7 +260,7 @@ fn state(
         terms_accepted,
         ..configured
     };
-    model::encode(&found, &MarketplaceImage.schema().value_type()).unwrap_or(Value::Null)
+    model::write(&found, &MarketplaceImage.schema())
 }
 
 /// A not-found diagnostic that says what *is* there.
@@ -334,7 +334,7 @@ impl DataSource<ProviderData> for MarketplaceImages {
         let (arm, config) = in_configured_subscription(ctx, config)?;
         let (arm, config) = (&arm, &config);
         let dl = Instant::now() + TIMEOUT;
-        let mut listed: ImagesModel = model::decode(config).unwrap_or_default();
+        let mut listed: ImagesModel = model::read(config);
         let location = listed.location.clone().unwrap_or_default();
         let major = listed.rhel_major.clone();
         let offers = match listed.offer.clone() {

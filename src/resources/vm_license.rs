@@ -377,7 +377,7 @@ struct Model {
 
 impl Model {
     fn of(v: &Value) -> Model {
-        model::decode(v).unwrap_or_default()
+        model::read(v)
     }
 
     /// The attributes a VM's model gives: its license and what it says about
@@ -399,7 +399,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::encode(self, &VmLicense.schema().value_type()).unwrap_or(Value::Null)
+        model::write(self, &VmLicense.schema())
     }
 }
 

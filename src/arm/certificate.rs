@@ -152,20 +152,30 @@ impl CertificateAssertion {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let header = serde_json::json!({
-            "alg": "RS256", "typ": "JWT", "x5t#S256": self.x5t_s256, "x5t": self.x5t, "x5c": [self.x5c],
-        });
+        let header = JwtHeader {
+            alg: "RS256",
+            typ: "JWT",
+            x5t_s256: &self.x5t_s256,
+            x5t: &self.x5t,
+            x5c: [&self.x5c],
+        };
         let mut jti = [0u8; 16];
         aws_lc_rs::rand::fill(&mut jti)
             .map_err(|_| ArmError::Auth("no randomness for jti".into()))?;
-        let claims = serde_json::json!({
-            "aud": self.token_url, "iss": self.client_id, "sub": self.client_id,
-            "jti": URL_SAFE_NO_PAD.encode(jti), "nbf": now, "iat": now, "exp": now + 600,
-        });
+        let claims = JwtClaims {
+            aud: &self.token_url,
+            iss: &self.client_id,
+            sub: &self.client_id,
+            jti: URL_SAFE_NO_PAD.encode(jti),
+            nbf: now,
+            iat: now,
+            exp: now + 600,
+        };
+        let json = |e: serde_json::Error| ArmError::Auth(format!("could not write the JWT: {e}"));
         let input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(serde_json::to_string(&header).map_err(json)?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_string(&claims).map_err(json)?)
         );
         let mut sig = vec![0u8; self.key.public_modulus_len()];
         self.key
@@ -187,6 +197,30 @@ impl ClientAssertion for CertificateAssertion {
             azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e.to_string())
         })
     }
+}
+
+/// The JOSE header of the client assertion (Microsoft identity platform's
+/// certificate credentials: RS256 with the certificate's thumbprints and chain).
+#[derive(serde::Serialize)]
+struct JwtHeader<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: &'a str,
+    x5t: &'a str,
+    x5c: [&'a str; 1],
+}
+
+/// The claims of the client assertion (RFC 7523), valid for ten minutes.
+#[derive(serde::Serialize)]
+struct JwtClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    sub: &'a str,
+    jti: String,
+    nbf: u64,
+    iat: u64,
+    exp: u64,
 }
 
 #[cfg(test)]

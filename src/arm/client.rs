@@ -85,6 +85,17 @@ fn guid() -> String {
     )
 }
 
+/// One page of any ARM list. Every list has its own `*ListResult` in the
+/// specs, all of this shape (`value`, `nextLink`); the pager is generic, so
+/// its items stay JSON until the caller reads them as its model.
+#[derive(serde::Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    value: Vec<Json>,
+    #[serde(rename = "nextLink", default)]
+    next_link: Option<String>,
+}
+
 impl ArmClient {
     /// A client for the settings' endpoint, subscription and credential chain.
     /// `transport` replaces the default HTTP client (the provider passes the
@@ -407,19 +418,16 @@ impl ArmClient {
         let answer = self
             .call(Method::Get, path, api_version, None, deadline)
             .await?;
-        let mut body = answer.json().ok_or_else(|| ArmError::Decode {
+        let body = answer.json().ok_or_else(|| ArmError::Decode {
             path: path.into(),
             message: "not JSON".into(),
         })?;
-        let items = match body["value"].take() {
-            Json::Array(items) => items,
-            _ => Vec::new(),
-        };
-        let next = body["nextLink"]
-            .as_str()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string);
-        Ok((items, next))
+        let page: ListPage = serde_json::from_value(body).map_err(|e| ArmError::Decode {
+            path: path.into(),
+            message: format!("not a list page: {e}"),
+        })?;
+        let next = page.next_link.filter(|l| !l.is_empty());
+        Ok((page.value, next))
     }
 
     /// Starts a PUT / PATCH / DELETE / POST that may be long-running.

@@ -111,8 +111,13 @@ async fn github_actions_token(url: &str, bearer: &str) -> azure_core::Result<Str
     let mut req = Request::new(url, M::Get);
     req.insert_header("authorization", format!("Bearer {bearer}"));
     let (_, body) = send(&req).await?;
-    let body: serde_json::Value = serde_json::from_slice(&body)?;
-    body["value"].as_str().map(str::to_string).ok_or_else(|| {
+    /// GitHub's answer: `{"count": .., "value": JWT}`.
+    #[derive(serde::Deserialize)]
+    struct OidcAnswer {
+        value: Option<String>,
+    }
+    let answer: OidcAnswer = serde_json::from_slice(&body)?;
+    answer.value.ok_or_else(|| {
         azure_core::Error::with_message(
             azure_core::error::ErrorKind::Credential,
             "GitHub Actions returned no OIDC token (does the job have `id-token: write`?)",

@@ -52,26 +52,68 @@ pub fn write<T: Serialize>(model: &T, schema: &crate::framework::ResourceSchema)
     })
 }
 
+/// The name of a typed model's field, which is its attribute's name (each
+/// model is held to its schema by `mismatch`): `attr_name!(Model.size)` is
+/// `"size"`, and a misspelt field does not compile. Plan-time code, which
+/// works on unknown-aware values rather than models, names attributes so.
+#[macro_export]
+macro_rules! attr_name {
+    ($model:ident . $field:ident) => {{
+        let _ = |m: &$model| {
+            let _ = &m.$field;
+        };
+        stringify!($field)
+    }};
+}
+
+/// A diagnostic's attribute path through typed models' fields:
+/// `attr_path!(Model.registration, Registration.activation_key)`.
+#[macro_export]
+macro_rules! attr_path {
+    ($($model:ident . $field:ident),+ $(,)?) => {
+        $crate::framework::AttributePath::attrs(&[$($crate::attr_name!($model . $field)),+])
+    };
+}
+
 /// How a model's fields differ from a schema's top-level attributes and
 /// blocks; None when they are the same set. Each typed resource checks its
 /// model with this in a unit test, so schema and model cannot drift apart.
 pub fn mismatch<T: Serialize + Default>(
     schema: &crate::framework::ResourceSchema,
 ) -> Option<String> {
+    mismatch_at::<T>(schema, &[])
+}
+
+/// As `mismatch`, for the model of a nested attribute or block, found by its
+/// names from the top (`&["registration"]`, `&["customizations", "users"]`).
+pub fn mismatch_at<T: Serialize + Default>(
+    schema: &crate::framework::ResourceSchema,
+    path: &[&str],
+) -> Option<String> {
+    use crate::framework::{Attr, BlockDef};
+    let (mut attrs, mut blocks): (&[Attr], &[BlockDef]) = (&schema.attrs, &schema.blocks);
+    for step in path {
+        if let Some(a) = attrs.iter().find(|a| a.name() == *step) {
+            (attrs, blocks) = (&a.nested, &[]);
+        } else if let Some(b) = blocks.iter().find(|b| b.type_name == *step) {
+            (attrs, blocks) = (&b.attrs, &b.blocks);
+        } else {
+            return Some(format!("the schema has nothing at {path:?}"));
+        }
+    }
     let fields: std::collections::BTreeSet<String> = match serde_json::to_value(T::default()) {
         Ok(serde_json::Value::Object(m)) => m.into_iter().map(|(k, _)| k).collect(),
         _ => return Some("the model does not serialize as an object".into()),
     };
-    let declared: std::collections::BTreeSet<String> = schema
-        .attrs
+    let declared: std::collections::BTreeSet<String> = attrs
         .iter()
         .map(|a| a.name().to_string())
-        .chain(schema.blocks.iter().map(|b| b.type_name.clone()))
+        .chain(blocks.iter().map(|b| b.type_name.clone()))
         .collect();
     let only_model: Vec<_> = fields.difference(&declared).collect();
     let only_schema: Vec<_> = declared.difference(&fields).collect();
     (!only_model.is_empty() || !only_schema.is_empty()).then(|| {
-        format!("fields only in the model: {only_model:?}; attributes only in the schema: {only_schema:?}")
+        format!("at {path:?}: fields only in the model: {only_model:?}; attributes only in the schema: {only_schema:?}")
     })
 }
 

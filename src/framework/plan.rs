@@ -72,6 +72,26 @@ pub fn plan(schema: &ResourceSchema, prior: &Value, proposed: &Value, config: &V
     }
 }
 
+/// After an apply: each of `planned`'s top-level values where it is known,
+/// else what `done` holds (what the apply found out so far), else null.
+pub fn known_or(planned: &Value, done: &Value) -> Value {
+    match (planned.as_object(), done.as_object()) {
+        (Some(p), Some(done)) => Value::Object(
+            p.iter()
+                .map(|(k, v)| {
+                    let v = if v.is_unknown() {
+                        done.get(k).cloned().unwrap_or(Value::Null)
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        _ => done.clone(),
+    }
+}
+
 /// The object without its `timeouts` block (null stays null).
 fn without_timeouts(v: &Value) -> Value {
     let mut v = v.clone();

@@ -107,25 +107,43 @@ impl std::fmt::Debug for RedHatClient {
     }
 }
 
+/// An error body in any of the three APIs' shapes: RHSM's
+/// `{error: {message}}`, Sources' `{errors: [{status, detail}]}` and Image
+/// Builder's `{errors: [{title, detail}]}`. Read leniently: an error body
+/// that fits none still yields its text.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ErrorBody {
+    error: Option<RhsmError>,
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct RhsmError {
+    message: Option<String>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ErrorItem {
+    title: Option<String>,
+    detail: Option<String>,
+}
+
 /// The message of an error body in any of the three APIs' shapes.
 fn error_message(body: &Json, text: &str) -> String {
-    if let Some(m) = body["error"]["message"].as_str() {
-        return m.to_string(); // RHSM
+    let body: ErrorBody = serde_json::from_value(body.clone()).unwrap_or_default();
+    if let Some(m) = body.error.and_then(|e| e.message) {
+        return m; // RHSM
     }
-    if let Some(errs) = body["errors"].as_array() {
-        // Sources ({status, detail}) and Image Builder ({title, detail}).
-        let parts: Vec<String> = errs
-            .iter()
-            .filter_map(|e| {
-                e["detail"]
-                    .as_str()
-                    .or(e["title"].as_str())
-                    .map(str::to_string)
-            })
-            .collect();
-        if !parts.is_empty() {
-            return parts.join("; ");
-        }
+    let parts: Vec<String> = body
+        .errors
+        .into_iter()
+        .filter_map(|e| e.detail.or(e.title))
+        .collect();
+    if !parts.is_empty() {
+        return parts.join("; ");
     }
     text.chars().take(300).collect()
 }

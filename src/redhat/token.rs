@@ -49,6 +49,14 @@ impl std::fmt::Debug for TokenSource {
     }
 }
 
+/// An OAuth 2.0 error answer (RFC 6749 section 5.2), as Red Hat SSO sends it.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct TokenError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
@@ -196,7 +204,7 @@ impl TokenSource {
             };
         }
         if status != 200 {
-            let j: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let refused: TokenError = serde_json::from_str(&text).unwrap_or_default();
             let which = match &self.grant {
                 Grant::Offline { client_id, .. } => format!(
                     "the offline token (RH_OFFLINE_TOKEN) refreshed as client {client_id} \
@@ -208,8 +216,8 @@ impl TokenSource {
             };
             return Attempt::Done(Err(RedHatError::Auth(format!(
                 "Red Hat SSO refused {which}: {} {}",
-                j["error"].as_str().unwrap_or("error"),
-                j["error_description"].as_str().unwrap_or("")
+                refused.error.as_deref().unwrap_or("error"),
+                refused.error_description.as_deref().unwrap_or("")
             ))));
         }
         let t: TokenAnswer = match serde_json::from_str(&text) {

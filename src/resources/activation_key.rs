@@ -11,6 +11,7 @@
 //!
 //! Its list resource finds the organization's keys, for `terraform query`.
 
+use crate::attr_path;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -255,7 +256,7 @@ impl Resource<ProviderData> for ActivationKey {
                                 "Activation key already exists",
                                 format!("An activation key named {name:?} already exists in the organization with other settings. Import it (terraform import with the name) or choose another name."),
                             )
-                            .at(crate::framework::AttributePath::attrs(&["name"]))
+                            .at(attr_path!(Model.name))
                             .into(),
                         )
                     }
@@ -440,6 +441,13 @@ impl Resource<ProviderData> for ActivationKey {
 /// The list resource: the organization's activation keys.
 pub struct ActivationKeys;
 
+/// The configuration of the `list` block.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct ListConfig {
+    name_prefix: Option<String>,
+}
+
 #[async_trait]
 impl ListResource<ProviderData> for ActivationKeys {
     fn type_name(&self) -> &'static str {
@@ -462,7 +470,8 @@ impl ListResource<ProviderData> for ActivationKeys {
         out: &mut ListResults<'_>,
     ) -> Result<(), Diagnostics> {
         let rh = need(ctx.data().and_then(|d| d.redhat()), None)?;
-        let prefix = query.config.attr("name_prefix").as_str().unwrap_or("");
+        let filter: ListConfig = model::read(query.config);
+        let prefix = filter.name_prefix.as_deref().unwrap_or("");
         let keys = match rh
             .list_activation_keys(std::time::Instant::now() + DEFAULT_TIMEOUT)
             .await
@@ -505,6 +514,10 @@ mod tests {
 
     #[test]
     fn the_model_has_the_schemas_attributes() {
+        assert_eq!(
+            model::mismatch::<ListConfig>(&crate::framework::ListResource::schema(&ActivationKeys)),
+            None
+        );
         assert_eq!(model::mismatch::<Model>(&ActivationKey.schema()), None);
     }
 

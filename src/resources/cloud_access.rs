@@ -12,13 +12,14 @@
 //!
 //! Its list resource finds the organization's Cloud Access enrolments.
 
+use crate::{attr_name, attr_path};
 use std::time::Duration;
 
 use super::common::{arm_diag, deadline, need, redhat_diag};
 use crate::framework::model;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
-    ListResource, ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::redhat::models::sources::SourceAvailabilityStatus;
@@ -116,7 +117,7 @@ fn conflicting_source(
              set azure_subscription_id to match and import it (terraform import with id {id})."
         ),
     )
-    .at(AttributePath::attrs(&["name"]))
+    .at(attr_path!(Model.name))
 }
 
 #[async_trait]
@@ -154,9 +155,14 @@ impl Resource<ProviderData> for CloudAccess {
         if let Err(d) = data.redhat() {
             plan.diagnostics.push(d);
         }
-        if plan.config.attr("azure_subscription_id").is_null() && plan.is_create() {
+        if plan
+            .config
+            .attr(attr_name!(Model.azure_subscription_id))
+            .is_null()
+            && plan.is_create()
+        {
             match &data.settings.azure.subscription_id {
-                Some(s) => plan.set("azure_subscription_id", s.clone()),
+                Some(s) => plan.set(attr_name!(Model.azure_subscription_id), s.clone()),
                 None if !data.settings.partially_unknown => plan.diagnostics.push(Diagnostic::error(
                     "No subscription to enrol",
                     "Set azure_subscription_id, or the provider's subscription_id (ARM_SUBSCRIPTION_ID).",
@@ -164,19 +170,22 @@ impl Resource<ProviderData> for CloudAccess {
                 None => {}
             }
         }
-        if !plan.is_create() && plan.prior.attr("location") != plan.planned.attr("location") {
+        if !plan.is_create()
+            && plan.prior.attr(attr_name!(Model.location))
+                != plan.planned.attr(attr_name!(Model.location))
+        {
             // Another region's Marketplace is checked: what it shows is read anew.
-            plan.set("gold_images_available", Value::unknown());
-            plan.set("byos_skus", Value::unknown());
+            plan.set(attr_name!(Model.gold_images_available), Value::unknown());
+            plan.set(attr_name!(Model.byos_skus), Value::unknown());
         }
-        if plan.config.attr("name").is_null() && plan.is_create() {
+        if plan.config.attr(attr_name!(Model.name)).is_null() && plan.is_create() {
             if let Some(s) = plan
                 .planned
-                .attr("azure_subscription_id")
+                .attr(attr_name!(Model.azure_subscription_id))
                 .as_str()
                 .map(default_name)
             {
-                plan.set("name", s);
+                plan.set(attr_name!(Model.name), s);
             }
         }
     }
@@ -510,6 +519,13 @@ impl CloudAccess {
 /// `azure` sources), each read as an import would read it.
 pub struct CloudAccesses;
 
+/// The configuration of the `list` block.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct ListConfig {
+    azure_subscription_id: Option<String>,
+}
+
 #[async_trait]
 impl ListResource<ProviderData> for CloudAccesses {
     fn type_name(&self) -> &'static str {
@@ -540,7 +556,8 @@ impl ListResource<ProviderData> for CloudAccesses {
             Ok(ids) => ids,
             Err(e) => return Err(redhat_diag("list the Cloud Access sources", &e).into()),
         };
-        let wanted = query.config.attr("azure_subscription_id").as_str();
+        let filter: ListConfig = model::read(query.config);
+        let wanted = filter.azure_subscription_id.as_deref();
         for id in ids {
             let partial = CloudAccess.import(ctx, &id).await?;
             let dl = deadline(&partial, "read", TIMEOUT);
@@ -579,6 +596,10 @@ mod tests {
 
     #[test]
     fn the_model_has_the_schemas_attributes() {
+        assert_eq!(
+            model::mismatch::<ListConfig>(&crate::framework::ListResource::schema(&CloudAccesses)),
+            None
+        );
         assert_eq!(model::mismatch::<Model>(&CloudAccess.schema()), None);
     }
 

@@ -68,7 +68,8 @@ impl ListResource<ProviderData> for ManagedImages {
         out: &mut ListResults<'_>,
     ) -> Result<(), Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-        let group = query.config.attr("resource_group_name").as_str();
+        let filter: ResourceGroupFilter = crate::framework::model::read(query.config);
+        let group = filter.resource_group_name.as_deref();
         let dl = Instant::now() + Duration::from_secs(1800);
         let images = all_of_type(arm, "Microsoft.Compute/images", group, dl)
             .await
@@ -140,22 +141,6 @@ pub fn redhat_diag(action: &str, e: &RedHatError) -> Diagnostic {
     Diagnostic::error(format!("Could not {action}"), e.to_string())
 }
 
-/// Sets a top-level attribute of an object value (state or plan).
-pub fn set(v: &mut Value, attr: &str, x: impl Into<Value>) {
-    if let Some(m) = v.as_object_mut() {
-        m.insert(attr.into(), x.into());
-    }
-}
-
-/// Sets a string attribute, or null for None.
-pub fn set_str(v: &mut Value, attr: &str, x: Option<&str>) {
-    set(
-        v,
-        attr,
-        x.map(|s| Value::from(s.to_string())).unwrap_or(Value::Null),
-    );
-}
-
 /// Lower-case hex SHA-256 of some bytes.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
@@ -163,11 +148,6 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A known string attribute, or None when null or unknown.
-pub fn opt_str(v: &Value, attr: &str) -> Option<String> {
-    v.attr(attr).as_str().map(str::to_string)
 }
 
 /// A diagnostic at `attr` when a required client is missing.
@@ -178,16 +158,23 @@ pub fn need<T>(r: Result<T, Diagnostic>, attr: Option<&str>) -> Result<T, Diagno
     })
 }
 
-/// The ARM client for the subscription `v` names in `subscription_id` (the
-/// provider's when it names none, as in states from before the attribute),
-/// and that subscription.
+/// The ARM client for `subscription_id` (the provider's subscription when
+/// none is named, as in states from before the attribute), and that
+/// subscription.
 pub fn arm_in_subscription(
     data: Result<&crate::provider::ProviderData, Diagnostic>,
-    v: &Value,
+    subscription_id: Option<&str>,
 ) -> Result<(crate::arm::ArmClient, String), Diagnostic> {
     let arm = data?.arm()?;
-    let sub = opt_str(v, "subscription_id").unwrap_or_else(|| arm.subscription_id().to_string());
+    let sub = subscription_id.map_or_else(|| arm.subscription_id().to_string(), str::to_string);
     Ok((arm.in_subscription(&sub), sub))
+}
+
+/// The configuration of a `list` block that filters by resource group.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ResourceGroupFilter {
+    pub resource_group_name: Option<String>,
 }
 
 /// Resource identity of ARM resources (`subscription_id`,

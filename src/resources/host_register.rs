@@ -14,14 +14,23 @@ use super::common::need;
 use super::host_target::{check_target, running_rhel_vm};
 use super::run_command::run_command_reporting;
 use crate::framework::{
-    Action, ActionProgress, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ResourceSchema,
-    Value,
+    model, Action, ActionProgress, Attr, Ctx, Diagnostic, Diagnostics, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::{attr_name, attr_path};
 
 pub struct HostRegister;
 
 const TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The action's configuration. No `Debug`: it carries the activation key.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Model {
+    virtual_machine_id: Option<String>,
+    organization: Option<String>,
+    activation_key_wo: Option<String>,
+}
 
 /// The organization a `subscription-manager identity` output names.
 fn registered_org(identity: &str) -> Option<&str> {
@@ -50,8 +59,9 @@ impl Action<ProviderData> for HostRegister {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // Configuration values may be unknown here: read by name, not decoded.
         if config
-            .attr("organization")
+            .attr(attr_name!(Model.organization))
             .as_str()
             .is_some_and(|o| o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric()))
         {
@@ -60,7 +70,7 @@ impl Action<ProviderData> for HostRegister {
                     "Invalid organization",
                     "A Red Hat organization id is letters and digits (for example `11009103`).",
                 )
-                .at(AttributePath::attrs(&["organization"])),
+                .at(attr_path!(Model.organization)),
             );
         }
     }
@@ -80,11 +90,12 @@ impl Action<ProviderData> for HostRegister {
             Err(d) => return d,
         };
         let deadline = Instant::now() + TIMEOUT;
-        let vm = match running_rhel_vm(arm, config, deadline).await {
+        let config: Model = model::read(config);
+        let vm = match running_rhel_vm(arm, config.virtual_machine_id.as_deref(), deadline).await {
             Ok(vm) => vm,
             Err(d) => return d.into(),
         };
-        let org = config.attr("organization").as_str().unwrap_or_default();
+        let org = config.organization.as_deref().unwrap_or_default();
         let report = |line: String| progress.report(line);
         // Registered already? `identity` fails on a system that is not.
         let identity = run_command_reporting(
@@ -115,15 +126,12 @@ impl Action<ProviderData> for HostRegister {
                     "Registered with another organization",
                     format!("{} is registered with organization {other}, not {org}. Unregister it first (`subscription-manager unregister`), then run this action again.", vm.id),
                 )
-                .at(AttributePath::attrs(&["organization"]))
+                .at(attr_path!(Model.organization))
                 .into();
             }
             None => {}
         }
-        let key = config
-            .attr("activation_key_wo")
-            .as_str()
-            .unwrap_or_default();
+        let key = config.activation_key_wo.as_deref().unwrap_or_default();
         let script = format!(
             "set -eu\nsubscription-manager register --org={org} --activationkey=\"$RH_ACTIVATION_KEY\"\n"
         );
@@ -150,6 +158,13 @@ impl Action<ProviderData> for HostRegister {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&HostRegister.schema()), None);
+    }
+
     #[test]
     fn the_organization_of_an_identity() {
         let out = "system identity: 0b0b\nname: host\norg name: 11009103\norg ID: 11009103\n";

@@ -6,13 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::{json, Value as Json};
+use serde::{Deserialize, Serialize};
 
 /// Where Podman's quadlet generator reads `.container` units from.
 pub const QUADLET_DIR: &str = "/etc/containers/systemd";
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Container {
     pub name: String,
     pub image: String,
@@ -127,54 +126,90 @@ const TIMERS: [&str; 2] = [
     "bootc-fetch-apply-updates.timer",
 ];
 
+/// The part of cloud-init's cloud-config schema this provider writes. Field
+/// order is the output order, kept alphabetical as it always was: the text
+/// is hashed into `first_boot_sha256` and the creation marker.
+#[derive(Serialize)]
+struct CloudConfig<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rh_subscription: Option<RhSubscription<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    runcmd: Vec<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    write_files: Vec<WriteFile>,
+}
+
+/// cloud-init's `rh_subscription` module.
+#[derive(Serialize)]
+struct RhSubscription<'a> {
+    #[serde(rename = "activation-key")]
+    activation_key: &'a str,
+    org: &'a serde_json::Number,
+}
+
+/// One entry of cloud-init's `write_files` module.
+#[derive(Serialize)]
+struct WriteFile {
+    content: String,
+    owner: &'static str,
+    path: String,
+    permissions: &'static str,
+}
+
 /// The first-boot cloud-config. Emitted as JSON after the `#cloud-config`
 /// header: JSON is YAML, and serde_json escapes every string correctly, which
 /// no YAML emitter crate we would trust does with less weight.
 pub fn cloud_config(spec: &HostSpec) -> String {
-    let mut cfg = serde_json::Map::new();
-    if let Some(r) = &spec.registration {
-        if let (Some(org), Some(key)) = (&r.organization, &r.activation_key) {
-            // No auto-attach: Simple Content Access hosts need none, and RHEL 10
-            // removed `subscription-manager attach`.
-            cfg.insert(
-                "rh_subscription".into(),
-                json!({ "activation-key": key, "org": org }),
-            );
-        }
-    }
-    let files: Vec<Json> = spec
+    let words = |w: &[&str]| w.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // No auto-attach: Simple Content Access hosts need none, and RHEL 10
+    // removed `subscription-manager attach`.
+    let rh_subscription = spec.registration.as_ref().and_then(|r| {
+        Some(RhSubscription {
+            activation_key: r.activation_key.as_deref()?,
+            org: r.organization.as_ref()?,
+        })
+    });
+    let write_files = spec
         .containers()
         .iter()
-        .map(|c| json!({ "path": unit_path(c), "content": quadlet(c), "permissions": "0644", "owner": "root:root" }))
+        .map(|c| WriteFile {
+            content: quadlet(c),
+            owner: "root:root",
+            path: unit_path(c),
+            permissions: "0644",
+        })
         .collect();
-    if !files.is_empty() {
-        cfg.insert("write_files".into(), Json::Array(files));
-    }
-    let mut run: Vec<Json> = Vec::new();
+    let mut runcmd = Vec::new();
     if spec.registration.as_ref().and_then(|r| r.insights) == Some(true) {
-        run.push(json!(["insights-client", "--register"]));
+        runcmd.push(words(&["insights-client", "--register"]));
     }
     if !spec.containers().is_empty() {
-        run.push(json!(["systemctl", "daemon-reload"]));
+        runcmd.push(words(&["systemctl", "daemon-reload"]));
         for c in spec.containers() {
-            run.push(json!(["systemctl", "start", format!("{}.service", c.name)]));
+            runcmd.push(words(&[
+                "systemctl",
+                "start",
+                &format!("{}.service", c.name),
+            ]));
         }
     }
     if spec.auto_update.unwrap_or(true) {
         for t in TIMERS {
-            run.push(json!(["systemctl", "enable", "--now", t]));
+            runcmd.push(words(&["systemctl", "enable", "--now", t]));
         }
     }
     if let Some(img) = &spec.bootc_image {
         // Last: switching applies the new image with a reboot.
-        run.push(json!(["bootc", "switch", "--apply", img]));
+        runcmd.push(words(&["bootc", "switch", "--apply", img]));
     }
-    if !run.is_empty() {
-        cfg.insert("runcmd".into(), Json::Array(run));
-    }
+    let cfg = CloudConfig {
+        rh_subscription,
+        runcmd,
+        write_files,
+    };
     format!(
         "#cloud-config\n{}\n",
-        serde_json::to_string_pretty(&Json::Object(cfg)).unwrap_or_default()
+        serde_json::to_string_pretty(&cfg).unwrap_or_default()
     )
 }
 
@@ -278,6 +313,39 @@ pub fn status_script(spec: &HostSpec) -> String {
     s
 }
 
+/// What `bootc status --format json` reports (bootc's `Host` resource, the
+/// `org.containers.bootc/v1` schema), as far as this provider reads it.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct BootcHost {
+    status: BootcStatus,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct BootcStatus {
+    booted: Option<BootEntry>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct BootEntry {
+    image: Option<BootEntryImage>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct BootEntryImage {
+    image: ImageReference,
+    image_digest: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ImageReference {
+    image: Option<String>,
+}
+
 /// Reads the output of [`status_script`].
 pub fn parse_status(stdout: &str) -> HostReport {
     let mut r = HostReport::default();
@@ -290,10 +358,10 @@ pub fn parse_status(stdout: &str) -> HostReport {
         let text = text.trim();
         if text.is_empty() {
             r.bootc_known = true; // no bootc: a package-mode host
-        } else if let Ok(j) = serde_json::from_str::<Json>(text) {
-            let booted = &j["status"]["booted"]["image"];
-            r.booted_image = booted["image"]["image"].as_str().map(str::to_string);
-            r.booted_digest = booted["imageDigest"].as_str().map(str::to_string);
+        } else if let Ok(status) = serde_json::from_str::<BootcHost>(text) {
+            let booted = status.status.booted.and_then(|b| b.image);
+            r.booted_image = booted.as_ref().and_then(|b| b.image.image.clone());
+            r.booted_digest = booted.and_then(|b| b.image_digest);
             r.bootc_known = true;
         }
     }
@@ -319,6 +387,7 @@ pub const UNREGISTER_SCRIPT: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value as Json;
 
     fn web() -> Container {
         Container {
@@ -354,6 +423,22 @@ mod tests {
         );
         assert!(u.contains("Exec=run-httpd -D FOREGROUND\n"));
         assert!(u.contains("PublishPort=8080:8080\n"));
+    }
+
+    /// `first_boot_sha256` and the creation marker hash this text: a host
+    /// made by an earlier release must hash the same.
+    #[test]
+    fn the_cloud_config_text_is_stable() {
+        let hash = crate::resources::common::sha256_hex(cloud_config(&spec()).as_bytes());
+        assert_eq!(
+            hash,
+            "4afb6c65f62308bfe28d7c2e2cabece072065aa607fc55fc72da2d7129ec9da3"
+        );
+        let bare = cloud_config(&HostSpec::default());
+        assert_eq!(
+            bare,
+            "#cloud-config\n{\n  \"runcmd\": [\n    [\n      \"systemctl\",\n      \"enable\",\n      \"--now\",\n      \"podman-auto-update.timer\"\n    ],\n    [\n      \"systemctl\",\n      \"enable\",\n      \"--now\",\n      \"bootc-fetch-apply-updates.timer\"\n    ]\n  ]\n}\n"
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@ use super::atomic_host::size_is_arm64;
 use super::common::{arm_diag, need};
 use super::rhel_vm::{RhelVm, VirtualMachine};
 use crate::arm::ArmClient;
-use crate::framework::{AttributePath, Ctx, Diagnostic, Diagnostics, Value};
+use crate::framework::{Ctx, Diagnostic, Diagnostics, Value};
 use crate::provider::ProviderData;
+use crate::{attr_name, attr_path};
 
 const COMPUTE_API: &str = "2024-03-01";
 
@@ -22,22 +23,25 @@ pub struct TargetVm {
     pub arm64: bool,
 }
 
-fn at_vm(d: Diagnostic) -> Diagnostic {
-    d.at(AttributePath::attrs(&["virtual_machine_id"]))
+/// The part every host action's configuration shares: the VM it runs on.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Target {
+    pub virtual_machine_id: Option<String>,
 }
 
-/// The VM `config.virtual_machine_id` names, or a diagnostic at that
-/// attribute saying why an action cannot run on it.
+fn at_vm(d: Diagnostic) -> Diagnostic {
+    d.at(attr_path!(Target.virtual_machine_id))
+}
+
+/// The VM an action's `virtual_machine_id` names, or a diagnostic at that
+/// attribute saying why the action cannot run on it.
 pub async fn running_rhel_vm(
     arm: &ArmClient,
-    config: &Value,
+    virtual_machine_id: Option<&str>,
     deadline: Instant,
 ) -> Result<TargetVm, Diagnostic> {
-    let id = config
-        .attr("virtual_machine_id")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let id = virtual_machine_id.unwrap_or_default().to_string();
     let vm = arm
         .get(&format!("{id}?$expand=instanceView"), COMPUTE_API, deadline)
         .await
@@ -74,14 +78,17 @@ pub async fn running_rhel_vm(
 /// The plan-time check of a host action: the VM can take it. Left to the
 /// invocation when the VM is not known yet or the provider not configured.
 pub async fn check_target(ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
-    if config.attr("virtual_machine_id").is_unknown() || !ctx.is_configured() {
+    // At plan time the id may be unknown: read by name, not decoded.
+    let vm_id = config.attr(attr_name!(Target.virtual_machine_id));
+    if vm_id.is_unknown() || !ctx.is_configured() {
         return Diagnostics::new();
     }
     let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
         Ok(a) => a,
         Err(d) => return d,
     };
-    match running_rhel_vm(arm, config, Instant::now() + Duration::from_secs(120)).await {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    match running_rhel_vm(arm, vm_id.as_str(), deadline).await {
         Ok(_) => Diagnostics::new(),
         Err(d) => d.into(),
     }

@@ -17,10 +17,10 @@ use super::host_target::{check_target, running_rhel_vm};
 use super::run_command::run_command_reporting;
 use crate::framework::validators::{duration, one_of, parse_duration};
 use crate::framework::{
-    Action, ActionProgress, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, ResourceSchema,
-    Value,
+    model, Action, ActionProgress, Attr, Ctx, Diagnostic, Diagnostics, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
+use crate::{attr_name, attr_path};
 
 pub struct HostUpdate;
 
@@ -52,12 +52,24 @@ fn script(mode: &str, image: Option<&str>, reboot: &str) -> String {
     format!("set -eu\n{body}")
 }
 
-fn timeout(config: &Value) -> Duration {
-    config
-        .attr("timeout")
-        .as_str()
-        .and_then(|t| parse_duration(t).ok())
-        .unwrap_or(DEFAULT_TIMEOUT)
+/// The action's configuration.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Model {
+    virtual_machine_id: Option<String>,
+    mode: Option<String>,
+    image: Option<String>,
+    reboot: Option<String>,
+    timeout: Option<String>,
+}
+
+impl Model {
+    fn timeout(&self) -> Duration {
+        self.timeout
+            .as_deref()
+            .and_then(|t| parse_duration(t).ok())
+            .unwrap_or(DEFAULT_TIMEOUT)
+    }
 }
 
 #[async_trait]
@@ -82,21 +94,22 @@ impl Action<ProviderData> for HostUpdate {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let mode = config.attr("mode").as_str();
-        let image = config.attr("image");
+        // Configuration values may be unknown here: read by name, not decoded.
+        let mode = config.attr(attr_name!(Model.mode)).as_str();
+        let image = config.attr(attr_name!(Model.image));
         if mode == Some("bootc_switch") && image.is_null() {
             diags.push(
                 Diagnostic::error(
                     "Missing image",
                     "`bootc_switch` needs the `image` to switch to.",
                 )
-                .at(AttributePath::attrs(&["image"])),
+                .at(attr_path!(Model.image)),
             );
         }
         if mode.is_some_and(|m| m != "bootc_switch") && !image.is_null() && !image.is_unknown() {
             diags.push(
                 Diagnostic::error("Unexpected image", "`image` is for `bootc_switch` only.")
-                    .at(AttributePath::attrs(&["image"])),
+                    .at(attr_path!(Model.image)),
             );
         }
     }
@@ -115,14 +128,15 @@ impl Action<ProviderData> for HostUpdate {
             Ok(a) => a,
             Err(d) => return d,
         };
-        let deadline = Instant::now() + timeout(config);
-        let vm = match running_rhel_vm(arm, config, deadline).await {
+        let config: Model = model::read(config);
+        let deadline = Instant::now() + config.timeout();
+        let vm = match running_rhel_vm(arm, config.virtual_machine_id.as_deref(), deadline).await {
             Ok(vm) => vm,
             Err(d) => return d.into(),
         };
-        let mode = config.attr("mode").as_str().unwrap_or("dnf_upgrade");
-        let reboot = config.attr("reboot").as_str().unwrap_or("if_needed");
-        let script = script(mode, config.attr("image").as_str(), reboot);
+        let mode = config.mode.as_deref().unwrap_or("dnf_upgrade");
+        let reboot = config.reboot.as_deref().unwrap_or("if_needed");
+        let script = script(mode, config.image.as_deref(), reboot);
         progress.report(format!(
             "{mode} on {} (RHEL{}, {})",
             vm.id,
@@ -166,7 +180,12 @@ impl Action<ProviderData> for HostUpdate {
 
 #[cfg(test)]
 mod tests {
-    use super::script;
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&HostUpdate.schema()), None);
+    }
 
     #[test]
     fn scripts_follow_the_reboot_policy() {

@@ -6,6 +6,7 @@
 //! that uploaded but could not register the image is simply run again: the
 //! upload resumes (nothing is sent twice) and the image is created.
 
+use crate::{attr_name, attr_path};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -25,8 +26,8 @@ use crate::arm::ArmClient;
 use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, PlanContext,
-    Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, PlanContext, Private, Resource,
+    ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 use crate::vhd::upload::{Target, Uploader};
@@ -211,7 +212,7 @@ async fn blob_access(
                 "No such storage account",
                 format!("{account_id} does not exist."),
             )
-            .at(AttributePath::attrs(&["storage_account_id"]))
+            .at(attr_path!(Model.storage_account_id))
         })?;
     let endpoint = acct
         .properties
@@ -292,18 +293,18 @@ impl Resource<ProviderData> for Image {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let path = config.attr("source_path");
-        let blob = config.attr("source_blob_uri");
+        let path = config.attr(attr_name!(Model.source_path));
+        let blob = config.attr(attr_name!(Model.source_blob_uri));
         if path.is_null() == blob.is_null() && !path.is_unknown() && !blob.is_unknown() {
-            diags.push(Diagnostic::error("One image source", "Set exactly one of source_path (a file to upload) and source_blob_uri (an existing blob).").at(AttributePath::attrs(&["source_path"])));
+            diags.push(Diagnostic::error("One image source", "Set exactly one of source_path (a file to upload) and source_blob_uri (an existing blob).").at(attr_path!(Model.source_path)));
         }
-        if !path.is_null() && config.attr("storage_account_id").is_null() {
+        if !path.is_null() && config.attr(attr_name!(Model.storage_account_id)).is_null() {
             diags.push(
                 Diagnostic::error(
                     "Where to upload",
                     "source_path needs storage_account_id (the account the file is uploaded to).",
                 )
-                .at(AttributePath::attrs(&["storage_account_id"])),
+                .at(attr_path!(Model.storage_account_id)),
             );
         }
         if let Some(p) = path.as_str() {
@@ -314,7 +315,7 @@ impl Resource<ProviderData> for Image {
             if let (Err(e), false) = (result, missing) {
                 diags.push(
                     Diagnostic::error("Unusable disk image", e.to_string())
-                        .at(AttributePath::attrs(&["source_path"])),
+                        .at(attr_path!(Model.source_path)),
                 );
             }
         }
@@ -322,7 +323,12 @@ impl Resource<ProviderData> for Image {
 
     async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
         // Hash the file at plan time so a changed file plans a replacement.
-        if let Some(p) = plan.config.attr("source_path").as_str().map(str::to_string) {
+        if let Some(p) = plan
+            .config
+            .attr(attr_name!(Model.source_path))
+            .as_str()
+            .map(str::to_string)
+        {
             let recorded = plan.private.get::<HashedFile>(HASHED_FILE);
             match tokio::task::spawn_blocking(move || planned_sha256(&p, recorded)).await {
                 Ok(Ok((h, record))) => {
@@ -332,36 +338,40 @@ impl Resource<ProviderData> for Image {
                     }
                     let changed = plan
                         .prior
-                        .attr("source_sha256")
+                        .attr(attr_name!(Model.source_sha256))
                         .as_str()
                         .is_some_and(|old| old != h);
-                    plan.set("source_sha256", h);
+                    plan.set(attr_name!(Model.source_sha256), h);
                     if changed {
-                        plan.require_replace("source_sha256");
+                        plan.require_replace(attr_name!(Model.source_sha256));
                     }
                 }
                 Ok(Err(e)) => plan.diagnostics.push(
                     Diagnostic::error("Cannot read the disk image", e)
-                        .at(AttributePath::attrs(&["source_path"])),
+                        .at(attr_path!(Model.source_path)),
                 ),
                 Err(_) => {}
             }
-        } else if plan.config.attr("source_path").is_null() {
-            plan.set("source_sha256", Value::Null);
+        } else if plan.config.attr(attr_name!(Model.source_path)).is_null() {
+            plan.set(attr_name!(Model.source_sha256), Value::Null);
         }
         if plan.is_create()
-            && plan.config.attr("blob_name").is_null()
-            && !plan.config.attr("source_path").is_null()
+            && plan.config.attr(attr_name!(Model.blob_name)).is_null()
+            && !plan.config.attr(attr_name!(Model.source_path)).is_null()
         {
-            if let Some(n) = plan.config.attr("name").as_str() {
-                plan.set("blob_name", format!("{n}.vhd"));
+            if let Some(n) = plan.config.attr(attr_name!(Model.name)).as_str() {
+                plan.set(attr_name!(Model.blob_name), format!("{n}.vhd"));
             }
         }
-        if !plan.config.attr("source_blob_uri").is_null() {
-            plan.set("uploaded_bytes", Value::from(0i64));
-            plan.set("skipped_zero_bytes", Value::from(0i64));
-            if plan.config.attr("blob_name").is_null() {
-                plan.set("blob_name", Value::Null);
+        if !plan
+            .config
+            .attr(attr_name!(Model.source_blob_uri))
+            .is_null()
+        {
+            plan.set(attr_name!(Model.uploaded_bytes), Value::from(0i64));
+            plan.set(attr_name!(Model.skipped_zero_bytes), Value::from(0i64));
+            if plan.config.attr(attr_name!(Model.blob_name)).is_null() {
+                plan.set(attr_name!(Model.blob_name), Value::Null);
             }
         }
     }
@@ -450,7 +460,7 @@ impl Resource<ProviderData> for Image {
                                     "{e}\nRun apply again: the upload resumes where it stopped."
                                 ),
                             )
-                            .at(AttributePath::attrs(&["source_path"]))
+                            .at(attr_path!(Model.source_path))
                             .into(),
                         )
                     }

@@ -3,6 +3,7 @@
 //! group. Every argument forces a new build. Read and delete act on the
 //! managed image in Azure (deleting the compose record would not delete it).
 
+use crate::{attr_name, attr_path};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -50,7 +51,7 @@ fn spec_distributions() -> Vec<&'static str> {
 /// nightlies, betas and Fedora are restricted). Asking the service at plan
 /// time turns a compose refused after minutes into a plan-time error.
 async fn offered_distribution(rh: &RedHatClient, d: &str, diags: &mut Diagnostics) {
-    let at = AttributePath::attrs(&["distribution"]);
+    let at = attr_path!(Model.distribution);
     match rh.distributions(Instant::now() + PLAN_CHECK_TIMEOUT).await {
         Ok(offered) if offered.is_empty() || offered.iter().any(|o| o == d) => {}
         Ok(offered) => diags.push(
@@ -397,11 +398,12 @@ impl Resource<ProviderData> for ImageBuild {
             Ok(rh) => {
                 let distribution = plan
                     .planned
-                    .attr("distribution")
+                    .attr(attr_name!(Model.distribution))
                     .as_str()
                     .map(str::to_string);
                 let changed = plan.is_create()
-                    || plan.prior.attr("distribution") != plan.planned.attr("distribution");
+                    || plan.prior.attr(attr_name!(Model.distribution))
+                        != plan.planned.attr(attr_name!(Model.distribution));
                 if let (Some(d), true) = (distribution, changed) {
                     offered_distribution(rh, &d, &mut plan.diagnostics).await;
                 }
@@ -465,7 +467,7 @@ impl Resource<ProviderData> for ImageBuild {
                 return ApplyOutcome::ok(delivered(planned, &id, &img));
             }
             Ok(Some(_)) => {
-                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(AttributePath::attrs(&["image_name"])).into())
+                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(attr_path!(Model.image_name)).into())
             }
             Ok(None) => {}
             Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),

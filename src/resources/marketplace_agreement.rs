@@ -11,6 +11,7 @@
 //!
 //! Its list resource finds the Red Hat terms accepted in the subscription.
 
+use crate::{attr_name, attr_path};
 use std::time::Duration;
 
 use crate::arm::models::marketplace_ordering::{AgreementTerms, State};
@@ -132,7 +133,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(p) = config.attr("publisher").as_str() {
+        if let Some(p) = config.attr(attr_name!(Model.publisher)).as_str() {
             if p != p.to_ascii_lowercase() {
                 diags.push(
                     Diagnostic::warning(
@@ -142,20 +143,25 @@ impl Resource<ProviderData> for MarketplaceAgreement {
                             p.to_ascii_lowercase()
                         ),
                     )
-                    .at(crate::framework::AttributePath::attrs(&["publisher"])),
+                    .at(attr_path!(Model.publisher)),
                 );
             }
         }
     }
 
     async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
-        if plan.config.attr("subscription_id").is_null() && plan.is_create() {
+        if plan
+            .config
+            .attr(attr_name!(Model.subscription_id))
+            .is_null()
+            && plan.is_create()
+        {
             if let Some(s) = ctx
                 .data()
                 .ok()
                 .and_then(|d| d.settings.azure.subscription_id.clone())
             {
-                plan.set("subscription_id", s);
+                plan.set(attr_name!(Model.subscription_id), s);
             }
         }
     }
@@ -166,10 +172,11 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         planned: &Value,
         _config: &Value,
     ) -> ApplyOutcome {
-        let (arm, sub) = match arm_in_subscription(ctx.data(), planned) {
-            Ok(a) => a,
-            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
-        };
+        let (arm, sub) =
+            match arm_in_subscription(ctx.data(), Model::of(planned).subscription_id.as_deref()) {
+                Ok(a) => a,
+                Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+            };
         let (p, o, plan) = names(planned);
         let dl = deadline(planned, "create", TIMEOUT);
         let current = match arm.get_terms(&p, &o, &plan, dl).await {
@@ -209,7 +216,10 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         st: &Value,
         private: &Private,
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
-        let (arm, sub) = need(arm_in_subscription(ctx.data(), st), None)?;
+        let (arm, sub) = need(
+            arm_in_subscription(ctx.data(), Model::of(st).subscription_id.as_deref()),
+            None,
+        )?;
         let (p, o, plan) = names(st);
         match arm
             .get_terms(&p, &o, &plan, deadline(st, "read", TIMEOUT))
@@ -252,7 +262,10 @@ impl Resource<ProviderData> for MarketplaceAgreement {
             )
             .into();
         }
-        let (arm, _) = match need(arm_in_subscription(ctx.data(), prior), None) {
+        let (arm, _) = match need(
+            arm_in_subscription(ctx.data(), Model::of(prior).subscription_id.as_deref()),
+            None,
+        ) {
             Ok(a) => a,
             Err(d) => return d,
         };
@@ -356,6 +369,13 @@ impl crate::framework::IdentityDef for TermsIdentity {
 /// provider's subscription.
 pub struct MarketplaceAgreements;
 
+/// The configuration of the `list` block.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct ListConfig {
+    offer: Option<String>,
+}
+
 #[async_trait]
 impl ListResource<ProviderData> for MarketplaceAgreements {
     fn type_name(&self) -> &'static str {
@@ -384,7 +404,8 @@ impl ListResource<ProviderData> for MarketplaceAgreements {
             Ok(a) => a,
             Err(e) => return Err(arm_diag("list the Marketplace agreements", &e).into()),
         };
-        let wanted_offer = query.config.attr("offer").as_str();
+        let filter: ListConfig = model::read(query.config);
+        let wanted_offer = filter.offer.as_deref();
         for a in agreements {
             let p = a.properties.unwrap_or_default();
             let (publisher, offer, plan) = (
@@ -439,6 +460,12 @@ mod tests {
 
     #[test]
     fn the_model_has_the_schemas_attributes() {
+        assert_eq!(
+            model::mismatch::<ListConfig>(&crate::framework::ListResource::schema(
+                &MarketplaceAgreements
+            )),
+            None
+        );
         assert_eq!(
             model::mismatch::<Model>(&MarketplaceAgreement.schema()),
             None

@@ -17,6 +17,7 @@ use crate::framework::{
     Type, Value,
 };
 use crate::provider::ProviderData;
+use crate::{attr_name, attr_path};
 
 pub struct MarketplaceImage;
 pub struct MarketplaceImages;
@@ -111,18 +112,22 @@ impl DataSource<ProviderData> for MarketplaceImage {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let (offer, sku) = (config.attr("offer"), config.attr("sku"));
+        // Configuration values may be unknown here: read by name, not decoded.
+        let (offer, sku) = (
+            config.attr(attr_name!(Model.offer)),
+            config.attr(attr_name!(Model.sku)),
+        );
         if offer.is_null() != sku.is_null() && !offer.is_unknown() && !sku.is_unknown() {
             diags.push(
                 Diagnostic::error(
                     "offer and sku go together",
                     "Set both offer and sku, or neither (and use rhel_version).",
                 )
-                .at(AttributePath::attrs(&["sku"])),
+                .at(attr_path!(Model.sku)),
             );
         }
-        if offer.is_null() && config.attr("rhel_version").is_null() {
-            diags.push(Diagnostic::error("Nothing to look up", "Set rhel_version (and optionally architecture, variant, billing...), or offer and sku.").at(AttributePath::attrs(&["rhel_version"])));
+        if offer.is_null() && config.attr(attr_name!(Model.rhel_version)).is_null() {
+            diags.push(Diagnostic::error("Nothing to look up", "Set rhel_version (and optionally architecture, variant, billing...), or offer and sku.").at(attr_path!(Model.rhel_version)));
         }
         let configured: Model = model::read(config);
         if let Err(d) = selector(&configured) {
@@ -139,10 +144,9 @@ impl DataSource<ProviderData> for MarketplaceImage {
     }
 
     async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
-        let (arm, config) = in_configured_subscription(ctx, config)?;
-        let (arm, config) = (&arm, &config);
+        let mut configured: Model = model::read(config);
+        let arm = &in_configured_subscription(ctx, &mut configured.subscription_id)?;
         let dl = Instant::now() + TIMEOUT;
-        let configured: Model = model::read(config);
         let location = configured.location.clone().unwrap_or_default();
         let publisher = configured
             .publisher
@@ -191,7 +195,7 @@ impl DataSource<ProviderData> for MarketplaceImage {
                 .map(|t| t.is_accepted()),
             None => None,
         };
-        Ok(state(config, &publisher, &img, terms_accepted))
+        Ok(state(configured, &publisher, &img, terms_accepted))
     }
 }
 
@@ -231,12 +235,11 @@ struct PlanModel {
 
 /// The configuration completed with the image found.
 fn state(
-    config: &Value,
+    configured: Model,
     publisher: &str,
     img: &ImageVersion,
     terms_accepted: Option<bool>,
 ) -> Value {
-    let configured: Model = model::read(config);
     let found = Model {
         publisher: Some(publisher.to_string()),
         offer: Some(img.offer.clone()),
@@ -331,10 +334,9 @@ impl DataSource<ProviderData> for MarketplaceImages {
     }
 
     async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
-        let (arm, config) = in_configured_subscription(ctx, config)?;
-        let (arm, config) = (&arm, &config);
-        let dl = Instant::now() + TIMEOUT;
         let mut listed: ImagesModel = model::read(config);
+        let arm = &in_configured_subscription(ctx, &mut listed.subscription_id)?;
+        let dl = Instant::now() + TIMEOUT;
         let location = listed.location.clone().unwrap_or_default();
         let major = listed.rhel_major.clone();
         let offers = match listed.offer.clone() {
@@ -397,18 +399,18 @@ struct ListedImage {
     urn: String,
 }
 
-/// The client for the configured subscription (or the provider's), and the
-/// config with `subscription_id` filled in.
+/// The client for the configured subscription (or the provider's), which
+/// fills in `subscription_id`.
 fn in_configured_subscription(
     ctx: &Ctx<ProviderData>,
-    config: &Value,
-) -> Result<(crate::arm::ArmClient, Value), Diagnostics> {
-    let (arm, sub) = need(arm_in_subscription(ctx.data(), config), None)?;
-    let mut config = config.clone();
-    if let Some(m) = config.as_object_mut() {
-        m.insert("subscription_id".into(), Value::from(sub));
-    }
-    Ok((arm, config))
+    subscription_id: &mut Option<String>,
+) -> Result<crate::arm::ArmClient, Diagnostics> {
+    let (arm, sub) = need(
+        arm_in_subscription(ctx.data(), subscription_id.as_deref()),
+        None,
+    )?;
+    *subscription_id = Some(sub);
+    Ok(arm)
 }
 
 /// The RHEL major version a SKU name is for (`96-gen2` -> 9, `10_1` -> 10, `rhel-lvm95` -> 9).
@@ -444,7 +446,6 @@ mod tests {
             rhel_version: Some("9".into()),
             ..Default::default()
         };
-        let config = model::encode(&config, &MarketplaceImage.schema().value_type()).unwrap();
         let img = ImageVersion {
             publisher: "RedHat".into(),
             offer: "rhel-byos".into(),
@@ -461,7 +462,7 @@ mod tests {
             image_state: None,
             scheduled_deprecation_time: None,
         };
-        let got: Model = model::decode(&state(&config, "RedHat", &img, Some(true))).unwrap();
+        let got: Model = model::decode(&state(config, "RedHat", &img, Some(true))).unwrap();
         assert_eq!(got.location.as_deref(), Some("eastus"));
         assert_eq!(got.rhel_version.as_deref(), Some("9"));
         assert_eq!(

@@ -7,11 +7,18 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::framework::{
-    Attr, Ctx, Diagnostics, EphemeralOpen, EphemeralResource, ResourceSchema, Value,
+    model, Attr, Ctx, Diagnostics, EphemeralOpen, EphemeralResource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
 pub struct RedHatAccessToken;
+
+/// What the ephemeral resource opens to. No `Debug`: it is the token.
+#[derive(Default, serde::Serialize)]
+struct Model {
+    access_token: Option<String>,
+    expires_at: Option<String>,
+}
 
 /// Red Hat access tokens last about 15 minutes; Terraform renews ahead of that.
 const RENEW_AFTER: Duration = Duration::from_secs(10 * 60);
@@ -48,22 +55,25 @@ impl EphemeralResource<ProviderData> for RedHatAccessToken {
             Diagnostics::from(super::common::redhat_diag("get a Red Hat access token", &e))
         })?;
         let expires = SystemTime::now() + RENEW_AFTER;
-        let result = Value::Object(
-            [
-                ("access_token", Value::from(token)),
-                (
-                    "expires_at",
-                    Value::from(humantime::format_rfc3339_seconds(expires).to_string()),
-                ),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        );
+        let opened = Model {
+            access_token: Some(token),
+            expires_at: Some(humantime::format_rfc3339_seconds(expires).to_string()),
+        };
+        let result = model::encode(&opened, &self.schema().value_type())?;
         Ok(EphemeralOpen {
             result,
             private: None,
             renew_at: Some(expires),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_has_the_schemas_attributes() {
+        assert_eq!(model::mismatch::<Model>(&RedHatAccessToken.schema()), None);
     }
 }

@@ -8,6 +8,7 @@
 //! Its list resource finds every RHEL VM of a subscription, whoever made it,
 //! so an estate can be inventoried (`terraform query`) and adopted.
 
+use crate::{attr_name, attr_path};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,8 +24,8 @@ use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::PlanContext;
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
-    ListResource, ListResults, Private, Resource, ResourceSchema, Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
 
@@ -72,7 +73,7 @@ async fn apply(
                 "No such virtual machine",
                 format!("{vm_id} does not exist."),
             )
-            .at(AttributePath::attrs(&["virtual_machine_id"]))
+            .at(attr_path!(Model.virtual_machine_id))
         })?;
     let mut warning = None;
     if lt == "RHEL_BYOS" && license_type_of(&vm) != "RHEL_BYOS" {
@@ -111,7 +112,7 @@ async fn apply(
                     power.unwrap_or_default()
                 ),
             )
-            .at(AttributePath::attrs(&["license_type"])));
+            .at(attr_path!(Model.license_type)));
         }
         let ext = VirtualMachineExtension {
             location: vm.location.clone(),
@@ -205,9 +206,9 @@ impl Resource<ProviderData> for VmLicense {
             // is told apart as RHEL by its license type: its facts, left null
             // under `NONE`, become known when the type changes. A VM already
             // known as RHEL keeps its facts, nulls included.
-            let unrecognised = plan.prior.attr("billing_model").is_null();
-            let license_changes =
-                plan.config.attr("license_type") != plan.prior.attr("license_type");
+            let unrecognised = plan.prior.attr(attr_name!(Model.billing_model)).is_null();
+            let license_changes = plan.config.attr(attr_name!(Model.license_type))
+                != plan.prior.attr(attr_name!(Model.license_type));
             if prior.is_null() && unrecognised && license_changes {
                 plan.set(attr, Value::Unknown(None));
             } else {
@@ -217,9 +218,9 @@ impl Resource<ProviderData> for VmLicense {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(id) = config.attr("virtual_machine_id").as_str() {
+        if let Some(id) = config.attr(attr_name!(Model.virtual_machine_id)).as_str() {
             if !valid_vm_id(id) {
-                diags.push(Diagnostic::error("Invalid virtual machine id", format!("Expected /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>; got {id:?}.")).at(AttributePath::attrs(&["virtual_machine_id"])));
+                diags.push(Diagnostic::error("Invalid virtual machine id", format!("Expected /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>; got {id:?}.")).at(attr_path!(Model.virtual_machine_id)));
             }
         }
     }
@@ -428,6 +429,14 @@ fn listed_state(vm: &VirtualMachine) -> Model {
     .with_vm(vm)
 }
 
+/// The configuration of the `list` block.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct ListConfig {
+    resource_group_name: Option<String>,
+    tags: Option<std::collections::BTreeMap<String, String>>,
+}
+
 #[async_trait]
 impl ListResource<ProviderData> for VmLicenses {
     fn type_name(&self) -> &'static str {
@@ -454,20 +463,14 @@ impl ListResource<ProviderData> for VmLicenses {
     ) -> Result<(), Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let dl = std::time::Instant::now() + TIMEOUT;
-        let path = match query.config.attr("resource_group_name").as_str() {
+        let filter: ListConfig = model::read(query.config);
+        let path = match filter.resource_group_name.as_deref() {
             Some(rg) => arm.sub_path(&format!(
                 "/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines"
             )),
             None => arm.sub_path("/providers/Microsoft.Compute/virtualMachines"),
         };
-        let wanted_tags: Vec<(String, String)> = query
-            .config
-            .attr("tags")
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-            .collect();
+        let wanted_tags: Vec<(String, String)> = filter.tags.into_iter().flatten().collect();
         // Power states come from a second, status-only list of the whole
         // subscription, read only when the objects are wanted.
         let mut power: std::collections::HashMap<String, String> = Default::default();
@@ -553,6 +556,10 @@ mod tests {
 
     #[test]
     fn the_model_has_the_schemas_attributes() {
+        assert_eq!(
+            model::mismatch::<ListConfig>(&crate::framework::ListResource::schema(&VmLicenses)),
+            None
+        );
         assert_eq!(model::mismatch::<Model>(&VmLicense.schema()), None);
     }
 

@@ -21,21 +21,28 @@ pub(super) async fn create(
     planned: &Value,
     config: &Value,
 ) -> ApplyOutcome {
+    let dl = deadline(planned, "create", CREATE_TIMEOUT);
+    let (planned, config) = (Model::of(planned), Model::of(config));
     let arm = match ctx.data().and_then(|d| d.arm()) {
-        Ok(a) => &host_arm(a, planned.attr("subnet_id").as_str()),
+        Ok(a) => &host_arm(a, planned.subnet_id.as_deref()),
         Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
     };
-    let dl = deadline(planned, "create", CREATE_TIMEOUT);
     let sub = arm.subscription_id().to_string();
-    let g = |k: &str| opt_str(planned, k).unwrap_or_default();
-    let (rg, name, loc) = (g("resource_group_name"), g("name"), g("location"));
+    let text = |x: &Option<String>| x.clone().unwrap_or_default();
+    let (rg, name, loc) = (
+        text(&planned.resource_group_name),
+        text(&planned.name),
+        text(&planned.location),
+    );
     let vm_id = vm_path(&sub, &rg, &name);
+    // Unknown computed values read as unset: what a failed create leaves
+    // unset never will be known, and Terraform rejects unknowns after apply.
     let mut state = planned.clone();
-    let tags = tags_of(planned);
+    let tags = planned.tags();
 
     // A VM of that name: ours from an interrupted create (adopted), or not
     // ours (refused rather than adopted blindly).
-    let marker = creation_marker(planned);
+    let marker = creation_marker(&planned);
     let nic_id = net_path(&sub, &rg, "networkInterfaces", &format!("{name}-nic"));
     match arm.get_as::<VirtualMachine>(&vm_id, COMPUTE_API, dl).await {
         Ok(Some(vm)) => {
@@ -45,7 +52,7 @@ pub(super) async fn create(
             {
                 return adopt_interrupted(arm, state, &vm_id, dl).await;
             }
-            return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists and was not created by this configuration. Import it (terraform import with this id) or choose another name.")).at(AttributePath::attrs(&["name"])).into());
+            return ApplyOutcome::failed(Value::Null, Diagnostic::error("Host already exists", format!("{vm_id} already exists and was not created by this configuration. Import it (terraform import with this id) or choose another name.")).at(attr_path!(Model.name)).into());
         }
         Ok(None) => {}
         Err(e) => {
@@ -58,7 +65,7 @@ pub(super) async fn create(
 
     // RHEL_BYOS only where Red Hat grants the subscription Cloud Access.
     let mut warnings = Diagnostics::new();
-    if planned.attr("license_type").as_str() == Some("RHEL_BYOS") {
+    if planned.license_type.as_deref() == Some("RHEL_BYOS") {
         match crate::resources::hybrid_benefit::check_license_type_byos(ctx.data(), &sub, dl).await
         {
             Ok(w) => warnings.extend(w),
@@ -66,48 +73,46 @@ pub(super) async fn create(
         }
     }
 
-    let mut pip_id = None;
-    if planned.attr("public_ip").as_bool() == Some(true) {
+    state.public_ip_id = None;
+    if planned.public_ip == Some(true) {
         let id = net_path(&sub, &rg, "publicIPAddresses", &format!("{name}-ip"));
         let body = public_ip_body(&loc, &tags);
         if let Err(e) = arm.run_with(Method::Put, &id, NETWORK_API, &body, dl).await {
             return ApplyOutcome::failed(Value::Null, arm_diag("create the public IP", &e).into());
         }
-        set_str(&mut state, "public_ip_id", Some(&id));
-        pip_id = Some(id);
-    } else {
-        set_str(&mut state, "public_ip_id", None);
+        state.public_ip_id = Some(id);
     }
     // From here on something exists: every failure returns the state so far.
-    let nic = nic_body(&loc, &tags, &g("subnet_id"), pip_id.as_deref());
+    let nic = nic_body(
+        &loc,
+        &tags,
+        &text(&planned.subnet_id),
+        state.public_ip_id.as_deref(),
+    );
     if let Err(e) = arm
         .run_with(Method::Put, &nic_id, NETWORK_API, &nic, dl)
         .await
     {
         return ApplyOutcome::failed(
-            settled(state),
+            state.to_value(),
             arm_diag("create the network interface", &e)
-                .at(AttributePath::attrs(&["subnet_id"]))
+                .at(attr_path!(Model.subnet_id))
                 .into(),
         );
     }
-    set_str(&mut state, "network_interface_id", Some(&nic_id));
+    state.network_interface_id = Some(nic_id.clone());
 
     // The hash covers what state holds: without a write-only key, which
     // must leave no trace there, not even a hash one could test guesses on.
-    let recorded = host_render::cloud_config(&host_spec(planned));
-    set_str(
-        &mut state,
-        "first_boot_sha256",
-        Some(&sha256_hex(recorded.as_bytes())),
-    );
-    let first_boot = host_render::cloud_config(&first_boot_spec(planned, config));
+    let recorded = host_render::cloud_config(&planned.spec());
+    state.first_boot_sha256 = Some(sha256_hex(recorded.as_bytes()));
+    let first_boot = host_render::cloud_config(&first_boot_spec(&planned, &config));
     // Read from the host later (after a switch, or by detect_host_drift):
     // right after create, cloud-init may still be running.
-    set_str(&mut state, "booted_image_digest", None);
+    state.booted_image_digest = None;
     let mut vm_tags = tags.clone();
     vm_tags.insert(MARKER_TAG.to_string(), marker);
-    let body = vm_body(planned, &loc, &nic_id, vm_tags, &first_boot);
+    let body = vm_body(&planned, &loc, &nic_id, vm_tags, &first_boot);
     let put = arm
         .run_with(Method::Put, &vm_id, COMPUTE_API, &body, dl)
         .await;
@@ -115,73 +120,70 @@ pub(super) async fn create(
     // record it so the replace that follows deletes it.
     let exists = matches!(arm.get(&vm_id, COMPUTE_API, dl).await, Ok(Some(_)));
     if exists {
-        set_str(&mut state, "id", Some(&vm_id));
+        state.id = Some(vm_id.clone());
     }
     if let Err(e) = put {
         let d = arm_diag(&format!("create the virtual machine {name}"), &e);
         if exists {
             // Its OS disk too, so the replacement deletes everything.
             let _ = refresh(arm, &mut state, dl).await;
+        } else {
+            state.id = None;
         }
-        return ApplyOutcome::failed(
-            settled(if exists {
-                state
-            } else {
-                state_without_vm(state)
-            }),
-            d.into(),
-        );
+        return ApplyOutcome::failed(state.to_value(), d.into());
     }
     match refresh(arm, &mut state, dl).await {
-        Ok(true) if planned.attr("detect_host_drift").as_bool() == Some(true) => {
+        Ok(true) if planned.detect_host_drift == Some(true) => {
             // Only the digest: drift right after create would contradict the plan.
             match read_booted_digest(arm, &mut state, dl).await {
-                Ok(()) => ApplyOutcome::failed(state, warnings),
-                Err(d) => ApplyOutcome::failed(settled(state), d.into()),
+                Ok(()) => ApplyOutcome::failed(state.to_value(), warnings),
+                Err(d) => ApplyOutcome::failed(state.to_value(), d.into()),
             }
         }
-        Ok(true) => ApplyOutcome::failed(state, warnings),
+        Ok(true) => ApplyOutcome::failed(state.to_value(), warnings),
         Ok(false) => ApplyOutcome::failed(
-            settled(state),
+            state.to_value(),
             Diagnostic::error(
                 "Host vanished",
                 format!("{vm_id} was created but cannot be read back."),
             )
             .into(),
         ),
-        Err(d) => ApplyOutcome::failed(settled(state), d.into()),
+        Err(d) => ApplyOutcome::failed(state.to_value(), d.into()),
     }
 }
 
 /// Takes over the VM of a create that was interrupted after its PUT: waits
 /// for its provisioning to end, then tracks it (tainted if it failed, so
+/// the next apply replaces it).
 async fn adopt_interrupted(
     arm: &ArmClient,
-    mut state: Value,
+    mut state: Model,
     vm_id: &str,
     dl: Instant,
 ) -> ApplyOutcome {
     tracing::info!(target: "rhelazure.resources", vm = %vm_id, "adopting the host of an interrupted create");
-    set_str(&mut state, "id", Some(vm_id));
-    set(&mut state, "first_boot_sha256", Value::Null);
-    set_str(&mut state, "booted_image_digest", None);
+    state.id = Some(vm_id.to_string());
+    state.first_boot_sha256 = None;
+    state.booted_image_digest = None;
     let mut last_report = Instant::now();
     let provisioning = loop {
         let vm = match arm.get_as::<VirtualMachine>(vm_id, COMPUTE_API, dl).await {
             Ok(Some(vm)) => vm,
             Ok(None) => {
+                state.id = None;
                 return ApplyOutcome::failed(
-                    settled(state_without_vm(state)),
+                    state.to_value(),
                     Diagnostic::error(
                         "Host vanished",
                         format!("{vm_id} disappeared while being adopted; apply again."),
                     )
                     .into(),
-                )
+                );
             }
             Err(e) => {
                 return ApplyOutcome::failed(
-                    settled(state),
+                    state.to_value(),
                     arm_diag("read the virtual machine", &e).into(),
                 )
             }
@@ -200,11 +202,11 @@ async fn adopt_interrupted(
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     if let Err(d) = refresh(arm, &mut state, dl).await {
-        return ApplyOutcome::failed(settled(state), d.into());
+        return ApplyOutcome::failed(state.to_value(), d.into());
     }
     if provisioning != "Succeeded" {
         return ApplyOutcome::failed(
-            settled(state),
+            state.to_value(),
             Diagnostic::error(
                 "Interrupted host did not come up",
                 format!("{vm_id}, created by an earlier interrupted apply, is {provisioning}. It is tracked tainted; the next apply replaces it."),
@@ -212,25 +214,7 @@ async fn adopt_interrupted(
             .into(),
         );
     }
-    ApplyOutcome::ok(settled(state))
-}
-
-fn state_without_vm(mut s: Value) -> Value {
-    set_str(&mut s, "id", None);
-    s
-}
-
-/// A failed create's state: what is not known by now never will be, and
-/// Terraform rejects unknown values after apply.
-fn settled(mut s: Value) -> Value {
-    if let Some(m) = s.as_object_mut() {
-        for v in m.values_mut() {
-            if v.is_unknown() {
-                *v = Value::Null;
-            }
-        }
-    }
-    s
+    ApplyOutcome::ok(state.to_value())
 }
 
 fn public_ip_body(loc: &str, tags: &Tags) -> PublicIPAddress {
@@ -290,30 +274,35 @@ fn nic_body(
     }
 }
 
-fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -> VirtualMachine {
-    let user = opt_str(v, "admin_username").unwrap_or_else(|| "rhel".into());
+fn vm_body(v: &Model, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -> VirtualMachine {
+    let user = v.admin_username.clone().unwrap_or_else(|| "rhel".into());
     let keys: Vec<SshPublicKey> = v
-        .attr("ssh_public_keys")
-        .as_elements()
-        .unwrap_or_default()
+        .ssh_public_keys
         .iter()
-        .filter_map(|k| k.as_str())
+        .flatten()
         .map(|k| SshPublicKey {
             path: Some(format!("/home/{user}/.ssh/authorized_keys")),
             key_data: Some(k.to_string()),
         })
         .collect();
-    let image = match opt_str(v, "source_image_id") {
-        Some(id) => ImageReference {
-            id: Some(id),
+    let image = match (&v.source_image_id, &v.marketplace_image) {
+        (Some(id), _) => ImageReference {
+            id: Some(id.clone()),
             ..Default::default()
         },
-        None => decode(v.attr("marketplace_image")).unwrap_or_default(),
+        (None, Some(m)) => ImageReference {
+            publisher: m.publisher.clone(),
+            offer: m.offer.clone(),
+            sku: m.sku.clone(),
+            version: m.version.clone(),
+            ..Default::default()
+        },
+        (None, None) => ImageReference::default(),
     };
-    let disk = v.attr("os_disk");
+    let disk = v.os_disk.clone().unwrap_or_default();
     let storage_type = disk
-        .attr("storage_account_type")
-        .as_str()
+        .storage_account_type
+        .as_deref()
         .unwrap_or("Premium_LRS");
     let os_disk = OSDisk {
         create_option: Some(DiskCreateOptionTypes::FromImage),
@@ -323,11 +312,7 @@ fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
             storage_account_type: Some(StorageAccountTypes::from(storage_type)),
             ..Default::default()
         }),
-        disk_size_gb: disk
-            .attr("size_gb")
-            .as_number()
-            .and_then(|n| n.to_i64())
-            .and_then(|n| i32::try_from(n).ok()),
+        disk_size_gb: disk.size_gb.and_then(|n| i32::try_from(n).ok()),
         ..Default::default()
     };
     let custom = base64::engine::general_purpose::STANDARD.encode(cloud_config);
@@ -341,10 +326,15 @@ fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
     VirtualMachine {
         location: Some(loc.to_string()),
         tags: Some(tags),
-        plan: decode::<Option<Plan>>(v.attr("plan")).ok().flatten(),
+        plan: v.plan.as_ref().map(|p| Plan {
+            publisher: p.publisher.clone(),
+            product: p.product.clone(),
+            name: p.name.clone(),
+            ..Default::default()
+        }),
         properties: Some(VirtualMachineProperties {
             hardware_profile: Some(HardwareProfile {
-                vm_size: opt_str(v, "size").map(|s| VirtualMachineSizeTypes::from(s.as_str())),
+                vm_size: v.size.as_deref().map(VirtualMachineSizeTypes::from),
                 ..Default::default()
             }),
             storage_profile: Some(StorageProfile {
@@ -353,7 +343,7 @@ fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
                 ..Default::default()
             }),
             os_profile: Some(OSProfile {
-                computer_name: opt_str(v, "name"),
+                computer_name: v.name.clone(),
                 admin_username: Some(user),
                 custom_data: Some(custom),
                 linux_configuration: Some(LinuxConfiguration {
@@ -369,7 +359,7 @@ fn vm_body(v: &Value, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
                 network_interfaces: Some(vec![nic]),
                 ..Default::default()
             }),
-            license_type: opt_str(v, "license_type"),
+            license_type: v.license_type.clone(),
             ..Default::default()
         }),
         ..Default::default()

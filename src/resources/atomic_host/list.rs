@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::arm::models::compute::VirtualMachine;
+use crate::resources::common::ResourceGroupFilter;
 
 /// The list resource: the Atomic hosts of the subscription, whoever applied
 /// them (the VMs this provider made carry its marker tag), each as an import
@@ -31,7 +32,8 @@ impl ListResource<ProviderData> for AtomicHosts {
         out: &mut ListResults<'_>,
     ) -> Result<(), Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-        let group = query.config.attr("resource_group_name").as_str();
+        let filter: ResourceGroupFilter = crate::framework::model::read(query.config);
+        let group = filter.resource_group_name.as_deref();
         let vms = match crate::resources::common::all_of_type(
             arm,
             "Microsoft.Compute/virtualMachines",

@@ -34,19 +34,16 @@ use azure_core::http::Method;
 use base64::Engine as _;
 
 use crate::arm::ArmClient;
-use crate::framework::model::decode;
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
-    timeouts, ApplyOutcome, Attr, AttributePath, Ctx, Diagnostic, Diagnostics, Found, ListQuery,
-    ListResource, ListResults, ObjectNesting, PlanContext, Private, Resource, ResourceSchema,
-    Value,
+    timeouts, ApplyOutcome, Attr, Ctx, Diagnostic, Diagnostics, Found, ListQuery, ListResource,
+    ListResults, ObjectNesting, PlanContext, Private, Resource, ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
-use crate::resources::common::{
-    arm_diag, deadline, need, opt_str, set, set_str, sha256_hex, PLAN_CHECK_TIMEOUT,
-};
-use crate::resources::host_render::{self, HostSpec};
+use crate::resources::common::{arm_diag, deadline, need, sha256_hex, PLAN_CHECK_TIMEOUT};
+use crate::resources::host_render::{self, Container, HostSpec};
 use crate::resources::run_command::run_command;
+use crate::{attr_name, attr_path};
 
 pub struct AtomicHost;
 
@@ -90,30 +87,128 @@ pub(super) fn net_path(sub: &str, rg: &str, kind: &str, name: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}")
 }
 
-/// The in-guest parts of a state or plan.
-pub(super) fn host_spec(v: &Value) -> HostSpec {
-    let pick = |k: &str| v.attr(k).clone();
-    let obj = Value::Object(
-        ["containers", "registration", "bootc_image", "auto_update"]
-            .into_iter()
-            .map(|k| (k.to_string(), pick(k)))
-            .collect(),
-    );
-    decode(&obj).unwrap_or_default()
+/// `rhelazure_atomic_host` as Terraform holds it: plan, configuration and
+/// state are read into it, and state is written from it. No `Debug`: it
+/// carries the activation key.
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct Model {
+    id: Option<String>,
+    name: Option<String>,
+    resource_group_name: Option<String>,
+    location: Option<String>,
+    subnet_id: Option<String>,
+    size: Option<String>,
+    admin_username: Option<String>,
+    ssh_public_keys: Option<Vec<String>>,
+    source_image_id: Option<String>,
+    marketplace_image: Option<MarketplaceImage>,
+    marketplace_agreement_id: Option<String>,
+    os_disk: Option<OsDisk>,
+    public_ip: Option<bool>,
+    tags: Option<Tags>,
+    license_type: Option<String>,
+    registration: Option<Registration>,
+    bootc_image: Option<String>,
+    containers: Option<Vec<host_render::Container>>,
+    auto_update: Option<bool>,
+    detect_host_drift: Option<bool>,
+    booted_image_digest: Option<String>,
+    first_boot_sha256: Option<String>,
+    vm_id: Option<String>,
+    network_interface_id: Option<String>,
+    public_ip_id: Option<String>,
+    os_disk_id: Option<String>,
+    private_ip_address: Option<String>,
+    public_ip_address: Option<String>,
+    plan: Option<PurchasePlan>,
+    timeouts: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct MarketplaceImage {
+    publisher: Option<String>,
+    offer: Option<String>,
+    sku: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct OsDisk {
+    size_gb: Option<i64>,
+    storage_account_type: Option<String>,
+}
+
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct Registration {
+    organization: Option<serde_json::Number>,
+    activation_key: Option<String>,
+    activation_key_wo: Option<String>,
+    activation_key_wo_version: Option<serde_json::Number>,
+    insights: Option<bool>,
+}
+
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct PurchasePlan {
+    publisher: Option<String>,
+    product: Option<String>,
+    name: Option<String>,
+}
+
+impl Model {
+    pub(super) fn of(v: &Value) -> Model {
+        crate::framework::model::read(v)
+    }
+
+    pub(super) fn to_value(&self) -> Value {
+        crate::framework::model::write(self, &AtomicHost.schema())
+    }
+
+    /// The in-guest parts: what cloud-init and Run Command put on the host.
+    /// The activation key is the stored one (`activation_key`); see
+    /// `first_boot_spec` for the write-only one.
+    pub(super) fn spec(&self) -> HostSpec {
+        HostSpec {
+            containers: self.containers.clone(),
+            registration: self
+                .registration
+                .as_ref()
+                .map(|r| host_render::Registration {
+                    organization: r.organization.clone(),
+                    activation_key: r.activation_key.clone(),
+                    insights: r.insights,
+                }),
+            bootc_image: self.bootc_image.clone(),
+            auto_update: self.auto_update,
+        }
+    }
+
+    /// The configured tags (none: an empty map, which ARM keeps as no tags).
+    pub(super) fn tags(&self) -> Tags {
+        self.tags.clone().unwrap_or_default()
+    }
+
+    /// True when the host's size is Arm64 (see `sizes::on_arm64`).
+    pub(super) fn on_arm64(&self) -> bool {
+        on_arm64(self.size.as_deref())
+    }
 }
 
 /// What first boot gets: the planned host, with the write-only activation
 /// key (`activation_key_wo`) taken from the configuration, the only place
 /// Terraform ever sends it.
-pub(super) fn first_boot_spec(planned: &Value, config: &Value) -> HostSpec {
-    let mut spec = host_spec(planned);
+pub(super) fn first_boot_spec(planned: &Model, config: &Model) -> HostSpec {
+    let mut spec = planned.spec();
     if let Some(r) = spec.registration.as_mut() {
         if r.activation_key.is_none() {
             r.activation_key = config
-                .attr("registration")
-                .attr("activation_key_wo")
-                .as_str()
-                .map(str::to_string);
+                .registration
+                .as_ref()
+                .and_then(|c| c.activation_key_wo.clone());
         }
     }
     spec
@@ -126,8 +221,8 @@ pub(super) fn first_boot_spec(planned: &Value, config: &Value) -> HostSpec {
 /// activation key, since tags are widely readable); it is hidden from `tags`.
 pub(super) const MARKER_TAG: &str = "rhelazure-host";
 
-pub(super) fn creation_marker(planned: &Value) -> String {
-    let mut spec = host_spec(planned);
+pub(super) fn creation_marker(planned: &Model) -> String {
+    let mut spec = planned.spec();
     let org = spec
         .registration
         .take()
@@ -135,7 +230,7 @@ pub(super) fn creation_marker(planned: &Value) -> String {
         .map(|o| o.to_string());
     let text = format!(
         "{}\n{}\n{}",
-        opt_str(planned, "name").unwrap_or_default(),
+        planned.name.as_deref().unwrap_or_default(),
         org.unwrap_or_default(),
         host_render::cloud_config(&spec)
     );
@@ -144,14 +239,6 @@ pub(super) fn creation_marker(planned: &Value) -> String {
 
 /// ARM's tags, as the generated models type them.
 pub(super) type Tags = std::collections::BTreeMap<String, String>;
-
-/// The configured tags (none: an empty map, which ARM keeps as no tags).
-pub(super) fn tags_of(v: &Value) -> Tags {
-    decode::<Option<Tags>>(v.attr("tags"))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
 
 /// Resource identity: the ARM id's subscription, resource group and name.
 pub(super) const IDENTITY: crate::resources::common::ArmIdentity =
@@ -236,35 +323,36 @@ impl Resource<ProviderData> for AtomicHost {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let registration = config.attr("registration");
+        // Configuration values may be unknown here: read by name, not decoded.
+        let registration = config.attr(attr_name!(Model.registration));
         if !registration.is_null() && !registration.is_unknown() {
             let (key, key_wo) = (
-                registration.attr("activation_key"),
-                registration.attr("activation_key_wo"),
+                registration.attr(attr_name!(Registration.activation_key)),
+                registration.attr(attr_name!(Registration.activation_key_wo)),
             );
-            let at = |attr: &str| AttributePath::attrs(&["registration", attr]);
             if !key.is_unknown() && !key_wo.is_unknown() && key.is_null() == key_wo.is_null() {
                 diags.push(
                     Diagnostic::error(
                         "One activation key",
                         "Set exactly one of registration.activation_key and registration.activation_key_wo (write-only).",
                     )
-                    .at(at("activation_key")),
+                    .at(attr_path!(Model.registration, Registration.activation_key)),
                 );
             }
-            if key_wo.is_null() && !registration.attr("activation_key_wo_version").is_null() {
+            let version = registration.attr(attr_name!(Registration.activation_key_wo_version));
+            if key_wo.is_null() && !version.is_null() {
                 diags.push(
                     Diagnostic::error(
                         "Version without a write-only key",
                         "registration.activation_key_wo_version goes with registration.activation_key_wo.",
                     )
-                    .at(at("activation_key_wo_version")),
+                    .at(attr_path!(Model.registration, Registration.activation_key_wo_version)),
                 );
             }
         }
         let (a, b) = (
-            config.attr("source_image_id"),
-            config.attr("marketplace_image"),
+            config.attr(attr_name!(Model.source_image_id)),
+            config.attr(attr_name!(Model.marketplace_image)),
         );
         if !a.is_unknown() && !b.is_unknown() && a.is_null() == b.is_null() {
             diags.push(
@@ -272,20 +360,20 @@ impl Resource<ProviderData> for AtomicHost {
                     "One image source",
                     "Set exactly one of source_image_id and marketplace_image.",
                 )
-                .at(AttributePath::attrs(&["source_image_id"])),
+                .at(attr_path!(Model.source_image_id)),
             );
         }
-        if let Some(list) = config.attr("containers").as_elements() {
+        if let Some(list) = config.attr(attr_name!(Model.containers)).as_elements() {
             let mut seen = std::collections::BTreeSet::new();
             for c in list {
-                if let Some(n) = c.attr("name").as_str() {
+                if let Some(n) = c.attr(attr_name!(Container.name)).as_str() {
                     if !seen.insert(n.to_string()) {
                         diags.push(
                             Diagnostic::error(
                                 "Duplicate container",
                                 format!("Two containers are named {n:?}."),
                             )
-                            .at(AttributePath::attrs(&["containers"])),
+                            .at(attr_path!(Model.containers)),
                         );
                     }
                 }
@@ -341,5 +429,73 @@ impl Resource<ProviderData> for AtomicHost {
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
         Some(&IDENTITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::model::{mismatch, mismatch_at};
+
+    #[test]
+    fn the_models_have_the_schemas_attributes() {
+        let schema = AtomicHost.schema();
+        assert_eq!(mismatch::<Model>(&schema), None);
+        assert_eq!(
+            mismatch_at::<MarketplaceImage>(&schema, &["marketplace_image"]),
+            None
+        );
+        assert_eq!(mismatch_at::<OsDisk>(&schema, &["os_disk"]), None);
+        assert_eq!(
+            mismatch_at::<Registration>(&schema, &["registration"]),
+            None
+        );
+        assert_eq!(mismatch_at::<Container>(&schema, &["containers"]), None);
+        assert_eq!(mismatch_at::<PurchasePlan>(&schema, &["plan"]), None);
+        assert_eq!(
+            mismatch::<crate::resources::common::ResourceGroupFilter>(
+                &crate::framework::ListResource::schema(&AtomicHosts)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_full_model_round_trips_through_the_schema() {
+        let m = Model {
+            name: Some("web".into()),
+            ssh_public_keys: Some(vec!["ssh-ed25519 AAAA".into()]),
+            marketplace_image: Some(MarketplaceImage {
+                publisher: Some("RedHat".into()),
+                version: Some("latest".into()),
+                ..Default::default()
+            }),
+            os_disk: Some(OsDisk {
+                size_gb: Some(64),
+                storage_account_type: Some("Premium_LRS".into()),
+            }),
+            tags: Some(Tags::new()),
+            registration: Some(Registration {
+                organization: Some(12345.into()),
+                activation_key_wo_version: Some(2.into()),
+                insights: Some(true),
+                ..Default::default()
+            }),
+            containers: Some(vec![Container {
+                name: "httpd".into(),
+                image: "ubi9/httpd-24".into(),
+                ports: Some(vec!["80:8080".into()]),
+                environment: Some([("A".to_string(), "b".to_string())].into()),
+                command: None,
+            }]),
+            plan: Some(PurchasePlan {
+                name: Some("rhel-lvm96".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = m.to_value();
+        assert!(!v.is_null(), "the model does not fit the schema");
+        assert!(Model::of(&v) == m);
     }
 }

@@ -10,11 +10,16 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
     // Imported hosts: Azure never returns customData, so their first boot
     // is unknown (first_boot_sha256 null); adopting the configured
     // registration must not replace them.
-    if !plan.is_create() && plan.prior.attr("first_boot_sha256").is_null() {
-        let mut adopt = vec![AttributePath::attrs(&["registration"])];
-        if plan.config.attr("os_disk").is_null() {
+    if !plan.is_create()
+        && plan
+            .prior
+            .attr(attr_name!(Model.first_boot_sha256))
+            .is_null()
+    {
+        let mut adopt = vec![attr_path!(Model.registration)];
+        if plan.config.attr(attr_name!(Model.os_disk)).is_null() {
             // Unset in the configuration: whatever disk Azure gave it.
-            adopt.push(AttributePath::attrs(&["os_disk"]));
+            adopt.push(attr_path!(Model.os_disk));
         }
         plan.requires_replace.retain(|p| !adopt.contains(p));
     }
@@ -22,42 +27,52 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         // In-place updates never change these, even when null (no public
         // IP, no purchase plan, an imported host's unknown first boot).
         for k in [
-            "plan",
-            "public_ip_id",
-            "public_ip_address",
-            "first_boot_sha256",
-            "booted_image_digest",
+            attr_name!(Model.plan),
+            attr_name!(Model.public_ip_id),
+            attr_name!(Model.public_ip_address),
+            attr_name!(Model.first_boot_sha256),
+            attr_name!(Model.booted_image_digest),
         ] {
             plan.set(k, plan.prior.attr(k).clone());
         }
-        if plan.config.attr("bootc_image") != plan.prior.attr("bootc_image") {
-            plan.set("booted_image_digest", Value::unknown());
+        if plan.config.attr(attr_name!(Model.bootc_image))
+            != plan.prior.attr(attr_name!(Model.bootc_image))
+        {
+            plan.set(attr_name!(Model.booted_image_digest), Value::unknown());
         }
     }
     check_organization(data, plan).await;
     // Image and size must fit together: checked on create and whenever
     // the size changes (Azure would refuse it at apply, after a deallocation).
-    let size_changed = !plan.is_create() && plan.config.attr("size") != plan.prior.attr("size");
+    let size_changed = !plan.is_create()
+        && plan.config.attr(attr_name!(Model.size)) != plan.prior.attr(attr_name!(Model.size));
     if !plan.is_create() && !size_changed {
         return;
     }
-    let size = plan.config.attr("size").as_str().map(str::to_string);
+    let size = plan
+        .config
+        .attr(attr_name!(Model.size))
+        .as_str()
+        .map(str::to_string);
     let mismatch = |why: String| {
-        Diagnostic::error("Image and size do not match", why).at(AttributePath::attrs(&["size"]))
+        Diagnostic::error("Image and size do not match", why).at(attr_path!(Model.size))
     };
     let Ok(arm) = data.arm() else { return };
-    let arm = &host_arm(arm, plan.config.attr("subnet_id").as_str());
+    let arm = &host_arm(arm, plan.config.attr(attr_name!(Model.subnet_id)).as_str());
     let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
-    let img = plan.config.attr("marketplace_image").clone();
+    let img = plan
+        .config
+        .attr(attr_name!(Model.marketplace_image))
+        .clone();
     if img.is_null() {
         if plan.is_create() {
-            plan.set("plan", Value::Null);
+            plan.set(attr_name!(Model.plan), Value::Null);
         }
         // A managed image says its generation; gallery images and images
         // created in the same apply (unknown id) are left to Azure.
         let source = plan
             .config
-            .attr("source_image_id")
+            .attr(attr_name!(Model.source_image_id))
             .as_str()
             .map(str::to_string);
         if let (Some(id), Some(size)) = (source, &size) {
@@ -76,16 +91,19 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         }
         return;
     }
-    let location = plan.config.attr("location").as_str().map(str::to_string);
-    let parts: Vec<Option<String>> = ["publisher", "offer", "sku", "version"]
-        .iter()
-        .map(|k| img.attr(k).as_str().map(str::to_string))
-        .collect();
-    let (Some(loc), [Some(p), Some(o), Some(s), v]) = (location, parts.as_slice()) else {
+    let location = plan
+        .config
+        .attr(attr_name!(Model.location))
+        .as_str()
+        .map(str::to_string);
+    // Unknown parts read as unset: the check waits for the final plan.
+    let img: MarketplaceImage = crate::framework::model::read(&img);
+    let (Some(loc), Some(p), Some(o), Some(s)) = (location, &img.publisher, &img.offer, &img.sku)
+    else {
         return;
     };
-    let version = v.clone().unwrap_or_else(|| "latest".into());
-    let at = || AttributePath::attrs(&["marketplace_image"]);
+    let version = img.version.clone().unwrap_or_else(|| "latest".into());
+    let at = || attr_path!(Model.marketplace_image);
     match arm.get_image_version(&loc, p, o, s, &version, dl).await {
         Ok(Some(iv)) => {
             if let Some(size) = &size {
@@ -99,19 +117,24 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
                 return;
             }
             let Some(pl) = iv.plan else {
-                plan.set("plan", Value::Null);
+                plan.set(attr_name!(Model.plan), Value::Null);
                 return;
             };
+            let derived = [
+                (attr_name!(PurchasePlan.publisher), &pl.publisher),
+                (attr_name!(PurchasePlan.product), &pl.product),
+                (attr_name!(PurchasePlan.name), &pl.name),
+            ];
             plan.set(
-                "plan",
+                attr_name!(Model.plan),
                 Value::Object(
-                    [("publisher", &pl.publisher), ("product", &pl.product), ("name", &pl.name)]
+                    derived
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
                         .collect(),
                 ),
             );
-            if !plan.config.attr("marketplace_agreement_id").is_null() {
+            if !plan.config.attr(attr_name!(Model.marketplace_agreement_id)).is_null() {
                 return;
             }
             match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
@@ -136,7 +159,7 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         // a Cloud Access enrolment. Terraform plans the host again once the
         // agreement exists; that final plan checks the image and derives
         // `plan` (unknown until then).
-        Ok(None) if plan.config.attr("marketplace_agreement_id").is_unknown() => {}
+        Ok(None) if plan.config.attr(attr_name!(Model.marketplace_agreement_id)).is_unknown() => {}
         Ok(None) => plan.diagnostics.push(
             Diagnostic::error("No such Marketplace image", format!("{p}:{o}:{s}:{version} is not offered in {loc}. data.rhelazure_marketplace_images lists what is."))
                 .at(at()),
@@ -153,17 +176,20 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
 /// credentials are configured; without them, or without the right to read
 /// the organization, the plan goes on (a warning says why).
 async fn check_organization(data: &ProviderData, plan: &mut PlanContext<'_>) {
-    let registration = plan.config.attr("registration");
-    let Some(org) = registration.attr("organization").as_number() else {
+    let registration = plan.config.attr(attr_name!(Model.registration));
+    let Some(org) = registration
+        .attr(attr_name!(Registration.organization))
+        .as_number()
+    else {
         return; // no registration, or not known until apply
     };
-    if !plan.is_create() && registration == plan.prior.attr("registration") {
+    if !plan.is_create() && registration == plan.prior.attr(attr_name!(Model.registration)) {
         return;
     }
     let Ok(redhat) = data.redhat() else { return };
     // Terraform quotes the source of top-level attributes only: a path into
     // the nested object would show the resource's first line instead.
-    let at = AttributePath::attrs(&["registration"]);
+    let at = attr_path!(Model.registration);
     let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
     match redhat.organization(dl).await {
         Ok(found) if found.id.as_deref() == Some(org.to_string().as_str()) => {}

@@ -11,16 +11,16 @@ pub(super) async fn read(
     private: &Private,
 ) -> Result<Option<(Value, Private)>, Diagnostics> {
     let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
-    let mut s = state.clone();
     let dl = deadline(state, "read", TIMEOUT);
+    let mut s = Model::of(state);
     match refresh(arm, &mut s, dl).await {
         Ok(true) => {
-            if s.attr("detect_host_drift").as_bool() == Some(true) {
+            if s.detect_host_drift == Some(true) {
                 let mut warnings = Diagnostics::new();
                 read_host_drift(arm, &mut s, dl, &mut warnings).await;
                 ctx.warn(warnings);
             }
-            Ok(Some((s, private.clone())))
+            Ok(Some((s.to_value(), private.clone())))
         }
         Ok(false) => Ok(None),
         Err(d) => Err(d.into()),
@@ -37,16 +37,16 @@ pub(super) async fn delete(
         Err(d) => return d,
     };
     let dl = deadline(prior, "delete", TIMEOUT);
+    let prior = Model::of(prior);
     let mut diags = Diagnostics::new();
-    let vm_id = opt_str(prior, "id");
-    if let Some(vm) = &vm_id {
-        if !prior.attr("registration").is_null() {
+    if let Some(vm) = &prior.id {
+        if prior.registration.is_some() {
             if let Err(d) = run_command(
                 arm,
                 vm,
                 "rhelazure-unregister",
                 host_render::UNREGISTER_SCRIPT,
-                on_arm64(prior),
+                prior.on_arm64(),
                 dl,
             )
             .await
@@ -61,13 +61,13 @@ pub(super) async fn delete(
         }
     }
     // Cascades normally removed these; make sure, in dependency order.
-    for (k, api) in [
-        ("os_disk_id", DISK_API),
-        ("network_interface_id", NETWORK_API),
-        ("public_ip_id", NETWORK_API),
+    for (id, api) in [
+        (&prior.os_disk_id, DISK_API),
+        (&prior.network_interface_id, NETWORK_API),
+        (&prior.public_ip_id, NETWORK_API),
     ] {
-        if let Some(id) = opt_str(prior, k) {
-            match arm.run(Method::Delete, &id, api, None, dl).await {
+        if let Some(id) = id {
+            match arm.run(Method::Delete, id, api, None, dl).await {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return arm_diag(&format!("delete {id}"), &e).into(),
@@ -106,79 +106,63 @@ pub(super) async fn import(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, D
         None => NetworkInterface::default(),
     };
     let ipc = nic.first_ip_configuration();
-    let text = |t: Option<&str>| t.map(|x| Value::from(x.to_string())).unwrap_or(Value::Null);
     let os_profile = vm.props().and_then(|p| p.os_profile.as_ref());
-    let mut v = Value::Object(Default::default());
-    set(&mut v, "id", Value::from(id.to_string()));
-    set(&mut v, "name", text(vm.name.as_deref()));
-    set(&mut v, "resource_group_name", Value::from(p[4].to_string()));
-    set(&mut v, "location", text(vm.location.as_deref()));
-    let subnet = ipc.and_then(|c| c.subnet.as_ref()?.id.as_deref());
-    set(&mut v, "subnet_id", text(subnet));
-    let admin = os_profile.and_then(|o| o.admin_username.as_deref());
-    set(&mut v, "admin_username", text(admin));
-    let keys: Vec<Value> = os_profile
-        .and_then(|o| {
-            o.linux_configuration
-                .as_ref()?
-                .ssh
-                .as_ref()?
-                .public_keys
-                .as_ref()
-        })
-        .into_iter()
-        .flatten()
-        .map(|k| text(k.key_data.as_deref()))
-        .collect();
-    set(&mut v, "ssh_public_keys", Value::List(keys));
     let img = vm.image_reference().cloned().unwrap_or_default();
-    if img.id.is_some() {
-        set(&mut v, "source_image_id", text(img.id.as_deref()));
-    } else {
-        let fields = [
-            ("publisher", &img.publisher),
-            ("offer", &img.offer),
-            ("sku", &img.sku),
-            ("version", &img.version),
-        ];
-        let image = fields
-            .into_iter()
-            .map(|(k, x)| (k.to_string(), text(x.as_deref())))
-            .collect();
-        set(&mut v, "marketplace_image", Value::Object(image));
-    }
     let os = vm
         .props()
         .and_then(|p| p.storage_profile.as_ref()?.os_disk.as_ref());
-    let size_gb = os
-        .and_then(|d| d.disk_size_gb)
-        .map(|n| Value::from(i64::from(n)))
-        .unwrap_or(Value::Null);
-    let storage = os
-        .and_then(|d| d.managed_disk.as_ref()?.storage_account_type.as_ref())
-        .map(|t| Value::from(t.to_string()))
-        .unwrap_or(Value::Null);
-    let disk = [("size_gb", size_gb), ("storage_account_type", storage)];
-    set(
-        &mut v,
-        "os_disk",
-        Value::Object(disk.into_iter().map(|(k, x)| (k.to_string(), x)).collect()),
-    );
-    let has_public_ip =
-        ipc.is_some_and(|c| c.public_ip_address.as_ref().is_some_and(|p| p.id.is_some()));
-    set(&mut v, "public_ip", Value::Bool(has_public_ip));
-    set(&mut v, "auto_update", Value::Bool(true));
-    set(&mut v, "detect_host_drift", Value::Bool(false));
-    Ok(v)
+    let imported = Model {
+        id: Some(id.to_string()),
+        name: vm.name.clone(),
+        resource_group_name: Some(p[4].to_string()),
+        location: vm.location.clone(),
+        subnet_id: ipc.and_then(|c| c.subnet.as_ref()?.id.clone()),
+        admin_username: os_profile.and_then(|o| o.admin_username.clone()),
+        ssh_public_keys: Some(
+            os_profile
+                .and_then(|o| {
+                    o.linux_configuration
+                        .as_ref()?
+                        .ssh
+                        .as_ref()?
+                        .public_keys
+                        .as_ref()
+                })
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.key_data.clone())
+                .collect(),
+        ),
+        marketplace_image: img.id.is_none().then(|| MarketplaceImage {
+            publisher: img.publisher.clone(),
+            offer: img.offer.clone(),
+            sku: img.sku.clone(),
+            version: img.version.clone(),
+        }),
+        source_image_id: img.id.clone(),
+        os_disk: Some(OsDisk {
+            size_gb: os.and_then(|d| d.disk_size_gb).map(i64::from),
+            storage_account_type: os
+                .and_then(|d| d.managed_disk.as_ref()?.storage_account_type.as_ref())
+                .map(|t| t.to_string()),
+        }),
+        public_ip: Some(
+            ipc.is_some_and(|c| c.public_ip_address.as_ref().is_some_and(|p| p.id.is_some())),
+        ),
+        auto_update: Some(true),
+        detect_host_drift: Some(false),
+        ..Default::default()
+    };
+    Ok(imported.to_value())
 }
 
 /// Reads the VM, NIC and public IP into `s`; false when the VM is gone.
 pub(super) async fn refresh(
     arm: &ArmClient,
-    s: &mut Value,
+    s: &mut Model,
     dl: Instant,
 ) -> Result<bool, Diagnostic> {
-    let Some(vm_id) = opt_str(s, "id") else {
+    let Some(vm_id) = s.id.clone() else {
         return Ok(false);
     };
     let Some(vm) = arm
@@ -189,60 +173,35 @@ pub(super) async fn refresh(
         return Ok(false);
     };
     let props = vm.props();
-    set_str(s, "vm_id", props.and_then(|p| p.vm_id.as_deref()));
-    set_str(s, "size", vm.vm_size().as_deref());
-    set_str(s, "os_disk_id", vm.os_disk_id());
-    let lt = props
-        .and_then(|p| p.license_type.as_deref())
-        .filter(|l| *l != "NONE");
-    set_str(s, "license_type", lt);
+    s.vm_id = props.and_then(|p| p.vm_id.clone());
+    s.size = vm.vm_size();
+    s.os_disk_id = vm.os_disk_id().map(str::to_string);
+    s.license_type = props
+        .and_then(|p| p.license_type.clone())
+        .filter(|l| l != "NONE");
     let mut tags = vm.tags.clone().unwrap_or_default();
     tags.remove(MARKER_TAG);
-    let tags = match tags.is_empty() {
-        false => Value::Map(tags.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
-        // Configured as `{}`: keep it, not null, so the plan stays empty.
-        true if s.attr("tags").as_object().is_some_and(|m| m.is_empty()) => s.attr("tags").clone(),
-        true => Value::Null,
-    };
-    set(s, "tags", tags);
-    let plan = match &vm.plan {
-        Some(p) => Value::Object(
-            [
-                ("publisher", &p.publisher),
-                ("product", &p.product),
-                ("name", &p.name),
-            ]
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.clone().map(Value::from).unwrap_or(Value::Null),
-                )
-            })
-            .collect(),
-        ),
-        None => Value::Null,
-    };
-    set(s, "plan", plan);
-    let nic_id = vm.first_nic_id().map(str::to_string);
-    set_str(s, "network_interface_id", nic_id.as_deref());
+    // Configured as `{}`: keep it, not null, so the plan stays empty.
+    let configured_empty = s.tags.as_ref().is_some_and(Tags::is_empty);
+    s.tags = (!tags.is_empty() || configured_empty).then_some(tags);
+    s.plan = vm.plan.as_ref().map(|p| PurchasePlan {
+        publisher: p.publisher.clone(),
+        product: p.product.clone(),
+        name: p.name.clone(),
+    });
+    s.network_interface_id = vm.first_nic_id().map(str::to_string);
     let mut pip_id = None;
-    if let Some(nic_id) = nic_id {
+    if let Some(nic_id) = &s.network_interface_id {
         if let Some(nic) = arm
-            .get_as::<NetworkInterface>(&nic_id, NETWORK_API, dl)
+            .get_as::<NetworkInterface>(nic_id, NETWORK_API, dl)
             .await
             .map_err(|e| arm_diag("read the network interface", &e))?
         {
             let ipc = nic.first_ip_configuration();
-            set_str(
-                s,
-                "private_ip_address",
-                ipc.and_then(|c| c.private_ip_address.as_deref()),
-            );
+            s.private_ip_address = ipc.and_then(|c| c.private_ip_address.clone());
             pip_id = ipc.and_then(|c| c.public_ip_address.as_ref()?.id.clone());
         }
     }
-    set_str(s, "public_ip_id", pip_id.as_deref());
     let mut address = None;
     if let Some(p) = &pip_id {
         if let Some(pip) = arm
@@ -253,7 +212,8 @@ pub(super) async fn refresh(
             address = pip.properties.and_then(|p| p.ip_address);
         }
     }
-    set_str(s, "public_ip_address", address.as_deref());
+    s.public_ip_id = pip_id;
+    s.public_ip_address = address;
     Ok(true)
 }
 
@@ -261,29 +221,29 @@ pub(super) async fn refresh(
 /// switch, or when a new host is watched for drift).
 pub(super) async fn read_booted_digest(
     arm: &ArmClient,
-    s: &mut Value,
+    s: &mut Model,
     dl: Instant,
 ) -> Result<(), Diagnostic> {
-    let vm_id = opt_str(s, "id").unwrap_or_default();
+    let vm_id = s.id.clone().unwrap_or_default();
     let status = host_render::status_script(&HostSpec::default());
-    let out = run_command(arm, &vm_id, "rhelazure-status", &status, on_arm64(s), dl).await?;
+    let out = run_command(arm, &vm_id, "rhelazure-status", &status, s.on_arm64(), dl).await?;
     let report = host_render::parse_status(&out);
-    set_str(s, "booted_image_digest", report.booted_digest.as_deref());
+    s.booted_image_digest = report.booted_digest;
     Ok(())
 }
 
 /// Reads what the host runs into `s` (`detect_host_drift`): the booted
 /// bootc image, and drops from `containers` every unit whose file is missing
 /// or differs from what this provider wrote, so the plan rewrites it.
-async fn read_host_drift(arm: &ArmClient, s: &mut Value, dl: Instant, diags: &mut Diagnostics) {
-    let vm_id = opt_str(s, "id").unwrap_or_default();
-    let spec = host_spec(s);
+async fn read_host_drift(arm: &ArmClient, s: &mut Model, dl: Instant, diags: &mut Diagnostics) {
+    let vm_id = s.id.clone().unwrap_or_default();
+    let spec = s.spec();
     let out = match run_command(
         arm,
         &vm_id,
         "rhelazure-status",
         &host_render::status_script(&spec),
-        on_arm64(s),
+        s.on_arm64(),
         dl,
     )
     .await
@@ -299,7 +259,7 @@ async fn read_host_drift(arm: &ArmClient, s: &mut Value, dl: Instant, diags: &mu
     };
     let report = host_render::parse_status(&out);
     if report.bootc_known {
-        set_str(s, "booted_image_digest", report.booted_digest.as_deref());
+        s.booted_image_digest = report.booted_digest.clone();
         if spec.bootc_image.is_some() && report.booted_image != spec.bootc_image {
             diags.warning(
                 "Host drift: booted image",
@@ -309,19 +269,19 @@ async fn read_host_drift(arm: &ArmClient, s: &mut Value, dl: Instant, diags: &mu
                     spec.bootc_image.as_deref().unwrap_or_default()
                 ),
             );
-            set_str(s, "bootc_image", report.booted_image.as_deref());
+            s.bootc_image = report.booted_image.clone();
         }
     }
-    let Some(list) = s.attr("containers").as_elements().map(<[Value]>::to_vec) else {
+    let Some(list) = s.containers.take() else {
         return;
     };
     let mut kept = Vec::new();
     let mut drifted = Vec::new();
-    for (c, v) in spec.containers().iter().zip(list) {
-        let path = host_render::unit_path(c);
-        let want = sha256_hex(host_render::quadlet(c).as_bytes());
+    for c in list {
+        let path = host_render::unit_path(&c);
+        let want = sha256_hex(host_render::quadlet(&c).as_bytes());
         match report.unit_sha256.get(&path) {
-            Some(h) if *h == want => kept.push(v),
+            Some(h) if *h == want => kept.push(c),
             Some(_) => drifted.push(format!("{path} differs from what Terraform wrote")),
             None => drifted.push(format!("{path} is missing")),
         }
@@ -336,5 +296,5 @@ async fn read_host_drift(arm: &ArmClient, s: &mut Value, dl: Instant, diags: &mu
             ),
         );
     }
-    set(s, "containers", Value::List(kept));
+    s.containers = Some(kept);
 }

@@ -1,8 +1,6 @@
 //! What a VM size says by its name: Arm64 or x64, and the Hyper-V
 //! generations it boots (Azure's size naming convention).
 
-use crate::framework::Value;
-
 /// Whether a VM size is Arm64, from Azure's size naming convention
 /// (`Standard_<family><vCPUs><features>_<version>`, where feature `p` means an
 /// Arm-based processor: `Standard_D2ps_v5`, `Standard_B2pls_v2`). None when
@@ -67,11 +65,8 @@ pub(super) fn size_mismatch(
 
 /// True when the host's size is Arm64, where managed Run Command is not
 /// offered and the action `runCommand` (RunShellScript) is used instead.
-pub(super) fn on_arm64(v: &Value) -> bool {
-    v.attr("size")
-        .as_str()
-        .and_then(size_is_arm64)
-        .unwrap_or(false)
+pub(super) fn on_arm64(size: Option<&str>) -> bool {
+    size.and_then(size_is_arm64).unwrap_or(false)
 }
 
 #[cfg(test)]

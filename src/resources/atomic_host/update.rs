@@ -26,18 +26,21 @@ pub(super) async fn update(
         }
     };
     let dl = deadline(planned, "update", TIMEOUT);
-    let vm_id = opt_str(prior, "id").unwrap_or_default();
+    let planned_value = planned;
+    let (prior, planned) = (Model::of(prior), Model::of(planned));
+    let vm_id = prior.id.clone().unwrap_or_default();
     let mut state = prior.clone();
-    let fail = |state: Value, d: Diagnostic| ApplyOutcome {
-        state,
+    let fail = |state: Model, d: Diagnostic| ApplyOutcome {
+        state: state.to_value(),
         private: private.clone(),
         diagnostics: d.into(),
     };
 
     // Tags, license type: one PATCH.
     let mut patch = VirtualMachineUpdate::default();
-    if planned.attr("tags") != prior.attr("tags") {
-        let mut tags = tags_of(planned);
+    let tags_change = planned.tags != prior.tags;
+    if tags_change {
+        let mut tags = planned.tags();
         // PATCH replaces all tags: keep the creation marker.
         if let Ok(Some(vm)) = arm.get_as::<VirtualMachine>(&vm_id, COMPUTE_API, dl).await {
             if let Some(m) = vm.tag(MARKER_TAG) {
@@ -47,8 +50,11 @@ pub(super) async fn update(
         patch.tags = Some(tags);
     }
     let mut warnings = Diagnostics::new();
-    if planned.attr("license_type") != prior.attr("license_type") {
-        let lt = opt_str(planned, "license_type").unwrap_or_else(|| "NONE".into());
+    if planned.license_type != prior.license_type {
+        let lt = planned
+            .license_type
+            .clone()
+            .unwrap_or_else(|| "NONE".into());
         if lt == "RHEL_BYOS" {
             let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
             match crate::resources::hybrid_benefit::check_license_type_byos(ctx.data(), &sub, dl)
@@ -70,32 +76,30 @@ pub(super) async fn update(
         {
             return fail(state, arm_diag("update the virtual machine", &e));
         }
-        for k in ["tags", "license_type"] {
-            set(&mut state, k, planned.attr(k).clone());
-        }
-        if planned.attr("tags") != prior.attr("tags") {
-            for k in ["network_interface_id", "public_ip_id"] {
-                if let Some(id) = opt_str(prior, k) {
-                    let body = TagsObject {
-                        tags: Some(tags_of(planned)),
-                    };
-                    if let Err(e) = arm
-                        .run_with(Method::Patch, &id, NETWORK_API, &body, dl)
-                        .await
-                    {
-                        return fail(
-                            state,
-                            arm_diag("update the tags of the network resources", &e),
-                        );
-                    }
+        state.tags = planned.tags.clone();
+        state.license_type = planned.license_type.clone();
+        if tags_change {
+            let network = [&prior.network_interface_id, &prior.public_ip_id];
+            for id in network.into_iter().flatten() {
+                let body = TagsObject {
+                    tags: Some(planned.tags()),
+                };
+                if let Err(e) = arm
+                    .run_with(Method::Patch, id, NETWORK_API, &body, dl)
+                    .await
+                {
+                    return fail(
+                        state,
+                        arm_diag("update the tags of the network resources", &e),
+                    );
                 }
             }
         }
     }
 
     // Size: in place, deallocating when the running cluster cannot host it.
-    if planned.attr("size") != prior.attr("size") {
-        let size = opt_str(planned, "size").unwrap_or_default();
+    if planned.size != prior.size {
+        let size = planned.size.clone().unwrap_or_default();
         let body = VirtualMachineUpdate {
             properties: Some(VirtualMachineProperties {
                 hardware_profile: Some(HardwareProfile {
@@ -137,22 +141,22 @@ pub(super) async fn update(
                     return fail(
                         state,
                         arm_diag(&format!("resize to {size} (deallocate, resize, start)"), &e)
-                            .at(AttributePath::attrs(&["size"])),
+                            .at(attr_path!(Model.size)),
                     );
                 }
             }
             Err(e) => {
                 return fail(
                     state,
-                    arm_diag(&format!("resize to {size}"), &e).at(AttributePath::attrs(&["size"])),
+                    arm_diag(&format!("resize to {size}"), &e).at(attr_path!(Model.size)),
                 )
             }
         }
-        set(&mut state, "size", planned.attr("size").clone());
+        state.size = planned.size.clone();
     }
 
     // What runs inside: one Run Command with only the differences.
-    let (old, new) = (host_spec(prior), host_spec(planned));
+    let (old, new) = (prior.spec(), planned.spec());
     if (old.containers(), &old.bootc_image, old.auto_update)
         != (new.containers(), &new.bootc_image, new.auto_update)
     {
@@ -162,16 +166,16 @@ pub(super) async fn update(
             &vm_id,
             "rhelazure-update",
             &script,
-            on_arm64(planned),
+            planned.on_arm64(),
             dl,
         )
         .await
         {
             return fail(state, d);
         }
-        for k in ["containers", "bootc_image", "auto_update"] {
-            set(&mut state, k, planned.attr(k).clone());
-        }
+        state.containers = planned.containers.clone();
+        state.bootc_image = planned.bootc_image.clone();
+        state.auto_update = planned.auto_update;
         if new.bootc_image != old.bootc_image {
             if let Err(d) = read_booted_digest(arm, &mut state, dl).await {
                 return fail(state, d);
@@ -179,26 +183,15 @@ pub(super) async fn update(
         }
     }
     // Everything else is as planned (known values); refresh fills the rest.
-    let mut state = match (planned.as_object(), state.as_object()) {
-        (Some(p), Some(done)) => Value::Object(
-            p.iter()
-                .map(|(k, v)| {
-                    let v = if v.is_unknown() {
-                        done.get(k).cloned().unwrap_or(Value::Null)
-                    } else {
-                        v.clone()
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        _ => state,
-    };
+    let mut state = Model::of(&crate::framework::plan::known_or(
+        planned_value,
+        &state.to_value(),
+    ));
     if let Err(d) = refresh(arm, &mut state, dl).await {
         return fail(state, d);
     }
     ApplyOutcome {
-        state,
+        state: state.to_value(),
         private: private.clone(),
         diagnostics: warnings,
     }

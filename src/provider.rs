@@ -6,6 +6,7 @@
 //! required here: the resource that needs them checks at plan time and names
 //! the missing setting, so an ARM-only configuration needs no Red Hat account.
 
+use crate::attr_name;
 use async_trait::async_trait;
 
 pub use crate::arm::settings::{AzureSettings, ProviderRegistrations};
@@ -100,6 +101,50 @@ impl ProviderData {
     }
 }
 
+/// The provider block, typed: the names `resolve` and `validate` read are
+/// its fields (`attr_name!`), and a test holds it to `provider_schema`. The
+/// block itself is read as a value, since its settings may be unknown until
+/// apply and fall back to environment variables one by one.
+#[derive(Default, serde::Serialize)]
+struct ProviderModel {
+    subscription_id: Option<String>,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    client_id_file_path: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file_path: Option<String>,
+    client_certificate: Option<String>,
+    client_certificate_path: Option<String>,
+    client_certificate_password: Option<String>,
+    use_oidc: Option<bool>,
+    oidc_token: Option<String>,
+    oidc_token_file_path: Option<String>,
+    oidc_request_url: Option<String>,
+    oidc_request_token: Option<String>,
+    ado_pipeline_service_connection_id: Option<String>,
+    use_aks_workload_identity: Option<bool>,
+    use_msi: Option<bool>,
+    use_cli: Option<bool>,
+    environment: Option<String>,
+    arm_endpoint: Option<String>,
+    authority_host: Option<String>,
+    resource_provider_registrations: Option<String>,
+    skip_provider_registration: Option<bool>,
+    auxiliary_tenant_ids: Option<Vec<String>>,
+    redhat: Option<RedHatBlock>,
+}
+
+/// The provider's `redhat` block.
+#[derive(Default, serde::Serialize)]
+struct RedHatBlock {
+    offline_token: Option<String>,
+    offline_token_client_id: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    api_url: Option<String>,
+    sso_url: Option<String>,
+}
+
 /// Reads an environment variable (swappable in tests).
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -137,32 +182,56 @@ impl RhelAzureProvider {
                 _ => envs.iter().find_map(|e| (self.env)(e)),
             }
         };
-        let rh = config.attr("redhat");
+        let rh = config.attr(attr_name!(ProviderModel.redhat));
         let mut azure = AzureSettings {
-            subscription_id: s(config, "subscription_id", &["ARM_SUBSCRIPTION_ID"]),
-            tenant_id: s(config, "tenant_id", &["ARM_TENANT_ID"]),
-            client_id: s(config, "client_id", &["ARM_CLIENT_ID"]),
-            client_secret: s(config, "client_secret", &["ARM_CLIENT_SECRET"]),
+            subscription_id: s(
+                config,
+                attr_name!(ProviderModel.subscription_id),
+                &["ARM_SUBSCRIPTION_ID"],
+            ),
+            tenant_id: s(
+                config,
+                attr_name!(ProviderModel.tenant_id),
+                &["ARM_TENANT_ID"],
+            ),
+            client_id: s(
+                config,
+                attr_name!(ProviderModel.client_id),
+                &["ARM_CLIENT_ID"],
+            ),
+            client_secret: s(
+                config,
+                attr_name!(ProviderModel.client_secret),
+                &["ARM_CLIENT_SECRET"],
+            ),
             client_certificate_path: s(
                 config,
-                "client_certificate_path",
+                attr_name!(ProviderModel.client_certificate_path),
                 &["ARM_CLIENT_CERTIFICATE_PATH"],
             ),
             client_certificate_password: s(
                 config,
-                "client_certificate_password",
+                attr_name!(ProviderModel.client_certificate_password),
                 &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
             ),
-            oidc_token: s(config, "oidc_token", &["ARM_OIDC_TOKEN"]),
+            oidc_token: s(
+                config,
+                attr_name!(ProviderModel.oidc_token),
+                &["ARM_OIDC_TOKEN"],
+            ),
             oidc_token_file_path: s(
                 config,
-                "oidc_token_file_path",
+                attr_name!(ProviderModel.oidc_token_file_path),
                 &["ARM_OIDC_TOKEN_FILE_PATH"],
             ),
-            client_certificate: s(config, "client_certificate", &["ARM_CLIENT_CERTIFICATE"]),
+            client_certificate: s(
+                config,
+                attr_name!(ProviderModel.client_certificate),
+                &["ARM_CLIENT_CERTIFICATE"],
+            ),
             oidc_request_url: s(
                 config,
-                "oidc_request_url",
+                attr_name!(ProviderModel.oidc_request_url),
                 &[
                     "ARM_OIDC_REQUEST_URL",
                     "ACTIONS_ID_TOKEN_REQUEST_URL",
@@ -171,7 +240,7 @@ impl RhelAzureProvider {
             ),
             oidc_request_token: s(
                 config,
-                "oidc_request_token",
+                attr_name!(ProviderModel.oidc_request_token),
                 &[
                     "ARM_OIDC_REQUEST_TOKEN",
                     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
@@ -180,7 +249,7 @@ impl RhelAzureProvider {
             ),
             ado_pipeline_service_connection_id: s(
                 config,
-                "ado_pipeline_service_connection_id",
+                attr_name!(ProviderModel.ado_pipeline_service_connection_id),
                 &[
                     "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
                     "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
@@ -188,31 +257,57 @@ impl RhelAzureProvider {
             ),
             ..Default::default()
         };
-        let client_id_file_path = s(config, "client_id_file_path", &["ARM_CLIENT_ID_FILE_PATH"]);
+        let client_id_file_path = s(
+            config,
+            attr_name!(ProviderModel.client_id_file_path),
+            &["ARM_CLIENT_ID_FILE_PATH"],
+        );
         let client_secret_file_path = s(
             config,
-            "client_secret_file_path",
+            attr_name!(ProviderModel.client_secret_file_path),
             &["ARM_CLIENT_SECRET_FILE_PATH"],
         );
         let registrations = s(
             config,
-            "resource_provider_registrations",
+            attr_name!(ProviderModel.resource_provider_registrations),
             &["ARM_RESOURCE_PROVIDER_REGISTRATIONS"],
         );
-        let environment = s(config, "environment", &["ARM_ENVIRONMENT"]);
-        let arm_endpoint = s(config, "arm_endpoint", &["ARM_ENDPOINT"]);
-        let authority_host = s(config, "authority_host", &["ARM_AUTHORITY_HOST"]);
+        let environment = s(
+            config,
+            attr_name!(ProviderModel.environment),
+            &["ARM_ENVIRONMENT"],
+        );
+        let arm_endpoint = s(
+            config,
+            attr_name!(ProviderModel.arm_endpoint),
+            &["ARM_ENDPOINT"],
+        );
+        let authority_host = s(
+            config,
+            attr_name!(ProviderModel.authority_host),
+            &["ARM_AUTHORITY_HOST"],
+        );
         let redhat = RedHatSettings {
-            offline_token: s(rh, "offline_token", &["RH_OFFLINE_TOKEN"]),
+            offline_token: s(
+                rh,
+                attr_name!(RedHatBlock.offline_token),
+                &["RH_OFFLINE_TOKEN"],
+            ),
             offline_token_client_id: s(
                 rh,
-                "offline_token_client_id",
+                attr_name!(RedHatBlock.offline_token_client_id),
                 &["RH_OFFLINE_TOKEN_CLIENT_ID"],
             ),
-            client_id: s(rh, "client_id", &["RH_CLIENT_ID"]),
-            client_secret: s(rh, "client_secret", &["RH_CLIENT_SECRET"]),
-            api_url: s(rh, "api_url", &["RH_API_URL"]).unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
-            sso_url: s(rh, "sso_url", &["RH_SSO_URL"]).unwrap_or_else(|| DEFAULT_RH_SSO_URL.into()),
+            client_id: s(rh, attr_name!(RedHatBlock.client_id), &["RH_CLIENT_ID"]),
+            client_secret: s(
+                rh,
+                attr_name!(RedHatBlock.client_secret),
+                &["RH_CLIENT_SECRET"],
+            ),
+            api_url: s(rh, attr_name!(RedHatBlock.api_url), &["RH_API_URL"])
+                .unwrap_or_else(|| DEFAULT_RH_API_URL.into()),
+            sso_url: s(rh, attr_name!(RedHatBlock.sso_url), &["RH_SSO_URL"])
+                .unwrap_or_else(|| DEFAULT_RH_SSO_URL.into()),
         };
 
         let mut flag = |attr: &str, env: &str, default: bool| -> bool {
@@ -236,16 +331,16 @@ impl RhelAzureProvider {
                 },
             }
         };
-        azure.use_oidc = flag("use_oidc", "ARM_USE_OIDC", false);
-        azure.use_msi = flag("use_msi", "ARM_USE_MSI", false);
-        azure.use_cli = flag("use_cli", "ARM_USE_CLI", true);
+        azure.use_oidc = flag(attr_name!(ProviderModel.use_oidc), "ARM_USE_OIDC", false);
+        azure.use_msi = flag(attr_name!(ProviderModel.use_msi), "ARM_USE_MSI", false);
+        azure.use_cli = flag(attr_name!(ProviderModel.use_cli), "ARM_USE_CLI", true);
         let use_aks = flag(
-            "use_aks_workload_identity",
+            attr_name!(ProviderModel.use_aks_workload_identity),
             "ARM_USE_AKS_WORKLOAD_IDENTITY",
             false,
         );
         let skip_registration = flag(
-            "skip_provider_registration",
+            attr_name!(ProviderModel.skip_provider_registration),
             "ARM_SKIP_PROVIDER_REGISTRATION",
             false,
         );
@@ -452,7 +547,9 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if !config.attr("auxiliary_tenant_ids").is_null()
+        if !config
+            .attr(attr_name!(ProviderModel.auxiliary_tenant_ids))
+            .is_null()
             || (self.env)("ARM_AUXILIARY_TENANT_IDS").is_some()
         {
             diags.push(Diagnostic::warning(
@@ -461,14 +558,15 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
                  no resource of this provider does, so no auxiliary token is requested.",
             ));
         }
-        let rh = config.attr("redhat");
+        let rh = config.attr(attr_name!(ProviderModel.redhat));
         let has = |v: &Value| !v.is_null();
-        if has(rh.attr("client_id")) != has(rh.attr("client_secret"))
-            && !rh.attr("client_id").is_unknown()
-            && !rh.attr("client_secret").is_unknown()
+        if has(rh.attr(attr_name!(RedHatBlock.client_id)))
+            != has(rh.attr(attr_name!(RedHatBlock.client_secret)))
+            && !rh.attr(attr_name!(RedHatBlock.client_id)).is_unknown()
+            && !rh.attr(attr_name!(RedHatBlock.client_secret)).is_unknown()
         {
             diags.error_at(
-                crate::framework::AttributePath::attrs(&["redhat"]),
+                crate::attr_path!(ProviderModel.redhat),
                 "Incomplete Red Hat service account",
                 "Set both redhat.client_id and redhat.client_secret, or neither (and use an offline token).",
             );
@@ -528,6 +626,16 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
 mod tests {
     use super::*;
     use std::collections::{BTreeMap, HashMap};
+
+    #[test]
+    fn the_provider_model_has_the_schemas_attributes() {
+        use crate::framework::model::{mismatch, mismatch_at};
+        assert_eq!(mismatch::<ProviderModel>(&provider_schema()), None);
+        assert_eq!(
+            mismatch_at::<RedHatBlock>(&provider_schema(), &["redhat"]),
+            None
+        );
+    }
 
     fn provider(env: &[(&str, &str)]) -> RhelAzureProvider {
         let map: HashMap<String, String> = env

@@ -153,6 +153,33 @@ mod tests {
             timeouts: Option<serde_json::Value>,
         }
         assert_eq!(mismatch::<Same>(&schema), None);
+        // Nested attributes and blocks are checked where they are.
+        let nested = ResourceSchema::new(
+            "",
+            vec![Attr::nested(
+                "disk",
+                crate::framework::ObjectNesting::Single,
+                vec![Attr::number("size_gb").optional()],
+            )],
+        )
+        .blocks(vec![timeouts::block(&["create"])]);
+        #[derive(Default, Serialize)]
+        struct Disk {
+            size_gb: Option<u64>,
+        }
+        #[derive(Default, Serialize)]
+        struct MisspeltDisk {
+            sizegb: Option<u64>,
+        }
+        #[derive(Default, Serialize)]
+        struct Timeouts {
+            create: Option<String>,
+        }
+        assert_eq!(mismatch_at::<Disk>(&nested, &["disk"]), None);
+        assert_eq!(mismatch_at::<Timeouts>(&nested, &["timeouts"]), None);
+        let why = mismatch_at::<MisspeltDisk>(&nested, &["disk"]).unwrap();
+        assert!(why.contains("sizegb") && why.contains("size_gb"), "{why}");
+        assert!(mismatch_at::<Disk>(&nested, &["disks"]).is_some());
         let why = mismatch::<Misspelt>(&schema).unwrap();
         assert!(why.contains("versoin") && why.contains("version"), "{why}");
     }

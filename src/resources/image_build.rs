@@ -724,7 +724,27 @@ mod tests {
 
     #[test]
     fn the_model_has_the_schemas_attributes() {
-        assert_eq!(model::mismatch::<Model>(&ImageBuild.schema()), None);
+        let schema = ImageBuild.schema();
+        assert_eq!(model::mismatch::<Model>(&schema), None);
+        use model::mismatch_at;
+        assert_eq!(
+            mismatch_at::<CustomizationsModel>(&schema, &["customizations"]),
+            None
+        );
+        let inner = |name| ["customizations", name];
+        assert_eq!(mismatch_at::<UserModel>(&schema, &inner("users")), None);
+        assert_eq!(
+            mismatch_at::<SubscriptionModel>(&schema, &inner("subscription")),
+            None
+        );
+        assert_eq!(
+            mismatch_at::<ServicesModel>(&schema, &inner("services")),
+            None
+        );
+        assert_eq!(
+            mismatch_at::<FilesystemModel>(&schema, &inner("filesystem")),
+            None
+        );
     }
 
     /// Every nested field set: encoding refuses an attribute the schema does

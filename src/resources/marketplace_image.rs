@@ -437,6 +437,10 @@ mod tests {
             model::mismatch::<ImagesModel>(&MarketplaceImages.schema()),
             None
         );
+        assert_eq!(
+            model::mismatch_at::<ListedImage>(&MarketplaceImages.schema(), &["images"]),
+            None
+        );
     }
 
     #[test]

@@ -17,10 +17,9 @@ use crate::provider::ProviderData;
 pub async fn check_byos_allowed(
     data: &ProviderData,
     subscription_id: &str,
-    at: &[&str],
+    path: AttributePath,
     deadline: Instant,
 ) -> Result<Option<Diagnostic>, Diagnostic> {
-    let path = AttributePath::attrs(at);
     let Ok(rh) = data.redhat() else {
         return Ok(Some(
             Diagnostic::warning(
@@ -64,12 +63,13 @@ pub async fn check_byos_allowed(
 
 /// `check_byos_allowed` for a resource whose provider data may be missing
 /// (an unconfigured provider): the warnings to add, or the error to fail
-/// with, always at `license_type`.
+/// with, at `at` (the resource's `license_type`).
 pub async fn check_license_type_byos(
     data: Result<&ProviderData, Diagnostic>,
     subscription_id: &str,
+    at: AttributePath,
     deadline: Instant,
 ) -> Result<Diagnostics, Diagnostic> {
-    let warning = check_byos_allowed(data?, subscription_id, &["license_type"], deadline).await?;
+    let warning = check_byos_allowed(data?, subscription_id, at, deadline).await?;
     Ok(warning.into_iter().collect())
 }

@@ -2,12 +2,42 @@
 //! image URNs (`publisher:offer:sku:version`, e.g. `RedHat:RHEL:9-lvm-gen2:latest`)
 //! to and from their parts. Pure functions: no API calls, same answer everywhere.
 
-use std::collections::BTreeMap;
+use crate::attr_name;
+use crate::framework::{model, Function, FunctionError, FunctionSignature, Parameter, Type, Value};
 
-use crate::framework::{Function, FunctionError, FunctionSignature, Parameter, Type, Value};
-
-const PARTS: [&str; 4] = ["publisher", "offer", "sku", "version"];
 const EXAMPLE: &str = "RedHat:RHEL:9-lvm-gen2:latest";
+
+/// A URN's parts: what `parse_image_urn` returns and `build_image_urn` reads.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Urn<T> {
+    publisher: T,
+    offer: T,
+    sku: T,
+    version: T,
+}
+
+/// Names the fields (`attr_name!` takes a plain type name).
+type UrnText = Urn<String>;
+
+impl<T> Urn<T> {
+    /// The parts with their names, in URN order.
+    fn named(self) -> [(&'static str, T); 4] {
+        [
+            (attr_name!(UrnText.publisher), self.publisher),
+            (attr_name!(UrnText.offer), self.offer),
+            (attr_name!(UrnText.sku), self.sku),
+            (attr_name!(UrnText.version), self.version),
+        ]
+    }
+}
+
+const PARTS: [&str; 4] = [
+    attr_name!(UrnText.publisher),
+    attr_name!(UrnText.offer),
+    attr_name!(UrnText.sku),
+    attr_name!(UrnText.version),
+];
 
 fn urn_object_type() -> Type {
     Type::object(PARTS.iter().map(|p| (*p, Type::String)))
@@ -90,17 +120,20 @@ impl Function for ParseImageUrn {
             text: "urn must be a string.".into(),
             argument: Some(0),
         })?;
-        let parts = parse_urn(urn).map_err(|text| FunctionError {
+        let [publisher, offer, sku, version] = parse_urn(urn).map_err(|text| FunctionError {
             text,
             argument: Some(0),
         })?;
-        Ok(Value::Object(
-            PARTS
-                .iter()
-                .zip(parts)
-                .map(|(k, v)| (k.to_string(), Value::String(v)))
-                .collect(),
-        ))
+        let parts = Urn {
+            publisher,
+            offer,
+            sku,
+            version,
+        };
+        model::encode(&parts, &urn_object_type()).map_err(|d| FunctionError {
+            text: d.detail,
+            argument: None,
+        })
     }
 }
 
@@ -139,27 +172,37 @@ impl Function for BuildImageUrn {
             text,
             argument: Some(0),
         };
-        let empty = BTreeMap::new();
-        let obj = match args.first() {
-            Some(Value::Object(m) | Value::Map(m)) => m,
-            _ => &empty,
-        };
-        if obj.is_empty() {
-            return Err(fail(
-                "image must be an object with publisher, offer, sku and optionally version.".into(),
-            ));
-        }
+        let given =
+            match args.first() {
+                Some(v @ (Value::Object(m) | Value::Map(m))) if !m.is_empty() => v,
+                _ => return Err(fail(
+                    "image must be an object with publisher, offer, sku and optionally version."
+                        .into(),
+                )),
+            };
+        // Any other attributes are ignored; the parts may be of any type here.
+        let given: Urn<Option<serde_json::Value>> =
+            model::decode(given).map_err(|d| fail(d.detail))?;
         let mut out = Vec::with_capacity(4);
-        for name in PARTS {
-            let part = match obj.get(name) {
-                Some(Value::String(s)) => s.clone(),
-                None | Some(Value::Null) if name == "version" => "latest".to_string(),
-                None | Some(Value::Null) => return Err(fail(format!("image.{name} is required."))),
+        for (name, part) in given.named() {
+            let part = match part {
+                Some(serde_json::Value::String(s)) => s,
+                None | Some(serde_json::Value::Null) if name == attr_name!(UrnText.version) => {
+                    "latest".to_string()
+                }
+                None | Some(serde_json::Value::Null) => {
+                    return Err(fail(format!("image.{name} is required.")))
+                }
                 Some(other) => {
+                    let kind = match other {
+                        serde_json::Value::Bool(_) => "bool",
+                        serde_json::Value::Number(_) => "number",
+                        serde_json::Value::Array(_) => "list",
+                        _ => "object",
+                    };
                     return Err(fail(format!(
-                        "image.{name} must be a string, not {}.",
-                        other.infer_type().to_json()
-                    )))
+                        "image.{name} must be a string, not a {kind}."
+                    )));
                 }
             };
             if let Some(why) = check_part(name, &part) {
@@ -174,6 +217,7 @@ impl Function for BuildImageUrn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn parses_real_urns() {

@@ -78,8 +78,13 @@ async fn apply(
     let mut warning = None;
     if lt == "RHEL_BYOS" && license_type_of(&vm) != "RHEL_BYOS" {
         let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
-        warning =
-            super::hybrid_benefit::check_byos_allowed(data, &sub, &["license_type"], dl).await?;
+        warning = super::hybrid_benefit::check_byos_allowed(
+            data,
+            &sub,
+            attr_path!(Model.license_type),
+            dl,
+        )
+        .await?;
     }
     let image = vm.image_reference();
     let byos_or_custom = image.is_some_and(|i| {

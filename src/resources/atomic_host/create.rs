@@ -66,7 +66,13 @@ pub(super) async fn create(
     // RHEL_BYOS only where Red Hat grants the subscription Cloud Access.
     let mut warnings = Diagnostics::new();
     if planned.license_type.as_deref() == Some("RHEL_BYOS") {
-        match crate::resources::hybrid_benefit::check_license_type_byos(ctx.data(), &sub, dl).await
+        match crate::resources::hybrid_benefit::check_license_type_byos(
+            ctx.data(),
+            &sub,
+            attr_path!(Model.license_type),
+            dl,
+        )
+        .await
         {
             Ok(w) => warnings.extend(w),
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),

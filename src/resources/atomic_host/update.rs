@@ -57,8 +57,13 @@ pub(super) async fn update(
             .unwrap_or_else(|| "NONE".into());
         if lt == "RHEL_BYOS" {
             let sub = crate::arm::subscription_in(&vm_id).unwrap_or_default();
-            match crate::resources::hybrid_benefit::check_license_type_byos(ctx.data(), &sub, dl)
-                .await
+            match crate::resources::hybrid_benefit::check_license_type_byos(
+                ctx.data(),
+                &sub,
+                attr_path!(Model.license_type),
+                dl,
+            )
+            .await
             {
                 Ok(w) => warnings.extend(w),
                 Err(d) => return fail(state, d),

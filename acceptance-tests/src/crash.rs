@@ -290,7 +290,9 @@ impl LocalCloud {
         Inventory(inv)
     }
 
-    fn account_sas(&self, account: &str) -> String {
+    /// An account SAS for Azurite's blobs (read, list, write, create),
+    /// through the storage account `account`; asked once per account.
+    pub(crate) fn account_sas(&self, account: &str) -> String {
         let mut cache = self.sas.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(sas) = cache.get(account) {
             return sas.clone();
@@ -298,7 +300,7 @@ impl LocalCloud {
         let (status, body) = self.arm(
             "POST",
             &format!("{account}/ListAccountSas?api-version=2023-05-01"),
-            Some(json!({ "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rl", "signedExpiry": "2099-01-01T00:00:00Z" })),
+            Some(json!({ "signedServices": "b", "signedResourceTypes": "sco", "signedPermission": "rlwc", "signedExpiry": "2099-01-01T00:00:00Z" })),
         );
         assert_eq!(status, 200, "listAccountSas: {body}");
         let sas = body["accountSasToken"]

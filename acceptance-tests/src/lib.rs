@@ -829,6 +829,94 @@ impl LocalCloud {
         });
     }
 
+    /// A managed image `image_id` (in eastus) made "by another tool" from a
+    /// fixed VHD in Azurite, as Compute wants its source blob; the blob is
+    /// put there first. Returns ARM's settled answer.
+    pub fn managed_image(&self, image_id: &str) -> (u16, serde_json::Value) {
+        let name = image_id.rsplit('/').next().unwrap_or("image");
+        let blob = self.vhd_blob(&format!("{name}.vhd"), BlobShape::FixedVhd);
+        let body = serde_json::json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": blob } } } });
+        self.arm_settled(
+            "PUT",
+            &format!("{image_id}?api-version=2024-03-01"),
+            Some(body),
+        )
+    }
+
+    /// A blob `vhds/{name}` of `shape` in Azurite, put there "by another
+    /// tool" (through the storage account `vhdsource` of `rhel-demo` and its
+    /// SAS); returns its URI (without the SAS).
+    pub fn vhd_blob(&self, name: &str, shape: BlobShape) -> String {
+        const MIB: u64 = 1 << 20;
+        let sub = self.get("ARM_SUBSCRIPTION_ID");
+        let account = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/vhdsource");
+        let (s, b) = self.arm_settled(
+            "PUT",
+            &format!("{account}?api-version=2023-05-01"),
+            Some(serde_json::json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })),
+        );
+        assert!(s < 300, "storage account: {b}");
+        let sas = self.account_sas(&account);
+        let endpoint = self.get("RHELAZURE_BLOB_ENDPOINT");
+        let uri = format!("{}/vhds/{name}", endpoint.trim_end_matches('/'));
+        let put = |url: String, headers: &[(&str, String)], body: Vec<u8>| {
+            let mut req = ureq::http::Request::builder()
+                .method("PUT")
+                .uri(url)
+                .header("x-ms-version", "2024-08-04");
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
+            let resp = self
+                .agent
+                .run(req.body(body).unwrap())
+                .expect("Azurite answers");
+            resp.status().as_u16()
+        };
+        let container = put(
+            format!("{endpoint}/vhds?restype=container&{sas}"),
+            &[],
+            Vec::new(),
+        );
+        assert!(matches!(container, 201 | 409), "container: {container}");
+        let (disk, footer) = match shape {
+            BlobShape::FixedVhd => (MIB, Some(vhd_footer(MIB, 2))),
+            BlobShape::DynamicVhd => (MIB, Some(vhd_footer(MIB, 3))),
+            BlobShape::OddSize => (MIB + 4096, None),
+            BlobShape::BlockBlob => {
+                let s = put(
+                    format!("{uri}?{sas}"),
+                    &[("x-ms-blob-type", "BlockBlob".into())],
+                    vec![0; 1024],
+                );
+                assert_eq!(s, 201, "block blob");
+                return uri;
+            }
+        };
+        let size = disk + footer.as_ref().map_or(0, |_| 512);
+        let s = put(
+            format!("{uri}?{sas}"),
+            &[
+                ("x-ms-blob-type", "PageBlob".into()),
+                ("x-ms-blob-content-length", size.to_string()),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(s, 201, "page blob");
+        if let Some(f) = footer {
+            let s = put(
+                format!("{uri}?comp=page&{sas}"),
+                &[
+                    ("x-ms-page-write", "update".into()),
+                    ("x-ms-range", format!("bytes={disk}-{}", size - 1)),
+                ],
+                f,
+            );
+            assert_eq!(s, 201, "footer page");
+        }
+        uri
+    }
+
     /// A VM from a custom image (with its image and NIC) in the seeded
     /// resource group, made "by another tool" through ARM; returns its id.
     /// Made again, it is left as it is.
@@ -837,7 +925,7 @@ impl LocalCloud {
         let sub = self.get("ARM_SUBSCRIPTION_ID");
         let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
         let image = format!("{rg}/providers/Microsoft.Compute/images/{name}-img");
-        self.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+        self.managed_image(&image);
         let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/{name}-nic");
         self.arm_settled("PUT", &format!("{nic}?api-version=2024-01-01"), Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "p", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })));
         let id = format!("{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
@@ -1153,4 +1241,31 @@ mod route_check_tests {
         assert_eq!(check(std::slice::from_ref(&good)), Vec::<String>::new());
         assert_eq!(check(&[old]).len(), 1);
     }
+}
+
+/// What `LocalCloud::vhd_blob` puts in Azurite: the source blob Compute
+/// accepts for a managed image, and the ones it refuses.
+#[derive(Clone, Copy, Debug)]
+pub enum BlobShape {
+    /// A page blob of 1 MiB of disk and a fixed-VHD footer.
+    FixedVhd,
+    /// A page blob whose footer says "dynamic" (Azure takes fixed VHDs only).
+    DynamicVhd,
+    /// A page blob of 1 MiB + 4 KiB: not a whole number of MiB and a footer.
+    OddSize,
+    /// A block blob.
+    BlockBlob,
+}
+
+/// A VHD hard disk footer (the VHD specification's: cookie, current size,
+/// disk type, one's-complement checksum), for a disk of `disk_size` bytes.
+fn vhd_footer(disk_size: u64, disk_type: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 512];
+    f[..8].copy_from_slice(b"conectix");
+    f[40..48].copy_from_slice(&disk_size.to_be_bytes());
+    f[48..56].copy_from_slice(&disk_size.to_be_bytes());
+    f[60..64].copy_from_slice(&disk_type.to_be_bytes());
+    let sum = f.iter().fold(0u32, |s, b| s.wrapping_add(u32::from(*b)));
+    f[64..68].copy_from_slice(&(!sum).to_be_bytes());
+    f
 }

@@ -226,7 +226,7 @@ resource "terraform_data" "os_image" {{
     assert_eq!(before, after, "nothing ran");
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let image = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/other-img");
-    cloud.arm_settled("PUT", &format!("{image}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    cloud.managed_image(&image);
     let other = vm(
         &cloud,
         "other-host",

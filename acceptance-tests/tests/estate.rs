@@ -122,7 +122,7 @@ fn build_estate(cloud: &LocalCloud, gold_urn: &str) -> Vec<(String, &'static str
     let image = format!(
         "/subscriptions/{sub}/resourceGroups/estate-c/providers/Microsoft.Compute/images/other-img"
     );
-    cloud.arm_settled("PUT", &format!("{image}?api-version={COMPUTE}"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    cloud.managed_image(&image);
     vec![
         (
             vm(

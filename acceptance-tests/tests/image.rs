@@ -142,6 +142,68 @@ fn image_from_a_sparse_raw_file() {
     cloud.assert_requests_in_spec();
 }
 
+/// Compute reads a managed image's source blob before it makes the image:
+/// through Terraform, a fixed VHD page blob becomes an image, and a missing
+/// blob, a block blob, a size that is no whole number of MiB plus the footer,
+/// and a dynamic VHD are refused with Azure's codes, leaving nothing behind.
+#[test]
+fn images_from_existing_blobs_are_checked_as_compute_checks_them() {
+    use rhelazure_acceptance_tests::BlobShape;
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let config = |name: &str, uri: &str| {
+        format!("resource \"rhelazure_image\" \"img\" {{\n  name = \"{name}\"\n  resource_group_name = \"rhel-demo\"\n  location = \"eastus\"\n  source_blob_uri = \"{uri}\"\n}}\n")
+    };
+    let image = |name: &str| {
+        format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/{name}?api-version=2024-03-01")
+    };
+
+    let good = cloud.vhd_blob("good.vhd", BlobShape::FixedVhd);
+    let ws = Workspace::new(&tf, &config("from-blob", &good)).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    assert_eq!(cloud.arm("GET", &image("from-blob"), None).0, 200);
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+    let endpoint = cloud.get("RHELAZURE_BLOB_ENDPOINT");
+    let missing = format!("{}/vhds/never-uploaded.vhd", endpoint.trim_end_matches('/'));
+    for (name, uri, code) in [
+        ("missing", missing, "ImageBlobNotFound"),
+        (
+            "block",
+            cloud.vhd_blob("block.vhd", BlobShape::BlockBlob),
+            "IncorrectImageBlobType",
+        ),
+        (
+            "odd",
+            cloud.vhd_blob("odd.vhd", BlobShape::OddSize),
+            "VHDSizeInvalid",
+        ),
+        (
+            "dynamic",
+            cloud.vhd_blob("dynamic.vhd", BlobShape::DynamicVhd),
+            "VHDSizeInvalid",
+        ),
+    ] {
+        let ws = Workspace::new(&tf, &config(name, &uri)).cloud(&cloud);
+        let r = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(r.code, 1, "{name}: {}", r.all());
+        assert!(r.all().contains(code), "{name}: {}", r.all());
+        assert_eq!(
+            cloud.arm("GET", &image(name), None).0,
+            404,
+            "{name}: no image"
+        );
+        let listed = ws.run(&["state", "list"]);
+        assert!(
+            !listed.all().contains("rhelazure_image.img"),
+            "{name}: nothing in state"
+        );
+    }
+    cloud.assert_requests_in_spec();
+}
+
 #[test]
 fn unusable_images_and_sources_fail_at_validate() {
     let cloud = LocalCloud::start();

@@ -235,7 +235,7 @@ fn image_builds_are_listed_and_adopted() {
     other.run(&["apply", "-auto-approve", "-no-color"]).ok();
     // A managed image made without Image Builder: not a build.
     let plain = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/plain-img");
-    let (s, b) = cloud.arm_settled("PUT", &format!("{plain}?api-version=2024-03-01"), Some(json!({ "location": "eastus", "properties": { "hyperVGeneration": "V2", "storageProfile": { "osDisk": { "osType": "Linux", "osState": "Generalized", "blobUri": "https://127.0.0.1:1/devstoreaccount1/vhds/x.vhd" } } } })));
+    let (s, b) = cloud.managed_image(&plain);
     assert!(s < 300, "{b}");
     let ws = Workspace::new(&tf, "provider \"rhelazure\" {}\n")
         .cloud(&cloud)

@@ -138,6 +138,12 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    /// The CA of the local cloud's HTTPS (Azurite serves with a certificate
+    /// it issued), when it serves HTTPS.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_deref()
+    }
+
     pub fn new(opts: &Options) -> Result<Arc<Emulator>, String> {
         let seed = match &opts.seed {
             Some(p) => Seed::load(p)?,

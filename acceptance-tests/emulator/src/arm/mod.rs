@@ -8,6 +8,7 @@
 //! operation itself.
 
 pub mod agreements;
+pub mod blob_source;
 pub mod catalog;
 pub mod guest;
 pub mod sas;

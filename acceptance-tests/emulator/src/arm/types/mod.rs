@@ -457,6 +457,13 @@ pub fn crud(
                 existing.as_ref(),
                 &location,
             )?;
+            // Compute reads an image's source blob when it makes the image.
+            if creating && spec.key == "microsoft.compute/images" {
+                let os = &body["properties"]["storageProfile"]["osDisk"];
+                if let Some(uri) = os["blobUri"].as_str() {
+                    crate::arm::blob_source::check(emu, uri)?;
+                }
+            }
             let obj = built.as_object_mut().expect("built bodies are objects");
             obj.insert("id".into(), json!(id));
             obj.insert("name".into(), json!(name_of(id)));

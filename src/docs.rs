@@ -130,7 +130,20 @@ fn block_doc(block: &Block, out: &mut String) {
 fn related(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match name {
         "rhelazure_image" => (
-            &["rhelazure_image_build", "rhelazure_atomic_host"],
+            &[
+                "rhelazure_image_build",
+                "rhelazure_atomic_host",
+                "rhelazure_gallery_image",
+            ],
+            &["real-accounts"],
+        ),
+        "rhelazure_gallery" => (&["rhelazure_gallery_image"], &["real-accounts"]),
+        "rhelazure_gallery_image" => (
+            &[
+                "rhelazure_gallery",
+                "rhelazure_image",
+                "rhelazure_image_build",
+            ],
             &["real-accounts"],
         ),
         "rhelazure_image_build" => (
@@ -305,6 +318,8 @@ fn import_note(name: &str) -> Option<&'static str> {
         "rhelazure_cloud_access" => "```shell\nterraform import rhelazure_cloud_access.c <Red Hat Sources id>\n```",
         "rhelazure_image_build" => "```shell\nterraform import rhelazure_image_build.b /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nThe compose request is recovered from Image Builder's record of the compose.\n\nA create interrupted while Image Builder was composing (provider killed, connection lost) is resumed by the next apply: it waits for the running compose that uploads to the same subscription, resource group and image name instead of starting a second one, and adopts the image when that compose already delivered it.",
         "rhelazure_image" => "```shell\nterraform import rhelazure_image.i /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>\n```\n\nAn imported image names its blob as `source_blob_uri`.",
+        "rhelazure_gallery" => "```shell\nterraform import rhelazure_gallery.g /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/galleries/<name>\n```\n\nA create that finds a gallery of the same name already there fails at `name` rather than take it over: import it instead.",
+        "rhelazure_gallery_image" => "```shell\nterraform import rhelazure_gallery_image.i /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/galleries/<gallery>/images/<name>\n```\n\nA create that finds a definition of the same name already there fails at `name` rather than take it over (or try to reshape it, which Azure refuses): import it instead.",
         "rhelazure_vm_license" => "```shell\nterraform import rhelazure_vm_license.l /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>\n```",
         "rhelazure_atomic_host" => "```shell\nterraform import rhelazure_atomic_host.h /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>\n```\n\nAzure never returns a VM's customData, so an imported host's first boot is unknown (`first_boot_sha256` is null): the configured `registration` and `os_disk` are adopted without a replacement, and the configured `containers` are written to the host in place by the first apply.\n\nA create interrupted after the VM was requested (provider killed, connection lost) leaves a VM Terraform does not know about. The VM carries a `rhelazure-host` tag (derived from the name and the non-secret first-boot content, hidden from `tags`), so the next apply of the same configuration adopts it (waiting for its provisioning to end) instead of failing on \"already exists\" or creating a second one.",
         _ => return None,

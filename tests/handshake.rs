@@ -176,6 +176,8 @@ async fn automtls_schema_functions_and_shutdown() {
             "rhelazure_activation_key",
             "rhelazure_atomic_host",
             "rhelazure_cloud_access",
+            "rhelazure_gallery",
+            "rhelazure_gallery_image",
             "rhelazure_image",
             "rhelazure_image_build",
             "rhelazure_marketplace_agreement",

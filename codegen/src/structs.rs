@@ -57,6 +57,14 @@ macro_rules! compute {
         )
     };
 }
+macro_rules! gallery {
+    ($file:literal) => {
+        concat!(
+            "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2023-07-03/",
+            $file
+        )
+    };
+}
 macro_rules! network {
     ($file:literal) => {
         concat!(
@@ -175,6 +183,25 @@ const ARM_FILES: &[StructFile] = &[
             (compute!("image.json"), "ImageStorageProfile"),
             (compute!("image.json"), "ImageOSDisk"),
             (compute!("image.json"), "ImageUpdate"),
+        ],
+    },
+    StructFile {
+        root: ARM_ROOT,
+        enums_open: false,
+        operation_schemas: &[],
+        output: "src/arm/models/gallery.rs",
+        about: "Microsoft.Compute 2023-07-03 (`GalleryRP`)",
+        definitions: &[
+            (gallery!("gallery.json"), "Gallery"),
+            (gallery!("gallery.json"), "GalleryProperties"),
+            (gallery!("gallery.json"), "GalleryIdentifier"),
+            (gallery!("gallery.json"), "GalleryUpdate"),
+            (gallery!("gallery.json"), "GalleryImage"),
+            (gallery!("gallery.json"), "GalleryImageProperties"),
+            (gallery!("gallery.json"), "GalleryImageUpdate"),
+            (gallery!("galleryRPCommon.json"), "GalleryImageIdentifier"),
+            (gallery!("galleryRPCommon.json"), "GalleryImageFeature"),
+            (gallery!("galleryRPCommon.json"), "ImagePurchasePlan"),
         ],
     },
     StructFile {

@@ -14,10 +14,12 @@ use crate::provider::ProviderData;
 use crate::redhat::RedHatError;
 
 /// Every resource of an ARM type (`Microsoft.Compute/images`, ...) in the
-/// subscription, or in one resource group, all pages.
+/// subscription, or in one resource group, all pages, at the api-version of
+/// the type's resource provider.
 pub async fn all_of_type(
     arm: &ArmClient,
     resource_type: &str,
+    api_version: &str,
     group: Option<&str>,
     deadline: Instant,
 ) -> Result<Vec<serde_json::Value>, ArmError> {
@@ -25,7 +27,7 @@ pub async fn all_of_type(
         Some(g) => arm.sub_path(&format!("/resourceGroups/{g}/providers/{resource_type}")),
         None => arm.sub_path(&format!("/providers/{resource_type}")),
     };
-    let (mut all, mut next) = arm.first_page(&path, "2024-03-01", deadline).await?;
+    let (mut all, mut next) = arm.first_page(&path, api_version, deadline).await?;
     while let Some(link) = next {
         let (items, more) = arm.next_page(&link, deadline).await?;
         all.extend(items);
@@ -71,7 +73,7 @@ impl ListResource<ProviderData> for ManagedImages {
         let filter: ResourceGroupFilter = crate::framework::model::read(query.config);
         let group = filter.resource_group_name.as_deref();
         let dl = Instant::now() + Duration::from_secs(1800);
-        let images = all_of_type(arm, "Microsoft.Compute/images", group, dl)
+        let images = all_of_type(arm, "Microsoft.Compute/images", "2024-03-01", group, dl)
             .await
             .map_err(|e| Diagnostics::from(arm_diag("list the managed images", &e)))?;
         let images = images
@@ -248,6 +250,81 @@ impl IdentityDef for ArmIdentity {
 
     fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
         self.id(identity)
+    }
+}
+
+/// Resource identity of an ARM child resource (a gallery's image
+/// definition): subscription, resource group, the parent's name and the
+/// child's, lower-cased as `ArmIdentity` does.
+pub struct ArmChildIdentity {
+    /// The state attribute holding the ARM id.
+    pub id_attr: &'static str,
+    /// `Microsoft.Compute/galleries`
+    pub parent_type: &'static str,
+    pub parent_attr: &'static str,
+    pub parent_description: &'static str,
+    /// `images`
+    pub child_type: &'static str,
+    pub name_attr: &'static str,
+    pub name_description: &'static str,
+}
+
+impl ArmChildIdentity {
+    /// The identity of an ARM id of this type, or None for any other id.
+    pub fn of_id(&self, id: &str) -> Option<IdentityValues> {
+        let p: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+        let (namespace, kind) = self.parent_type.split_once('/')?;
+        let shape = p.len() == 10
+            && p[0].eq_ignore_ascii_case("subscriptions")
+            && p[2].eq_ignore_ascii_case("resourceGroups")
+            && p[4].eq_ignore_ascii_case("providers")
+            && p[5].eq_ignore_ascii_case(namespace)
+            && p[6].eq_ignore_ascii_case(kind)
+            && p[8].eq_ignore_ascii_case(self.child_type)
+            && p.iter().all(|s| !s.is_empty());
+        shape.then(|| {
+            [
+                ("subscription_id", p[1]),
+                ("resource_group_name", p[3]),
+                (self.parent_attr, p[7]),
+                (self.name_attr, p[9]),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_ascii_lowercase()))
+            .collect()
+        })
+    }
+}
+
+impl IdentityDef for ArmChildIdentity {
+    fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("subscription_id", "Azure subscription id (lower case)."),
+            ("resource_group_name", "Resource group name (lower case)."),
+            (self.parent_attr, self.parent_description),
+            (self.name_attr, self.name_description),
+        ]
+    }
+
+    fn of_state(&self, state: &Value) -> Option<IdentityValues> {
+        self.of_id(state.attr(self.id_attr).as_str()?)
+    }
+
+    fn import_id(&self, identity: &IdentityValues) -> Result<String, Diagnostic> {
+        let get = |k: &str| {
+            identity.get(k).cloned().ok_or_else(|| {
+                Diagnostic::error("Incomplete identity", format!("The identity needs {k}."))
+            })
+        };
+        Ok(format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{}/{}/{}/{}",
+            get("subscription_id")?,
+            get("resource_group_name")?,
+            self.parent_type,
+            get(self.parent_attr)?,
+            self.child_type,
+            get(self.name_attr)?
+        ))
     }
 }
 

@@ -6,6 +6,8 @@ pub mod atomic_host;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+pub mod gallery;
+pub mod gallery_image;
 pub mod host_register;
 pub mod host_render;
 mod host_target;
@@ -38,6 +40,10 @@ pub fn registry() -> Registry<ProviderData> {
         .list_resource(image_build::IMAGE_BUILDS)
         .resource(image::Image)
         .list_resource(image::IMAGES)
+        .resource(gallery::Gallery)
+        .list_resource(gallery::Galleries)
+        .resource(gallery_image::GalleryImage)
+        .list_resource(gallery_image::GalleryImages)
         .resource(vm_license::VmLicense)
         .list_resource(vm_license::VmLicenses)
         .resource(atomic_host::AtomicHost)

@@ -14,6 +14,8 @@ pub mod common;
 #[rustfmt::skip]
 pub mod compute;
 #[rustfmt::skip]
+pub mod gallery;
+#[rustfmt::skip]
 pub mod marketplace_ordering;
 #[rustfmt::skip]
 pub mod network;

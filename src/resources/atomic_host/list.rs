@@ -37,6 +37,7 @@ impl ListResource<ProviderData> for AtomicHosts {
         let vms = match crate::resources::common::all_of_type(
             arm,
             "Microsoft.Compute/virtualMachines",
+            COMPUTE_API,
             group,
             Instant::now() + TIMEOUT,
         )

@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::arm::models::compute::Image;
+use crate::arm::models::gallery::GalleryImage;
+use crate::framework::AttributePath;
 
 pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
     let Ok(data) = ctx.data() else { return };
@@ -65,30 +67,7 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         .attr(attr_name!(Model.marketplace_image))
         .clone();
     if img.is_null() {
-        if plan.is_create() {
-            plan.set(attr_name!(Model.plan), Value::Null);
-        }
-        // A managed image says its generation; gallery images and images
-        // created in the same apply (unknown id) are left to Azure.
-        let source = plan
-            .config
-            .attr(attr_name!(Model.source_image_id))
-            .as_str()
-            .map(str::to_string);
-        if let (Some(id), Some(size)) = (source, &size) {
-            if id
-                .to_ascii_lowercase()
-                .contains("/providers/microsoft.compute/images/")
-            {
-                if let Ok(Some(image)) = arm.get_as::<Image>(&id, COMPUTE_API, dl).await {
-                    let generation = image.properties.and_then(|p| p.hyper_v_generation);
-                    let generation = generation.as_ref().map(|g| g.as_str());
-                    if let Some(why) = size_mismatch(size, None, generation) {
-                        plan.diagnostics.push(mismatch(format!("{id}: {why}")));
-                    }
-                }
-            }
-        }
+        check_image_source(arm, plan, size.as_deref(), dl).await;
         return;
     }
     let location = plan
@@ -116,40 +95,9 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
             if !plan.is_create() {
                 return;
             }
-            let Some(pl) = iv.plan else {
-                plan.set(attr_name!(Model.plan), Value::Null);
-                return;
-            };
-            let derived = [
-                (attr_name!(PurchasePlan.publisher), &pl.publisher),
-                (attr_name!(PurchasePlan.product), &pl.product),
-                (attr_name!(PurchasePlan.name), &pl.name),
-            ];
-            plan.set(
-                attr_name!(Model.plan),
-                Value::Object(
-                    derived
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
-                        .collect(),
-                ),
-            );
-            if !plan.config.attr(attr_name!(Model.marketplace_agreement_id)).is_null() {
-                return;
-            }
-            match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
-                Ok(Some(t)) if t.is_accepted() => {}
-                Ok(_) => plan.diagnostics.push(
-                    Diagnostic::error(
-                        "Marketplace terms not accepted",
-                        format!(
-                            "{p}:{o}:{s} is sold under the plan {}/{}/{}, whose terms are not accepted on this subscription. Add\n\n  resource \"rhelazure_marketplace_agreement\" \"{}\" {{\n    publisher = \"{}\"\n    offer     = \"{}\"\n    plan      = \"{}\"\n  }}\n\nand set marketplace_agreement_id = rhelazure_marketplace_agreement.{}.id on this host.",
-                            pl.publisher, pl.product, pl.name, pl.name.replace('-', "_"), pl.publisher, pl.product, pl.name, pl.name.replace('-', "_")
-                        ),
-                    )
-                    .at(at()),
-                ),
-                Err(e) => plan.diagnostics.push(arm_diag("read the image's Marketplace terms", &e).at(at())),
+            set_purchase_plan(plan, iv.plan.as_ref());
+            if let Some(pl) = &iv.plan {
+                check_terms(arm, plan, &format!("{p}:{o}:{s}"), pl, at(), dl).await;
             }
         }
         // An existing host keeps its disk even when the image is gone.
@@ -168,7 +116,6 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
     }
 }
 
-/// the next apply replaces it).
 /// A host registers at first boot, long after the apply: an organization id
 /// that is not the one of the provider's Red Hat credentials (where the
 /// activation key lives when this provider manages it) would fail there,
@@ -217,5 +164,136 @@ async fn check_organization(data: &ProviderData, plan: &mut PlanContext<'_>) {
             )
             .at(at),
         ),
+    }
+}
+
+/// The planned `plan`: the image's purchase plan, or null when it has none.
+fn set_purchase_plan(plan: &mut PlanContext<'_>, pl: Option<&crate::arm::catalog::PurchasePlan>) {
+    let derived = pl.map(|pl| {
+        Value::Object(
+            [
+                (attr_name!(PurchasePlan.publisher), &pl.publisher),
+                (attr_name!(PurchasePlan.product), &pl.product),
+                (attr_name!(PurchasePlan.name), &pl.name),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v.clone())))
+            .collect(),
+        )
+    });
+    plan.set(attr_name!(Model.plan), derived.unwrap_or(Value::Null));
+}
+
+/// A VM from a plan image needs the plan's terms accepted on the
+/// subscription (Azure refuses the VM otherwise, at apply): checked here
+/// unless the configuration names the agreement that accepts them.
+async fn check_terms(
+    arm: &ArmClient,
+    plan: &mut PlanContext<'_>,
+    image: &str,
+    pl: &crate::arm::catalog::PurchasePlan,
+    at: AttributePath,
+    dl: Instant,
+) {
+    if !plan
+        .config
+        .attr(attr_name!(Model.marketplace_agreement_id))
+        .is_null()
+    {
+        return;
+    }
+    match arm.get_terms(&pl.publisher, &pl.product, &pl.name, dl).await {
+        Ok(Some(t)) if t.is_accepted() => {}
+        Ok(_) => plan.diagnostics.push(
+            Diagnostic::error(
+                "Marketplace terms not accepted",
+                format!(
+                    "{image} is sold under the plan {}/{}/{}, whose terms are not accepted on this subscription. Add\n\n  resource \"rhelazure_marketplace_agreement\" \"{}\" {{\n    publisher = \"{}\"\n    offer     = \"{}\"\n    plan      = \"{}\"\n  }}\n\nand set marketplace_agreement_id = rhelazure_marketplace_agreement.{}.id on this host.",
+                    pl.publisher, pl.product, pl.name, pl.name.replace('-', "_"), pl.publisher, pl.product, pl.name, pl.name.replace('-', "_")
+                ),
+            )
+            .at(at),
+        ),
+        Err(e) => plan
+            .diagnostics
+            .push(arm_diag("read the image's Marketplace terms", &e).at(at)),
+    }
+}
+
+/// `source_image_id`: a managed image says its generation; a gallery image
+/// (a version, or a definition for its latest version) has its generation,
+/// architecture and purchase plan on the definition, and a VM from it must
+/// carry that plan, so it is derived here. An id not known yet (made in the
+/// same apply) leaves `plan` unknown: Terraform plans the host again once
+/// it is known, and that final plan derives it.
+async fn check_image_source(
+    arm: &ArmClient,
+    plan: &mut PlanContext<'_>,
+    size: Option<&str>,
+    dl: Instant,
+) {
+    let source = plan.config.attr(attr_name!(Model.source_image_id)).clone();
+    let Some(id) = source.as_str().map(str::to_string) else {
+        if plan.is_create() && !source.is_unknown() {
+            set_purchase_plan(plan, None);
+        }
+        return;
+    };
+    let at = || attr_path!(Model.source_image_id);
+    let mismatch = |why: String| {
+        Diagnostic::error("Image and size do not match", why).at(attr_path!(Model.size))
+    };
+    let lower = id.to_ascii_lowercase();
+    if lower.contains("/providers/microsoft.compute/galleries/") {
+        let definition = &id[..lower.find("/versions/").unwrap_or(id.len())];
+        let found = match arm
+            .get_as::<GalleryImage>(definition, super::super::gallery::API, dl)
+            .await
+        {
+            Ok(Some(d)) => d.properties.unwrap_or_default(),
+            // Missing or unreadable: Azure says so at apply, with its own words.
+            Ok(None) | Err(_) => {
+                if plan.is_create() {
+                    set_purchase_plan(plan, None);
+                }
+                return;
+            }
+        };
+        if let Some(size) = size {
+            let arch = found.architecture.as_ref().map(|a| a.to_string());
+            let generation = found.hyper_v_generation.as_ref().map(|g| g.to_string());
+            if let Some(why) = size_mismatch(size, arch.as_deref(), generation.as_deref()) {
+                plan.diagnostics
+                    .push(mismatch(format!("{definition}: {why}")));
+                return;
+            }
+        }
+        if !plan.is_create() {
+            return;
+        }
+        let pl = found.purchase_plan.and_then(|p| {
+            Some(crate::arm::catalog::PurchasePlan {
+                publisher: p.publisher?,
+                name: p.name?,
+                product: p.product?,
+            })
+        });
+        set_purchase_plan(plan, pl.as_ref());
+        if let Some(pl) = &pl {
+            check_terms(arm, plan, definition, pl, at(), dl).await;
+        }
+        return;
+    }
+    if plan.is_create() {
+        set_purchase_plan(plan, None);
+    }
+    if let (Some(size), true) = (size, lower.contains("/providers/microsoft.compute/images/")) {
+        if let Ok(Some(image)) = arm.get_as::<Image>(&id, COMPUTE_API, dl).await {
+            let generation = image.properties.and_then(|p| p.hyper_v_generation);
+            let generation = generation.as_ref().map(|g| g.as_str());
+            if let Some(why) = size_mismatch(size, None, generation) {
+                plan.diagnostics.push(mismatch(format!("{id}: {why}")));
+            }
+        }
     }
 }

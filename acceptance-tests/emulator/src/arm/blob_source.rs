@@ -50,7 +50,11 @@ pub fn check(emu: &crate::Emulator, uri: &str) -> Result<(), ArmError> {
     let token = sas["accountSasToken"].as_str().unwrap_or_default();
     let url = format!("{}?{token}", uri.split('?').next().unwrap_or(uri));
     let agent = agent(emu.ca_file()).map_err(|e| {
-        ArmError::new(500, "InternalServerError", format!("The local cloud's storage client: {e}"))
+        ArmError::new(
+            500,
+            "InternalServerError",
+            format!("The local cloud's storage client: {e}"),
+        )
     })?;
     let unreachable = |e: ureq::Error| {
         ArmError::new(

@@ -381,12 +381,26 @@ pub fn build_vm(
                     format!("The Image '{image_id}' cannot be found in '{location}' region."),
                 )
             })?;
-        let p = &r.body["properties"];
+        // A gallery image (a version, or a definition for its latest) has
+        // its generation, architecture and purchase plan on the definition.
+        let lower = image_id.to_ascii_lowercase();
+        let definition = lower
+            .find("/providers/microsoft.compute/galleries/")
+            .and_then(|_| {
+                let at = lower.find("/versions/").unwrap_or(lower.len());
+                s.resources.get(&lower[..at])
+            });
+        let p = &definition.unwrap_or(r).body["properties"];
         let gen = p["hyperVGeneration"].as_str().unwrap_or("V1").to_string();
+        let arch = p["architecture"].as_str().unwrap_or("x64").to_string();
+        let plan = definition
+            .map(|d| &d.body["properties"]["purchasePlan"])
+            .filter(|pl| pl.is_object())
+            .map(|pl| json!({ "publisher": pl["publisher"], "product": pl["product"], "name": pl["name"] }));
         (
             gen,
-            "x64".to_string(),
-            None,
+            arch,
+            plan,
             "custom".to_string(),
             json!({ "id": image_id }),
         )

@@ -249,11 +249,48 @@ pub(super) fn run_command(
 
 /// `microsoft.compute/galleries` | `microsoft.compute/galleries/images` | `microsoft.compute/galleries/images/versions`.
 pub(super) fn gallery_resource(
-    Cx { s, id, spec, .. }: Cx<'_>,
+    Cx {
+        s,
+        id,
+        spec,
+        sub,
+        existing,
+        ..
+    }: Cx<'_>,
     props: &Json,
     out: &mut Json,
 ) -> Result<(), ArmError> {
+    if spec.key == "microsoft.compute/galleries" {
+        // Azure names each gallery uniquely as <subscription>-<NAME>.
+        let name = id.rsplit('/').next().unwrap_or_default();
+        out["properties"]["identifier"] =
+            json!({ "uniqueName": format!("{sub}-{}", name.to_ascii_uppercase()) });
+    }
     if spec.key == "microsoft.compute/galleries/images" {
+        // What a definition is, Azure fixes when it is made.
+        if let Some(was) = existing {
+            let before = &was.body["properties"];
+            for p in [
+                "identifier",
+                "osType",
+                "osState",
+                "hyperVGeneration",
+                "architecture",
+                "purchasePlan",
+            ] {
+                let (old, new) = (&before[p], &props[p]);
+                // Unset in a PUT keeps what is there, as ARM's PUT of a
+                // definition does for these defaulted properties.
+                if !new.is_null() && old != new {
+                    return Err(ArmError::new(
+                        409,
+                        "PropertyChangeNotAllowed",
+                        format!("Changing property 'galleryImage.properties.{p}' is not allowed."),
+                    )
+                    .target(&format!("galleryImage.properties.{p}")));
+                }
+            }
+        }
         for (f, t) in [
             (&props["osType"], "osType"),
             (&props["osState"], "osState"),

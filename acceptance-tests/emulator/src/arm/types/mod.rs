@@ -294,6 +294,16 @@ fn not_found(spec: &TypeSpec, id: &str) -> ArmError {
 
 fn valid_name(spec: &TypeSpec, name: &str) -> Result<(), ArmError> {
     let ok = match spec.key {
+        // No '-' in gallery names, unlike most resources.
+        "microsoft.compute/galleries" => {
+            let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+            (1..=80).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+                && edge(name.chars().next())
+                && edge(name.chars().last())
+        }
         "microsoft.storage/storageaccounts" => {
             (3..=24).contains(&name.len())
                 && name
@@ -325,6 +335,9 @@ fn valid_name(spec: &TypeSpec, name: &str) -> Result<(), ArmError> {
     };
     if ok {
         return Ok(());
+    }
+    if spec.key == "microsoft.compute/galleries" {
+        return Err(bad("BadRequest", "name", format!("Gallery name '{name}' is invalid. Allowed characters in gallery name are uppercase or lowercase letters, digits, underscores and periods, and it cannot start or end with an underscore or a period.")));
     }
     if spec.key == "microsoft.storage/storageaccounts" {
         return Err(bad("AccountNameInvalid", "name", format!("{name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.")));

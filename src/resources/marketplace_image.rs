@@ -433,6 +433,14 @@ mod tests {
     #[test]
     fn the_model_has_the_schemas_attributes() {
         assert_eq!(model::mismatch::<Model>(&MarketplaceImage.schema()), None);
+        // Selector errors name their attribute by the selector's field: each
+        // is an attribute of the data source too.
+        let selector =
+            serde_json::to_value(crate::resources::rhel_sku::SelectorArgs::default()).unwrap();
+        let schema = MarketplaceImage.schema();
+        for k in selector.as_object().unwrap().keys() {
+            assert!(schema.attrs.iter().any(|a| a.name() == k), "{k}");
+        }
         assert_eq!(
             model::mismatch::<ImagesModel>(&MarketplaceImages.schema()),
             None

@@ -5,7 +5,44 @@
 //! `rhel-lvm96-gen2`, ...). Also the pure function
 //! `provider::rhelazure::rhel_marketplace_sku`.
 
-use crate::framework::{Function, FunctionError, FunctionSignature, Parameter, Type, Value};
+use crate::attr_name;
+use crate::framework::{model, Function, FunctionError, FunctionSignature, Parameter, Type, Value};
+
+/// A selector as users write it: the function's argument, and the same
+/// attributes of the `rhelazure_marketplace_image` data source.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct SelectorArgs {
+    /// `9.6` written as a number reads as "9.6".
+    #[serde(deserialize_with = "string_or_number")]
+    pub rhel_version: Option<String>,
+    pub architecture: Option<String>,
+    pub hyper_v_generation: Option<String>,
+    pub partitioning: Option<String>,
+    pub variant: Option<String>,
+    pub billing: Option<String>,
+}
+
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "rhel_version must be a string such as \"9.6\", not {other}"
+            )))
+        }
+        None => None,
+    })
+}
+
+/// What the function returns.
+#[derive(serde::Serialize)]
+struct OfferSku {
+    offer: String,
+    sku: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
@@ -49,13 +86,13 @@ impl Selector {
             None => (rhel_version, None),
         };
         let major: u32 = maj.parse().ok().filter(|m| [8, 9, 10].contains(m)).ok_or_else(|| {
-            err("rhel_version", format!("RHEL {rhel_version:?} is not published on Azure by Red Hat: use 8, 9 or 10, optionally with a minor version such as \"9.6\""))
+            err(attr_name!(SelectorArgs.rhel_version), format!("RHEL {rhel_version:?} is not published on Azure by Red Hat: use 8, 9 or 10, optionally with a minor version such as \"9.6\""))
         })?;
         let minor = match min {
             None => None,
             Some(m) => Some(m.parse::<u32>().ok().filter(|m| *m <= 10).ok_or_else(|| {
                 err(
-                    "rhel_version",
+                    attr_name!(SelectorArgs.rhel_version),
                     format!("{rhel_version:?} has no valid minor version (such as \"9.6\")"),
                 )
             })?),
@@ -65,7 +102,7 @@ impl Selector {
             "arm64" => true,
             other => {
                 return Err(err(
-                    "architecture",
+                    attr_name!(SelectorArgs.architecture),
                     format!("architecture must be \"x64\" or \"arm64\"; got {other:?}"),
                 ))
             }
@@ -75,7 +112,7 @@ impl Selector {
             "V1" => false,
             other => {
                 return Err(err(
-                    "hyper_v_generation",
+                    attr_name!(SelectorArgs.hyper_v_generation),
                     format!("hyper_v_generation must be \"V1\" or \"V2\"; got {other:?}"),
                 ))
             }
@@ -85,7 +122,7 @@ impl Selector {
             "raw" => true,
             other => {
                 return Err(err(
-                    "partitioning",
+                    attr_name!(SelectorArgs.partitioning),
                     format!("partitioning must be \"lvm\" or \"raw\"; got {other:?}"),
                 ))
             }
@@ -93,7 +130,7 @@ impl Selector {
         let variant = variant.unwrap_or("base").to_string();
         if !VARIANTS.contains(&variant.as_str()) {
             return Err(err(
-                "variant",
+                attr_name!(SelectorArgs.variant),
                 format!("variant must be one of base, ha, sap-apps, sap-ha; got {variant:?}"),
             ));
         }
@@ -102,7 +139,7 @@ impl Selector {
             "byos" => true,
             other => {
                 return Err(err(
-                    "billing",
+                    attr_name!(SelectorArgs.billing),
                     format!("billing must be \"payg\" or \"byos\"; got {other:?}"),
                 ))
             }
@@ -133,12 +170,12 @@ impl Selector {
     pub fn sku(&self) -> Result<String, SelectorError> {
         let (maj, gen2) = (self.major, self.gen2);
         let need_minor = |what: &str| {
-            err("rhel_version", format!("{what} images are published per minor release: give rhel_version as \"{maj}.N\""))
+            err(attr_name!(SelectorArgs.rhel_version), format!("{what} images are published per minor release: give rhel_version as \"{maj}.N\""))
         };
         if self.byos {
             if self.variant != "base" || self.arm64 {
                 return Err(err(
-                    "billing",
+                    attr_name!(SelectorArgs.billing),
                     "bring-your-own-subscription gold images (rhel-byos) are x64 base images only",
                 ));
             }
@@ -152,7 +189,10 @@ impl Selector {
         match self.variant.as_str() {
             "ha" => {
                 if self.arm64 {
-                    return Err(err("architecture", "RHEL-HA images are x64 only"));
+                    return Err(err(
+                        attr_name!(SelectorArgs.architecture),
+                        "RHEL-HA images are x64 only",
+                    ));
                 }
                 let m = self
                     .minor
@@ -162,7 +202,7 @@ impl Selector {
             "sap-apps" | "sap-ha" => {
                 if !gen2 || self.arm64 {
                     return Err(err(
-                        "hyper_v_generation",
+                        attr_name!(SelectorArgs.hyper_v_generation),
                         "RHEL for SAP images are x64, Hyper-V generation V2 only",
                     ));
                 }
@@ -179,7 +219,7 @@ impl Selector {
             _ if self.arm64 => {
                 if !gen2 {
                     return Err(err(
-                        "hyper_v_generation",
+                        attr_name!(SelectorArgs.hyper_v_generation),
                         "arm64 images are Hyper-V generation V2 only",
                     ));
                 }
@@ -234,37 +274,85 @@ impl Function for RhelMarketplaceSku {
             text,
             argument: Some(0),
         };
-        let sel = args.first().cloned().unwrap_or_default();
-        let s = |k: &str| sel.attr(k).as_str().map(str::to_string);
-        let version = s("rhel_version").ok_or_else(|| {
+        let sel: SelectorArgs = args
+            .first()
+            .map(model::decode)
+            .transpose()
+            .map_err(|_| {
+                fail("selector must be an object whose attributes are strings, such as { rhel_version = \"9.6\" }.".into())
+            })?
+            .unwrap_or_default();
+        let version = sel.rhel_version.clone().ok_or_else(|| {
             fail("selector.rhel_version is required, such as \"9\" or \"9.6\".".into())
         })?;
         let parsed = Selector::parse(
             &version,
-            s("architecture").as_deref(),
-            s("hyper_v_generation").as_deref(),
-            s("partitioning").as_deref(),
-            s("variant").as_deref(),
-            s("billing").as_deref(),
+            sel.architecture.as_deref(),
+            sel.hyper_v_generation.as_deref(),
+            sel.partitioning.as_deref(),
+            sel.variant.as_deref(),
+            sel.billing.as_deref(),
         )
         .map_err(|e| fail(format!("selector.{}: {}.", e.attr, e.message)))?;
         let sku = parsed
             .sku()
             .map_err(|e| fail(format!("selector.{}: {}.", e.attr, e.message)))?;
-        Ok(Value::Object(
-            [
-                ("offer".to_string(), Value::from(parsed.offer())),
-                ("sku".to_string(), Value::from(sku)),
-            ]
-            .into_iter()
-            .collect(),
-        ))
+        let found = OfferSku {
+            offer: parsed.offer().to_string(),
+            sku,
+        };
+        model::encode(&found, &self.signature().return_type).map_err(|d| fail(d.detail))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_function_reads_its_selector_typed() {
+        let arg = |pairs: &[(&str, Value)]| {
+            Value::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+        };
+        let out = RhelMarketplaceSku
+            .call(&[arg(&[
+                ("rhel_version", Value::from("9.6")),
+                ("billing", Value::from("byos")),
+                ("extra", Value::from("ignored")),
+            ])])
+            .unwrap();
+        assert_eq!(out.attr("offer"), &Value::from("rhel-byos"));
+        assert_eq!(out.attr("sku"), &Value::from("rhel-lvm96-gen2"));
+        // A version written as a number is read as the same version.
+        let n = serde_json::from_str::<serde_json::Value>("9.6").unwrap();
+        let json = crate::plugin::value::json::value_from_serde(&n, &Type::Number).unwrap();
+        let out = RhelMarketplaceSku
+            .call(&[arg(&[("rhel_version", json)])])
+            .unwrap();
+        assert_eq!(out.attr("sku"), &Value::from("96-gen2"));
+        // A wrong attribute is named in the error.
+        let e = RhelMarketplaceSku
+            .call(&[arg(&[
+                ("rhel_version", Value::from("9")),
+                ("variant", Value::from("gaming")),
+            ])])
+            .unwrap_err();
+        assert!(e.text.starts_with("selector.variant:"), "{}", e.text);
+        let e = RhelMarketplaceSku
+            .call(&[arg(&[("rhel_version", Value::Bool(true))])])
+            .unwrap_err();
+        assert!(
+            e.text
+                .contains("must be an object whose attributes are strings"),
+            "{}",
+            e.text
+        );
+    }
 
     fn sku(
         v: &str,

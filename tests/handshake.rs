@@ -178,6 +178,7 @@ async fn automtls_schema_functions_and_shutdown() {
             "rhelazure_cloud_access",
             "rhelazure_gallery",
             "rhelazure_gallery_image",
+            "rhelazure_gallery_image_version",
             "rhelazure_image",
             "rhelazure_image_build",
             "rhelazure_marketplace_agreement",

@@ -202,6 +202,23 @@ const ARM_FILES: &[StructFile] = &[
             (gallery!("galleryRPCommon.json"), "GalleryImageIdentifier"),
             (gallery!("galleryRPCommon.json"), "GalleryImageFeature"),
             (gallery!("galleryRPCommon.json"), "ImagePurchasePlan"),
+            (gallery!("gallery.json"), "GalleryImageVersion"),
+            (gallery!("gallery.json"), "GalleryImageVersionProperties"),
+            (gallery!("gallery.json"), "GalleryImageVersionUpdate"),
+            (
+                gallery!("gallery.json"),
+                "GalleryImageVersionPublishingProfile",
+            ),
+            (gallery!("gallery.json"), "TargetRegion"),
+            (
+                gallery!("gallery.json"),
+                "GalleryImageVersionStorageProfile",
+            ),
+            (gallery!("gallery.json"), "GalleryArtifactVersionFullSource"),
+            (gallery!("gallery.json"), "GalleryOSDiskImage"),
+            (gallery!("gallery.json"), "GalleryDiskImageSource"),
+            (gallery!("gallery.json"), "ReplicationStatus"),
+            (gallery!("gallery.json"), "RegionalReplicationStatus"),
         ],
     },
     StructFile {

@@ -8,6 +8,7 @@ pub mod cloud_access;
 mod common;
 pub mod gallery;
 pub mod gallery_image;
+pub mod gallery_image_version;
 pub mod host_register;
 pub mod host_render;
 mod host_target;
@@ -44,6 +45,8 @@ pub fn registry() -> Registry<ProviderData> {
         .list_resource(gallery::Galleries)
         .resource(gallery_image::GalleryImage)
         .list_resource(gallery_image::GalleryImages)
+        .resource(gallery_image_version::GalleryImageVersion)
+        .list_resource(gallery_image_version::GalleryImageVersions)
         .resource(vm_license::VmLicense)
         .list_resource(vm_license::VmLicenses)
         .resource(atomic_host::AtomicHost)

@@ -208,6 +208,240 @@ pub struct ImagePurchasePlan {
     pub product: Option<String>,
 }
 
+/// Specifies information about the gallery image version that you want to create or update.
+/// `gallery.json`: `GalleryImageVersion`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryImageVersion {
+    /// (read-only) Resource Id
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// (read-only) Resource name
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// (read-only) Resource type
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Resource location
+    #[serde(rename = "location", default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Resource tags
+    #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GalleryImageVersionProperties>,
+}
+
+/// Describes the properties of a gallery image version.
+/// `gallery.json`: `GalleryImageVersionProperties`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryImageVersionProperties {
+    #[serde(rename = "publishingProfile", default, skip_serializing_if = "Option::is_none")]
+    pub publishing_profile: Option<GalleryImageVersionPublishingProfile>,
+    /// (read-only)
+    #[serde(rename = "provisioningState", default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<GalleryProvisioningState>,
+    #[serde(rename = "storageProfile", default, skip_serializing_if = "Option::is_none")]
+    pub storage_profile: Option<GalleryImageVersionStorageProfile>,
+    #[serde(rename = "safetyProfile", default, skip_serializing_if = "Option::is_none")]
+    pub safety_profile: Option<serde_json::Value>,
+    /// (read-only)
+    #[serde(rename = "replicationStatus", default, skip_serializing_if = "Option::is_none")]
+    pub replication_status: Option<ReplicationStatus>,
+    #[serde(rename = "securityProfile", default, skip_serializing_if = "Option::is_none")]
+    pub security_profile: Option<serde_json::Value>,
+}
+
+/// Specifies information about the gallery image version that you want to update.
+/// `gallery.json`: `GalleryImageVersionUpdate`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryImageVersionUpdate {
+    /// (read-only) Resource Id
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// (read-only) Resource name
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// (read-only) Resource type
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// Resource tags
+    #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "properties", default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GalleryImageVersionProperties>,
+}
+
+/// The publishing profile of a gallery image Version.
+/// `gallery.json`: `GalleryImageVersionPublishingProfile`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryImageVersionPublishingProfile {
+    /// The target regions where the Image Version is going to be replicated to.
+    #[serde(rename = "targetRegions", default, skip_serializing_if = "Option::is_none")]
+    pub target_regions: Option<Vec<TargetRegion>>,
+    /// The number of replicas of the Image Version to be created per region.
+    #[serde(rename = "replicaCount", default, skip_serializing_if = "Option::is_none")]
+    pub replica_count: Option<i32>,
+    /// If set to true, Virtual Machines deployed from the latest version of the Image Definition won't use this Image Version.
+    #[serde(rename = "excludeFromLatest", default, skip_serializing_if = "Option::is_none")]
+    pub exclude_from_latest: Option<bool>,
+    /// (read-only) The timestamp for when the gallery image version is published.
+    #[serde(rename = "publishedDate", default, skip_serializing_if = "Option::is_none")]
+    pub published_date: Option<String>,
+    /// The end of life date of the gallery image version.
+    #[serde(rename = "endOfLifeDate", default, skip_serializing_if = "Option::is_none")]
+    pub end_of_life_date: Option<String>,
+    /// Specifies the storage account type to be used to store the image.
+    #[serde(rename = "storageAccountType", default, skip_serializing_if = "Option::is_none")]
+    pub storage_account_type: Option<StorageAccountType>,
+    /// Optional parameter which specifies the mode to be used for replication.
+    #[serde(rename = "replicationMode", default, skip_serializing_if = "Option::is_none")]
+    pub replication_mode: Option<ReplicationMode>,
+    /// The target extended locations where the Image Version is going to be replicated to.
+    #[serde(rename = "targetExtendedLocations", default, skip_serializing_if = "Option::is_none")]
+    pub target_extended_locations: Option<Vec<serde_json::Value>>,
+}
+
+/// Describes the target region information.
+/// `gallery.json`: `TargetRegion`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TargetRegion {
+    /// The name of the region.
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The number of replicas of the Image Version to be created per region.
+    #[serde(rename = "regionalReplicaCount", default, skip_serializing_if = "Option::is_none")]
+    pub regional_replica_count: Option<i32>,
+    /// Specifies the storage account type to be used to store the image.
+    #[serde(rename = "storageAccountType", default, skip_serializing_if = "Option::is_none")]
+    pub storage_account_type: Option<StorageAccountType>,
+    #[serde(rename = "encryption", default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<serde_json::Value>,
+    /// Contains the flag setting to hide an image when users specify version='latest'
+    #[serde(rename = "excludeFromLatest", default, skip_serializing_if = "Option::is_none")]
+    pub exclude_from_latest: Option<bool>,
+}
+
+/// This is the storage profile of a Gallery Image Version.
+/// `gallery.json`: `GalleryImageVersionStorageProfile`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryImageVersionStorageProfile {
+    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<GalleryArtifactVersionFullSource>,
+    #[serde(rename = "osDiskImage", default, skip_serializing_if = "Option::is_none")]
+    pub os_disk_image: Option<GalleryOSDiskImage>,
+    /// A list of data disk images.
+    #[serde(rename = "dataDiskImages", default, skip_serializing_if = "Option::is_none")]
+    pub data_disk_images: Option<Vec<serde_json::Value>>,
+}
+
+/// The source of the gallery artifact version.
+/// `gallery.json`: `GalleryArtifactVersionFullSource`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryArtifactVersionFullSource {
+    /// The id of the gallery artifact version source.
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The resource Id of the source Community Gallery Image.
+    #[serde(rename = "communityGalleryImageId", default, skip_serializing_if = "Option::is_none")]
+    pub community_gallery_image_id: Option<String>,
+    /// The resource Id of the source virtual machine.
+    #[serde(rename = "virtualMachineId", default, skip_serializing_if = "Option::is_none")]
+    pub virtual_machine_id: Option<String>,
+}
+
+/// This is the OS disk image.
+/// `gallery.json`: `GalleryOSDiskImage`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryOSDiskImage {
+    /// (read-only) This property indicates the size of the VHD to be created.
+    #[serde(rename = "sizeInGB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_gb: Option<i32>,
+    /// The host caching of the disk.
+    #[serde(rename = "hostCaching", default, skip_serializing_if = "Option::is_none")]
+    pub host_caching: Option<HostCaching>,
+    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<GalleryDiskImageSource>,
+}
+
+/// The source for the disk image.
+/// `gallery.json`: `GalleryDiskImageSource`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GalleryDiskImageSource {
+    /// The id of the gallery artifact version source.
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The uri of the gallery artifact version source.
+    #[serde(rename = "uri", default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The Storage Account Id that contains the vhd blob being used as a source for this artifact version.
+    #[serde(rename = "storageAccountId", default, skip_serializing_if = "Option::is_none")]
+    pub storage_account_id: Option<String>,
+}
+
+/// This is the replication status of the gallery image version.
+/// `gallery.json`: `ReplicationStatus`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicationStatus {
+    /// (read-only) This is the aggregated replication status based on all the regional replication status flags.
+    #[serde(rename = "aggregatedState", default, skip_serializing_if = "Option::is_none")]
+    pub aggregated_state: Option<AggregatedReplicationState>,
+    /// (read-only) This is a summary of replication status for each region.
+    #[serde(rename = "summary", default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Vec<RegionalReplicationStatus>>,
+}
+
+/// This is the regional replication status.
+/// `gallery.json`: `RegionalReplicationStatus`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RegionalReplicationStatus {
+    /// (read-only) The region to which the gallery image version is being replicated to.
+    #[serde(rename = "region", default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// (read-only) This is the regional replication state.
+    #[serde(rename = "state", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ReplicationState>,
+    /// (read-only) The details of the replication status.
+    #[serde(rename = "details", default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// (read-only) It indicates progress of the replication job.
+    #[serde(rename = "progress", default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<i32>,
+}
+
+/// This is the aggregated replication status based on all the regional replication status flags.
+/// Open: Azure may answer values this spec does not list (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AggregatedReplicationState {
+    Unknown,
+    InProgress,
+    Completed,
+    Failed,
+    Other(String),
+}
+
+impl AggregatedReplicationState {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [AggregatedReplicationState] = &[
+        AggregatedReplicationState::Unknown,
+        AggregatedReplicationState::InProgress,
+        AggregatedReplicationState::Completed,
+        AggregatedReplicationState::Failed,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AggregatedReplicationState::Unknown => "Unknown",
+            AggregatedReplicationState::InProgress => "InProgress",
+            AggregatedReplicationState::Completed => "Completed",
+            AggregatedReplicationState::Failed => "Failed",
+            AggregatedReplicationState::Other(s) => s,
+        }
+    }
+}
+
+super::open_enum_impls!(AggregatedReplicationState);
+
 /// The architecture of the image.
 /// Open: Azure may answer values this spec does not list (`Other`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -275,6 +509,37 @@ impl GalleryProvisioningState {
 }
 
 super::open_enum_impls!(GalleryProvisioningState);
+
+/// The host caching of the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum HostCaching {
+    #[serde(rename = "None")]
+    None,
+    #[serde(rename = "ReadOnly")]
+    ReadOnly,
+    #[serde(rename = "ReadWrite")]
+    ReadWrite,
+}
+
+impl HostCaching {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [HostCaching] = &[
+        HostCaching::None,
+        HostCaching::ReadOnly,
+        HostCaching::ReadWrite,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            HostCaching::None => "None",
+            HostCaching::ReadOnly => "ReadOnly",
+            HostCaching::ReadWrite => "ReadWrite",
+        }
+    }
+}
+
+super::closed_enum_impls!(HostCaching);
 
 /// The hypervisor generation of the Virtual Machine.
 /// Open: Azure may answer values this spec does not list (`Other`).
@@ -357,3 +622,96 @@ impl OperatingSystemTypes {
 }
 
 super::closed_enum_impls!(OperatingSystemTypes);
+
+/// Optional parameter which specifies the mode to be used for replication.
+/// Open: Azure may answer values this spec does not list (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationMode {
+    Full,
+    Shallow,
+    Other(String),
+}
+
+impl ReplicationMode {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [ReplicationMode] = &[
+        ReplicationMode::Full,
+        ReplicationMode::Shallow,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReplicationMode::Full => "Full",
+            ReplicationMode::Shallow => "Shallow",
+            ReplicationMode::Other(s) => s,
+        }
+    }
+}
+
+super::open_enum_impls!(ReplicationMode);
+
+/// This is the regional replication state.
+/// Open: Azure may answer values this spec does not list (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReplicationState {
+    Unknown,
+    Replicating,
+    Completed,
+    Failed,
+    Other(String),
+}
+
+impl ReplicationState {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [ReplicationState] = &[
+        ReplicationState::Unknown,
+        ReplicationState::Replicating,
+        ReplicationState::Completed,
+        ReplicationState::Failed,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReplicationState::Unknown => "Unknown",
+            ReplicationState::Replicating => "Replicating",
+            ReplicationState::Completed => "Completed",
+            ReplicationState::Failed => "Failed",
+            ReplicationState::Other(s) => s,
+        }
+    }
+}
+
+super::open_enum_impls!(ReplicationState);
+
+/// Specifies the storage account type to be used to store the image.
+/// Open: Azure may answer values this spec does not list (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StorageAccountType {
+    StandardLrs,
+    StandardZrs,
+    PremiumLrs,
+    Other(String),
+}
+
+impl StorageAccountType {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [StorageAccountType] = &[
+        StorageAccountType::StandardLrs,
+        StorageAccountType::StandardZrs,
+        StorageAccountType::PremiumLrs,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StorageAccountType::StandardLrs => "Standard_LRS",
+            StorageAccountType::StandardZrs => "Standard_ZRS",
+            StorageAccountType::PremiumLrs => "Premium_LRS",
+            StorageAccountType::Other(s) => s,
+        }
+    }
+}
+
+super::open_enum_impls!(StorageAccountType);

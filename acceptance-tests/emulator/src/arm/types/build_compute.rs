@@ -255,6 +255,7 @@ pub(super) fn gallery_resource(
         spec,
         sub,
         existing,
+        location,
         ..
     }: Cx<'_>,
     props: &Json,
@@ -313,6 +314,19 @@ pub(super) fn gallery_resource(
         )?);
     }
     if spec.key == "microsoft.compute/galleries/images/versions" {
+        if let Some(was) = existing {
+            // The disk of a version is what it is: only its publishing changes.
+            if !props["storageProfile"].is_null()
+                && props["storageProfile"] != was.body["properties"]["storageProfile"]
+            {
+                return Err(ArmError::new(
+                    409,
+                    "PropertyChangeNotAllowed",
+                    "Changing property 'galleryImageVersion.properties.storageProfile' is not allowed.",
+                )
+                .target("galleryImageVersion.properties.storageProfile"));
+            }
+        }
         let src = props["storageProfile"]["source"]["id"]
             .as_str()
             .or(props["storageProfile"]["osDiskImage"]["source"]["id"].as_str());
@@ -320,9 +334,51 @@ pub(super) fn gallery_resource(
             Some(src) => {
                 existing_ref(s, src, id)?;
             }
-            None if props["storageProfile"]["osDiskImage"]["source"]["uri"].is_string() => {}
+            None if props["storageProfile"]["osDiskImage"]["source"]["uri"].is_string() => {
+                if !props["storageProfile"]["osDiskImage"]["source"]["storageAccountId"].is_string() {
+                    return Err(invalid("storageProfile.osDiskImage.source.storageAccountId", "Required parameter 'storageAccountId' is missing (null). A VHD source needs the id of the storage account that holds the blob."));
+                }
+            }
             None => return Err(invalid("storageProfile.source", "The gallery image version needs storageProfile.source.id or an osDiskImage source.")),
         }
+        // Publishing: the version's own region is always a target; Azure
+        // stamps the publishing date once.
+        let location = location.to_string();
+        let profile = &props["publishingProfile"];
+        let mut targets: Vec<Json> = profile["targetRegions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let default_count = profile["replicaCount"].as_i64().unwrap_or(1);
+        if targets.is_empty() {
+            targets.push(json!({ "name": location }));
+        }
+        for t in &mut targets {
+            let Some(name) = t["name"].as_str() else {
+                return Err(invalid(
+                    "publishingProfile.targetRegions.name",
+                    "Required parameter 'name' is missing (null).",
+                ));
+            };
+            t["name"] = json!(crate::http::normalize_location(name));
+            if t["regionalReplicaCount"].is_null() {
+                t["regionalReplicaCount"] = json!(default_count);
+            }
+            if t["storageAccountType"].is_null() {
+                t["storageAccountType"] = profile["storageAccountType"].clone();
+                if t["storageAccountType"].is_null() {
+                    t["storageAccountType"] = json!("Standard_LRS");
+                }
+            }
+        }
+        out["properties"]["publishingProfile"]["targetRegions"] = json!(targets);
+        out["properties"]["publishingProfile"]["replicaCount"] = json!(default_count);
+        out["properties"]["publishingProfile"]["excludeFromLatest"] =
+            json!(profile["excludeFromLatest"].as_bool().unwrap_or(false));
+        out["properties"]["publishingProfile"]["publishedDate"] = existing
+            .map(|r| r.body["properties"]["publishingProfile"]["publishedDate"].clone())
+            .filter(|d| d.is_string())
+            .unwrap_or_else(|| json!(crate::http::rfc3339(crate::http::now_ms())));
     }
     Ok(())
 }

@@ -407,6 +407,12 @@ pub fn crud(
             if expand && spec.key == "microsoft.compute/virtualmachines" {
                 body["properties"]["instanceView"] = instance_view(&r);
             }
+            let replication = req
+                .query("$expand")
+                .is_some_and(|e| e.eq_ignore_ascii_case("ReplicationStatus"));
+            if replication && spec.key == "microsoft.compute/galleries/images/versions" {
+                body["properties"]["replicationStatus"] = replication_status(&r);
+            }
             if expand && spec.key == "microsoft.compute/virtualmachines/runcommands" {
                 body["properties"]["instanceView"] = run_command_view(&r, crate::http::now_ms());
             }
@@ -474,6 +480,13 @@ pub fn crud(
             if creating && spec.key == "microsoft.compute/images" {
                 let os = &body["properties"]["storageProfile"]["osDisk"];
                 if let Some(uri) = os["blobUri"].as_str() {
+                    crate::arm::blob_source::check(emu, uri)?;
+                }
+            }
+            // And a gallery image version's VHD source.
+            if creating && spec.key == "microsoft.compute/galleries/images/versions" {
+                let source = &body["properties"]["storageProfile"]["osDiskImage"]["source"];
+                if let Some(uri) = source["uri"].as_str() {
                     crate::arm::blob_source::check(emu, uri)?;
                 }
             }
@@ -857,4 +870,26 @@ fn build_in(
 
 pub fn spec_for(key: &str) -> &'static TypeSpec {
     spec(key).expect("type in the table")
+}
+
+/// A gallery image version's replication, per target region: in progress
+/// while its create or update runs, then complete.
+fn replication_status(r: &Resource) -> Json {
+    let done = r.op.is_none();
+    let summary: Vec<Json> = r.body["properties"]["publishingProfile"]["targetRegions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            json!({
+                "region": t["name"],
+                "state": if done { "Completed" } else { "Replicating" },
+                "progress": if done { 100 } else { 50 },
+            })
+        })
+        .collect();
+    json!({
+        "aggregatedState": if done { "Completed" } else { "InProgress" },
+        "summary": summary,
+    })
 }

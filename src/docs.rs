@@ -137,12 +137,24 @@ fn related(name: &str) -> (&'static [&'static str], &'static [&'static str]) {
             ],
             &["real-accounts"],
         ),
-        "rhelazure_gallery" => (&["rhelazure_gallery_image"], &["real-accounts"]),
+        "rhelazure_gallery" => (
+            &["rhelazure_gallery_image", "rhelazure_gallery_image_version"],
+            &["real-accounts"],
+        ),
         "rhelazure_gallery_image" => (
             &[
                 "rhelazure_gallery",
+                "rhelazure_gallery_image_version",
+                "rhelazure_atomic_host",
+            ],
+            &["real-accounts"],
+        ),
+        "rhelazure_gallery_image_version" => (
+            &[
+                "rhelazure_gallery_image",
                 "rhelazure_image",
                 "rhelazure_image_build",
+                "rhelazure_atomic_host",
             ],
             &["real-accounts"],
         ),

@@ -266,3 +266,74 @@ fn versions_from_blobs_and_what_azure_refuses() {
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     cloud.assert_requests_in_spec();
 }
+
+/// The data source finds the latest version (the highest not excluded) or
+/// a named one; a host pinned to it boots that version.
+#[test]
+fn the_latest_version_is_found_and_boots_a_host() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let managed = format!("{rg}/providers/Microsoft.Compute/images/golden-latest");
+    let (s, b) = cloud.managed_image(&managed);
+    assert!(s < 300, "{b}");
+    let source = format!("managed_image_id = \"{managed}\"");
+    let one = r#"{ name = "eastus" }"#;
+    let cfg = format!(
+        r#"{}{}{}
+data "rhelazure_gallery_image_version" "latest" {{
+  resource_group_name = "rhel-demo"
+  gallery_name        = rhelazure_gallery.g.name
+  image_name          = rhelazure_gallery_image.rhel9.name
+  depends_on          = [rhelazure_gallery_image_version.v1, rhelazure_gallery_image_version.v2]
+}}
+
+data "rhelazure_gallery_image_version" "pinned" {{
+  resource_group_name = "rhel-demo"
+  gallery_name        = rhelazure_gallery.g.name
+  image_name          = rhelazure_gallery_image.rhel9.name
+  name                = "1.1.0"
+  depends_on          = [rhelazure_gallery_image_version.v2]
+}}
+
+resource "rhelazure_atomic_host" "h" {{
+  name                = "from-latest"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  subnet_id           = "{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+  size                = "Standard_D2s_v5"
+  ssh_public_keys     = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests ops@example"]
+  source_image_id     = data.rhelazure_gallery_image_version.latest.id
+}}
+
+output "latest" {{ value = data.rhelazure_gallery_image_version.latest.name }}
+output "pinned" {{ value = data.rhelazure_gallery_image_version.pinned.exclude_from_latest }}
+"#,
+        base("latest"),
+        version(&source, one, ""),
+        version(&source, one, "exclude_from_latest = true")
+            .replace("\"1.0.0\"", "\"1.1.0\"")
+            .replace("\"v1\"", "\"v2\""),
+    );
+    let ws = Workspace::new(&tf, &cfg).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let out = ws.run(&["output", "-json"]).ok().json();
+    assert_eq!(out["latest"]["value"], "1.0.0", "{out}");
+    assert_eq!(out["pinned"]["value"], true, "{out}");
+    let (_, vm) = cloud.arm(
+        "GET",
+        &format!(
+            "{rg}/providers/Microsoft.Compute/virtualMachines/from-latest?api-version=2024-03-01"
+        ),
+        None,
+    );
+    let image = vm["properties"]["storageProfile"]["imageReference"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(image.ends_with("/images/rhel-9/versions/1.0.0"), "{vm}");
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    cloud.assert_requests_in_spec();
+}

@@ -9,6 +9,7 @@ mod common;
 pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;
+pub mod gallery_image_version_data;
 pub mod host_register;
 pub mod host_render;
 mod host_target;
@@ -54,6 +55,7 @@ pub fn registry() -> Registry<ProviderData> {
         .data_source(client_config::ClientConfig)
         .data_source(marketplace_image::MarketplaceImage)
         .data_source(marketplace_image::MarketplaceImages)
+        .data_source(gallery_image_version_data::GalleryImageVersionData)
         .ephemeral_resource(redhat_token::RedHatAccessToken)
         .action(host_update::HostUpdate)
         .action(host_register::HostRegister)

@@ -6,6 +6,14 @@
 /// closed generated enum; serde comes from its derive.
 macro_rules! closed_enum_impls {
     ($name:ident) => {
+        impl $name {
+            /// The values the spec lists, as it spells them (for validators).
+            #[allow(dead_code)]
+            pub fn known_names() -> Vec<&'static str> {
+                Self::KNOWN.iter().map(|v| v.as_str()).collect()
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = $crate::api_enums::UnknownValue;
 
@@ -33,6 +41,14 @@ pub(crate) use closed_enum_impls;
 /// what is read back compares equal to what was sent.
 macro_rules! open_enum_impls {
     ($name:ident) => {
+        impl $name {
+            /// The values the spec lists, as it spells them (for validators).
+            #[allow(dead_code)]
+            pub fn known_names() -> Vec<&'static str> {
+                Self::KNOWN.iter().map(|v| v.as_str()).collect()
+            }
+        }
+
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 Self::KNOWN

@@ -232,9 +232,9 @@ impl Resource<ProviderData> for GalleryImage {
                     Attr::string("offer").required().description("Offer name, such as `rhel`."),
                     Attr::string("sku").required().description("SKU name, such as `9-gen2`."),
                 ]).required()).description("What the definition is known by; unique in the gallery."),
-                fixed(Attr::string("os_state").default("Generalized").validate(one_of(&["Generalized", "Specialized"]))).description("Whether versions are generalized (new hosts get their own identity at first boot, the usual case) or specialized."),
-                fixed(Attr::string("hyper_v_generation").default("V2").validate(one_of(&["V1", "V2"]))).description("Hyper-V generation of the versions' disks. `V2` (the default) is what Trusted Launch and Confidential VMs need."),
-                fixed(Attr::string("architecture").default("x64").validate(one_of(&["x64", "Arm64"]))).description("CPU architecture of the versions: `x64` or `Arm64`."),
+                fixed(Attr::string("os_state").default("Generalized").validate(one_of(&crate::arm::models::gallery::OperatingSystemStateTypes::known_names()))).description("Whether versions are generalized (new hosts get their own identity at first boot, the usual case) or specialized."),
+                fixed(Attr::string("hyper_v_generation").default("V2").validate(one_of(&HyperVGeneration::known_names()))).description("Hyper-V generation of the versions' disks. `V2` (the default) is what Trusted Launch and Confidential VMs need."),
+                fixed(Attr::string("architecture").default("x64").validate(one_of(&Architecture::known_names()))).description("CPU architecture of the versions: `x64` or `Arm64`."),
                 fixed(Attr::string("security_type").optional()).description("The `SecurityType` feature: which security types VMs from the image may use, such as `TrustedLaunchSupported`, `TrustedLaunch`, `TrustedLaunchAndConfidentialVmSupported`, `ConfidentialVmSupported` or `ConfidentialVM`. Needs `hyper_v_generation = \"V2\"`."),
                 fixed(Attr::nested("purchase_plan", ObjectNesting::Single, vec![
                     Attr::string("name").required().description("Plan name (the Marketplace SKU)."),

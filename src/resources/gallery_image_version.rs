@@ -373,7 +373,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
                 Attr::nested("target_regions", ObjectNesting::List, vec![
                     Attr::string("name").required().description("Region, such as `eastus`."),
                     Attr::number("replica_count").default(1i64).description("Replicas in the region (more serve more VMs created at once)."),
-                    Attr::string("storage_account_type").default("Standard_LRS").validate(one_of(&["Standard_LRS", "Standard_ZRS", "Premium_LRS"])).description("Storage of the replicas."),
+                    Attr::string("storage_account_type").default("Standard_LRS").validate(one_of(&StorageAccountType::known_names())).description("Storage of the replicas."),
                 ]).required().description("Where the version is replicated; must include `location`. Changes in place."),
                 Attr::bool("exclude_from_latest").default(false).description("Keep this version from being the definition's latest (VMs made from the definition then take another)."),
                 Attr::string("end_of_life_date").optional().description("RFC 3339 date after which the version should no longer be used (informational)."),

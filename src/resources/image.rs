@@ -276,7 +276,7 @@ impl Resource<ProviderData> for Image {
                 Attr::string("name").required().force_new().description("Name of the managed image."),
                 Attr::string("resource_group_name").required().force_new().description("Resource group the image is created in."),
                 Attr::string("location").required().force_new().description("Azure region of the image, such as `eastus`."),
-                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&["V1", "V2"])).description("Hyper-V generation the disk boots as: `V2` (UEFI) or `V1` (BIOS); it must match the disk."),
+                Attr::string("hyper_v_generation").default("V2").force_new().validate(one_of(&HyperVGenerationTypes::known_names())).description("Hyper-V generation the disk boots as: `V2` (UEFI) or `V1` (BIOS); it must match the disk."),
                 Attr::string_map("tags").optional().description("Tags (change in place)."),
                 Attr::string("source_path").optional().force_new().description("A raw or fixed-VHD disk image on this machine."),
                 Attr::string("storage_account_id").optional().force_new().description("Storage account the file is uploaded to (with source_path)."),

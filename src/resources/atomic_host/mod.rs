@@ -237,6 +237,16 @@ pub(super) fn creation_marker(planned: &Model) -> String {
     sha256_hex(text.as_bytes())[..16].to_string()
 }
 
+/// The spec's storage account types a managed OS disk can have: all but
+/// Ultra Disk and Premium SSD v2, which Azure offers for data disks only.
+fn os_disk_storage_types() -> Vec<&'static str> {
+    use crate::arm::models::compute::StorageAccountTypes;
+    StorageAccountTypes::known_names()
+        .into_iter()
+        .filter(|t| !["UltraSSD_LRS", "PremiumV2_LRS"].contains(t))
+        .collect()
+}
+
 /// ARM's tags, as the generated models type them.
 pub(super) type Tags = std::collections::BTreeMap<String, String>;
 
@@ -282,7 +292,7 @@ impl Resource<ProviderData> for AtomicHost {
                 Attr::string("marketplace_agreement_id").optional().description("The `rhelazure_marketplace_agreement` that accepts this image's terms, when it is in the same configuration: orders the two and defers the plan-time terms check to apply."),
                 Attr::nested("os_disk", ObjectNesting::Single, vec![
                     Attr::number("size_gb").optional().description("OS disk size (default: the image's)."),
-                    Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&["Standard_LRS", "StandardSSD_LRS", "Premium_LRS", "Premium_ZRS", "StandardSSD_ZRS"])).description("Storage type of the managed OS disk."),
+                    Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&os_disk_storage_types())).description("Storage type of the managed OS disk."),
                 ]).optional().force_new().description("OS disk settings."),
                 Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP."),
                 Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),

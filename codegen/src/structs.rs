@@ -176,6 +176,10 @@ const ARM_FILES: &[StructFile] = &[
             (compute!("virtualMachineImage.json"), "PurchasePlan"),
             (
                 compute!("virtualMachineImage.json"),
+                "VirtualMachineImageFeature",
+            ),
+            (
+                compute!("virtualMachineImage.json"),
                 "ImageDeprecationStatus",
             ),
             (compute!("image.json"), "Image"),

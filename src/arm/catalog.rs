@@ -40,6 +40,8 @@ pub struct ImageVersion {
     pub id: String,
     pub hyper_v_generation: Option<String>,
     pub architecture: Option<String>,
+    /// The image's `SecurityType` feature (`TrustedLaunchSupported`, ...).
+    pub security_type: Option<String>,
     pub plan: Option<PurchasePlan>,
     pub image_state: Option<String>,
     pub scheduled_deprecation_time: Option<String>,
@@ -159,6 +161,12 @@ impl ArmClient {
             id: image.id.unwrap_or_default(),
             hyper_v_generation: p.hyper_v_generation.map(|g| g.to_string()),
             architecture: p.architecture.map(|a| a.to_string()),
+            security_type: p
+                .features
+                .unwrap_or_default()
+                .into_iter()
+                .find(|f| f.name.as_deref() == Some("SecurityType"))
+                .and_then(|f| f.value),
             plan,
             image_state: deprecation.image_state.map(|s| s.to_string()),
             scheduled_deprecation_time: deprecation.scheduled_deprecation_time,

@@ -466,6 +466,7 @@ mod tests {
             id: "/x".into(),
             hyper_v_generation: Some("V2".into()),
             architecture: Some("x64".into()),
+            security_type: Some("TrustedLaunchSupported".into()),
             plan: Some(crate::arm::catalog::PurchasePlan {
                 publisher: "redhat".into(),
                 product: "rhel-byos".into(),

@@ -111,6 +111,11 @@ pub struct Sku {
     pub name: String,
     pub generation: String,
     pub architecture: String,
+    /// The image's `SecurityType` feature; unset: Red Hat's x64 generation 2
+    /// images support Trusted Launch, the others do not (Arm64 VMs have no
+    /// Trusted Launch).
+    #[serde(default)]
+    pub security_type: Option<String>,
     pub versions: Vec<String>,
     /// version -> scheduled deprecation time
     #[serde(default)]

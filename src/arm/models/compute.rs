@@ -780,7 +780,7 @@ pub struct VirtualMachineImageProperties {
     #[serde(rename = "disallowed", default, skip_serializing_if = "Option::is_none")]
     pub disallowed: Option<serde_json::Value>,
     #[serde(rename = "features", default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<serde_json::Value>>,
+    pub features: Option<Vec<VirtualMachineImageFeature>>,
     #[serde(rename = "architecture", default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<ArchitectureTypes>,
     #[serde(rename = "imageDeprecationStatus", default, skip_serializing_if = "Option::is_none")]
@@ -821,6 +821,18 @@ pub struct PurchasePlan {
     /// Specifies the product of the image from the marketplace.
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+}
+
+/// Specifies additional capabilities supported by the image
+/// `virtualMachineImage.json`: `VirtualMachineImageFeature`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VirtualMachineImageFeature {
+    /// The name of the feature.
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The corresponding value for the feature.
+    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// Describes image deprecation status properties on the image.

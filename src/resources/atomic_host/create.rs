@@ -5,9 +5,9 @@ use super::*;
 use crate::arm::models::compute::{
     self, CachingTypes, DiskCreateOptionTypes, DiskDeleteOptionTypes, HardwareProfile,
     ImageReference, LinuxConfiguration, ManagedDiskParameters, NetworkInterfaceReference,
-    NetworkInterfaceReferenceProperties, NetworkProfile, OSDisk, OSProfile, Plan, SshConfiguration,
-    SshPublicKey, StorageAccountTypes, StorageProfile, VirtualMachine, VirtualMachineProperties,
-    VirtualMachineSizeTypes,
+    NetworkInterfaceReferenceProperties, NetworkProfile, OSDisk, OSProfile, Plan, SecurityProfile,
+    SecurityTypes, SshConfiguration, SshPublicKey, StorageAccountTypes, StorageProfile,
+    UefiSettings, VirtualMachine, VirtualMachineProperties, VirtualMachineSizeTypes,
 };
 use crate::arm::models::network::{
     self, IPAllocationMethod, IPVersion, NetworkInterface, NetworkInterfaceIPConfiguration,
@@ -366,6 +366,16 @@ fn vm_body(v: &Model, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
                 ..Default::default()
             }),
             license_type: v.license_type.clone(),
+            security_profile: (v.security_type.as_deref() == Some(TRUSTED_LAUNCH)).then(|| {
+                SecurityProfile {
+                    security_type: Some(SecurityTypes::TrustedLaunch),
+                    uefi_settings: Some(UefiSettings {
+                        secure_boot_enabled: Some(v.secure_boot.unwrap_or(true)),
+                        v_tpm_enabled: Some(v.vtpm.unwrap_or(true)),
+                    }),
+                    ..Default::default()
+                }
+            }),
             ..Default::default()
         }),
         ..Default::default()

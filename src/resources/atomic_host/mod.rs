@@ -106,6 +106,9 @@ pub(super) struct Model {
     marketplace_agreement_id: Option<String>,
     os_disk: Option<OsDisk>,
     public_ip: Option<bool>,
+    security_type: Option<String>,
+    secure_boot: Option<bool>,
+    vtpm: Option<bool>,
     tags: Option<Tags>,
     license_type: Option<String>,
     registration: Option<Registration>,
@@ -247,6 +250,21 @@ fn os_disk_storage_types() -> Vec<&'static str> {
         .collect()
 }
 
+/// `security_type`: Azure's `TrustedLaunch`, or `Standard` for none.
+pub(super) const STANDARD: &str = "Standard";
+pub(super) const TRUSTED_LAUNCH: &str = "TrustedLaunch";
+const SECURITY_TYPES: [&str; 2] = [STANDARD, TRUSTED_LAUNCH];
+
+/// Whether an image's `SecurityType` feature allows Trusted Launch VMs.
+pub(super) fn allows_trusted_launch(feature: Option<&str>) -> bool {
+    matches!(
+        feature,
+        Some(
+            "TrustedLaunchSupported" | "TrustedLaunch" | "TrustedLaunchAndConfidentialVmSupported"
+        )
+    )
+}
+
 /// ARM's tags, as the generated models type them.
 pub(super) type Tags = std::collections::BTreeMap<String, String>;
 
@@ -295,6 +313,9 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&os_disk_storage_types())).description("Storage type of the managed OS disk."),
                 ]).optional().force_new().description("OS disk settings."),
                 Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP."),
+                Attr::string("security_type").optional_computed().use_state_for_unknown().force_new().validate(one_of(&SECURITY_TYPES)).description("`TrustedLaunch` (Secure Boot and a virtual TPM) or `Standard`. When unset: `TrustedLaunch` if the image supports it (a Marketplace image with the `SecurityType` feature, or a gallery image whose definition allows it), else `Standard`. Azure supports Trusted Launch from Marketplace and gallery images, not from managed images: publish those to a gallery (`rhelazure_gallery_image_version`)."),
+                Attr::bool("secure_boot").default(true).force_new().description("Trusted Launch: UEFI Secure Boot (not used with `Standard`)."),
+                Attr::bool("vtpm").default(true).force_new().description("Trusted Launch: a virtual TPM (not used with `Standard`)."),
                 Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),
                 Attr::string("license_type").optional().validate(one_of(&super::vm_license::LICENSE_TYPES)).description("Azure Hybrid Benefit license type (changes in place)."),
                 Attr::nested("registration", ObjectNesting::Single, vec![

@@ -95,6 +95,9 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
             if !plan.is_create() {
                 return;
             }
+            let trusted = allows_trusted_launch(iv.security_type.as_deref())
+                && iv.hyper_v_generation.as_deref() == Some("V2");
+            plan_security_type(plan, trusted, &format!("{p}:{o}:{s} does not support Trusted Launch (it needs a generation 2 image with the SecurityType feature). Choose such an image (most RHEL `-gen2` SKUs), or security_type = \"Standard\"."));
             set_purchase_plan(plan, iv.plan.as_ref());
             if let Some(pl) = &iv.plan {
                 check_terms(arm, plan, &format!("{p}:{o}:{s}"), pl, at(), dl).await;
@@ -255,6 +258,10 @@ async fn check_image_source(
             Ok(None) | Err(_) => {
                 if plan.is_create() {
                     set_purchase_plan(plan, None);
+                    // Azure refuses the host at apply; a default is still due.
+                    if plan.config.attr(attr_name!(Model.security_type)).is_null() {
+                        plan.set(attr_name!(Model.security_type), STANDARD);
+                    }
                 }
                 return;
             }
@@ -271,6 +278,21 @@ async fn check_image_source(
         if !plan.is_create() {
             return;
         }
+        let feature = found
+            .features
+            .iter()
+            .flatten()
+            .find(|f| f.name.as_deref() == Some("SecurityType"))
+            .and_then(|f| f.value.clone());
+        let trusted = allows_trusted_launch(feature.as_deref())
+            && found
+                .hyper_v_generation
+                .as_ref()
+                .map(|g| g.to_string())
+                .as_deref()
+                == Some("V2");
+        let required = feature.as_deref() == Some(TRUSTED_LAUNCH);
+        plan_security_type_of(plan, trusted, required, &format!("The gallery image definition {definition} does not allow Trusted Launch: its security_type (the SecurityType feature) must be TrustedLaunchSupported, TrustedLaunch or TrustedLaunchAndConfidentialVmSupported, on generation V2."));
         let pl = found.purchase_plan.and_then(|p| {
             Some(crate::arm::catalog::PurchasePlan {
                 publisher: p.publisher?,
@@ -286,6 +308,7 @@ async fn check_image_source(
     }
     if plan.is_create() {
         set_purchase_plan(plan, None);
+        plan_security_type(plan, false, &format!("Azure supports Trusted Launch from Marketplace and gallery images, not from managed images such as {id}. Publish the image to a gallery (rhelazure_gallery_image with security_type = \"TrustedLaunchSupported\", and a rhelazure_gallery_image_version) and boot from its version, or set security_type = \"Standard\"."));
     }
     if let (Some(size), true) = (size, lower.contains("/providers/microsoft.compute/images/")) {
         if let Ok(Some(image)) = arm.get_as::<Image>(&id, COMPUTE_API, dl).await {
@@ -295,5 +318,37 @@ async fn check_image_source(
                 plan.diagnostics.push(mismatch(format!("{id}: {why}")));
             }
         }
+    }
+}
+
+/// The planned `security_type` of a new host: the configured one, refused
+/// (with `why_not`) when it is Trusted Launch on an image that does not
+/// allow it; unset, Trusted Launch where the image allows it, else Standard.
+fn plan_security_type(plan: &mut PlanContext<'_>, trusted: bool, why_not: &str) {
+    plan_security_type_of(plan, trusted, false, why_not)
+}
+
+/// As `plan_security_type`, for an image that may allow nothing but
+/// Trusted Launch (a gallery definition whose feature is `TrustedLaunch`).
+fn plan_security_type_of(plan: &mut PlanContext<'_>, trusted: bool, required: bool, why_not: &str) {
+    let configured = plan.config.attr(attr_name!(Model.security_type)).clone();
+    match configured.as_str() {
+        _ if configured.is_unknown() => {}
+        Some(STANDARD) if required => plan.diagnostics.push(
+            Diagnostic::error(
+                "Trusted Launch required",
+                "The gallery image allows only Trusted Launch VMs (its definition's security_type is TrustedLaunch): set security_type = \"TrustedLaunch\", or leave it unset.",
+            )
+            .at(attr_path!(Model.security_type)),
+        ),
+        Some(TRUSTED_LAUNCH) if !trusted => plan.diagnostics.push(
+            Diagnostic::error("Trusted Launch not supported", why_not)
+                .at(attr_path!(Model.security_type)),
+        ),
+        Some(_) => {}
+        None => plan.set(
+            attr_name!(Model.security_type),
+            if trusted { TRUSTED_LAUNCH } else { STANDARD },
+        ),
     }
 }

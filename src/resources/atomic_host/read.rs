@@ -151,6 +151,8 @@ pub(super) async fn import(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, D
         ),
         auto_update: Some(true),
         detect_host_drift: Some(false),
+        secure_boot: Some(true),
+        vtpm: Some(true),
         ..Default::default()
     };
     Ok(imported.to_value())
@@ -179,6 +181,24 @@ pub(super) async fn refresh(
     s.license_type = props
         .and_then(|p| p.license_type.clone())
         .filter(|l| l != "NONE");
+    let security = props.and_then(|p| p.security_profile.as_ref());
+    match security.and_then(|p| p.security_type.as_ref()) {
+        Some(t) => {
+            s.security_type = Some(t.to_string());
+            let uefi = security
+                .and_then(|p| p.uefi_settings.clone())
+                .unwrap_or_default();
+            s.secure_boot = uefi.secure_boot_enabled.or(s.secure_boot);
+            s.vtpm = uefi.v_tpm_enabled.or(s.vtpm);
+        }
+        None => {
+            // Without Trusted Launch these mean nothing: a state from before
+            // they existed reads as their defaults, not as a change.
+            s.security_type = Some(STANDARD.to_string());
+            s.secure_boot = s.secure_boot.or(Some(true));
+            s.vtpm = s.vtpm.or(Some(true));
+        }
+    }
     let mut tags = vm.tags.clone().unwrap_or_default();
     tags.remove(MARKER_TAG);
     // Configured as `{}`: keep it, not null, so the plan stays empty.

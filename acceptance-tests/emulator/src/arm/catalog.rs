@@ -76,6 +76,39 @@ pub fn find<'a>(
     })
 }
 
+/// The `SecurityType` feature of a Marketplace image (see `Sku::security_type`).
+fn security_type(sku: &Sku) -> Option<String> {
+    sku.security_type.clone().or_else(|| {
+        (sku.generation == "V2" && sku.architecture == "x64")
+            .then(|| "TrustedLaunchSupported".to_string())
+    })
+}
+
+fn features(sku: &Sku) -> Json {
+    let mut f = vec![json!({ "name": "IsAcceleratedNetworkSupported", "value": "True" })];
+    if let Some(t) = security_type(sku) {
+        f.push(json!({ "name": "SecurityType", "value": t }));
+    }
+    json!(f)
+}
+
+/// What a VM's `securityProfile.securityType` asks of its image's
+/// `SecurityType` feature, as Azure answers when they do not fit.
+fn check_security_type(wanted: Option<&str>, image: Option<&str>) -> Result<(), ArmError> {
+    let trusted = matches!(
+        image,
+        Some(
+            "TrustedLaunchSupported" | "TrustedLaunch" | "TrustedLaunchAndConfidentialVmSupported"
+        )
+    );
+    match wanted {
+        Some("TrustedLaunch") if !trusted => Err(ArmError::bad_request("BadRequest", "Use of TrustedLaunch setting is not supported for the provided image. Please select Trusted Launch Supported Gen2 OS Image. For more information, see https://aka.ms/TrustedLaunch-FAQ.").target("securityProfile.securityType")),
+        Some("TrustedLaunch") => Ok(()),
+        _ if image == Some("TrustedLaunch") => Err(ArmError::bad_request("BadRequest", "The provided gallery image only supports creation of VMs and VM Scale Sets with 'TrustedLaunch' security type.").target("securityProfile.securityType")),
+        _ => Ok(()),
+    }
+}
+
 fn plan_of(offer: &Offer, sku: &Sku) -> Option<Json> {
     offer
         .byos
@@ -186,7 +219,7 @@ pub fn handle(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError
                 "dataDiskImages": [],
                 "automaticOSUpgradeProperties": { "automaticOSUpgradeSupported": false },
                 "disallowed": { "vmDiskType": "Unmanaged" },
-                "features": [{ "name": "IsAcceleratedNetworkSupported", "value": "True" }],
+                "features": features(f.sku),
                 "imageDeprecationStatus": match f.sku.deprecated.get(&f.version) {
                     Some(t) => json!({ "imageState": "ScheduledForDeprecation", "scheduledDeprecationTime": t }),
                     None => json!({ "imageState": "Active" }),
@@ -368,84 +401,98 @@ pub fn build_vm(
 
     // Create: the image decides generation, architecture, plan.
     let image = &props["storageProfile"]["imageReference"];
-    let (image_gen, image_arch, image_plan, os_version, image_ref_out) = if let Some(image_id) =
-        image["id"].as_str()
-    {
-        let r = s
-            .resources
-            .get(&image_id.to_ascii_lowercase())
-            .ok_or_else(|| {
-                ArmError::new(
-                    404,
-                    "NotFound",
-                    format!("The Image '{image_id}' cannot be found in '{location}' region."),
-                )
-            })?;
-        // A gallery image (a version, or a definition for its latest) has
-        // its generation, architecture and purchase plan on the definition.
-        let lower = image_id.to_ascii_lowercase();
-        let definition = lower
-            .find("/providers/microsoft.compute/galleries/")
-            .and_then(|_| {
-                let at = lower.find("/versions/").unwrap_or(lower.len());
-                s.resources.get(&lower[..at])
-            });
-        let p = &definition.unwrap_or(r).body["properties"];
-        let gen = p["hyperVGeneration"].as_str().unwrap_or("V1").to_string();
-        let arch = p["architecture"].as_str().unwrap_or("x64").to_string();
-        let plan = definition
+    let (image_gen, image_arch, image_plan, os_version, image_ref_out, image_security) =
+        if let Some(image_id) = image["id"].as_str() {
+            let r = s
+                .resources
+                .get(&image_id.to_ascii_lowercase())
+                .ok_or_else(|| {
+                    ArmError::new(
+                        404,
+                        "NotFound",
+                        format!("The Image '{image_id}' cannot be found in '{location}' region."),
+                    )
+                })?;
+            // A gallery image (a version, or a definition for its latest) has
+            // its generation, architecture and purchase plan on the definition.
+            let lower = image_id.to_ascii_lowercase();
+            let definition = lower
+                .find("/providers/microsoft.compute/galleries/")
+                .and_then(|_| {
+                    let at = lower.find("/versions/").unwrap_or(lower.len());
+                    s.resources.get(&lower[..at])
+                });
+            let p = &definition.unwrap_or(r).body["properties"];
+            let gen = p["hyperVGeneration"].as_str().unwrap_or("V1").to_string();
+            let arch = p["architecture"].as_str().unwrap_or("x64").to_string();
+            let plan = definition
             .map(|d| &d.body["properties"]["purchasePlan"])
             .filter(|pl| pl.is_object())
             .map(|pl| json!({ "publisher": pl["publisher"], "product": pl["product"], "name": pl["name"] }));
-        (
-            gen,
-            arch,
-            plan,
-            "custom".to_string(),
-            json!({ "id": image_id }),
-        )
-    } else {
-        let (p, o, k, v) = (
-            image["publisher"].as_str(),
-            image["offer"].as_str(),
-            image["sku"].as_str(),
-            image["version"].as_str().unwrap_or("latest"),
-        );
-        let (Some(p), Some(o), Some(k)) = (p, o, k) else {
-            return Err(bad(
-                "InvalidParameter",
-                "imageReference",
-                "The image reference needs an id, or publisher, offer and sku.",
-            ));
-        };
-        let urn = format!("{p}:{o}:{k}:{v}");
-        // Private (gold image) offers can only be bought by subscriptions enrolled in Cloud Access.
-        let byos_offer = emu
-            .seed()
-            .catalog
-            .offers
-            .iter()
-            .find(|x| x.name.eq_ignore_ascii_case(o) && x.byos);
-        if let (Some(offer), false) = (byos_offer, s.cloud_access) {
-            let mut e = ArmError::bad_request("MarketplacePurchaseEligibilityFailed", "Marketplace purchase eligibilty check returned errors. See inner errors for details. ");
-            e.details = vec![
-                json!({ "code": "BadRequest", "message": format!("Offer with PublisherId: redhat, OfferId: {}, PlanId: {k} is private and can not be purchased by subscriptionId: {}", offer.name, s.id) }),
-            ];
-            return Err(e);
-        }
-        let f = find(emu, s, p, o, k, v).ok_or_else(|| {
+            // Managed images have no security type: Trusted Launch needs a gallery image.
+            let security = definition.and_then(|d| {
+                d.body["properties"]["features"]
+                    .as_array()?
+                    .iter()
+                    .find(|f| f["name"] == "SecurityType")?["value"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+            (
+                gen,
+                arch,
+                plan,
+                "custom".to_string(),
+                json!({ "id": image_id }),
+                security,
+            )
+        } else {
+            let (p, o, k, v) = (
+                image["publisher"].as_str(),
+                image["offer"].as_str(),
+                image["sku"].as_str(),
+                image["version"].as_str().unwrap_or("latest"),
+            );
+            let (Some(p), Some(o), Some(k)) = (p, o, k) else {
+                return Err(bad(
+                    "InvalidParameter",
+                    "imageReference",
+                    "The image reference needs an id, or publisher, offer and sku.",
+                ));
+            };
+            let urn = format!("{p}:{o}:{k}:{v}");
+            // Private (gold image) offers can only be bought by subscriptions enrolled in Cloud Access.
+            let byos_offer = emu
+                .seed()
+                .catalog
+                .offers
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(o) && x.byos);
+            if let (Some(offer), false) = (byos_offer, s.cloud_access) {
+                let mut e = ArmError::bad_request("MarketplacePurchaseEligibilityFailed", "Marketplace purchase eligibilty check returned errors. See inner errors for details. ");
+                e.details = vec![
+                    json!({ "code": "BadRequest", "message": format!("Offer with PublisherId: redhat, OfferId: {}, PlanId: {k} is private and can not be purchased by subscriptionId: {}", offer.name, s.id) }),
+                ];
+                return Err(e);
+            }
+            let f = find(emu, s, p, o, k, v).ok_or_else(|| {
             ArmError::new(404, "PlatformImageNotFound", format!("The platform image '{urn}' is not available. Verify that all fields in the storage profile are correct. For more details about storage profile information, please refer to https://aka.ms/storageprofile")).target("imageReference")
         })?;
-        let plan = plan_of(f.offer, f.sku);
-        let resolved = json!({ "publisher": p, "offer": o, "sku": k, "version": v, "exactVersion": f.version });
-        (
-            f.sku.generation.clone(),
-            f.sku.architecture.clone(),
-            plan,
-            f.version.clone(),
-            resolved,
-        )
-    };
+            let plan = plan_of(f.offer, f.sku);
+            let resolved = json!({ "publisher": p, "offer": o, "sku": k, "version": v, "exactVersion": f.version });
+            (
+                f.sku.generation.clone(),
+                f.sku.architecture.clone(),
+                plan,
+                f.version.clone(),
+                resolved,
+                security_type(f.sku),
+            )
+        };
+    check_security_type(
+        props["securityProfile"]["securityType"].as_str(),
+        image_security.as_deref(),
+    )?;
     if image_plan.is_none() && body.get("plan").is_some_and(Json::is_object) {
         // A plan is purchase information: an image without one has nothing to buy.
         return Err(bad("VMMarketplaceInvalidInput", "plan", format!("Creating a virtual machine from an image that does not need Plan information, with Plan information in the request, is not allowed. Remove the plan. VM: '{id}'.")));

@@ -117,7 +117,7 @@ fn versions_replicate_change_in_place_and_leave_nothing() {
         cloud.arm_settled(
             "PATCH",
             &format!("{id}?{API}"),
-            Some(json!({ "properties": { "publishingProfile": { "targetRegions": [{ "name": "eastus" }] } } })),
+            Some(json!({ "properties": { "storageProfile": { "source": { "id": managed } }, "publishingProfile": { "targetRegions": [{ "name": "eastus" }] } } })),
         );
         assert_eq!(
             ws.planned_actions("rhelazure_gallery_image_version.v1"),

@@ -585,10 +585,14 @@ impl Resource<ProviderData> for GalleryImageVersion {
         };
         let (was, will) = (Model::of(prior), Model::of(planned));
         let id = was.id.clone().unwrap_or_default();
+        // The spec requires the storage profile in an update too; it is the
+        // version's own (a change of source replaces the version).
+        let storage_profile = was.body().properties.and_then(|p| p.storage_profile);
         let patch = GalleryImageVersionUpdate {
             tags: Some(will.tags.clone().unwrap_or_default()),
             properties: Some(GalleryImageVersionProperties {
                 publishing_profile: Some(will.publishing()),
+                storage_profile,
                 ..Default::default()
             }),
             ..Default::default()

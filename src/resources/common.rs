@@ -3,6 +3,7 @@
 //! reading optional strings out of values, and what list resources share
 //! (managed images page by page, a listed object read as an import reads it).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::arm::{ArmClient, ArmError};
@@ -127,6 +128,43 @@ pub const PLAN_CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn deadline(resource: &Value, operation: &str, default: Duration) -> Instant {
     Instant::now() + timeouts::get(resource, operation, default)
+}
+
+/// Tags as state keeps them: what Azure holds, except that no tags and a
+/// configured `tags = {}` are the same to Azure, so `{}` stays `{}`.
+pub fn kept_tags(
+    read: Option<BTreeMap<String, String>>,
+    configured: &Option<BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, String>> {
+    match (read.filter(|t| !t.is_empty()), configured) {
+        (Some(t), _) => Some(t),
+        (None, Some(_)) => Some(BTreeMap::new()),
+        (None, None) => None,
+    }
+}
+
+/// Deletes an ARM resource; one already gone counts as deleted.
+pub async fn delete_arm(
+    arm: &ArmClient,
+    id: &str,
+    api_version: &str,
+    what: &str,
+    deadline: Instant,
+) -> Diagnostics {
+    match arm
+        .run(
+            azure_core::http::Method::Delete,
+            id,
+            api_version,
+            None,
+            deadline,
+        )
+        .await
+    {
+        Ok(_) => Diagnostics::new(),
+        Err(e) if e.is_not_found() => Diagnostics::new(),
+        Err(e) => arm_diag(&format!("delete {what}"), &e).into(),
+    }
 }
 
 /// Azure errors as diagnostics: what we tried, and ARM's code, message, target and ids.
@@ -385,6 +423,21 @@ mod tests {
         let back = VM.id(&identity).unwrap();
         assert!(back.eq_ignore_ascii_case(id), "{back}");
         assert_eq!(VM.of_id(&back), Some(identity));
+    }
+
+    #[test]
+    fn configured_empty_tags_stay_empty() {
+        let some = Some(BTreeMap::from([("env".to_string(), "prod".to_string())]));
+        assert_eq!(kept_tags(some.clone(), &None), some);
+        assert_eq!(
+            kept_tags(Some(BTreeMap::new()), &Some(BTreeMap::new())),
+            Some(BTreeMap::new())
+        );
+        assert_eq!(
+            kept_tags(None, &Some(BTreeMap::new())),
+            Some(BTreeMap::new())
+        );
+        assert_eq!(kept_tags(Some(BTreeMap::new()), &None), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 
 use super::common::{
-    all_of_type, arm_diag, deadline, imported_state, need, ArmIdentity, ResourceGroupFilter,
+    all_of_type, arm_diag, deadline, delete_arm, imported_state, kept_tags, need, ArmIdentity,
+    ResourceGroupFilter,
 };
 use crate::arm::models::gallery::{Gallery as ArmGallery, GalleryProperties, GalleryUpdate};
 use crate::arm::ArmClient;
@@ -65,16 +66,12 @@ impl Model {
     /// are the same to Azure, so the configured form is kept.
     fn with(&self, g: &ArmGallery) -> Model {
         let props = g.properties.clone().unwrap_or_default();
-        let tags = g.tags.clone().filter(|t| !t.is_empty());
+        let tags = g.tags.clone();
         Model {
             description: props.description.filter(|d| !d.is_empty()),
             unique_name: props.identifier.and_then(|i| i.unique_name),
             location: g.location.clone().or_else(|| self.location.clone()),
-            tags: match (tags, &self.tags) {
-                (Some(t), _) => Some(t),
-                (None, Some(_)) => Some(Default::default()),
-                (None, None) => None,
-            },
+            tags: kept_tags(tags, &self.tags),
             ..self.clone()
         }
     }
@@ -264,20 +261,8 @@ impl Resource<ProviderData> for Gallery {
             Err(d) => return d,
         };
         let id = Model::of(prior).id.unwrap_or_default();
-        match arm
-            .run(
-                Method::Delete,
-                &id,
-                API,
-                None,
-                deadline(prior, "delete", TIMEOUT),
-            )
-            .await
-        {
-            Ok(_) => Diagnostics::new(),
-            Err(e) if e.is_not_found() => Diagnostics::new(),
-            Err(e) => arm_diag("delete the gallery", &e).into(),
-        }
+        let dl = deadline(prior, "delete", TIMEOUT);
+        delete_arm(arm, &id, API, "the gallery", dl).await
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {

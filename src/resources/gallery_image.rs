@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, imported_state, need, ArmChildIdentity};
+use super::common::{
+    arm_diag, deadline, delete_arm, imported_state, kept_tags, need, ArmChildIdentity,
+};
 use super::gallery::API;
 use crate::arm::models::gallery::{
     Architecture, GalleryImage as ArmGalleryImage, GalleryImageFeature, GalleryImageIdentifier,
@@ -155,7 +157,7 @@ impl Model {
     /// unset architecture and `x64`).
     fn with(&self, g: &ArmGalleryImage) -> Model {
         let p = g.properties.clone().unwrap_or_default();
-        let tags = g.tags.clone().filter(|t| !t.is_empty());
+        let tags = g.tags.clone();
         let identifier = p.identifier.unwrap_or_default();
         Model {
             location: g.location.clone().or_else(|| self.location.clone()),
@@ -187,11 +189,7 @@ impl Model {
             description: p.description.filter(|d| !d.is_empty()),
             eula: p.eula.filter(|e| !e.is_empty()),
             end_of_life_date: p.end_of_life_date,
-            tags: match (tags, &self.tags) {
-                (Some(t), _) => Some(t),
-                (None, Some(_)) => Some(Default::default()),
-                (None, None) => None,
-            },
+            tags: kept_tags(tags, &self.tags),
             ..self.clone()
         }
     }
@@ -408,20 +406,8 @@ impl Resource<ProviderData> for GalleryImage {
             Err(d) => return d,
         };
         let id = Model::of(prior).id.unwrap_or_default();
-        match arm
-            .run(
-                Method::Delete,
-                &id,
-                API,
-                None,
-                deadline(prior, "delete", TIMEOUT),
-            )
-            .await
-        {
-            Ok(_) => Diagnostics::new(),
-            Err(e) if e.is_not_found() => Diagnostics::new(),
-            Err(e) => arm_diag("delete the image definition", &e).into(),
-        }
+        let dl = deadline(prior, "delete", TIMEOUT);
+        delete_arm(arm, &id, API, "the image definition", dl).await
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, imported_state, need};
+use super::common::{arm_diag, deadline, delete_arm, imported_state, kept_tags, need};
 use super::gallery::API;
 use crate::arm::models::compute::Image as ManagedImage;
 use crate::arm::models::gallery::{
@@ -196,7 +196,7 @@ impl Model {
                 }
             })
             .collect();
-        let tags = v.tags.clone().filter(|t| !t.is_empty());
+        let tags = v.tags.clone();
         let vhd = storage.os_disk_image.and_then(|o| o.source);
         Model {
             location: v.location.clone().or_else(|| self.location.clone()),
@@ -215,11 +215,7 @@ impl Model {
                 .and_then(|r| r.aggregated_state)
                 .map(|s| s.to_string())
                 .or_else(|| self.replication_state.clone()),
-            tags: match (tags, &self.tags) {
-                (Some(t), _) => Some(t),
-                (None, Some(_)) => Some(Default::default()),
-                (None, None) => None,
-            },
+            tags: kept_tags(tags, &self.tags),
             ..self.clone()
         }
     }
@@ -630,20 +626,8 @@ impl Resource<ProviderData> for GalleryImageVersion {
             Err(d) => return d,
         };
         let id = Model::of(prior).id.unwrap_or_default();
-        match arm
-            .run(
-                Method::Delete,
-                &id,
-                API,
-                None,
-                deadline(prior, "delete", TIMEOUT),
-            )
-            .await
-        {
-            Ok(_) => Diagnostics::new(),
-            Err(e) if e.is_not_found() => Diagnostics::new(),
-            Err(e) => arm_diag("delete the image version", &e).into(),
-        }
+        let dl = deadline(prior, "delete", TIMEOUT);
+        delete_arm(arm, &id, API, "the image version", dl).await
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {

@@ -544,14 +544,8 @@ impl Resource<ProviderData> for Image {
         else {
             return Ok(None);
         };
-        let tags = img.tags.clone().filter(|t| !t.is_empty());
         let read = Model {
-            // No tags and `tags = {}` configured are the same to Azure: keep `{}`.
-            tags: match (tags, &prior.tags) {
-                (Some(t), _) => Some(t),
-                (None, Some(_)) => Some(Default::default()),
-                (None, None) => None,
-            },
+            tags: super::common::kept_tags(img.tags.clone(), &prior.tags),
             blob_uri: img.os_blob_uri().map(str::to_string),
             // Azure's default when an image says none.
             hyper_v_generation: Some(img.hyper_v_generation().unwrap_or("V1").to_string()),

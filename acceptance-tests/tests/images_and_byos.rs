@@ -34,6 +34,8 @@ data "rhelazure_marketplace_images" "rhel10" {
 }
 output "rhel8" { value = data.rhelazure_marketplace_image.rhel8 }
 output "arm" { value = data.rhelazure_marketplace_image.arm.urn }
+output "arm_image" { value = data.rhelazure_marketplace_image.arm }
+output "rhel10_images" { value = data.rhelazure_marketplace_images.rhel10.images }
 output "explicit" { value = data.rhelazure_marketplace_image.explicit }
 output "rhel10" { value = [for i in data.rhelazure_marketplace_images.rhel10.images : i.urn] }
 output "sku" { value = provider::rhelazure::rhel_marketplace_sku({ rhel_version = "9.6", variant = "sap-ha" }) }
@@ -50,6 +52,33 @@ output "sku" { value = provider::rhelazure::rhel_marketplace_sku({ rhel_version 
         );
         assert_eq!(rhel8["sku"], "8-lvm-gen2");
         assert_eq!(rhel8["requires_plan"], false);
+        // What the image supports, from its features.
+        assert_eq!(rhel8["hyper_v_generation"], "V2");
+        assert_eq!(rhel8["architecture_resolved"], "x64");
+        assert_eq!(rhel8["security_type"], "TrustedLaunchSupported");
+        assert_eq!(rhel8["accelerated_networking"], true);
+        assert_eq!(rhel8["disk_controller_types"], json!(["SCSI", "NVMe"]));
+        assert_eq!(
+            rhel8["features"]["SecurityType"], "TrustedLaunchSupported",
+            "{rhel8}"
+        );
+        let arm = &out["arm_image"]["value"];
+        assert_eq!(arm["architecture_resolved"], "Arm64");
+        assert_eq!(
+            arm["security_type"],
+            serde_json::Value::Null,
+            "Arm64 images do not support Trusted Launch: {arm}"
+        );
+        let listed = out["rhel10_images"]["value"].as_array().unwrap();
+        let gen2 = listed
+            .iter()
+            .find(|i| i["sku"] == "10-lvm-gen2")
+            .expect("10-lvm-gen2 listed");
+        assert_eq!(gen2["hyper_v_generation"], "V2");
+        assert_eq!(gen2["architecture"], "x64");
+        assert_eq!(gen2["security_type"], "TrustedLaunchSupported");
+        assert_eq!(gen2["disk_controller_types"], json!(["SCSI", "NVMe"]));
+        assert_eq!(gen2["features"]["IsAcceleratedNetworkSupported"], "True");
         assert_eq!(
             out["arm"]["value"],
             "RedHat:rhel-arm64:9_6-arm64:9.6.2025052113"

@@ -381,6 +381,90 @@ fn provider_killed_mid_upload_and_at_license_events_converges() {
     }
 }
 
+/// A gallery, an image definition and a version replicated to two regions
+/// from a managed image another tool made: the provider killed as Azure
+/// answers each create (the version's while it replicates) and each delete,
+/// on every Terraform. The re-run adopts what the killed run made (its
+/// creation mark) instead of refusing it as someone else's.
+#[test]
+fn provider_killed_at_gallery_events_converges() {
+    let cloud = LocalCloud::start();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let managed = format!(
+        "/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/crash-golden"
+    );
+    let (s, b) = cloud.managed_image(&managed);
+    assert!(s < 300, "{b}");
+    let config = format!(
+        r#"
+resource "rhelazure_gallery" "g" {{
+  name                = "crashgal"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+}}
+
+resource "rhelazure_gallery_image" "rhel9" {{
+  name                = "rhel-9"
+  gallery_name        = rhelazure_gallery.g.name
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  identifier = {{
+    publisher = "contoso"
+    offer     = "rhel"
+    sku       = "9-gen2"
+  }}
+}}
+
+resource "rhelazure_gallery_image_version" "v1" {{
+  name                = "1.0.0"
+  gallery_name        = rhelazure_gallery.g.name
+  image_name          = rhelazure_gallery_image.rhel9.name
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  managed_image_id    = "{managed}"
+  target_regions      = [{{ name = "eastus" }}, {{ name = "westus" }}]
+}}
+"#
+    );
+    let apply = [
+        KillPoint::request("gallery create answered", "PUT", "/galleries/crashgal"),
+        KillPoint::request(
+            "image definition create answered",
+            "PUT",
+            "/galleries/crashgal/images/rhel-9",
+        ),
+        KillPoint::request(
+            "image version create answered (replicating)",
+            "PUT",
+            "/images/rhel-9/versions/1.0.0",
+        ),
+    ];
+    let destroy = [
+        KillPoint::request(
+            "image version delete answered",
+            "DELETE",
+            "/images/rhel-9/versions/1.0.0",
+        ),
+        KillPoint::request(
+            "image definition delete answered",
+            "DELETE",
+            "/galleries/crashgal/images/rhel-9",
+        ),
+    ];
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, &config).cloud(&cloud);
+        let reference = reference(&ws, &cloud);
+        for point in &apply {
+            let f = killed_apply_cycle(&ws, &cloud, point, true, &reference);
+            assert_clean(&ws, &cloud, point, f);
+        }
+        for point in &destroy {
+            let f = killed_destroy_cycle(&ws, &cloud, point, true, &reference);
+            assert_clean(&ws, &cloud, point, f);
+        }
+    }
+}
+
 /// Applies until one succeeds, at most `attempts` times: every failed run
 /// ends in a diagnostic (never a crash) and leaves a whole state file, and
 /// the next run picks up from there.

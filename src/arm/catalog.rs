@@ -42,6 +42,9 @@ pub struct ImageVersion {
     pub architecture: Option<String>,
     /// The image's `SecurityType` feature (`TrustedLaunchSupported`, ...).
     pub security_type: Option<String>,
+    /// Every feature the image declares, by name (`SecurityType`,
+    /// `IsAcceleratedNetworkSupported`, `DiskControllerTypes`, ...).
+    pub features: std::collections::BTreeMap<String, String>,
     pub plan: Option<PurchasePlan>,
     pub image_state: Option<String>,
     pub scheduled_deprecation_time: Option<String>,
@@ -146,6 +149,12 @@ impl ArmClient {
         };
         let p = image.properties.unwrap_or_default();
         let deprecation = p.image_deprecation_status.unwrap_or_default();
+        let features = p
+            .features
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| Some((f.name?, f.value?)))
+            .collect::<std::collections::BTreeMap<_, _>>();
         let plan = p.plan.and_then(|plan| {
             Some(PurchasePlan {
                 publisher: plan.publisher?,
@@ -161,12 +170,8 @@ impl ArmClient {
             id: image.id.unwrap_or_default(),
             hyper_v_generation: p.hyper_v_generation.map(|g| g.to_string()),
             architecture: p.architecture.map(|a| a.to_string()),
-            security_type: p
-                .features
-                .unwrap_or_default()
-                .into_iter()
-                .find(|f| f.name.as_deref() == Some("SecurityType"))
-                .and_then(|f| f.value),
+            security_type: features.get("SecurityType").cloned(),
+            features,
             plan,
             image_state: deprecation.image_state.map(|s| s.to_string()),
             scheduled_deprecation_time: deprecation.scheduled_deprecation_time,

@@ -130,17 +130,30 @@ pub fn deadline(resource: &Value, operation: &str, default: Duration) -> Instant
     Instant::now() + timeouts::get(resource, operation, default)
 }
 
-/// Tags as state keeps them: what Azure holds, except that no tags and a
-/// configured `tags = {}` are the same to Azure, so `{}` stays `{}`.
+/// Tags as state keeps them: what Azure holds, without this provider's
+/// creation mark (`creation_marker::TAG`), and no tags and a configured
+/// `tags = {}` are the same to Azure, so `{}` stays `{}`.
 pub fn kept_tags(
     read: Option<BTreeMap<String, String>>,
     configured: &Option<BTreeMap<String, String>>,
 ) -> Option<BTreeMap<String, String>> {
+    let read = read.map(|mut t| {
+        t.remove(super::creation_marker::TAG);
+        t
+    });
     match (read.filter(|t| !t.is_empty()), configured) {
         (Some(t), _) => Some(t),
         (None, Some(_)) => Some(BTreeMap::new()),
         (None, None) => None,
     }
+}
+
+/// Regions as Azure spells them vary (`East US`, `eastus`): compared so.
+pub fn region_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// Deletes an ARM resource; one already gone counts as deleted.

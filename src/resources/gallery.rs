@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 
 use super::common::{
-    all_of_type, arm_diag, deadline, delete_arm, imported_state, kept_tags, need, ArmIdentity,
-    ResourceGroupFilter,
+    all_of_type, arm_diag, deadline, delete_arm, imported_state, kept_tags, need, region_key,
+    ArmIdentity, ResourceGroupFilter,
 };
+use super::creation_marker;
 use crate::arm::models::gallery::{Gallery as ArmGallery, GalleryProperties, GalleryUpdate};
 use crate::arm::ArmClient;
 use crate::attr_path;
@@ -76,6 +77,12 @@ impl Model {
         }
     }
 
+    /// The creation mark: the gallery's id and region (what never changes in place).
+    fn marker(&self, id: &str) -> String {
+        let region = self.location.as_deref().map(region_key);
+        creation_marker::marker(id, &region)
+    }
+
     fn path(&self, arm: &ArmClient) -> String {
         let text = |x: &Option<String>| x.clone().unwrap_or_default();
         arm.sub_path(&format!(
@@ -103,7 +110,7 @@ impl Resource<ProviderData> for Gallery {
         ResourceSchema::new(
             "An Azure Compute Gallery: where image definitions (`rhelazure_gallery_image`) and their replicated \
              versions live. Azure boots Trusted Launch and Confidential VMs from gallery images, not from managed \
-             images. `description` and `tags` change in place.",
+             images. `description` and `tags` change in place. A `rhelazure-created` tag marks what this resource made (it is not shown in `tags`): a create interrupted after Azure acted is adopted by the next apply, while an object of the same name without the mark is refused (import it instead).",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the gallery."),
                 Attr::string("name").required().force_new().validate(string_matches("1-80 letters, digits, '_' and '.', starting and ending with a letter or digit (no '-')", valid_gallery_name)).description("Gallery name, unique in the resource group. Azure allows no '-' in gallery names."),
@@ -130,15 +137,15 @@ impl Resource<ProviderData> for Gallery {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let path = planned.path(arm);
-        // PUT would silently take over a gallery this configuration did not make.
-        match arm.get_as::<ArmGallery>(&path, API, dl).await {
-            Ok(None) => {}
-            Ok(Some(_)) => return ApplyOutcome::failed(Value::Null, Diagnostic::error("Gallery already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another name.")).at(attr_path!(Model.name)).into()),
-            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag("check for the gallery", &e).into()),
+        // PUT would silently take over a gallery this configuration did not
+        // make; one its interrupted create made is adopted.
+        let marker = planned.marker(&path);
+        if let Err(d) = creation_marker::claim(arm, &path, API, &marker, "gallery", dl).await {
+            return ApplyOutcome::failed(Value::Null, d.at(attr_path!(Model.name)).into());
         }
         let body = ArmGallery {
             location: planned.location.clone(),
-            tags: planned.tags.clone(),
+            tags: creation_marker::with_mark(&planned.tags, &marker),
             properties: Some(GalleryProperties {
                 description: planned.description.clone(),
                 ..Default::default()
@@ -216,7 +223,7 @@ impl Resource<ProviderData> for Gallery {
         let (was, will) = (Model::of(prior), Model::of(planned));
         let id = was.id.clone().unwrap_or_default();
         let patch = GalleryUpdate {
-            tags: Some(will.tags.clone().unwrap_or_default()),
+            tags: creation_marker::with_mark(&will.tags, &will.marker(&id)),
             properties: Some(GalleryProperties {
                 // PATCH merges: a description removed from the configuration
                 // is sent as "" to clear it (and reads back as unset).

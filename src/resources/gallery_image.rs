@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use azure_core::http::Method;
 
 use super::common::{
-    arm_diag, deadline, delete_arm, imported_state, kept_tags, need, ArmChildIdentity,
+    arm_diag, deadline, delete_arm, imported_state, kept_tags, need, region_key, ArmChildIdentity,
 };
+use super::creation_marker;
 use super::gallery::API;
 use crate::arm::models::gallery::{
     Architecture, GalleryImage as ArmGalleryImage, GalleryImageFeature, GalleryImageIdentifier,
@@ -108,6 +109,21 @@ impl Model {
             text(&self.gallery_name),
             text(&self.name)
         ))
+    }
+
+    /// The creation mark: the definition's id and what replaces it when
+    /// changed (region, identifier, OS state, generation, architecture,
+    /// security type, purchase plan), not the texts and tags that change in place.
+    fn marker(&self, id: &str) -> String {
+        let mut fixed = self.body();
+        fixed.location = fixed.location.as_deref().map(region_key);
+        fixed.tags = None;
+        if let Some(p) = fixed.properties.as_mut() {
+            p.description = None;
+            p.eula = None;
+            p.end_of_life_date = None;
+        }
+        creation_marker::marker(id, &fixed)
     }
 
     /// The definition as ARM takes it.
@@ -218,7 +234,7 @@ impl Resource<ProviderData> for GalleryImage {
              versions is known by, with the generation, architecture and security type VMs from it get. Hyper-V \
              generation V2 is the default (Trusted Launch and Confidential VMs need it). `description`, `eula`, \
              `end_of_life_date` and `tags` change in place; everything else replaces the definition (Azure fixes it \
-             at creation).",
+             at creation). A `rhelazure-created` tag marks what this resource made (it is not shown in `tags`): a create interrupted after Azure acted is adopted by the next apply, while an object of the same name without the mark is refused (import it instead).",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the image definition."),
                 fixed(Attr::string("name").required()).validate(string_matches("1-80 letters, digits, '-', '_' and '.', starting with a letter or digit", valid_definition_name)).description("Image definition name, unique in the gallery."),
@@ -278,15 +294,16 @@ impl Resource<ProviderData> for GalleryImage {
         };
         let path = planned.path(arm);
         // PUT would silently take over (or try to reshape) a definition this
-        // configuration did not make.
-        match arm.get_as::<ArmGalleryImage>(&path, API, dl).await {
-            Ok(None) => {}
-            Ok(Some(_)) => return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image definition already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another name.")).at(attr_path!(Model.name)).into()),
-            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag("check for the image definition", &e).at(attr_path!(Model.gallery_name)).into()),
+        // configuration did not make; one its interrupted create made is adopted.
+        let marker = planned.marker(&path);
+        if let Err(d) =
+            creation_marker::claim(arm, &path, API, &marker, "image definition", dl).await
+        {
+            return ApplyOutcome::failed(Value::Null, d.at(attr_path!(Model.name)).into());
         }
-        let put = arm
-            .run_with(Method::Put, &path, API, &planned.body(), dl)
-            .await;
+        let mut body = planned.body();
+        body.tags = creation_marker::with_mark(&planned.tags, &marker);
+        let put = arm.run_with(Method::Put, &path, API, &body, dl).await;
         // A failed create may still have made the definition: track it (tainted).
         let made = match arm.get_as::<ArmGalleryImage>(&path, API, dl).await {
             Ok(made) => made,
@@ -369,7 +386,7 @@ impl Resource<ProviderData> for GalleryImage {
         props.description = cleared(&was.description, &will.description);
         props.eula = cleared(&was.eula, &will.eula);
         let patch = GalleryImageUpdate {
-            tags: Some(will.tags.clone().unwrap_or_default()),
+            tags: creation_marker::with_mark(&will.tags, &will.marker(&id)),
             properties: Some(props),
             ..Default::default()
         };

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, delete_arm, imported_state, kept_tags, need};
+use super::common::{arm_diag, deadline, delete_arm, imported_state, kept_tags, need, region_key};
+use super::creation_marker;
 use super::gallery::API;
 use crate::arm::models::compute::Image as ManagedImage;
 use crate::arm::models::gallery::{
@@ -46,14 +47,6 @@ fn valid_version_name(n: &str) -> bool {
         && parts.iter().all(|p| {
             !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<i32>().is_ok()
         })
-}
-
-/// Regions as Azure spells them vary (`East US`, `eastus`): compared so.
-fn region_key(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase()
 }
 
 /// The resource's configuration, plan and state.
@@ -135,6 +128,14 @@ impl Model {
             end_of_life_date: self.end_of_life_date.clone(),
             ..Default::default()
         }
+    }
+
+    /// The creation mark: the version's id, region and source (what
+    /// replaces it when changed), not its replication or tags.
+    fn marker(&self, id: &str) -> String {
+        let storage = self.body().properties.and_then(|p| p.storage_profile);
+        let region = self.location.as_deref().map(region_key);
+        creation_marker::marker(id, &(region, storage))
     }
 
     /// The version as ARM takes it.
@@ -355,7 +356,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
             "A version of a gallery image definition, made from a managed image (`rhelazure_image`, \
              `rhelazure_image_build`) or straight from a fixed-VHD page blob, replicated to its target regions. \
              Target regions, replica counts, `exclude_from_latest`, `end_of_life_date` and `tags` change in place; \
-             the source replaces the version.",
+             the source replaces the version. A `rhelazure-created` tag marks what this resource made (it is not shown in `tags`): a create interrupted after Azure acted is adopted by the next apply, while an object of the same name without the mark is refused (import it instead).",
             vec![
                 Attr::string("id").computed().use_state_for_unknown().description("ARM id of the image version."),
                 fixed(Attr::string("name").required()).validate(string_matches("major.minor.patch, such as 1.0.0", valid_version_name)).description("Version name, `major.minor.patch` (each a 32-bit integer); the highest not excluded is the definition's latest."),
@@ -496,14 +497,30 @@ impl Resource<ProviderData> for GalleryImageVersion {
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let path = planned.path(arm);
-        match arm.get_as::<ArmVersion>(&path, API, dl).await {
-            Ok(None) => {}
-            Ok(Some(_)) => return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image version already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another version name.")).at(attr_path!(Model.name)).into()),
-            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag("check for the image version", &e).at(attr_path!(Model.image_name)).into()),
+        // A version this configuration did not make is refused; one its
+        // interrupted create made (perhaps still replicating) is adopted.
+        let marker = planned.marker(&path);
+        match creation_marker::claim(arm, &path, API, &marker, "image version", dl).await {
+            Ok(false) => {}
+            // Azure takes no change while a version replicates: the
+            // interrupted replication ends first, then the PUT below makes
+            // the version what is planned now.
+            Ok(true) => {
+                if let Err(d) = replicated(arm, &path, dl).await {
+                    let state = Model {
+                        id: Some(path.clone()),
+                        ..planned.clone()
+                    };
+                    return ApplyOutcome::failed(state.to_value(), d.into());
+                }
+            }
+            Err(d) => {
+                return ApplyOutcome::failed(Value::Null, d.at(attr_path!(Model.name)).into())
+            }
         }
-        let put = arm
-            .run_with(Method::Put, &path, API, &planned.body(), dl)
-            .await;
+        let mut body = planned.body();
+        body.tags = creation_marker::with_mark(&planned.tags, &marker);
+        let put = arm.run_with(Method::Put, &path, API, &body, dl).await;
         let made = match replicated(arm, &path, dl).await {
             Ok(made) => made,
             Err(d) if put.is_ok() => {
@@ -585,7 +602,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
         // version's own (a change of source replaces the version).
         let storage_profile = was.body().properties.and_then(|p| p.storage_profile);
         let patch = GalleryImageVersionUpdate {
-            tags: Some(will.tags.clone().unwrap_or_default()),
+            tags: creation_marker::with_mark(&will.tags, &will.marker(&id)),
             properties: Some(GalleryImageVersionProperties {
                 publishing_profile: Some(will.publishing()),
                 storage_profile,

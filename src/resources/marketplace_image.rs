@@ -3,7 +3,10 @@
 //! (the catalogue of a region as a list). Plan images (rhel-byos) report their
 //! plan and whether its terms are accepted in the subscription.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
 
 use async_trait::async_trait;
 
@@ -105,6 +108,10 @@ impl DataSource<ProviderData> for MarketplaceImage {
             Attr::bool("requires_plan").computed().description("Whether VMs from this image need a `plan` (and accepted terms)."),
             Attr::bool("terms_accepted").computed().description("For plan images: whether the subscription accepted the terms."),
             out("architecture_resolved", "Architecture of the image (`x64` or `Arm64`)."),
+            out("security_type", "The image's `SecurityType` feature: `TrustedLaunchSupported`, `TrustedLaunchAndConfidentialVmSupported`, `TrustedLaunch`, `ConfidentialVmSupported`, ...; null for images that boot only as Standard VMs."),
+            Attr::bool("accelerated_networking").computed().description("Whether the image supports accelerated networking (its `IsAcceleratedNetworkSupported` feature)."),
+            Attr::string_list("disk_controller_types").computed().description("Disk controllers the image boots from (its `DiskControllerTypes` feature, such as `[\"SCSI\", \"NVMe\"]`); empty when it declares none (SCSI only)."),
+            Attr::string_map("features").computed().description("Every feature the image declares, by name, as Azure reports it."),
             out("image_state", "`Active`, `ScheduledForDeprecation` or `Deprecated`."),
             out("scheduled_deprecation_time", "When the image is scheduled to be deprecated, if it is."),
         ]);
@@ -221,6 +228,10 @@ struct Model {
     requires_plan: Option<bool>,
     terms_accepted: Option<bool>,
     architecture_resolved: Option<String>,
+    security_type: Option<String>,
+    accelerated_networking: Option<bool>,
+    disk_controller_types: Option<Vec<String>>,
+    features: Option<BTreeMap<String, String>>,
     image_state: Option<String>,
     scheduled_deprecation_time: Option<String>,
 }
@@ -252,6 +263,10 @@ fn state(
         id: Some(img.id.clone()),
         hyper_v_generation: img.hyper_v_generation.clone(),
         architecture_resolved: img.architecture.clone(),
+        security_type: img.security_type.clone(),
+        accelerated_networking: Some(accelerated_networking(img)),
+        disk_controller_types: Some(disk_controller_types(img)),
+        features: Some(img.features.clone()),
         image_state: img.image_state.clone(),
         scheduled_deprecation_time: img.scheduled_deprecation_time.clone(),
         requires_plan: Some(img.plan.is_some()),
@@ -264,6 +279,28 @@ fn state(
         ..configured
     };
     model::write(&found, &MarketplaceImage.schema())
+}
+
+/// The image's `IsAcceleratedNetworkSupported` feature (`True` / `False`).
+fn accelerated_networking(img: &ImageVersion) -> bool {
+    img.features
+        .get("IsAcceleratedNetworkSupported")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The image's `DiskControllerTypes` feature, a comma-separated list
+/// (`SCSI, NVMe`).
+fn disk_controller_types(img: &ImageVersion) -> Vec<String> {
+    img.features
+        .get("DiskControllerTypes")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A not-found diagnostic that says what *is* there.
@@ -326,6 +363,12 @@ impl DataSource<ProviderData> for MarketplaceImages {
                     Attr::string("sku").computed().description("Image SKU."),
                     Attr::string("version").computed().description("The newest version of the SKU."),
                     Attr::string("urn").computed().description("`publisher:offer:sku:version`."),
+                    Attr::string("hyper_v_generation").computed().description("Hyper-V generation, `V1` or `V2`."),
+                    Attr::string("architecture").computed().description("`x64` or `Arm64`."),
+                    Attr::string("security_type").computed().description("The image's `SecurityType` feature (`TrustedLaunchSupported`, ...); null for Standard-only images."),
+                    Attr::bool("accelerated_networking").computed().description("Whether the image supports accelerated networking."),
+                    Attr::string_list("disk_controller_types").computed().description("Disk controllers the image boots from (`SCSI`, `NVMe`); empty when it declares none."),
+                    Attr::string_map("features").computed().description("Every feature the image declares, by name."),
                 ])
                 .computed()
                 .description("Each SKU's latest image."),
@@ -346,33 +389,33 @@ impl DataSource<ProviderData> for MarketplaceImages {
                 .await
                 .map_err(|e| Diagnostics::from(arm_diag("list RHEL offers", &e)))?,
         };
-        let mut items = Vec::new();
+        let mut skus = Vec::new();
         for offer in offers {
             for sku in arm
                 .list_skus(&location, "RedHat", &offer, dl)
                 .await
                 .map_err(|e| Diagnostics::from(arm_diag("list RHEL SKUs", &e)))?
             {
-                if let Some(m) = &major {
-                    if sku_major(&sku).as_deref() != Some(m.as_str()) {
-                        continue;
-                    }
+                if major.is_none() || sku_major(&sku) == major {
+                    skus.push((offer.clone(), sku));
                 }
-                let Some(version) = arm
-                    .list_versions(&location, "RedHat", &offer, &sku, dl)
-                    .await
-                    .map_err(|e| Diagnostics::from(arm_diag("list versions", &e)))?
-                    .pop()
-                else {
-                    continue;
-                };
-                let urn = format!("RedHat:{offer}:{sku}:{version}");
-                items.push(ListedImage {
-                    offer: offer.clone(),
-                    sku,
-                    version,
-                    urn,
-                });
+            }
+        }
+        // Each SKU's latest version, read whole (generation, architecture,
+        // features): a few reads at once, in the listing's order.
+        let mut reads = Vec::with_capacity(skus.len());
+        for (offer, sku) in &skus {
+            reads.push(arm.get_image_version(&location, "RedHat", offer, sku, "latest", dl));
+        }
+        let found: Vec<_> = futures_util::stream::iter(reads)
+            .buffered(CATALOGUE_READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut items = Vec::new();
+        for image in found {
+            let image = image.map_err(|e| Diagnostics::from(arm_diag("read an image", &e)))?;
+            if let Some(img) = image {
+                items.push(ListedImage::of(&img));
             }
         }
         listed.images = Some(items);
@@ -397,7 +440,38 @@ struct ListedImage {
     sku: String,
     version: String,
     urn: String,
+    hyper_v_generation: Option<String>,
+    architecture: Option<String>,
+    security_type: Option<String>,
+    accelerated_networking: bool,
+    disk_controller_types: Vec<String>,
+    features: BTreeMap<String, String>,
 }
+
+impl ListedImage {
+    fn of(img: &ImageVersion) -> ListedImage {
+        ListedImage {
+            urn: format!(
+                "{}:{}:{}:{}",
+                img.publisher, img.offer, img.sku, img.version
+            ),
+            offer: img.offer.clone(),
+            sku: img.sku.clone(),
+            version: img.version.clone(),
+            hyper_v_generation: img.hyper_v_generation.clone(),
+            architecture: img.architecture.clone(),
+            security_type: img.security_type.clone(),
+            accelerated_networking: accelerated_networking(img),
+            disk_controller_types: disk_controller_types(img),
+            features: img.features.clone(),
+        }
+    }
+}
+
+/// Catalogue reads `rhelazure_marketplace_images` keeps in flight: enough to
+/// hide the round trips of a region's few dozen RHEL SKUs, few enough to
+/// stay far inside ARM's read budget.
+const CATALOGUE_READS_IN_FLIGHT: usize = 8;
 
 /// The client for the configured subscription (or the provider's), which
 /// fills in `subscription_id`.
@@ -467,6 +541,13 @@ mod tests {
             hyper_v_generation: Some("V2".into()),
             architecture: Some("x64".into()),
             security_type: Some("TrustedLaunchSupported".into()),
+            features: [
+                ("SecurityType", "TrustedLaunchSupported"),
+                ("DiskControllerTypes", "SCSI, NVMe"),
+                ("IsAcceleratedNetworkSupported", "True"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
             plan: Some(crate::arm::catalog::PurchasePlan {
                 publisher: "redhat".into(),
                 product: "rhel-byos".into(),
@@ -483,6 +564,11 @@ mod tests {
             Some("RedHat:rhel-byos:rhel-lvm96-gen2:9.6.2025")
         );
         assert_eq!(got.requires_plan, Some(true));
+        assert_eq!(
+            got.disk_controller_types,
+            Some(vec!["SCSI".to_string(), "NVMe".to_string()])
+        );
+        assert_eq!(got.accelerated_networking, Some(true));
         assert_eq!(got.plan.map(|p| p.product), Some("rhel-byos".to_string()));
         assert_eq!(got.terms_accepted, Some(true));
     }

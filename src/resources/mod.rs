@@ -6,6 +6,7 @@ pub mod atomic_host;
 pub mod client_config;
 pub mod cloud_access;
 mod common;
+mod creation_marker;
 pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;

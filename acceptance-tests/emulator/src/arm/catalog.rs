@@ -86,6 +86,11 @@ fn security_type(sku: &Sku) -> Option<String> {
 
 fn features(sku: &Sku) -> Json {
     let mut f = vec![json!({ "name": "IsAcceleratedNetworkSupported", "value": "True" })];
+    // Azure's generation 2 RHEL images declare NVMe next to SCSI (the
+    // v6 sizes boot from NVMe only); generation 1 images declare nothing.
+    if sku.generation == "V2" {
+        f.push(json!({ "name": "DiskControllerTypes", "value": "SCSI, NVMe" }));
+    }
     if let Some(t) = security_type(sku) {
         f.push(json!({ "name": "SecurityType", "value": t }));
     }

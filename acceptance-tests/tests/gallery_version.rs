@@ -337,3 +337,100 @@ output "pinned" {{ value = data.rhelazure_gallery_image_version.pinned.exclude_f
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     cloud.assert_requests_in_spec();
 }
+
+/// A version from a disk image on this machine: uploaded (sparse) as a page
+/// blob, the version made straight from it, the blob deleted once the
+/// version has replicated (or kept on request, and deleted when that is
+/// withdrawn); a changed file replaces the version; destroy leaves nothing.
+#[test]
+fn versions_from_a_local_disk_image_upload_and_clean_up_their_blob() {
+    use std::io::{Seek, SeekFrom, Write};
+    const MIB: u64 = 1 << 20;
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/uploads");
+    let (s, b) = cloud.arm_settled(
+        "PUT",
+        &format!("{account}?api-version=2023-05-01"),
+        Some(
+            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
+        ),
+    );
+    assert!(s < 300, "{b}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rhel-9.raw");
+    let write_disk = |fill: u8| {
+        let mut f = std::fs::File::create(&file).unwrap();
+        f.set_len(64 * MIB).unwrap();
+        for at in [0, 20 * MIB, 50 * MIB] {
+            f.seek(SeekFrom::Start(at)).unwrap();
+            f.write_all(&vec![fill; MIB as usize]).unwrap();
+        }
+    };
+    write_disk(7);
+    let source = |keep: bool| {
+        format!(
+            "source_path = \"{}\"\n  storage_account_id = \"{account}\"\n  keep_uploaded_blob = {keep}",
+            file.display()
+        )
+    };
+    let cfg = |keep: bool| format!("{}{}", base("fromfile"), version(&source(keep), TWO, ""));
+    let id =
+        format!("{rg}/providers/Microsoft.Compute/galleries/fromfile/images/rhel-9/versions/1.0.0");
+    let uploaded = |cloud: &LocalCloud| {
+        cloud
+            .blobs(&account)
+            .into_iter()
+            .any(|b| b == "vhds/rhel-9-1.0.0.vhd")
+    };
+
+    // Kept on request: the blob stays while the version exists.
+    let ws = Workspace::new(&tf, &cfg(true)).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let state = ws.values_of_type("rhelazure_gallery_image_version");
+    let blob_uri = state["blob_uri"].as_str().unwrap_or_default().to_string();
+    assert!(blob_uri.ends_with("/vhds/rhel-9-1.0.0.vhd"), "{state}");
+    assert_eq!(state["blob_name"], "rhel-9-1.0.0.vhd");
+    assert_eq!(state["source_sha256"].as_str().map(str::len), Some(64));
+    let (_, v) = cloud.arm("GET", &format!("{id}?{API}"), None);
+    let disk = &v["properties"]["storageProfile"];
+    assert_eq!(disk["osDiskImage"]["source"]["uri"], json!(blob_uri), "{v}");
+    assert!(
+        disk["source"]["id"].is_null(),
+        "no managed image in between: {v}"
+    );
+    assert!(uploaded(&cloud), "kept on request");
+
+    // Withdrawn in place: the blob goes, the version stays.
+    ws.write_config(&cfg(false));
+    assert_eq!(
+        ws.planned_actions("rhelazure_gallery_image_version.v1"),
+        vec!["update"]
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    assert!(!uploaded(&cloud), "the upload is deleted once not kept");
+    assert_eq!(cloud.arm("GET", &format!("{id}?{API}"), None).0, 200);
+
+    // A changed file replaces the version; by default its blob goes once
+    // the new version has replicated.
+    write_disk(9);
+    let replaced = ws.planned_actions("rhelazure_gallery_image_version.v1");
+    assert!(
+        replaced.contains(&"delete".to_string()) && replaced.contains(&"create".to_string()),
+        "{replaced:?}"
+    );
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    assert!(!uploaded(&cloud), "deleted after replication");
+    let again = ws.values_of_type("rhelazure_gallery_image_version");
+    assert_ne!(again["source_sha256"], state["source_sha256"]);
+
+    // Destroy: nothing left.
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(cloud.arm("GET", &format!("{id}?{API}"), None).0, 404);
+    assert!(!uploaded(&cloud));
+}

@@ -1,7 +1,9 @@
 //! `rhelazure_gallery_image_version`: a version of a gallery image definition
 //! (`Microsoft.Compute/galleries/images/versions`), made from a managed image
-//! (`rhelazure_image`, `rhelazure_image_build`) or straight from a fixed-VHD
-//! page blob, and replicated to its target regions. Target regions, replica
+//! (`rhelazure_image`, `rhelazure_image_build`), straight from a fixed-VHD
+//! page blob, or from a disk image on this machine (uploaded as a page blob
+//! first, with no managed image in between, the blob removed once the version
+//! has replicated), and replicated to its target regions. Target regions, replica
 //! counts, `exclude_from_latest`, `end_of_life_date` and tags change in place
 //! (replication runs again); the source and the name replace the version.
 //!
@@ -15,6 +17,9 @@ use azure_core::http::Method;
 
 use super::common::{arm_diag, deadline, delete_arm, imported_state, kept_tags, need, region_key};
 use super::creation_marker;
+use super::disk_upload::{
+    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HASHED_FILE,
+};
 use super::gallery::API;
 use crate::arm::models::compute::Image as ManagedImage;
 use crate::arm::models::gallery::{
@@ -62,6 +67,11 @@ struct Model {
     managed_image_id: Option<String>,
     blob_uri: Option<String>,
     storage_account_id: Option<String>,
+    source_path: Option<String>,
+    source_sha256: Option<String>,
+    storage_container: Option<String>,
+    blob_name: Option<String>,
+    keep_uploaded_blob: Option<bool>,
     target_regions: Option<Vec<TargetRegion>>,
     exclude_from_latest: Option<bool>,
     end_of_life_date: Option<String>,
@@ -131,11 +141,38 @@ impl Model {
     }
 
     /// The creation mark: the version's id, region and source (what
-    /// replaces it when changed), not its replication or tags.
+    /// replaces it when changed), not its replication or tags. An uploaded
+    /// file's blob is known only after the upload: the file's hash and
+    /// destination stand for it.
     fn marker(&self, id: &str) -> String {
-        let storage = self.body().properties.and_then(|p| p.storage_profile);
         let region = self.location.as_deref().map(region_key);
-        creation_marker::marker(id, &(region, storage))
+        let source = match &self.source_path {
+            Some(_) => (
+                None,
+                self.source_sha256.clone(),
+                self.storage_container.clone(),
+                self.blob_name.clone(),
+            ),
+            None => (self.blob_uri.clone(), None, None, None),
+        };
+        creation_marker::marker(
+            id,
+            &(
+                region,
+                &self.managed_image_id,
+                &self.storage_account_id,
+                source,
+            ),
+        )
+    }
+
+    /// The blob this resource uploaded `source_path` to, if it did.
+    fn uploaded_blob(&self) -> Option<(&str, &str)> {
+        self.source_path.as_ref()?;
+        Some((
+            self.storage_account_id.as_deref()?,
+            self.blob_uri.as_deref()?,
+        ))
     }
 
     /// The version as ARM takes it.
@@ -217,6 +254,8 @@ impl Model {
                 .map(|s| s.to_string())
                 .or_else(|| self.replication_state.clone()),
             tags: kept_tags(tags, &self.tags),
+            // Imported versions and states from before the attribute.
+            keep_uploaded_blob: self.keep_uploaded_blob.or(Some(false)),
             ..self.clone()
         }
     }
@@ -364,9 +403,14 @@ impl Resource<ProviderData> for GalleryImageVersion {
                 fixed(Attr::string("image_name").required()).description("The image definition (`rhelazure_gallery_image.name`)."),
                 fixed(Attr::string("resource_group_name").required()).description("The gallery's resource group."),
                 fixed(Attr::string("location").required()).description("Azure region of the version (the gallery's); it must be one of `target_regions`."),
-                fixed(Attr::string("managed_image_id").optional()).description("Source: a managed image (`rhelazure_image.id`, `rhelazure_image_build.id`). Exactly one of this and `blob_uri`."),
-                fixed(Attr::string("blob_uri").optional()).description("Source: a fixed-VHD page blob (a whole number of MiB and the VHD footer), with `storage_account_id`; no managed image in between."),
-                fixed(Attr::string("storage_account_id").optional()).description("The storage account holding `blob_uri`."),
+                fixed(Attr::string("managed_image_id").optional()).description("Source: a managed image (`rhelazure_image.id`, `rhelazure_image_build.id`). Exactly one of this, `blob_uri` and `source_path`."),
+                fixed(Attr::string("blob_uri").optional_computed().use_state_for_unknown()).description("Source: a fixed-VHD page blob (a whole number of MiB and the VHD footer), with `storage_account_id`; no managed image in between. With `source_path`, the blob the file was uploaded to."),
+                fixed(Attr::string("storage_account_id").optional()).description("The storage account holding `blob_uri`, or the one `source_path` is uploaded to."),
+                fixed(Attr::string("source_path").optional()).description("Source: a raw or fixed-VHD disk image on the machine running Terraform, uploaded to `storage_account_id` as a page blob (only its non-zero pages, resuming an interrupted upload); the version is made straight from that blob."),
+                Attr::string("source_sha256").computed().force_new().description("SHA-256 of `source_path`; a changed file plans a replacement."),
+                fixed(Attr::string("storage_container").optional()).description("Blob container `source_path` is uploaded to (default `vhds`; created when missing)."),
+                fixed(Attr::string("blob_name").optional_computed().use_state_for_unknown()).description("Blob `source_path` is uploaded to (default `<image_name>-<name>.vhd`)."),
+                Attr::bool("keep_uploaded_blob").default(false).description("Keep the blob `source_path` was uploaded to once the version has replicated (by default it is deleted then: the version holds its own copies). A kept blob is deleted with the version; setting this back to false deletes it."),
                 Attr::nested("target_regions", ObjectNesting::List, vec![
                     Attr::string("name").required().description("Region, such as `eastus`."),
                     Attr::number("replica_count").default(1i64).description("Replicas in the region (more serve more VMs created at once)."),
@@ -384,28 +428,43 @@ impl Resource<ProviderData> for GalleryImageVersion {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         // Values may be unknown here: read by name, not decoded.
-        let (image, blob) = (
+        let sources = [
             config.attr(attr_name!(Model.managed_image_id)),
             config.attr(attr_name!(Model.blob_uri)),
-        );
-        if !image.is_unknown() && !blob.is_unknown() && image.is_null() == blob.is_null() {
+            config.attr(attr_name!(Model.source_path)),
+        ];
+        let [_, blob, file] = &sources;
+        let set = sources.iter().filter(|v| !v.is_null()).count();
+        if sources.iter().all(|v| !v.is_unknown()) && set != 1 {
             diags.push(
                 Diagnostic::error(
                     "One source",
-                    "Set exactly one of managed_image_id (a managed image) and blob_uri (a fixed-VHD page blob, with storage_account_id).",
+                    "Set exactly one of managed_image_id (a managed image), blob_uri (a fixed-VHD page blob, with storage_account_id) and source_path (a disk image on this machine, uploaded to storage_account_id).",
                 )
                 .at(attr_path!(Model.managed_image_id)),
             );
         }
         let account = config.attr(attr_name!(Model.storage_account_id));
-        if !blob.is_null() && account.is_null() {
+        if (!blob.is_null() || !file.is_null()) && account.is_null() {
             diags.push(
                 Diagnostic::error(
                     "Where the blob is",
-                    "blob_uri needs storage_account_id, the account that holds the blob.",
+                    "blob_uri and source_path need storage_account_id: the account that holds the blob, or the one the file is uploaded to.",
                 )
                 .at(attr_path!(Model.storage_account_id)),
             );
+        }
+        if let Some(p) = file.as_str() {
+            // A file made earlier in the same run may not exist yet: the
+            // plan reads it, and says so if it is still missing.
+            let result = crate::vhd::inspect(std::path::Path::new(p));
+            let missing = matches!(&result, Err(crate::vhd::VhdError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound);
+            if let (Err(e), false) = (result, missing) {
+                diags.push(
+                    Diagnostic::error("Unusable disk image", e.to_string())
+                        .at(attr_path!(Model.source_path)),
+                );
+            }
         }
         let location = config.attr(attr_name!(Model.location)).as_str();
         let regions = config.attr(attr_name!(Model.target_regions));
@@ -433,6 +492,30 @@ impl Resource<ProviderData> for GalleryImageVersion {
     }
 
     async fn modify_plan(&self, ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        // A changed file plans a replacement.
+        plan_source_sha256(
+            plan,
+            attr_name!(Model.source_path),
+            attr_name!(Model.source_sha256),
+        )
+        .await;
+        if plan.is_create() && !plan.config.attr(attr_name!(Model.source_path)).is_null() {
+            if let (true, Some(definition), Some(version)) = (
+                plan.config.attr(attr_name!(Model.blob_name)).is_null(),
+                plan.config.attr(attr_name!(Model.image_name)).as_str(),
+                plan.config.attr(attr_name!(Model.name)).as_str(),
+            ) {
+                let blob = format!("{definition}-{version}.vhd");
+                plan.set(attr_name!(Model.blob_name), blob);
+            }
+        } else if plan.config.attr(attr_name!(Model.source_path)).is_null() {
+            // Nothing is uploaded: no blob name, and the blob is the configured one.
+            for attr in [attr_name!(Model.blob_name), attr_name!(Model.blob_uri)] {
+                if plan.config.attr(attr).is_null() {
+                    plan.set(attr, Value::Null);
+                }
+            }
+        }
         // A managed image's generation against the definition's: Azure would
         // refuse the version after the upload and the wait.
         if !plan.is_create() {
@@ -491,22 +574,35 @@ impl Resource<ProviderData> for GalleryImageVersion {
         _config: &Value,
     ) -> ApplyOutcome {
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
-        let planned = Model::of(planned);
-        let arm = match ctx.data().and_then(|d| d.arm()) {
+        let mut planned = Model::of(planned);
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
+        };
+        let arm = match data.arm() {
             Ok(a) => a,
             Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
         };
         let path = planned.path(arm);
+        let mut private = Private::default();
         // A version this configuration did not make is refused; one its
         // interrupted create made (perhaps still replicating) is adopted.
         let marker = planned.marker(&path);
-        match creation_marker::claim(arm, &path, API, &marker, "image version", dl).await {
-            Ok(false) => {}
+        let adopted =
+            match creation_marker::claim(arm, &path, API, &marker, "image version", dl).await {
+                Ok(adopted) => adopted,
+                Err(d) => {
+                    return ApplyOutcome::failed(Value::Null, d.at(attr_path!(Model.name)).into())
+                }
+            };
+        if adopted {
             // Azure takes no change while a version replicates: the
             // interrupted replication ends first, then the PUT below makes
-            // the version what is planned now.
-            Ok(true) => {
-                if let Err(d) = replicated(arm, &path, dl).await {
+            // the version what is planned now (from the blob it was made from).
+            match replicated(arm, &path, dl).await {
+                Ok(Some(v)) => planned.blob_uri = planned.with(&v).blob_uri,
+                Ok(None) => {}
+                Err(d) => {
                     let state = Model {
                         id: Some(path.clone()),
                         ..planned.clone()
@@ -514,8 +610,25 @@ impl Resource<ProviderData> for GalleryImageVersion {
                     return ApplyOutcome::failed(state.to_value(), d.into());
                 }
             }
-            Err(d) => {
-                return ApplyOutcome::failed(Value::Null, d.at(attr_path!(Model.name)).into())
+        } else if let Some(file) = planned.source_path.clone() {
+            let to = Destination {
+                account_id: planned.storage_account_id.as_deref().unwrap_or_default(),
+                container: planned.storage_container.as_deref().unwrap_or("vhds"),
+                blob_name: planned.blob_name.as_deref().unwrap_or_default(),
+                path_attr: attr_path!(Model.source_path),
+                account_attr: attr_path!(Model.storage_account_id),
+            };
+            match upload_file(&data.http, arm, &file, to, dl).await {
+                Ok(up) => {
+                    // Later plans reuse the upload's hash while the file is the same.
+                    if let Some(r) = up.hashed {
+                        private.set(HASHED_FILE, r);
+                    }
+                    planned.blob_uri = Some(up.blob_uri);
+                    planned.source_sha256 = Some(up.report.sha256);
+                }
+                // Nothing made yet; a re-run resumes the upload.
+                Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
             }
         }
         let mut body = planned.body();
@@ -533,6 +646,15 @@ impl Resource<ProviderData> for GalleryImageVersion {
             }
             Err(_) => None,
         };
+        let mut diagnostics = Diagnostics::new();
+        if let (Ok(_), Some(_), Some((account, blob))) = (&put, &made, planned.uploaded_blob()) {
+            // Replicated: the version holds its own copies of the disk.
+            if planned.keep_uploaded_blob != Some(true) {
+                if let Some(w) = delete_uploaded_blob(&data.http, arm, account, blob, dl).await {
+                    diagnostics.push(w);
+                }
+            }
+        }
         let state = made.map(|v| {
             Model {
                 id: Some(path.clone()),
@@ -542,7 +664,11 @@ impl Resource<ProviderData> for GalleryImageVersion {
             .to_value()
         });
         match (put, state) {
-            (Ok(_), Some(s)) => ApplyOutcome::ok(s),
+            (Ok(_), Some(s)) => ApplyOutcome {
+                state: s,
+                private,
+                diagnostics,
+            },
             (Ok(_), None) => ApplyOutcome::failed(
                 Value::Null,
                 Diagnostic::error(
@@ -592,12 +718,25 @@ impl Resource<ProviderData> for GalleryImageVersion {
             private: private.clone(),
             diagnostics: d.into(),
         };
-        let arm = match ctx.data().and_then(|d| d.arm()) {
+        let data = match ctx.data() {
+            Ok(d) => d,
+            Err(d) => return fail(d),
+        };
+        let arm = match data.arm() {
             Ok(a) => a,
             Err(d) => return fail(d),
         };
         let (was, will) = (Model::of(prior), Model::of(planned));
         let id = was.id.clone().unwrap_or_default();
+        // A kept upload no longer wanted goes now (the version has its copies).
+        let mut warnings = Diagnostics::new();
+        if was.keep_uploaded_blob == Some(true) && will.keep_uploaded_blob != Some(true) {
+            if let Some((account, blob)) = was.uploaded_blob() {
+                if let Some(w) = delete_uploaded_blob(&data.http, arm, account, blob, dl).await {
+                    warnings.push(w);
+                }
+            }
+        }
         // The spec requires the storage profile in an update too; it is the
         // version's own (a change of source replaces the version).
         let storage_profile = was.body().properties.and_then(|p| p.storage_profile);
@@ -622,7 +761,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
                 .with(&v)
                 .to_value(),
                 private: private.clone(),
-                diagnostics: Diagnostics::new(),
+                diagnostics: warnings,
             },
             Ok(None) => fail(Diagnostic::error(
                 "Image version vanished",
@@ -638,13 +777,28 @@ impl Resource<ProviderData> for GalleryImageVersion {
         prior: &Value,
         _private: &Private,
     ) -> Diagnostics {
-        let arm = match need(ctx.data().and_then(|d| d.arm()), None) {
+        let data = match need(ctx.data(), None) {
+            Ok(d) => d,
+            Err(d) => return d,
+        };
+        let arm = match need(data.arm(), None) {
             Ok(a) => a,
             Err(d) => return d,
         };
-        let id = Model::of(prior).id.unwrap_or_default();
+        let was = Model::of(prior);
         let dl = deadline(prior, "delete", TIMEOUT);
-        delete_arm(arm, &id, API, "the image version", dl).await
+        // A kept upload first: a destroy interrupted after the version was
+        // gone would find nothing left to delete on its re-run (Terraform
+        // drops a resource that reads as gone) and leave the blob behind.
+        let mut diags = Diagnostics::new();
+        if let Some((account, blob)) = was.uploaded_blob() {
+            if let Some(w) = delete_uploaded_blob(&data.http, arm, account, blob, dl).await {
+                diags.push(w);
+            }
+        }
+        let id = was.id.unwrap_or_default();
+        diags.extend(delete_arm(arm, &id, API, "the image version", dl).await);
+        diags
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {

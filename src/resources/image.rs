@@ -7,22 +7,19 @@
 //! upload resumes (nothing is sent twice) and the image is created.
 
 use crate::{attr_name, attr_path};
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, hex, need};
+use super::common::{arm_diag, deadline, need};
+use super::disk_upload::{
+    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HASHED_FILE,
+};
 use crate::arm::models::compute::{
     HyperVGenerationTypes, Image as ManagedImage, ImageOSDisk, ImageProperties,
     ImageStorageProfile, ImageUpdate, OperatingSystemStateTypes, OperatingSystemTypes,
 };
-use crate::arm::models::storage::{
-    AccountSasParameters, HttpProtocol, ListAccountSasResponse, Permissions, Services,
-    SignedResourceTypes, StorageAccount,
-};
-use crate::arm::ArmClient;
 use crate::framework::model;
 use crate::framework::validators::one_of;
 use crate::framework::{
@@ -30,81 +27,13 @@ use crate::framework::{
     ResourceSchema, Value,
 };
 use crate::provider::ProviderData;
-use crate::vhd::upload::{Target, Uploader};
 
 pub struct Image;
 
 const API: &str = "2024-03-01";
-const STORAGE_API: &str = "2023-05-01";
 const CREATE_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 const TIMEOUT: Duration = Duration::from_secs(1800);
 const UPLOADED: &str = "uploaded_blob";
-/// Private state: the file identity `source_sha256` was computed from.
-const HASHED_FILE: &str = "hashed_file";
-
-/// What identifies one version of a file without reading it: a plan reuses
-/// the recorded hash while this is unchanged, so planning does not re-read a
-/// multi-GiB disk image every time (tools that rewrite a file change its
-/// modification time or inode).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct FileIdentity {
-    path: String,
-    len: u64,
-    modified_ns: i128,
-    inode: u64,
-    device: u64,
-}
-
-impl FileIdentity {
-    fn of(path: &str) -> Option<FileIdentity> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(FileIdentity {
-            path: path.to_string(),
-            len: m.len(),
-            modified_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            inode: m.ino(),
-            device: m.dev(),
-        })
-    }
-}
-
-/// A hash and the file identity it was computed from.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct HashedFile {
-    file: FileIdentity,
-    sha256: String,
-}
-
-impl HashedFile {
-    /// A record of `sha256`, read from `path` between `before` and now, when
-    /// the file did not change meanwhile (else nothing can be trusted to it).
-    fn if_unchanged(path: &str, before: Option<FileIdentity>, sha256: &str) -> Option<HashedFile> {
-        let after = FileIdentity::of(path)?;
-        (before? == after).then(|| HashedFile {
-            file: after,
-            sha256: sha256.to_string(),
-        })
-    }
-}
-
-/// The file's SHA-256 at plan time: the one recorded for the same file
-/// identity when there is one, else read from the file (and recorded, when
-/// the file did not change while it was read).
-fn planned_sha256(
-    path: &str,
-    recorded: Option<HashedFile>,
-) -> Result<(String, Option<HashedFile>), String> {
-    let before = FileIdentity::of(path);
-    if let (Some(r), Some(now)) = (&recorded, &before) {
-        if r.file == *now {
-            return Ok((r.sha256.clone(), recorded));
-        }
-    }
-    let sha256 = sha256_of(path)?;
-    let record = HashedFile::if_unchanged(path, before, &sha256);
-    Ok((sha256, record))
-}
 
 /// The resource's plan and state, typed (the schema's attributes, checked
 /// against it in the tests below).
@@ -149,107 +78,6 @@ fn image_path(data: &ProviderData, m: &Model) -> String {
         m.resource_group_name.clone().unwrap_or_default(),
         m.name.clone().unwrap_or_default()
     )
-}
-
-fn sha256_of(path: &str) -> Result<String, String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| format!("{path}: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-    }
-    Ok(hex(ctx.finish().as_ref()))
-}
-
-/// Deletes a blob this resource uploaded; a warning when it could not
-/// (the blob costs storage, but the destroy goes on).
-async fn delete_uploaded_blob(
-    http: &reqwest::Client,
-    arm: &ArmClient,
-    account: &str,
-    blob: &str,
-    dl: std::time::Instant,
-) -> Option<Diagnostic> {
-    let left = |why: String| {
-        Some(Diagnostic::warning(
-            "Blob left behind",
-            format!("{blob} could not be deleted: {why}. Delete it by hand."),
-        ))
-    };
-    let (_, sas) = match blob_access(arm, account, dl).await {
-        Ok(x) => x,
-        Err(d) => return left(d.detail),
-    };
-    let r = http
-        .delete(format!("{blob}?{sas}"))
-        .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
-        .send()
-        .await;
-    match r.map(|r| r.status().as_u16()) {
-        Ok(202 | 404) => None,
-        Ok(s) => left(format!("the storage service answered {s}")),
-        Err(e) => left(e.without_url().to_string()),
-    }
-}
-
-/// The account's blob endpoint and a SAS for it (ARM `listAccountSas`).
-async fn blob_access(
-    arm: &ArmClient,
-    account_id: &str,
-    dl: std::time::Instant,
-) -> Result<(String, String), Diagnostic> {
-    let acct = arm
-        .get_as::<StorageAccount>(account_id, STORAGE_API, dl)
-        .await
-        .map_err(|e| arm_diag("read the storage account", &e))?
-        .ok_or_else(|| {
-            Diagnostic::error(
-                "No such storage account",
-                format!("{account_id} does not exist."),
-            )
-            .at(attr_path!(Model.storage_account_id))
-        })?;
-    let endpoint = acct
-        .properties
-        .and_then(|p| p.primary_endpoints?.blob)
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
-    let expiry =
-        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(12 * 3600))
-            .to_string();
-    // Blob service; container and object; read, write, delete, list, add,
-    // create; HTTPS only. The spec's enums list single letters and the
-    // service takes combinations of them, which the open enums carry as such.
-    let body = AccountSasParameters {
-        signed_services: Some(Services::B),
-        signed_resource_types: Some(SignedResourceTypes::from("co")),
-        signed_permission: Some(Permissions::from("rwdlac")),
-        signed_protocol: Some(HttpProtocol::Https),
-        signed_expiry: Some(expiry),
-        ..Default::default()
-    };
-    let answer = arm
-        .run_with(
-            Method::Post,
-            &format!("{account_id}/ListAccountSas"),
-            STORAGE_API,
-            &body,
-            dl,
-        )
-        .await
-        .map_err(|e| arm_diag("get a SAS for the storage account", &e))?
-        .unwrap_or_default();
-    let sas = serde_json::from_value::<ListAccountSasResponse>(answer)
-        .ok()
-        .and_then(|r| r.account_sas_token)
-        .unwrap_or_default();
-    Ok((endpoint, sas))
 }
 
 /// Resource identity: the ARM id's subscription, resource group and name.
@@ -323,38 +151,12 @@ impl Resource<ProviderData> for Image {
 
     async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
         // Hash the file at plan time so a changed file plans a replacement.
-        if let Some(p) = plan
-            .config
-            .attr(attr_name!(Model.source_path))
-            .as_str()
-            .map(str::to_string)
-        {
-            let recorded = plan.private.get::<HashedFile>(HASHED_FILE);
-            match tokio::task::spawn_blocking(move || planned_sha256(&p, recorded)).await {
-                Ok(Ok((h, record))) => {
-                    match record {
-                        Some(r) => plan.private.set(HASHED_FILE, &r),
-                        None => plan.private.remove(HASHED_FILE),
-                    }
-                    let changed = plan
-                        .prior
-                        .attr(attr_name!(Model.source_sha256))
-                        .as_str()
-                        .is_some_and(|old| old != h);
-                    plan.set(attr_name!(Model.source_sha256), h);
-                    if changed {
-                        plan.require_replace(attr_name!(Model.source_sha256));
-                    }
-                }
-                Ok(Err(e)) => plan.diagnostics.push(
-                    Diagnostic::error("Cannot read the disk image", e)
-                        .at(attr_path!(Model.source_path)),
-                ),
-                Err(_) => {}
-            }
-        } else if plan.config.attr(attr_name!(Model.source_path)).is_null() {
-            plan.set(attr_name!(Model.source_sha256), Value::Null);
-        }
+        plan_source_sha256(
+            plan,
+            attr_name!(Model.source_path),
+            attr_name!(Model.source_sha256),
+        )
+        .await;
         if plan.is_create()
             && plan.config.attr(attr_name!(Model.blob_name)).is_null()
             && !plan.config.attr(attr_name!(Model.source_path)).is_null()
@@ -395,86 +197,25 @@ impl Resource<ProviderData> for Image {
         let mut private = Private::default();
         let blob_uri = match (state.source_path.clone(), state.source_blob_uri.clone()) {
             (Some(path), _) => {
-                let account = state.storage_account_id.clone().unwrap_or_default();
-                let (endpoint, sas) = match blob_access(arm, &account, dl).await {
-                    Ok(x) => x,
+                let to = Destination {
+                    account_id: state.storage_account_id.as_deref().unwrap_or_default(),
+                    container: state.storage_container.as_deref().unwrap_or("vhds"),
+                    blob_name: state.blob_name.as_deref().unwrap_or_default(),
+                    path_attr: attr_path!(Model.source_path),
+                    account_attr: attr_path!(Model.storage_account_id),
+                };
+                let up = match upload_file(&data.http, arm, &path, to, dl).await {
+                    Ok(up) => up,
                     Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
                 };
-                let container = state
-                    .storage_container
-                    .clone()
-                    .unwrap_or_else(|| "vhds".into());
-                let http = data.http.clone();
-                let c = http
-                    .put(format!("{endpoint}/{container}?restype=container&{sas}"))
-                    .header("x-ms-version", crate::vhd::upload::BLOB_API_VERSION)
-                    .header("content-length", "0")
-                    .send()
-                    .await;
-                match c.map(|r| r.status().as_u16()) {
-                    Ok(201 | 409) => {}
-                    Ok(s) => {
-                        return ApplyOutcome::failed(
-                            Value::Null,
-                            Diagnostic::error(
-                                "Could not create the blob container",
-                                format!("{endpoint}/{container} answered {s}."),
-                            )
-                            .into(),
-                        )
-                    }
-                    Err(e) => {
-                        return ApplyOutcome::failed(
-                            Value::Null,
-                            Diagnostic::error(
-                                "Could not reach the storage account",
-                                e.without_url().to_string(),
-                            )
-                            .into(),
-                        )
-                    }
-                }
-                let blob = format!(
-                    "{endpoint}/{container}/{}",
-                    state.blob_name.clone().unwrap_or_default()
-                );
-                let identity_before = FileIdentity::of(&path);
-                let report = match Uploader::new(http)
-                    .upload(
-                        &PathBuf::from(&path),
-                        &Target {
-                            blob_url: blob.clone(),
-                            sas,
-                        },
-                        dl,
-                    )
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return ApplyOutcome::failed(
-                            Value::Null,
-                            Diagnostic::error(
-                                "Upload failed",
-                                format!(
-                                    "{e}\nRun apply again: the upload resumes where it stopped."
-                                ),
-                            )
-                            .at(attr_path!(Model.source_path))
-                            .into(),
-                        )
-                    }
-                };
-                private.set(UPLOADED, &blob);
-                // The upload hashed the file: later plans reuse that while the
-                // file is the same one.
-                if let Some(r) = HashedFile::if_unchanged(&path, identity_before, &report.sha256) {
+                private.set(UPLOADED, &up.blob_uri);
+                if let Some(r) = up.hashed {
                     private.set(HASHED_FILE, r);
                 }
-                state.source_sha256 = Some(report.sha256);
-                state.uploaded_bytes = Some(report.uploaded_bytes);
-                state.skipped_zero_bytes = Some(report.skipped_zero_bytes);
-                blob
+                state.source_sha256 = Some(up.report.sha256);
+                state.uploaded_bytes = Some(up.report.uploaded_bytes);
+                state.skipped_zero_bytes = Some(up.report.skipped_zero_bytes);
+                up.blob_uri
             }
             (None, Some(uri)) => uri,
             (None, None) => {
@@ -711,33 +452,5 @@ mod tests {
             Some(Default::default()),
             "an empty map stays one"
         );
-    }
-
-    #[test]
-    fn a_plan_reuses_the_hash_of_the_same_file_and_rereads_a_changed_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("disk.raw");
-        let p = path.to_str().unwrap();
-        std::fs::write(&path, vec![7u8; 4096]).unwrap();
-        let (real, record) = planned_sha256(p, None).unwrap();
-        let record = record.expect("an unchanged file is recorded");
-        assert_eq!(real, sha256_of(p).unwrap());
-
-        // Same identity: the recorded value is used, the file is not read.
-        let marked = HashedFile {
-            sha256: "recorded".into(),
-            ..record.clone()
-        };
-        assert_eq!(planned_sha256(p, Some(marked)).unwrap().0, "recorded");
-
-        // Rewritten (new size and modification time): read again.
-        std::fs::write(&path, vec![8u8; 8192]).unwrap();
-        let stale = HashedFile {
-            sha256: "recorded".into(),
-            ..record
-        };
-        let (again, _) = planned_sha256(p, Some(stale)).unwrap();
-        assert_eq!(again, sha256_of(p).unwrap());
-        assert_ne!(again, real);
     }
 }

@@ -7,6 +7,7 @@ pub mod client_config;
 pub mod cloud_access;
 mod common;
 mod creation_marker;
+mod disk_upload;
 pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;

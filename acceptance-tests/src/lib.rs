@@ -309,6 +309,26 @@ impl Workspace {
         ws
     }
 
+    /// A workspace holding a copy of the repository's directory `dir` (a
+    /// module with its tests and examples), files and subdirectories alike.
+    pub fn from_dir(tf: &Terraform, dir: &str) -> Workspace {
+        fn copy(from: &std::path::Path, to: &std::path::Path) {
+            for entry in std::fs::read_dir(from).expect("directory exists") {
+                let path = entry.unwrap().path();
+                let target = to.join(path.file_name().unwrap());
+                if path.is_dir() {
+                    std::fs::create_dir_all(&target).unwrap();
+                    copy(&path, &target);
+                } else {
+                    std::fs::copy(&path, &target).unwrap();
+                }
+            }
+        }
+        let ws = Workspace::empty(tf);
+        copy(&repo_root().join(dir), ws.path());
+        ws
+    }
+
     fn empty(tf: &Terraform) -> Workspace {
         let dir = tempfile::tempdir().expect("temp dir");
         let cli = format!(

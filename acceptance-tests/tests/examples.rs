@@ -468,7 +468,7 @@ impl Drop for StopsLocalCloud {
 
 /// Runs the "Try it against the local cloud" block of `examples/<name>/README.md`
 /// literally, with bash, from a scratch copy of the repository root (the
-/// repository's `scripts/` and this example), so the README cannot drift
+/// repository's `scripts/` and `modules/`, and this example), so the README cannot drift
 /// from what works. `make test` has built everything the block needs.
 fn readme_commands_work_as_written(name: &str) {
     use std::process::Command;
@@ -485,7 +485,10 @@ fn readme_commands_work_as_written(name: &str) {
         .and_then(|b| b.split("\n```").next())
         .expect("an sh block");
     let root = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo.join("scripts"), root.path().join("scripts")).unwrap();
+    // The repository's scripts, and its modules (examples use them by path).
+    for dir in ["scripts", "modules"] {
+        std::os::unix::fs::symlink(repo.join(dir), root.path().join(dir)).unwrap();
+    }
     let dest = root.path().join("examples").join(name);
     std::fs::create_dir_all(&dest).unwrap();
     for entry in std::fs::read_dir(repo.join("examples").join(name))
@@ -573,4 +576,9 @@ fn readme_image_from_vhd() {
 #[test]
 fn readme_atomic_fleet() {
     readme_commands_work_as_written("atomic-fleet");
+}
+
+#[test]
+fn readme_golden_image_pipeline() {
+    readme_commands_work_as_written("golden-image-pipeline");
 }

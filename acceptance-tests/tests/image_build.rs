@@ -305,3 +305,172 @@ fn image_builds_are_listed_and_adopted() {
     images.assert_no_changes();
     other.run(&["destroy", "-auto-approve", "-no-color"]).ok();
 }
+
+/// A build published to a gallery: the compose's managed image becomes a
+/// replicated gallery image version and is deleted; a Trusted Launch host
+/// boots the version; import by the version id reads the build back; a
+/// definition of another generation is refused at plan; destroy leaves
+/// nothing.
+#[test]
+fn image_build_published_to_a_gallery() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let config = |generation: &str| {
+        format!(
+            r#"
+resource "rhelazure_gallery" "g" {{
+  name                = "builds"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+}}
+
+resource "rhelazure_gallery_image" "def" {{
+  name                = "rhel9-{generation}"
+  gallery_name        = rhelazure_gallery.g.name
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  hyper_v_generation  = "{generation}"
+  security_type       = {security}
+  identifier = {{
+    publisher = "contoso"
+    offer     = "rhel"
+    sku       = "9-{generation}"
+  }}
+}}
+
+resource "rhelazure_image_build" "b" {{
+  distribution        = "rhel-9.6"
+  image_name          = "published-{generation}"
+  resource_group_name = "rhel-demo"
+  customizations      = {{ packages = ["podman"] }}
+  gallery = {{
+    gallery_name   = rhelazure_gallery.g.name
+    image_name     = rhelazure_gallery_image.def.name
+    version        = "1.0.0"
+    target_regions = ["eastus", "westus"]
+  }}
+}}
+
+resource "rhelazure_atomic_host" "h" {{
+  name                = "published-{generation}"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  subnet_id           = "{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts"
+  size                = "Standard_D2s_v5"
+  ssh_public_keys     = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPublishedKey ops@example"]
+  source_image_id     = rhelazure_image_build.b.gallery_image_version_id
+}}
+"#,
+            security = if generation == "V2" {
+                "\"TrustedLaunchSupported\""
+            } else {
+                "null"
+            }
+        )
+    };
+    let ws = Workspace::new(&tf, &config("V2")).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let version =
+        format!("{rg}/providers/Microsoft.Compute/galleries/builds/images/rhel9-V2/versions/1.0.0");
+    let image = format!("{rg}/providers/Microsoft.Compute/images/published-V2");
+    let build = ws
+        .state_resources()
+        .into_iter()
+        .find(|r| r["type"] == "rhelazure_image_build")
+        .expect("the build in state")["values"]
+        .clone();
+    assert_eq!(build["gallery_image_version_id"], json!(version), "{build}");
+    assert_eq!(build["id"], json!(image));
+    let (s, v) = cloud.arm("GET", &format!("{version}?api-version=2023-07-03"), None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["properties"]["storageProfile"]["source"]["id"],
+        json!(image),
+        "{v}"
+    );
+    let regions: Vec<&str> = v["properties"]["publishingProfile"]["targetRegions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(regions, ["eastus", "westus"]);
+    assert!(v["tags"]["compose-id"].is_string(), "{v}");
+    assert_eq!(
+        cloud
+            .arm("GET", &format!("{image}?api-version=2024-03-01"), None)
+            .0,
+        404,
+        "the intermediate managed image is deleted"
+    );
+    let (_, vm) = cloud.arm(
+        "GET",
+        &format!(
+            "{rg}/providers/Microsoft.Compute/virtualMachines/published-V2?api-version=2024-03-01"
+        ),
+        None,
+    );
+    assert_eq!(
+        vm["properties"]["securityProfile"]["securityType"], "TrustedLaunch",
+        "{vm}"
+    );
+
+    // Import by the version id reads the same build back.
+    ws.run(&["state", "rm", "-no-color", "rhelazure_image_build.b"])
+        .ok();
+    ws.run(&["import", "-no-color", "rhelazure_image_build.b", &version])
+        .ok();
+    ws.assert_no_changes();
+
+    // A definition of the other generation (made by another tool): refused
+    // at plan, before any compose.
+    let gen1 = format!("{rg}/providers/Microsoft.Compute/galleries/builds/images/rhel9-gen1?api-version=2023-07-03");
+    let (s, b) = cloud.arm_settled(
+        "PUT",
+        &gen1,
+        Some(json!({ "location": "eastus", "properties": { "osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V1", "identifier": { "publisher": "contoso", "offer": "rhel", "sku": "9-gen1" } } })),
+    );
+    assert!(s < 300, "{b}");
+    let mismatch = Workspace::new(
+        &tf,
+        r#"
+resource "rhelazure_image_build" "b" {
+  distribution        = "rhel-9.6"
+  image_name          = "published-mismatch"
+  resource_group_name = "rhel-demo"
+  gallery = {
+    gallery_name = "builds"
+    image_name   = "rhel9-gen1"
+    version      = "1.0.0"
+  }
+}
+"#,
+    )
+    .cloud(&cloud);
+    let r = mismatch.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("is Hyper-V generation V1, but this build makes V2")
+            && r.all().contains("image_name"),
+        "{}",
+        r.all()
+    );
+    cloud.arm_settled("DELETE", &gen1, None);
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(
+        cloud
+            .arm("GET", &format!("{version}?api-version=2023-07-03"), None)
+            .0,
+        404
+    );
+    assert_eq!(
+        cloud
+            .arm("GET", &format!("{image}?api-version=2024-03-01"), None)
+            .0,
+        404
+    );
+}

@@ -465,6 +465,65 @@ resource "rhelazure_gallery_image_version" "v1" {{
     }
 }
 
+/// `rhelazure_image_build` publishing to a gallery, killed as Azure answers
+/// the version's create (replicating) and the intermediate image's delete,
+/// on every Terraform: the re-run adopts the version (its creation mark)
+/// instead of building again or refusing it.
+#[test]
+fn provider_killed_while_a_build_is_published_converges() {
+    let cloud = LocalCloud::start();
+    let config = r#"
+resource "rhelazure_gallery" "g" {
+  name                = "crashbuilds"
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+}
+
+resource "rhelazure_gallery_image" "def" {
+  name                = "rhel9"
+  gallery_name        = rhelazure_gallery.g.name
+  resource_group_name = "rhel-demo"
+  location            = "eastus"
+  identifier = {
+    publisher = "contoso"
+    offer     = "rhel"
+    sku       = "9-gen2"
+  }
+}
+
+resource "rhelazure_image_build" "b" {
+  distribution        = "rhel-9.6"
+  image_name          = "crash-published"
+  resource_group_name = "rhel-demo"
+  gallery = {
+    gallery_name = rhelazure_gallery.g.name
+    image_name   = rhelazure_gallery_image.def.name
+    version      = "1.0.0"
+  }
+}
+"#;
+    let apply = [
+        KillPoint::request(
+            "build's version create answered (replicating)",
+            "PUT",
+            "/images/rhel9/versions/1.0.0",
+        ),
+        KillPoint::request(
+            "intermediate image delete answered",
+            "DELETE",
+            "/Microsoft.Compute/images/crash-published",
+        ),
+    ];
+    for tf in terraforms() {
+        let ws = Workspace::new(&tf, config).cloud(&cloud);
+        let reference = reference(&ws, &cloud);
+        for point in &apply {
+            let f = killed_apply_cycle(&ws, &cloud, point, true, &reference);
+            assert_clean(&ws, &cloud, point, f);
+        }
+    }
+}
+
 /// Applies until one succeeds, at most `attempts` times: every failed run
 /// ends in a diagnostic (never a crash) and leaves a whole state file, and
 /// the next run picks up from there.

@@ -197,3 +197,145 @@ resource "rhelazure_gallery_image_version" "v" {{
     ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
     cloud.assert_requests_in_spec();
 }
+
+const CVM: &str =
+    r#"marketplace_image = { publisher = "RedHat", offer = "rhel-cvm", sku = "9_3_cvm_sev_snp" }"#;
+
+/// Confidential VMs: Red Hat's CVM image on a confidential size makes one
+/// (its OS disk's guest state encrypted, read back and held in state);
+/// what Azure refuses (a size or an image without confidential computing, no
+/// vTPM, disk encryption without a Confidential VM) is refused at plan,
+/// naming the attribute; the local cloud refuses the same as Azure does.
+#[test]
+fn confidential_vms_on_confidential_images_and_sizes() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let cvm_host = |name: &str, size: &str, image: &str, extra: &str| {
+        host(
+            &rg,
+            name,
+            image,
+            &format!("security_type = \"ConfidentialVM\"\n  {extra}"),
+        )
+        .replace("Standard_D2s_v5", size)
+    };
+
+    let ws = Workspace::new(&tf, &cvm_host("cvm", "Standard_DC2as_v5", CVM, "")).cloud(&cloud);
+    ws.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    ws.assert_no_changes();
+    let (_, vm) = cloud.arm(
+        "GET",
+        &format!("{rg}/providers/Microsoft.Compute/virtualMachines/cvm?api-version=2024-03-01"),
+        None,
+    );
+    assert_eq!(
+        vm["properties"]["securityProfile"]["securityType"], "ConfidentialVM",
+        "{vm}"
+    );
+    assert_eq!(
+        vm["properties"]["securityProfile"]["uefiSettings"],
+        json!({ "secureBootEnabled": true, "vTpmEnabled": true })
+    );
+    assert_eq!(
+        vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"]
+            ["securityEncryptionType"],
+        "VMGuestStateOnly",
+        "{vm}"
+    );
+    let state = ws.values_of_type("rhelazure_atomic_host");
+    assert_eq!(state["security_type"], "ConfidentialVM");
+    assert_eq!(
+        state["os_disk_security_encryption_type"],
+        "VMGuestStateOnly"
+    );
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+    // Refused at plan, at the attribute that must change.
+    let refused = |config: String, summary: &str, attr: &str| {
+        let ws = Workspace::new(&tf, &config).cloud(&cloud);
+        let r = ws.run(&["plan", "-no-color"]);
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(
+            r.all().contains(summary) && r.all().contains(attr),
+            "{summary} at {attr}: {}",
+            r.all()
+        );
+    };
+    refused(
+        cvm_host("small", "Standard_D2s_v5", CVM, ""),
+        "Not a confidential size",
+        "size",
+    );
+    refused(
+        cvm_host("gen2", "Standard_DC2as_v5", GEN2, ""),
+        "Confidential VM not supported",
+        "security_type",
+    );
+    refused(
+        cvm_host("notpm", "Standard_DC2as_v5", CVM, "vtpm = false"),
+        "A Confidential VM needs its vTPM",
+        "vtpm",
+    );
+    refused(
+        host(&rg, "tlenc", GEN2, "security_type = \"TrustedLaunch\"\n  os_disk_security_encryption_type = \"VMGuestStateOnly\""),
+        "Only for Confidential VMs",
+        "os_disk_security_encryption_type",
+    );
+    refused(
+        cvm_host(
+            "diskenc",
+            "Standard_DC2as_v5",
+            CVM,
+            "secure_boot = false\n  os_disk_security_encryption_type = \"DiskWithVMGuestState\"",
+        ),
+        "Disk encryption needs Secure Boot",
+        "secure_boot",
+    );
+
+    // The local cloud refuses what Azure refuses, whoever asks.
+    let nic = format!("{rg}/providers/Microsoft.Network/networkInterfaces/raw-nic");
+    let (s, b) = cloud.arm_settled(
+        "PUT",
+        &format!("{nic}?api-version=2024-01-01"),
+        Some(json!({ "location": "eastus", "properties": { "ipConfigurations": [{ "name": "ipconfig1", "properties": { "subnet": { "id": format!("{rg}/providers/Microsoft.Network/virtualNetworks/rhel-demo-vnet/subnets/hosts") } } }] } })),
+    );
+    assert!(s < 300, "{b}");
+    let vm_body = |size: &str, encryption: Option<&str>| {
+        let mut managed = json!({ "storageAccountType": "Premium_LRS" });
+        if let Some(e) = encryption {
+            managed["securityProfile"] = json!({ "securityEncryptionType": e });
+        }
+        json!({
+            "location": "eastus",
+            "properties": {
+                "hardwareProfile": { "vmSize": size },
+                "storageProfile": {
+                    "imageReference": { "publisher": "RedHat", "offer": "rhel-cvm", "sku": "9_3_cvm_sev_snp", "version": "latest" },
+                    "osDisk": { "createOption": "FromImage", "managedDisk": managed }
+                },
+                "osProfile": { "computerName": "raw", "adminUsername": "azureuser", "linuxConfiguration": { "disablePasswordAuthentication": true, "ssh": { "publicKeys": [{ "path": "/home/azureuser/.ssh/authorized_keys", "keyData": KEY }] } } },
+                "networkProfile": { "networkInterfaces": [{ "id": nic }] },
+                "securityProfile": { "securityType": "ConfidentialVM", "uefiSettings": { "secureBootEnabled": true, "vTpmEnabled": true } }
+            }
+        })
+    };
+    let vm_path =
+        format!("{rg}/providers/Microsoft.Compute/virtualMachines/raw?api-version=2024-03-01");
+    let (s, b) = cloud.arm(
+        "PUT",
+        &vm_path,
+        Some(vm_body("Standard_D2s_v5", Some("VMGuestStateOnly"))),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b.to_string().contains("is not supported for creation of VMs and Virtual Machine Scale Set with 'ConfidentialVM' security type"),
+        "{b}"
+    );
+    let (s, b) = cloud.arm("PUT", &vm_path, Some(vm_body("Standard_DC2as_v5", None)));
+    assert_eq!(
+        s, 400,
+        "the disk's confidential encryption is required: {b}"
+    );
+}

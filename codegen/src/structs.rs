@@ -148,6 +148,7 @@ const ARM_FILES: &[StructFile] = &[
             (compute!("computeRPCommon.json"), "ImageReference"),
             (compute!("computeRPCommon.json"), "OSDisk"),
             (compute!("computeRPCommon.json"), "ManagedDiskParameters"),
+            (compute!("computeRPCommon.json"), "VMDiskSecurityProfile"),
             (compute!("computeRPCommon.json"), "OSProfile"),
             (compute!("computeRPCommon.json"), "LinuxConfiguration"),
             (compute!("computeRPCommon.json"), "SshConfiguration"),

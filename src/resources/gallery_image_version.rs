@@ -21,6 +21,7 @@ use super::disk_upload::{
     delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HASHED_FILE,
 };
 use super::gallery::API;
+use super::gallery_publish::replicated;
 use crate::arm::models::compute::Image as ManagedImage;
 use crate::arm::models::gallery::{
     GalleryArtifactVersionFullSource, GalleryDiskImageSource, GalleryImage,
@@ -46,7 +47,7 @@ const TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const COMPUTE_API: &str = "2024-03-01";
 
 /// Azure's version names: `major.minor.patch`, each a 32-bit integer.
-fn valid_version_name(n: &str) -> bool {
+pub(super) fn valid_version_name(n: &str) -> bool {
     let parts: Vec<&str> = n.split('.').collect();
     parts.len() == 3
         && parts.iter().all(|p| {
@@ -326,60 +327,6 @@ impl crate::framework::IdentityDef for VersionIdentity {
             get(attr_name!(Model.image_name))?,
             get(attr_name!(Model.name))?,
         ))
-    }
-}
-
-/// Waits for the version's replication to end, logging each region's
-/// progress as Azure reports it; the final read.
-async fn replicated(
-    arm: &ArmClient,
-    id: &str,
-    dl: Instant,
-) -> Result<Option<ArmVersion>, Diagnostic> {
-    let expand = format!("{id}?$expand=ReplicationStatus");
-    let mut last = String::new();
-    loop {
-        let v = arm
-            .get_as::<ArmVersion>(&expand, API, dl)
-            .await
-            .map_err(|e| arm_diag("read the image version", &e))?;
-        let Some(v) = v else { return Ok(None) };
-        let status = v
-            .properties
-            .as_ref()
-            .and_then(|p| p.replication_status.clone())
-            .unwrap_or_default();
-        let regions: Vec<String> = status
-            .summary
-            .iter()
-            .flatten()
-            .map(|r| {
-                format!(
-                    "{} {} {}%",
-                    r.region.clone().unwrap_or_default(),
-                    r.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
-                    r.progress.unwrap_or(0)
-                )
-            })
-            .collect();
-        let now = regions.join(", ");
-        if now != last {
-            tracing::info!(target: "rhelazure.resources", version = %id, regions = %now, "replication");
-            last = now;
-        }
-        let state = status.aggregated_state.map(|s| s.to_string());
-        match state.as_deref() {
-            Some("InProgress") if Instant::now() < dl => {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            Some("Failed") => {
-                return Err(Diagnostic::error(
-                    "Replication failed",
-                    format!("{id} did not replicate to every target region ({last})."),
-                ))
-            }
-            _ => return Ok(Some(v)),
-        }
     }
 }
 

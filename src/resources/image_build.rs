@@ -1,16 +1,25 @@
 //! `rhelazure_image_build`: a custom RHEL image built by Red Hat's hosted
 //! Image Builder and delivered as a managed image into the user's resource
-//! group. Every argument forces a new build. Read and delete act on the
-//! managed image in Azure (deleting the compose record would not delete it).
+//! group, or, with `gallery`, published from there as a gallery image
+//! version (the managed image deleted once the version has replicated:
+//! Image Builder uploads only managed images). Every argument forces a new
+//! build. Read and delete act on what Azure holds (deleting the compose
+//! record would not delete it).
 
 use crate::{attr_name, attr_path};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use azure_core::http::Method;
 
-use super::common::{arm_diag, deadline, need, redhat_diag, PLAN_CHECK_TIMEOUT};
+use super::common::{arm_diag, deadline, delete_arm, need, redhat_diag, PLAN_CHECK_TIMEOUT};
+use super::creation_marker;
+use super::gallery::API as GALLERY_API;
+use super::gallery_publish::{
+    delete_intermediate_image, publish_managed_image, replicated, version_path, Publication,
+};
 use crate::arm::models::compute::Image as ManagedImage;
+use crate::arm::models::gallery::GalleryImageVersion as ArmVersion;
+use crate::arm::ArmClient;
 use crate::framework::model;
 use crate::framework::validators::{one_of, string_matches};
 use crate::framework::{
@@ -174,7 +183,19 @@ struct Model {
     compose_id: Option<String>,
     status: Option<String>,
     location: Option<String>,
+    gallery: Option<GalleryModel>,
+    gallery_image_version_id: Option<String>,
     timeouts: Option<serde_json::Value>,
+}
+
+/// `gallery`: where the build is published.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct GalleryModel {
+    resource_group_name: Option<String>,
+    gallery_name: Option<String>,
+    image_name: Option<String>,
+    version: Option<String>,
+    target_regions: Option<Vec<String>>,
 }
 
 /// `customizations`.
@@ -224,21 +245,198 @@ impl Model {
         model::read(v)
     }
 
+    /// With `gallery`: the version's ARM id.
+    fn version_path(&self, arm: &ArmClient) -> Option<String> {
+        let g = self.gallery.as_ref()?;
+        let rg = g
+            .resource_group_name
+            .as_ref()
+            .or(self.resource_group_name.as_ref())?;
+        Some(version_path(
+            arm,
+            rg,
+            g.gallery_name.as_deref()?,
+            g.image_name.as_deref()?,
+            g.version.as_deref()?,
+        ))
+    }
+
     fn to_value(&self) -> Value {
         model::write(self, &ImageBuild.schema())
     }
 }
 
-/// The state of a build whose compose `compose_id` delivered `img`.
-fn delivered(planned: &Value, compose_id: &str, img: &ManagedImage) -> Value {
-    Model {
-        compose_id: Some(compose_id.to_string()),
-        status: Some("success".into()),
-        id: img.id.clone(),
-        location: img.location.clone(),
-        ..Model::of(planned)
+/// With `gallery`, on create: the definition's generation and architecture
+/// against the build's (Azure would refuse the version after the whole
+/// compose); without it, no version id.
+async fn check_gallery_definition(data: &ProviderData, plan: &mut PlanContext<'_>) {
+    let gallery = plan.config.attr(attr_name!(Model.gallery)).clone();
+    if gallery.is_null() {
+        plan.set(attr_name!(Model.gallery_image_version_id), Value::Null);
+        return;
     }
-    .to_value()
+    let Ok(arm) = data.arm() else { return };
+    let planned: Model = model::read(&plan.planned);
+    let g = planned.gallery.clone().unwrap_or_default();
+    let (Some(rg), Some(gallery), Some(definition)) = (
+        g.resource_group_name
+            .or(planned.resource_group_name.clone()),
+        g.gallery_name,
+        g.image_name,
+    ) else {
+        return;
+    };
+    let path = arm.sub_path(&format!(
+        "/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}/images/{definition}"
+    ));
+    let dl = Instant::now() + PLAN_CHECK_TIMEOUT;
+    // Missing (made in the same apply) or unreadable: Azure says so at apply.
+    let Ok(Some(found)) = arm
+        .get_as::<crate::arm::models::gallery::GalleryImage>(&path, GALLERY_API, dl)
+        .await
+    else {
+        return;
+    };
+    let p = found.properties.unwrap_or_default();
+    let want_gen = p
+        .hyper_v_generation
+        .map_or_else(|| "V1".to_string(), |x| x.to_string());
+    let want_arch = p
+        .architecture
+        .map_or_else(|| "x64".to_string(), |x| x.to_string());
+    let have_gen = planned
+        .hyper_v_generation
+        .clone()
+        .unwrap_or_else(|| "V2".into());
+    // Image Builder's names for the same architectures.
+    let have_arch = match planned.architecture.as_deref() {
+        Some("aarch64") => "Arm64",
+        _ => "x64",
+    };
+    let at = attr_path!(Model.gallery, GalleryModel.image_name);
+    if !want_gen.eq_ignore_ascii_case(&have_gen) {
+        plan.diagnostics.push(Diagnostic::error("Build and definition do not match", format!("The definition {definition} is Hyper-V generation {want_gen}, but this build makes {have_gen} (hyper_v_generation): a version must be of its definition's generation.")).at(at.clone()));
+    }
+    if !want_arch.eq_ignore_ascii_case(have_arch) {
+        plan.diagnostics.push(Diagnostic::error("Build and definition do not match", format!("The definition {definition} is for {want_arch}, but this build is {have_arch} (architecture): a version must be of its definition's architecture.")).at(at));
+    }
+}
+
+/// The compose's managed image at `path`: adopted from an interrupted
+/// create (its compose succeeded, or is still running), or built now.
+/// `Err` is the apply's outcome (nothing to track: a failed compose makes
+/// nothing in Azure).
+async fn deliver(
+    rh: &RedHatClient,
+    arm: &ArmClient,
+    state: &mut Model,
+    path: &str,
+    dl: Instant,
+) -> Result<(String, ManagedImage), ApplyOutcome> {
+    let name = state.image_name.clone().unwrap_or_default();
+    let rg = state.resource_group_name.clone().unwrap_or_default();
+    let failed = |d: Diagnostic| ApplyOutcome::failed(Value::Null, d.into());
+    let request = compose_request(state);
+    let earlier = compose_for_target(rh, &request, dl).await;
+    match arm.get_as::<ManagedImage>(path, IMAGES_API, dl).await {
+        Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
+            // Made by a compose of an interrupted create: adopt it.
+            let (id, _) = earlier.unwrap_or_default();
+            tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the image an interrupted create's compose delivered");
+            return Ok((id, img));
+        }
+        Ok(Some(_)) => {
+            return Err(failed(Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(attr_path!(Model.image_name))))
+        }
+        Ok(None) => {}
+        Err(e) => return Err(failed(arm_diag(&format!("check the resource group {rg}"), &e))),
+    }
+    // A succeeded compose whose image is gone (deleted out of band) is not
+    // adopted: the image is built again.
+    let compose = match earlier.filter(|(_, status)| status != "success") {
+        Some((id, _)) => {
+            // An interrupted create (provider killed, connection lost)
+            // left its compose running: wait for it rather than build twice.
+            tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the running Image Builder compose of an interrupted create");
+            crate::redhat::Compose { id }
+        }
+        None => match rh.compose(&request, dl).await {
+            Ok(c) => {
+                tracing::info!(target: "rhelazure.resources", compose = %c.id, image = %name, "Image Builder compose started");
+                c
+            }
+            Err(e) => return Err(failed(redhat_diag("start the Image Builder compose", &e))),
+        },
+    };
+    if let Err(e) = rh.wait_compose(&compose.id, dl).await {
+        let mut d = redhat_diag(&format!("build {name}"), &e);
+        if e.to_string().contains("not authorized") {
+            d.detail.push_str(&format!(
+                "\n\nAuthorize Image Builder in your Azure tenant: consent to Red Hat's Image Builder application and give its service principal the Contributor role on the resource group, e.g.\n  az ad sp create --id {IMAGE_BUILDER_APP}\n  az role assignment create --assignee {IMAGE_BUILDER_APP} --role Contributor --scope <resource group id>"
+            ));
+        }
+        // Nothing exists in Azure after a failed compose: no state to keep.
+        return Err(failed(d));
+    }
+    match arm.get_as::<ManagedImage>(path, IMAGES_API, dl).await {
+        Ok(Some(img)) => Ok((compose.id, img)),
+        Ok(None) => Err(failed(Diagnostic::error(
+            "Image not delivered",
+            format!(
+                "Compose {} succeeded but {path} does not exist.",
+                compose.id
+            ),
+        ))),
+        Err(e) => {
+            state.compose_id = Some(compose.id);
+            state.status = Some("success".into());
+            state.id = Some(path.to_string());
+            state.location = None;
+            Err(ApplyOutcome::failed(
+                state.to_value(),
+                arm_diag("read the delivered image", &e).into(),
+            ))
+        }
+    }
+}
+
+/// A version an interrupted create published (its mark says so): its
+/// replication waited for, the intermediate image deleted if still there,
+/// the state rebuilt from what it carries.
+async fn adopt_published(
+    arm: &ArmClient,
+    mut state: Model,
+    image: &str,
+    version: &str,
+    dl: Instant,
+) -> ApplyOutcome {
+    let v = match replicated(arm, version, dl).await {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return ApplyOutcome::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Image version vanished",
+                    format!("{version} disappeared while being adopted; apply again."),
+                )
+                .into(),
+            )
+        }
+        Err(d) => {
+            state.gallery_image_version_id = Some(version.to_string());
+            return ApplyOutcome::failed(state.to_value(), d.into());
+        }
+    };
+    state.compose_id = v.tags.as_ref().and_then(|t| t.get("compose-id").cloned());
+    state.status = Some("success".into());
+    state.id = Some(image.to_string());
+    state.location = v.location.clone();
+    state.gallery_image_version_id = Some(version.to_string());
+    let mut outcome = ApplyOutcome::ok(state.to_value());
+    outcome
+        .diagnostics
+        .extend(delete_intermediate_image(arm, image, IMAGES_API, dl).await);
+    outcome
 }
 
 /// The Azure upload options of a compose request (the spec's `options` is
@@ -374,7 +572,7 @@ impl Resource<ProviderData> for ImageBuild {
              group. Needs Red Hat credentials, and Image Builder authorized in the Azure tenant (Red Hat's Image Builder \
              application with Contributor on the resource group).",
             vec![
-                Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image."),
+                Attr::string("id").computed().use_state_for_unknown().description("ARM id of the managed image Image Builder delivers (with `gallery`, deleted once the version has replicated; the resource's identity all the same)."),
                 fn_str("distribution", "A distribution of Image Builder's API, such as `rhel-9.6`, `rhel-10.0` or `rhel-10` (the API spells older minors without a dot: `rhel-95`); checked at plan time against what your account may build.").validate(one_of(&spec_distributions())),
                 Attr::string("architecture").default("x86_64").force_new().validate(one_of(&crate::redhat::models::image_builder::ImageRequestArchitecture::known_names())).description("CPU architecture of the image."),
                 fn_str("image_name", "Name of the managed image in Azure.").validate(string_matches("1-60 letters, digits, '_', '.', '-', starting with a letter or digit", valid_image_name)),
@@ -386,6 +584,14 @@ impl Resource<ProviderData> for ImageBuild {
                 Attr::string("compose_id").computed().use_state_for_unknown().description("Image Builder compose id."),
                 Attr::string("status").computed().use_state_for_unknown().description("Final compose status (`success`)."),
                 Attr::string("location").computed().use_state_for_unknown().description("Region of the managed image."),
+                Attr::nested("gallery", ObjectNesting::Single, vec![
+                    Attr::string("gallery_name").required().description("The gallery (`rhelazure_gallery.name`)."),
+                    Attr::string("image_name").required().description("The image definition (`rhelazure_gallery_image.name`); its Hyper-V generation and architecture must be the build's."),
+                    Attr::string("version").required().validate(string_matches("major.minor.patch, such as 1.0.0", super::gallery_image_version::valid_version_name)).description("The version to publish, `major.minor.patch`."),
+                    Attr::string("resource_group_name").optional().description("The gallery's resource group (default: `resource_group_name`)."),
+                    Attr::string_list("target_regions").optional().description("Regions the version is replicated to, one replica each (default: the image's region)."),
+                ]).optional().force_new().description("Publish the build to an Azure Compute Gallery: the compose's managed image becomes this gallery image version, replicated, and is then deleted (Azure runs Trusted Launch and Confidential VMs from gallery images, not managed images). For replica counts, end-of-life dates and the like, use `rhelazure_gallery_image_version` with `managed_image_id` instead."),
+                Attr::string("gallery_image_version_id").computed().use_state_for_unknown().description("With `gallery`: ARM id of the published version (for `rhelazure_atomic_host.source_image_id`); null otherwise."),
             ],
         )
         .blocks(vec![timeouts::block(&["create", "delete"])])
@@ -410,6 +616,7 @@ impl Resource<ProviderData> for ImageBuild {
             }
         }
         if plan.is_create() {
+            check_gallery_definition(data, plan).await;
             for (attr, v, env) in [
                 ("tenant_id", &data.settings.azure.tenant_id, "ARM_TENANT_ID"),
                 (
@@ -457,76 +664,69 @@ impl Resource<ProviderData> for ImageBuild {
             state.image_name.clone().unwrap_or_default(),
         );
         let path = image_path(&sub, &rg, &name);
-        let request = compose_request(&state);
-        let earlier = compose_for_target(rh, &request, dl).await;
-        match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
-            Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
-                // Made by a compose of an interrupted create: adopt it.
-                let (id, _) = earlier.unwrap_or_default();
-                tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the image an interrupted create's compose delivered");
-                return ApplyOutcome::ok(delivered(planned, &id, &img));
-            }
-            Ok(Some(_)) => {
-                return ApplyOutcome::failed(Value::Null, Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(attr_path!(Model.image_name)).into())
-            }
-            Ok(None) => {}
-            Err(e) => return ApplyOutcome::failed(Value::Null, arm_diag(&format!("check the resource group {rg}"), &e).into()),
-        }
-        // A succeeded compose whose image is gone (deleted out of band) is not
-        // adopted: the image is built again.
-        let compose = match earlier.filter(|(_, status)| status != "success") {
-            Some((id, _)) => {
-                // An interrupted create (provider killed, connection lost)
-                // left its compose running: wait for it rather than build twice.
-                tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the running Image Builder compose of an interrupted create");
-                crate::redhat::Compose { id }
-            }
-            None => match rh.compose(&request, dl).await {
-                Ok(c) => {
-                    tracing::info!(target: "rhelazure.resources", compose = %c.id, image = %name, "Image Builder compose started");
-                    c
-                }
-                Err(e) => {
+        // Published to a gallery by an interrupted create: adopted (its
+        // managed image may be gone already).
+        let version = state.version_path(arm);
+        let marker = version
+            .as_ref()
+            .map(|v| creation_marker::marker(v, &(&sub, &rg, &name)));
+        if let (Some(v), Some(m)) = (&version, &marker) {
+            match creation_marker::claim(arm, v, GALLERY_API, m, "image version", dl).await {
+                Ok(false) => {}
+                Ok(true) => return adopt_published(arm, state, &path, v, dl).await,
+                Err(d) => {
                     return ApplyOutcome::failed(
                         Value::Null,
-                        redhat_diag("start the Image Builder compose", &e).into(),
+                        d.at(attr_path!(Model.gallery)).into(),
                     )
                 }
-            },
-        };
-        state.compose_id = Some(compose.id.clone());
-        if let Err(e) = rh.wait_compose(&compose.id, dl).await {
-            let mut d = redhat_diag(&format!("build {name}"), &e);
-            if e.to_string().contains("not authorized") {
-                d.detail.push_str(&format!(
-                    "\n\nAuthorize Image Builder in your Azure tenant: consent to Red Hat's Image Builder application and give its service principal the Contributor role on the resource group, e.g.\n  az ad sp create --id {IMAGE_BUILDER_APP}\n  az role assignment create --assignee {IMAGE_BUILDER_APP} --role Contributor --scope <resource group id>"
-                ));
             }
-            // Nothing exists in Azure after a failed compose: no state to keep.
-            return ApplyOutcome::failed(Value::Null, d.into());
         }
+        let (compose_id, img) = match deliver(rh, arm, &mut state, &path, dl).await {
+            Ok(delivered) => delivered,
+            Err(outcome) => return outcome,
+        };
+        state.compose_id = Some(compose_id.clone());
         state.status = Some("success".into());
-        match arm.get_as::<ManagedImage>(&path, IMAGES_API, dl).await {
-            Ok(Some(img)) => ApplyOutcome::ok(delivered(planned, &compose.id, &img)),
-            Ok(None) => ApplyOutcome::failed(
-                Value::Null,
-                Diagnostic::error(
-                    "Image not delivered",
-                    format!(
-                        "Compose {} succeeded but {path} does not exist.",
-                        compose.id
-                    ),
-                )
-                .into(),
-            ),
-            Err(e) => {
-                state.id = Some(path);
-                state.location = None;
-                ApplyOutcome::failed(
-                    state.to_value(),
-                    arm_diag("read the delivered image", &e).into(),
-                )
+        state.id = img.id.clone();
+        state.location = img.location.clone();
+        let (Some(version), Some(marker)) = (version, marker) else {
+            return ApplyOutcome::ok(state.to_value());
+        };
+        let location = img.location.clone().unwrap_or_default();
+        let regions = state
+            .gallery
+            .as_ref()
+            .and_then(|g| g.target_regions.clone())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| vec![location.clone()]);
+        // The compose id travels with the version, as Image Builder tags its images.
+        let tags = [("compose-id".to_string(), compose_id)].into();
+        let publication = Publication {
+            version_id: &version,
+            image_id: &path,
+            location: &location,
+            regions: &regions,
+            tags,
+            marker: &marker,
+        };
+        match publish_managed_image(arm, &publication, dl).await {
+            Ok(_) => {
+                state.gallery_image_version_id = Some(version);
+                let mut outcome = ApplyOutcome::ok(state.to_value());
+                outcome
+                    .diagnostics
+                    .extend(delete_intermediate_image(arm, &path, IMAGES_API, dl).await);
+                outcome
             }
+            // Made but not replicated: tracked, tainted.
+            Err((d, true)) => {
+                state.gallery_image_version_id = Some(version);
+                ApplyOutcome::failed(state.to_value(), d.into())
+            }
+            // Nothing published: the next apply adopts the delivered image
+            // (its compose succeeded) and publishes it.
+            Err((d, false)) => ApplyOutcome::failed(Value::Null, d.into()),
         }
     }
 
@@ -538,11 +738,23 @@ impl Resource<ProviderData> for ImageBuild {
     ) -> Result<Option<(Value, Private)>, Diagnostics> {
         let arm = need(ctx.data().and_then(|d| d.arm()), None)?;
         let prior = Model::of(state);
+        let dl = deadline(state, "read", TIMEOUT);
+        // Published to a gallery: the version is what the build left.
+        if let Some(version) = prior.gallery_image_version_id.clone() {
+            return match arm.get_as::<ArmVersion>(&version, GALLERY_API, dl).await {
+                Ok(Some(v)) => {
+                    let read = Model {
+                        location: v.location.clone().or(prior.location.clone()),
+                        ..prior
+                    };
+                    Ok(Some((read.to_value(), private.clone())))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(arm_diag("read the image version", &e).into()),
+            };
+        }
         let id = prior.id.clone().unwrap_or_default();
-        match arm
-            .get_as::<ManagedImage>(&id, IMAGES_API, deadline(state, "read", TIMEOUT))
-            .await
-        {
+        match arm.get_as::<ManagedImage>(&id, IMAGES_API, dl).await {
             Ok(Some(img)) => {
                 let read = Model {
                     location: img.location.clone(),
@@ -582,26 +794,27 @@ impl Resource<ProviderData> for ImageBuild {
             Ok(a) => a,
             Err(d) => return d,
         };
-        let id = Model::of(prior).id.unwrap_or_default();
-        match arm
-            .run(
-                Method::Delete,
-                &id,
-                IMAGES_API,
-                None,
-                deadline(prior, "delete", TIMEOUT),
-            )
-            .await
-        {
-            Ok(_) => Diagnostics::new(),
-            Err(e) if e.is_not_found() => Diagnostics::new(),
-            Err(e) => arm_diag("delete the image", &e).into(),
+        let was = Model::of(prior);
+        let dl = deadline(prior, "delete", TIMEOUT);
+        let mut diags = Diagnostics::new();
+        if let Some(version) = &was.gallery_image_version_id {
+            diags.extend(delete_arm(arm, version, GALLERY_API, "the image version", dl).await);
         }
+        // The managed image (with a gallery, only left by an interrupted create).
+        let id = was.id.unwrap_or_default();
+        diags.extend(delete_arm(arm, &id, IMAGES_API, "the image", dl).await);
+        diags
     }
 
     /// Imported by the managed image's ARM id; the compose request is recovered
     /// from Image Builder's record of the compose that delivered it.
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        if id
+            .to_ascii_lowercase()
+            .contains("/providers/microsoft.compute/galleries/")
+        {
+            return import_published(ctx, id).await;
+        }
         let parts: Vec<&str> = id.split('/').collect();
         if parts.len() != 9 || !parts[7].eq_ignore_ascii_case("images") {
             return Err(Diagnostic::error("Invalid import id", format!("Import an image build by its managed image id, /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/images/<name>; got {id:?}.")).into());
@@ -633,12 +846,74 @@ impl Resource<ProviderData> for ImageBuild {
             parts[4],
             compose_id.as_deref().unwrap_or_default(),
             img.location.as_deref(),
-        ))
+        )
+        .to_value())
     }
 
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
         Some(&IDENTITY)
     }
+}
+
+/// A build published to a gallery, imported by its version's ARM id: the
+/// version carries the compose id (as Image Builder's images do) and its
+/// source, the managed image the compose delivered.
+async fn import_published(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    let p: Vec<&str> = id.trim_start_matches('/').split('/').collect();
+    if p.len() != 12 || !p[10].eq_ignore_ascii_case("versions") {
+        return Err(Diagnostic::error("Invalid import id", format!("Import a build published to a gallery by its version id, /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/galleries/<gallery>/images/<definition>/versions/<version>; got {id:?}.")).into());
+    }
+    let data = need(ctx.data(), None)?;
+    let rh = need(data.redhat(), None)?;
+    let arm = need(data.arm(), None)?;
+    let dl = Instant::now() + TIMEOUT;
+    let v = arm
+        .get_as::<ArmVersion>(id, GALLERY_API, dl)
+        .await
+        .map_err(|e| Diagnostics::from(arm_diag("read the image version", &e)))?
+        .ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error("No such image version", id.to_string()))
+        })?;
+    let compose_id = v.tags.as_ref().and_then(|t| t.get("compose-id").cloned());
+    let props = v.properties.clone().unwrap_or_default();
+    let image = props
+        .storage_profile
+        .and_then(|s| s.source)
+        .and_then(|s| s.id);
+    let request = match &compose_id {
+        Some(c) => rh
+            .compose_request(c, dl)
+            .await
+            .map_err(|e| Diagnostics::from(redhat_diag("read the compose", &e)))?,
+        None => None,
+    };
+    let (Some(req), Some(image)) = (request, image) else {
+        return Err(Diagnostic::error("Not an Image Builder build", format!("{id} carries no compose-id tag and managed-image source from an Image Builder build; manage it with rhelazure_gallery_image_version instead.")).into());
+    };
+    let rg = azure_options(&req).resource_group.unwrap_or_default();
+    let mut state = state_from_request(
+        &req,
+        &image,
+        p[1],
+        &rg,
+        compose_id.as_deref().unwrap_or_default(),
+        v.location.as_deref(),
+    );
+    // Only the image's own region is what an unset target_regions means.
+    let regions: Option<Vec<String>> = props
+        .publishing_profile
+        .and_then(|pp| pp.target_regions)
+        .map(|ts| ts.into_iter().filter_map(|t| t.name).collect::<Vec<_>>())
+        .filter(|r| !(r.len() == 1 && Some(r[0].as_str()) == v.location.as_deref()));
+    state.gallery = Some(GalleryModel {
+        resource_group_name: (!p[3].eq_ignore_ascii_case(&rg)).then(|| p[3].to_string()),
+        gallery_name: Some(p[7].to_string()),
+        image_name: Some(p[9].to_string()),
+        version: Some(p[11].to_string()),
+        target_regions: regions,
+    });
+    state.gallery_image_version_id = Some(id.to_string());
+    Ok(state.to_value())
 }
 
 /// State rebuilt from a compose request (import).
@@ -649,7 +924,7 @@ fn state_from_request(
     rg: &str,
     compose_id: &str,
     location: Option<&str>,
-) -> Value {
+) -> Model {
     let image_request = req
         .image_requests
         .as_ref()
@@ -702,9 +977,10 @@ fn state_from_request(
         compose_id: Some(compose_id.to_string()),
         status: Some("success".into()),
         location: location.map(str::to_string),
+        gallery: None,
+        gallery_image_version_id: None,
         timeouts: None,
     }
-    .to_value()
 }
 
 /// The list resource: the managed images of the subscription that Red Hat's Image Builder delivered (they carry its `compose-id` tag), each with the compose request that made it.

@@ -12,6 +12,7 @@ pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;
 pub mod gallery_image_version_data;
+mod gallery_publish;
 pub mod host_register;
 pub mod host_render;
 mod host_target;

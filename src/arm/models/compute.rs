@@ -569,7 +569,19 @@ pub struct ManagedDiskParameters {
     pub disk_encryption_set: Option<serde_json::Value>,
     /// Specifies the security profile for the managed disk.
     #[serde(rename = "securityProfile", default, skip_serializing_if = "Option::is_none")]
-    pub security_profile: Option<serde_json::Value>,
+    pub security_profile: Option<VMDiskSecurityProfile>,
+}
+
+/// Specifies the security profile settings for the managed disk.
+/// `computeRPCommon.json`: `VMDiskSecurityProfile`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VMDiskSecurityProfile {
+    /// Specifies the EncryptionType of the managed disk.
+    #[serde(rename = "securityEncryptionType", default, skip_serializing_if = "Option::is_none")]
+    pub security_encryption_type: Option<SecurityEncryptionTypes>,
+    /// Specifies the customer managed disk encryption set resource id for the managed disk that is used for Customer Managed Key encrypted ConfidentialVM OS Disk and VMGuest blob.
+    #[serde(rename = "diskEncryptionSet", default, skip_serializing_if = "Option::is_none")]
+    pub disk_encryption_set: Option<serde_json::Value>,
 }
 
 /// Specifies the operating system settings for the virtual machine.
@@ -1340,6 +1352,37 @@ impl OperatingSystemTypes {
 }
 
 super::closed_enum_impls!(OperatingSystemTypes);
+
+/// Specifies the EncryptionType of the managed disk.
+/// Open: Azure may answer values this spec does not list (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SecurityEncryptionTypes {
+    VMGuestStateOnly,
+    DiskWithVMGuestState,
+    NonPersistedTPM,
+    Other(String),
+}
+
+impl SecurityEncryptionTypes {
+    /// The values the spec lists, in its order.
+    pub const KNOWN: &'static [SecurityEncryptionTypes] = &[
+        SecurityEncryptionTypes::VMGuestStateOnly,
+        SecurityEncryptionTypes::DiskWithVMGuestState,
+        SecurityEncryptionTypes::NonPersistedTPM,
+    ];
+
+    /// The value as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SecurityEncryptionTypes::VMGuestStateOnly => "VMGuestStateOnly",
+            SecurityEncryptionTypes::DiskWithVMGuestState => "DiskWithVMGuestState",
+            SecurityEncryptionTypes::NonPersistedTPM => "NonPersistedTPM",
+            SecurityEncryptionTypes::Other(s) => s,
+        }
+    }
+}
+
+super::open_enum_impls!(SecurityEncryptionTypes);
 
 /// Specifies the SecurityType of the virtual machine.
 /// Open: Azure may answer values this spec does not list (`Other`).

@@ -316,6 +316,13 @@ fn vm_body(v: &Model, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
         caching: Some(CachingTypes::ReadWrite),
         managed_disk: Some(ManagedDiskParameters {
             storage_account_type: Some(StorageAccountTypes::from(storage_type)),
+            // Set on Confidential VMs only (planned null elsewhere).
+            security_profile: v.os_disk_security_encryption_type.as_deref().map(|e| {
+                compute::VMDiskSecurityProfile {
+                    security_encryption_type: Some(compute::SecurityEncryptionTypes::from(e)),
+                    ..Default::default()
+                }
+            }),
             ..Default::default()
         }),
         disk_size_gb: disk.size_gb.and_then(|n| i32::try_from(n).ok()),
@@ -366,16 +373,18 @@ fn vm_body(v: &Model, loc: &str, nic_id: &str, tags: Tags, cloud_config: &str) -
                 ..Default::default()
             }),
             license_type: v.license_type.clone(),
-            security_profile: (v.security_type.as_deref() == Some(TRUSTED_LAUNCH)).then(|| {
-                SecurityProfile {
-                    security_type: Some(SecurityTypes::TrustedLaunch),
+            security_profile: v
+                .security_type
+                .as_deref()
+                .filter(|t| *t != STANDARD)
+                .map(|t| SecurityProfile {
+                    security_type: Some(SecurityTypes::from(t)),
                     uefi_settings: Some(UefiSettings {
                         secure_boot_enabled: Some(v.secure_boot.unwrap_or(true)),
                         v_tpm_enabled: Some(v.vtpm.unwrap_or(true)),
                     }),
                     ..Default::default()
-                }
-            }),
+                }),
             ..Default::default()
         }),
         ..Default::default()

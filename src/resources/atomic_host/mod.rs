@@ -25,7 +25,7 @@ mod update;
 pub use list::AtomicHosts;
 use read::{read_booted_digest, refresh};
 pub use sizes::size_is_arm64;
-use sizes::{on_arm64, size_mismatch};
+use sizes::{on_arm64, size_is_confidential, size_mismatch};
 
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,7 @@ pub(super) struct Model {
     security_type: Option<String>,
     secure_boot: Option<bool>,
     vtpm: Option<bool>,
+    os_disk_security_encryption_type: Option<String>,
     tags: Option<Tags>,
     license_type: Option<String>,
     registration: Option<Registration>,
@@ -250,10 +251,27 @@ fn os_disk_storage_types() -> Vec<&'static str> {
         .collect()
 }
 
-/// `security_type`: Azure's `TrustedLaunch`, or `Standard` for none.
+/// `security_type`: Azure's `TrustedLaunch` or `ConfidentialVM`, or
+/// `Standard` for none.
 pub(super) const STANDARD: &str = "Standard";
 pub(super) const TRUSTED_LAUNCH: &str = "TrustedLaunch";
-const SECURITY_TYPES: [&str; 2] = [STANDARD, TRUSTED_LAUNCH];
+pub(super) const CONFIDENTIAL_VM: &str = "ConfidentialVM";
+const SECURITY_TYPES: [&str; 3] = [STANDARD, TRUSTED_LAUNCH, CONFIDENTIAL_VM];
+/// A Confidential VM's OS disk encryption when none is configured: the
+/// guest state only (the disk itself keeps Azure's platform encryption).
+pub(super) const VM_GUEST_STATE_ONLY: &str = "VMGuestStateOnly";
+
+/// Whether an image's `SecurityType` feature allows Confidential VMs.
+pub(super) fn allows_confidential_vm(feature: Option<&str>) -> bool {
+    matches!(
+        feature,
+        Some(
+            "ConfidentialVmSupported"
+                | "ConfidentialVM"
+                | "TrustedLaunchAndConfidentialVmSupported"
+        )
+    )
+}
 
 /// Whether an image's `SecurityType` feature allows Trusted Launch VMs.
 pub(super) fn allows_trusted_launch(feature: Option<&str>) -> bool {
@@ -263,6 +281,35 @@ pub(super) fn allows_trusted_launch(feature: Option<&str>) -> bool {
             "TrustedLaunchSupported" | "TrustedLaunch" | "TrustedLaunchAndConfidentialVmSupported"
         )
     )
+}
+
+/// What Azure asks of a Confidential VM's settings: a vTPM, Secure Boot when
+/// the disk itself is encrypted, and disk encryption only on a Confidential VM.
+fn validate_confidential(config: &Value, diags: &mut Diagnostics) {
+    let security = config.attr(attr_name!(Model.security_type));
+    let encryption = config.attr(attr_name!(Model.os_disk_security_encryption_type));
+    let off = |attr: &str| config.attr(attr).as_bool() == Some(false);
+    match security.as_str() {
+        Some(CONFIDENTIAL_VM) => {
+            if off(attr_name!(Model.vtpm)) {
+                diags.push(
+                    Diagnostic::error("A Confidential VM needs its vTPM", "Azure keeps a Confidential VM's keys in its virtual TPM: remove vtpm = false.")
+                        .at(attr_path!(Model.vtpm)),
+                );
+            }
+            if encryption.as_str() == Some("DiskWithVMGuestState") && off(attr_name!(Model.secure_boot)) {
+                diags.push(
+                    Diagnostic::error("Disk encryption needs Secure Boot", "os_disk_security_encryption_type = \"DiskWithVMGuestState\" needs Secure Boot: remove secure_boot = false, or use \"VMGuestStateOnly\".")
+                        .at(attr_path!(Model.secure_boot)),
+                );
+            }
+        }
+        Some(other) if !encryption.is_null() && !encryption.is_unknown() => diags.push(
+            Diagnostic::error("Only for Confidential VMs", format!("os_disk_security_encryption_type applies to Confidential VMs only, and security_type is {other}: remove it, or set security_type = \"ConfidentialVM\"."))
+                .at(attr_path!(Model.os_disk_security_encryption_type)),
+        ),
+        _ => {}
+    }
 }
 
 /// ARM's tags, as the generated models type them.
@@ -313,9 +360,10 @@ impl Resource<ProviderData> for AtomicHost {
                     Attr::string("storage_account_type").default("Premium_LRS").validate(one_of(&os_disk_storage_types())).description("Storage type of the managed OS disk."),
                 ]).optional().force_new().description("OS disk settings."),
                 Attr::bool("public_ip").default(false).force_new().description("Give the host a static public IP."),
-                Attr::string("security_type").optional_computed().use_state_for_unknown().force_new().validate(one_of(&SECURITY_TYPES)).description("`TrustedLaunch` (Secure Boot and a virtual TPM) or `Standard`. When unset: `TrustedLaunch` if the image supports it (a Marketplace image with the `SecurityType` feature, or a gallery image whose definition allows it), else `Standard`. Azure supports Trusted Launch from Marketplace and gallery images, not from managed images: publish those to a gallery (`rhelazure_gallery_image_version`)."),
-                Attr::bool("secure_boot").default(true).force_new().description("Trusted Launch: UEFI Secure Boot (not used with `Standard`)."),
-                Attr::bool("vtpm").default(true).force_new().description("Trusted Launch: a virtual TPM (not used with `Standard`)."),
+                Attr::string("security_type").optional_computed().use_state_for_unknown().force_new().validate(one_of(&SECURITY_TYPES)).description("`TrustedLaunch` (Secure Boot and a virtual TPM), `ConfidentialVM` (memory encrypted by the CPU, AMD SEV-SNP or Intel TDX: Red Hat's CVM images, such as `RedHat:rhel-cvm:9_3_cvm_sev_snp`, on a confidential size such as `Standard_DC2as_v5`) or `Standard`. When unset: `TrustedLaunch` if the image supports it (a Marketplace image with the `SecurityType` feature, or a gallery image whose definition allows it), else `Standard`. Azure supports Trusted Launch and Confidential VMs from Marketplace and gallery images, not from managed images: publish those to a gallery (`rhelazure_gallery_image_version`)."),
+                Attr::bool("secure_boot").default(true).force_new().description("Trusted Launch and Confidential VMs: UEFI Secure Boot (not used with `Standard`)."),
+                Attr::bool("vtpm").default(true).force_new().description("Trusted Launch and Confidential VMs: a virtual TPM (not used with `Standard`; a Confidential VM needs it)."),
+                Attr::string("os_disk_security_encryption_type").optional_computed().use_state_for_unknown().force_new().validate(one_of(&crate::arm::models::compute::SecurityEncryptionTypes::known_names())).description("Confidential VMs only: what the OS disk's confidential encryption covers, `VMGuestStateOnly` (the default: the VM guest state) or `DiskWithVMGuestState` (the disk too; needs `secure_boot`), or `NonPersistedTPM`. Null on other hosts."),
                 Attr::string_map("tags").optional().description("Tags on the VM, NIC and public IP (change in place)."),
                 Attr::string("license_type").optional().validate(one_of(&super::vm_license::LICENSE_TYPES)).description("Azure Hybrid Benefit license type (changes in place)."),
                 Attr::nested("registration", ObjectNesting::Single, vec![
@@ -355,6 +403,7 @@ impl Resource<ProviderData> for AtomicHost {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         // Configuration values may be unknown here: read by name, not decoded.
+        validate_confidential(config, diags);
         let registration = config.attr(attr_name!(Model.registration));
         if !registration.is_null() && !registration.is_unknown() {
             let (key, key_wo) = (

@@ -26,6 +26,14 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         plan.requires_replace.retain(|p| !adopt.contains(p));
     }
     if !plan.is_create() {
+        // Unset in the configuration: the disk's encryption as it is (null
+        // on hosts that are not Confidential VMs), never a replacement.
+        let encryption = attr_name!(Model.os_disk_security_encryption_type);
+        if plan.config.attr(encryption).is_null() {
+            plan.set(encryption, plan.prior.attr(encryption).clone());
+            plan.requires_replace
+                .retain(|p| *p != attr_path!(Model.os_disk_security_encryption_type));
+        }
         // In-place updates never change these, even when null (no public
         // IP, no purchase plan, an imported host's unknown first boot).
         for k in [
@@ -50,6 +58,11 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
         && plan.config.attr(attr_name!(Model.size)) != plan.prior.attr(attr_name!(Model.size));
     if !plan.is_create() && !size_changed {
         return;
+    }
+    if size_changed
+        && plan.prior.attr(attr_name!(Model.security_type)).as_str() == Some(CONFIDENTIAL_VM)
+    {
+        check_confidential_size(plan);
     }
     let size = plan
         .config
@@ -95,9 +108,8 @@ pub(super) async fn modify_plan(ctx: &Ctx<ProviderData>, plan: &mut PlanContext<
             if !plan.is_create() {
                 return;
             }
-            let trusted = allows_trusted_launch(iv.security_type.as_deref())
-                && iv.hyper_v_generation.as_deref() == Some("V2");
-            plan_security_type(plan, trusted, &format!("{p}:{o}:{s} does not support Trusted Launch (it needs a generation 2 image with the SecurityType feature). Choose such an image (most RHEL `-gen2` SKUs), or security_type = \"Standard\"."));
+            let allowed = Allowed::of(iv.security_type.as_deref(), iv.hyper_v_generation.as_deref());
+            plan_security_type(plan, allowed, &format!("{p}:{o}:{s}"), "Choose an image that does (most RHEL `-gen2` SKUs allow Trusted Launch; Red Hat's CVM images, offer rhel-cvm, Confidential VMs), or security_type = \"Standard\".");
             set_purchase_plan(plan, iv.plan.as_ref());
             if let Some(pl) = &iv.plan {
                 check_terms(arm, plan, &format!("{p}:{o}:{s}"), pl, at(), dl).await;
@@ -258,9 +270,13 @@ async fn check_image_source(
             Ok(None) | Err(_) => {
                 if plan.is_create() {
                     set_purchase_plan(plan, None);
-                    // Azure refuses the host at apply; a default is still due.
-                    if plan.config.attr(attr_name!(Model.security_type)).is_null() {
+                    // Azure refuses the host at apply; defaults are still due.
+                    let configured = plan.config.attr(attr_name!(Model.security_type)).clone();
+                    if configured.is_null() {
                         plan.set(attr_name!(Model.security_type), STANDARD);
+                    }
+                    if !configured.is_unknown() {
+                        plan_disk_encryption(plan, configured.as_str().unwrap_or(STANDARD));
                     }
                 }
                 return;
@@ -284,15 +300,9 @@ async fn check_image_source(
             .flatten()
             .find(|f| f.name.as_deref() == Some("SecurityType"))
             .and_then(|f| f.value.clone());
-        let trusted = allows_trusted_launch(feature.as_deref())
-            && found
-                .hyper_v_generation
-                .as_ref()
-                .map(|g| g.to_string())
-                .as_deref()
-                == Some("V2");
-        let required = feature.as_deref() == Some(TRUSTED_LAUNCH);
-        plan_security_type_of(plan, trusted, required, &format!("The gallery image definition {definition} does not allow Trusted Launch: its security_type (the SecurityType feature) must be TrustedLaunchSupported, TrustedLaunch or TrustedLaunchAndConfidentialVmSupported, on generation V2."));
+        let generation = found.hyper_v_generation.as_ref().map(|g| g.to_string());
+        let allowed = Allowed::of(feature.as_deref(), generation.as_deref());
+        plan_security_type(plan, allowed, &format!("The gallery image definition {definition}"), "Its security_type (the SecurityType feature), on generation V2, decides: TrustedLaunchSupported or TrustedLaunch for Trusted Launch, ConfidentialVmSupported or ConfidentialVM for Confidential VMs, TrustedLaunchAndConfidentialVmSupported for both.");
         let pl = found.purchase_plan.and_then(|p| {
             Some(crate::arm::catalog::PurchasePlan {
                 publisher: p.publisher?,
@@ -308,7 +318,7 @@ async fn check_image_source(
     }
     if plan.is_create() {
         set_purchase_plan(plan, None);
-        plan_security_type(plan, false, &format!("Azure supports Trusted Launch from Marketplace and gallery images, not from managed images such as {id}. Publish the image to a gallery (rhelazure_gallery_image with security_type = \"TrustedLaunchSupported\", and a rhelazure_gallery_image_version) and boot from its version, or set security_type = \"Standard\"."));
+        plan_security_type(plan, Allowed::default(), &format!("The managed image {id}"), "Azure supports Trusted Launch and Confidential VMs from Marketplace and gallery images, not from managed images. Publish the image to a gallery (rhelazure_gallery_image with security_type = \"TrustedLaunchSupported\", and a rhelazure_gallery_image_version) and boot from its version, or set security_type = \"Standard\".");
     }
     if let (Some(size), true) = (size, lower.contains("/providers/microsoft.compute/images/")) {
         if let Ok(Some(image)) = arm.get_as::<Image>(&id, COMPUTE_API, dl).await {
@@ -321,34 +331,106 @@ async fn check_image_source(
     }
 }
 
-/// The planned `security_type` of a new host: the configured one, refused
-/// (with `why_not`) when it is Trusted Launch on an image that does not
-/// allow it; unset, Trusted Launch where the image allows it, else Standard.
-fn plan_security_type(plan: &mut PlanContext<'_>, trusted: bool, why_not: &str) {
-    plan_security_type_of(plan, trusted, false, why_not)
+/// Which security types an image lets its VMs have, from its `SecurityType`
+/// feature and generation (both need generation 2).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Allowed {
+    trusted: bool,
+    confidential: bool,
+    /// The feature `TrustedLaunch`: nothing but Trusted Launch.
+    only_trusted: bool,
+    /// The feature `ConfidentialVM`: nothing but Confidential VMs.
+    only_confidential: bool,
 }
 
-/// As `plan_security_type`, for an image that may allow nothing but
-/// Trusted Launch (a gallery definition whose feature is `TrustedLaunch`).
-fn plan_security_type_of(plan: &mut PlanContext<'_>, trusted: bool, required: bool, why_not: &str) {
+impl Allowed {
+    pub(super) fn of(feature: Option<&str>, generation: Option<&str>) -> Allowed {
+        let gen2 = generation.is_some_and(|g| g.eq_ignore_ascii_case("V2"));
+        Allowed {
+            trusted: gen2 && allows_trusted_launch(feature),
+            confidential: gen2 && allows_confidential_vm(feature),
+            only_trusted: feature == Some(TRUSTED_LAUNCH),
+            only_confidential: feature == Some(CONFIDENTIAL_VM),
+        }
+    }
+}
+
+/// The planned `security_type` of a new host: the configured one, refused
+/// when the image (`image`, as a diagnostic names it; `fix` says what to do)
+/// does not allow it; unset, what the image allows first (Trusted Launch,
+/// else a Confidential VM where that is all it allows, else Standard). A
+/// Confidential VM's disk encryption defaults to the guest state only.
+fn plan_security_type(plan: &mut PlanContext<'_>, allowed: Allowed, image: &str, fix: &str) {
     let configured = plan.config.attr(attr_name!(Model.security_type)).clone();
-    match configured.as_str() {
-        _ if configured.is_unknown() => {}
-        Some(STANDARD) if required => plan.diagnostics.push(
+    let refuse = |plan: &mut PlanContext<'_>, summary: &str, why: String| {
+        plan.diagnostics
+            .push(Diagnostic::error(summary, why).at(attr_path!(Model.security_type)));
+    };
+    let planned = match configured.as_str() {
+        _ if configured.is_unknown() => return,
+        Some(TRUSTED_LAUNCH) if !allowed.trusted => {
+            return refuse(
+                plan,
+                "Trusted Launch not supported",
+                format!("{image} does not allow Trusted Launch. {fix}"),
+            );
+        }
+        Some(CONFIDENTIAL_VM) if !allowed.confidential => {
+            return refuse(
+                plan,
+                "Confidential VM not supported",
+                format!("{image} does not allow Confidential VMs. {fix}"),
+            );
+        }
+        Some(t) if allowed.only_trusted && t != TRUSTED_LAUNCH => {
+            return refuse(plan, "Trusted Launch required", format!("{image} allows only Trusted Launch VMs (its security_type is TrustedLaunch): set security_type = \"TrustedLaunch\", or leave it unset."));
+        }
+        Some(t) if allowed.only_confidential && t != CONFIDENTIAL_VM => {
+            return refuse(plan, "Confidential VM required", format!("{image} allows only Confidential VMs (its security_type is ConfidentialVM): set security_type = \"ConfidentialVM\" with a confidential size, or leave it unset."));
+        }
+        Some(t) => t.to_string(),
+        None => {
+            let t = if allowed.trusted {
+                TRUSTED_LAUNCH
+            } else if allowed.only_confidential {
+                CONFIDENTIAL_VM
+            } else {
+                STANDARD
+            };
+            plan.set(attr_name!(Model.security_type), t);
+            t.to_string()
+        }
+    };
+    plan_disk_encryption(plan, &planned);
+}
+
+/// The OS disk's confidential encryption: configured, or the guest state
+/// only on a Confidential VM (whose size is checked too), else none.
+fn plan_disk_encryption(plan: &mut PlanContext<'_>, security_type: &str) {
+    let encryption = attr_name!(Model.os_disk_security_encryption_type);
+    if security_type == CONFIDENTIAL_VM {
+        if plan.config.attr(encryption).is_null() {
+            plan.set(encryption, VM_GUEST_STATE_ONLY);
+        }
+        check_confidential_size(plan);
+    } else if plan.config.attr(encryption).is_null() {
+        plan.set(encryption, Value::Null);
+    }
+}
+
+/// A Confidential VM runs only on a confidential size: Azure refuses the
+/// VM at apply, after the network interface exists.
+fn check_confidential_size(plan: &mut PlanContext<'_>) {
+    let Some(size) = plan.config.attr(attr_name!(Model.size)).as_str() else {
+        return;
+    };
+    if size_is_confidential(size) == Some(false) {
+        plan.diagnostics.push(
             Diagnostic::error(
-                "Trusted Launch required",
-                "The gallery image allows only Trusted Launch VMs (its definition's security_type is TrustedLaunch): set security_type = \"TrustedLaunch\", or leave it unset.",
+                "Not a confidential size",
+                format!("{size} cannot run a Confidential VM. Choose a confidential size: the DCasv5, DCadsv5, ECasv5 or ECadsv5 series (AMD SEV-SNP, which Red Hat's CVM images need), such as Standard_DC2as_v5."),
             )
-            .at(attr_path!(Model.security_type)),
-        ),
-        Some(TRUSTED_LAUNCH) if !trusted => plan.diagnostics.push(
-            Diagnostic::error("Trusted Launch not supported", why_not)
-                .at(attr_path!(Model.security_type)),
-        ),
-        Some(_) => {}
-        None => plan.set(
-            attr_name!(Model.security_type),
-            if trusted { TRUSTED_LAUNCH } else { STANDARD },
-        ),
+            .at(attr_path!(Model.size)),
+        );
     }
 }

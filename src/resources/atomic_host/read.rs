@@ -181,6 +181,13 @@ pub(super) async fn refresh(
     s.license_type = props
         .and_then(|p| p.license_type.clone())
         .filter(|l| l != "NONE");
+    s.os_disk_security_encryption_type = props
+        .and_then(|p| p.storage_profile.as_ref())
+        .and_then(|p| p.os_disk.as_ref())
+        .and_then(|d| d.managed_disk.as_ref())
+        .and_then(|m| m.security_profile.as_ref())
+        .and_then(|p| p.security_encryption_type.as_ref())
+        .map(|e| e.to_string());
     let security = props.and_then(|p| p.security_profile.as_ref());
     match security.and_then(|p| p.security_type.as_ref()) {
         Some(t) => {

@@ -31,6 +31,28 @@ pub fn size_generations(size: &str) -> Option<&'static [&'static str]> {
     (family == "A").then_some(&["V1"][..])
 }
 
+/// Whether a VM size runs Confidential VMs, from Azure's size naming
+/// convention: the DC and EC families with the `a` (AMD SEV-SNP) or `e`
+/// (Intel TDX) feature, v5 and later (`Standard_DC2as_v5`,
+/// `Standard_EC4ads_v5`, `Standard_DC2es_v5`). The older DC families are SGX
+/// enclaves, not Confidential VMs. None when the name does not follow the
+/// convention.
+pub fn size_is_confidential(size: &str) -> Option<bool> {
+    let body = size.strip_prefix("Standard_")?;
+    let mut parts = body.split('_');
+    let head = parts.next()?;
+    let version = parts.next().unwrap_or("");
+    let digits_at = head.find(|c: char| c.is_ascii_digit())?;
+    let family = &head[..digits_at];
+    let features = head[digits_at..].trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+    let generation: u32 = version.trim_start_matches('v').parse().unwrap_or(0);
+    Some(
+        matches!(family, "DC" | "EC")
+            && (features.starts_with('a') || features.starts_with('e'))
+            && generation >= 5,
+    )
+}
+
 /// Why an image of `arch` / `generation` cannot boot on `size`, if it cannot.
 pub(super) fn size_mismatch(
     size: &str,
@@ -71,6 +93,30 @@ pub(super) fn on_arm64(size: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::size_is_confidential;
+
+    #[test]
+    fn confidential_sizes_by_name() {
+        for yes in [
+            "Standard_DC2as_v5",
+            "Standard_EC4ads_v5",
+            "Standard_DC2es_v5",
+            "Standard_DC4as_v6",
+        ] {
+            assert_eq!(size_is_confidential(yes), Some(true), "{yes}");
+        }
+        for no in [
+            "Standard_D2s_v5",
+            "Standard_DC2s_v3",
+            "Standard_DC1s_v2",
+            "Standard_E2as_v5",
+            "Standard_D2as_v5",
+        ] {
+            assert_eq!(size_is_confidential(no), Some(false), "{no}");
+        }
+        assert_eq!(size_is_confidential("Basic_A1"), None);
+    }
+
     #[test]
     fn arm64_sizes_by_name() {
         use super::size_is_arm64 as a;

@@ -114,6 +114,61 @@ fn check_security_type(wanted: Option<&str>, image: Option<&str>) -> Result<(), 
     }
 }
 
+/// What Azure asks of a Confidential VM: an image that allows it, a
+/// confidential size, the OS disk's confidential encryption, a vTPM, and
+/// Secure Boot when the disk itself is encrypted; and that disk encryption
+/// only on a Confidential VM (the spec: "It can be set for only
+/// Confidential VMs").
+fn check_confidential(
+    props: &Json,
+    size: &str,
+    family: &str,
+    image: Option<&str>,
+) -> Result<(), ArmError> {
+    let security = props["securityProfile"]["securityType"].as_str();
+    let encryption = props["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"]
+        ["securityEncryptionType"]
+        .as_str();
+    let target = "storageProfile.osDisk.managedDisk.securityProfile.securityEncryptionType";
+    if security != Some("ConfidentialVM") {
+        if image == Some("ConfidentialVM") {
+            return Err(ArmError::bad_request("BadRequest", "The provided image only supports creation of VMs and VM Scale Sets with 'ConfidentialVM' security type.").target("securityProfile.securityType"));
+        }
+        return match encryption {
+            Some(_) => Err(bad("InvalidParameter", target, "Security encryption type can be set only for Confidential VMs (securityProfile.securityType 'ConfidentialVM').")),
+            None => Ok(()),
+        };
+    }
+    if !matches!(
+        image,
+        Some(
+            "ConfidentialVmSupported"
+                | "ConfidentialVM"
+                | "TrustedLaunchAndConfidentialVmSupported"
+        )
+    ) {
+        return Err(ArmError::bad_request("BadRequest", "Use of ConfidentialVM setting is not supported for the provided image. Please select an image that supports Confidential VMs.").target("securityProfile.securityType"));
+    }
+    let Some(encryption) = encryption else {
+        return Err(bad("InvalidParameter", target, format!("Required parameter '{target}' is missing (null): a Confidential VM's OS disk needs it.")));
+    };
+    if !matches!(family, "DCa" | "DCad" | "ECa" | "ECad") {
+        return Err(ArmError::bad_request("BadRequest", format!("The VM size '{size}' is not supported for creation of VMs and Virtual Machine Scale Set with 'ConfidentialVM' security type and managedDisk.securityProfile.securityEncryptionType set as '{encryption}'")).target("hardwareProfile.vmSize"));
+    }
+    let uefi = &props["securityProfile"]["uefiSettings"];
+    if uefi["vTpmEnabled"] != true {
+        return Err(ArmError::bad_request(
+            "BadRequest",
+            "vTPM must be enabled for a VM with 'ConfidentialVM' security type.",
+        )
+        .target("securityProfile.uefiSettings.vTpmEnabled"));
+    }
+    if encryption == "DiskWithVMGuestState" && uefi["secureBootEnabled"] != true {
+        return Err(ArmError::bad_request("BadRequest", "Secure Boot must be enabled for a Confidential VM whose securityEncryptionType is 'DiskWithVMGuestState'.").target("securityProfile.uefiSettings.secureBootEnabled"));
+    }
+    Ok(())
+}
+
 fn plan_of(offer: &Offer, sku: &Sku) -> Option<Json> {
     offer
         .byos
@@ -498,6 +553,7 @@ pub fn build_vm(
         props["securityProfile"]["securityType"].as_str(),
         image_security.as_deref(),
     )?;
+    check_confidential(props, size_name, size_family, image_security.as_deref())?;
     if image_plan.is_none() && body.get("plan").is_some_and(Json::is_object) {
         // A plan is purchase information: an image without one has nothing to buy.
         return Err(bad("VMMarketplaceInvalidInput", "plan", format!("Creating a virtual machine from an image that does not need Plan information, with Plan information in the request, is not allowed. Remove the plan. VM: '{id}'.")));
@@ -646,6 +702,11 @@ pub fn build_vm(
         },
         "dataDisks": [],
     });
+    // A Confidential VM's disk keeps its security profile.
+    if os_disk_in["managedDisk"]["securityProfile"].is_object() {
+        out["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"] =
+            os_disk_in["managedDisk"]["securityProfile"].clone();
+    }
     let mut os_out = os.clone();
     if let Some(m) = os_out.as_object_mut() {
         // GET never returns these.

@@ -213,6 +213,11 @@ pub const SIZES: &[(&str, &[&str], &str, &str)] = &[
     ("Standard_E4s_v5", &["V1", "V2"], "x64", "E"),
     ("Standard_A1_v2", &["V1"], "x64", "A"),
     ("Standard_A2_v2", &["V1"], "x64", "A"),
+    // Confidential VM sizes (AMD SEV-SNP), generation 2 only.
+    ("Standard_DC2as_v5", &["V2"], "x64", "DCa"),
+    ("Standard_DC4as_v5", &["V2"], "x64", "DCa"),
+    ("Standard_DC2ads_v5", &["V2"], "x64", "DCad"),
+    ("Standard_EC2as_v5", &["V2"], "x64", "ECa"),
     ("Standard_D2ps_v5", &["V2"], "Arm64", "Dp"),
     ("Standard_D4ps_v5", &["V2"], "Arm64", "Dp"),
     ("Standard_B2pls_v2", &["V2"], "Arm64", "Bp"),

@@ -434,3 +434,78 @@ fn versions_from_a_local_disk_image_upload_and_clean_up_their_blob() {
     assert_eq!(cloud.arm("GET", &format!("{id}?{API}"), None).0, 404);
     assert!(!uploaded(&cloud));
 }
+
+/// A disk whose partition table has no EFI system partition boots by BIOS
+/// only: refused at plan as a generation 2 managed image or as a version of
+/// a generation 2 definition, naming the attribute; accepted as V1.
+#[test]
+fn a_bios_only_disk_is_refused_for_generation_2() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
+    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/uploads");
+    let (s, b) = cloud.arm_settled(
+        "PUT",
+        &format!("{account}?api-version=2023-05-01"),
+        Some(
+            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
+        ),
+    );
+    assert!(s < 300, "{b}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bios.raw");
+    // An MBR with one Linux partition: BIOS boot only.
+    let mut disk = vec![0u8; 4 << 20];
+    disk[446 + 4] = 0x83;
+    disk[510] = 0x55;
+    disk[511] = 0xAA;
+    std::fs::write(&file, &disk).unwrap();
+    let source = format!(
+        "source_path = \"{}\"\n  storage_account_id = \"{account}\"",
+        file.display()
+    );
+
+    let cfg = format!(
+        "{}{}",
+        base("biosonly"),
+        version(&source, r#"{ name = "eastus" }"#, "")
+    );
+    let ws = Workspace::new(&tf, &cfg).cloud(&cloud);
+    ws.run(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-target=rhelazure_gallery_image.rhel9",
+    ])
+    .ok();
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("boots by BIOS only") && r.all().contains("source_path"),
+        "{}",
+        r.all()
+    );
+    ws.write_config(&base("biosonly"));
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+
+    let image = |generation: &str| {
+        format!(
+            "resource \"rhelazure_image\" \"i\" {{\n  name = \"bios\"\n  resource_group_name = \"rhel-demo\"\n  location = \"eastus\"\n  {source}\n  {generation}\n}}\n"
+        )
+    };
+    let ws = Workspace::new(&tf, &image("")).cloud(&cloud);
+    let r = ws.run(&["plan", "-no-color"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("boots by BIOS only") && r.all().contains("hyper_v_generation"),
+        "{}",
+        r.all()
+    );
+    let ws = Workspace::new(&tf, &image("hyper_v_generation = \"V1\"")).cloud(&cloud);
+    assert_eq!(
+        ws.run(&["plan", "-no-color"]).code,
+        0,
+        "generation 1 takes it"
+    );
+}

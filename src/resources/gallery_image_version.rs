@@ -463,28 +463,23 @@ impl Resource<ProviderData> for GalleryImageVersion {
                 }
             }
         }
-        // A managed image's generation against the definition's: Azure would
-        // refuse the version after the upload and the wait.
+        // The source's generation against the definition's: Azure would
+        // refuse a managed image of another generation after the wait, and
+        // a BIOS-only disk would be published and then never boot.
         if !plan.is_create() {
             return;
         }
         let Ok(arm) = ctx.data().and_then(|d| d.arm()) else {
             return;
         };
-        let (Some(image_id), Some(_), Some(_), Some(_)) = (
-            plan.config
-                .attr(attr_name!(Model.managed_image_id))
-                .as_str()
-                .map(str::to_string),
-            plan.config
-                .attr(attr_name!(Model.resource_group_name))
-                .as_str(),
-            plan.config.attr(attr_name!(Model.gallery_name)).as_str(),
-            plan.config.attr(attr_name!(Model.image_name)).as_str(),
+        let config: Model = model::read(plan.config);
+        let (Some(_), Some(_), Some(_)) = (
+            &config.resource_group_name,
+            &config.gallery_name,
+            &config.image_name,
         ) else {
             return;
         };
-        let config: Model = model::read(plan.config);
         let dl = Instant::now() + super::common::PLAN_CHECK_TIMEOUT;
         let Ok(Some(definition)) = arm
             .get_as::<GalleryImage>(&config.definition_path(arm), API, dl)
@@ -492,13 +487,34 @@ impl Resource<ProviderData> for GalleryImageVersion {
         else {
             return;
         };
-        let Ok(Some(image)) = arm.get_as::<ManagedImage>(&image_id, COMPUTE_API, dl).await else {
-            return;
-        };
         let want = definition
             .properties
             .and_then(|p| p.hyper_v_generation)
             .map_or_else(|| "V1".to_string(), |g| g.to_string());
+        if let (Some(file), "V2") = (config.source_path.clone(), want.as_str()) {
+            let firmware = tokio::task::spawn_blocking(move || {
+                crate::vhd::boot_firmware(std::path::Path::new(&file))
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            if firmware == Some(crate::vhd::Firmware::BiosOnly) {
+                plan.diagnostics.push(
+                    Diagnostic::error(
+                        "Disk and definition do not match",
+                        format!("The disk's partition table has no EFI system partition, so it boots by BIOS only (Hyper-V generation 1), but the definition {} is generation 2 (UEFI). Build the image with UEFI boot (an EFI system partition), or publish it to a definition with hyper_v_generation = \"V1\".", config.image_name.clone().unwrap_or_default()),
+                    )
+                    .at(attr_path!(Model.source_path)),
+                );
+            }
+            return;
+        }
+        let Some(image_id) = config.managed_image_id.clone() else {
+            return;
+        };
+        let Ok(Some(image)) = arm.get_as::<ManagedImage>(&image_id, COMPUTE_API, dl).await else {
+            return;
+        };
         let have = image
             .properties
             .and_then(|p| p.hyper_v_generation)

@@ -150,6 +150,37 @@ impl Resource<ProviderData> for Image {
     }
 
     async fn modify_plan(&self, _ctx: &Ctx<ProviderData>, plan: &mut PlanContext<'_>) {
+        // A BIOS-only disk registered as generation 2 would never boot:
+        // Azure takes the image, and every VM from it hangs at firmware.
+        let generation = plan
+            .planned
+            .attr(attr_name!(Model.hyper_v_generation))
+            .as_str()
+            .map(str::to_string);
+        if let (true, Some("V2"), Some(file)) = (
+            plan.is_create(),
+            generation.as_deref(),
+            plan.config
+                .attr(attr_name!(Model.source_path))
+                .as_str()
+                .map(str::to_string),
+        ) {
+            let firmware = tokio::task::spawn_blocking(move || {
+                crate::vhd::boot_firmware(std::path::Path::new(&file))
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            if firmware == Some(crate::vhd::Firmware::BiosOnly) {
+                plan.diagnostics.push(
+                    Diagnostic::error(
+                        "Disk and generation do not match",
+                        "The disk's partition table has no EFI system partition, so it boots by BIOS only, but hyper_v_generation is V2 (UEFI). Set hyper_v_generation = \"V1\", or build the image with UEFI boot (an EFI system partition).",
+                    )
+                    .at(attr_path!(Model.hyper_v_generation)),
+                );
+            }
+        }
         // Hash the file at plan time so a changed file plans a replacement.
         plan_source_sha256(
             plan,

@@ -187,6 +187,85 @@ pub fn footer_is_valid(f: &[u8; 512]) -> bool {
     stored == !sum
 }
 
+/// How a disk image boots, from its partition table: what decides the
+/// Hyper-V generation it can run as (generation 2 is UEFI only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// An EFI system partition (GPT, or MBR type 0xEF): boots as generation 2
+    /// (and as generation 1 too when it also has a BIOS boot path, as
+    /// Red Hat's images do).
+    Uefi,
+    /// A partition table without an EFI system partition: BIOS only,
+    /// generation 1.
+    BiosOnly,
+    /// No partition table Azure would boot (blank, or a bare file system).
+    Unknown,
+}
+
+/// The EFI system partition's type GUID, C12A7328-F81F-11D2-BA4B-00A0C93EC93B,
+/// as GPT stores it (the first three fields little-endian).
+const ESP_TYPE: [u8; 16] = [
+    0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11, 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B,
+];
+
+/// Reads the partition table at the start of `path` (MBR at sector 0, GPT
+/// header at sector 1 and its entries) and says how the disk boots. Written
+/// here rather than with a GPT crate: only the partitions' type GUIDs are
+/// needed, not a GPT reader's checksums, backups and writes.
+pub fn boot_firmware(path: &Path) -> std::io::Result<Firmware> {
+    let mut f = std::fs::File::open(path)?;
+    let mut head = [0u8; 1024];
+    let n = read_up_to(&mut f, &mut head)?;
+    if n < 1024 {
+        return Ok(Firmware::Unknown);
+    }
+    if &head[512..520] == b"EFI PART" {
+        let entries_lba =
+            u64::from_le_bytes(head[512 + 72..512 + 80].try_into().unwrap_or_default());
+        let count = u32::from_le_bytes(head[512 + 80..512 + 84].try_into().unwrap_or_default());
+        let size = u32::from_le_bytes(head[512 + 84..512 + 88].try_into().unwrap_or_default());
+        // The UEFI specification: at least 128-byte entries; 128 entries is usual.
+        if size < 128 || count == 0 || count > 4096 {
+            return Ok(Firmware::Unknown);
+        }
+        let mut table = vec![0u8; count as usize * size as usize];
+        f.seek(SeekFrom::Start(entries_lba.saturating_mul(SECTOR)))?;
+        let n = read_up_to(&mut f, &mut table)?;
+        let esp = table[..n]
+            .chunks_exact(size as usize)
+            .any(|entry| entry[..16] == ESP_TYPE);
+        return Ok(if esp {
+            Firmware::Uefi
+        } else {
+            Firmware::BiosOnly
+        });
+    }
+    if head[510..512] == [0x55, 0xAA] {
+        let types: Vec<u8> = (0..4).map(|i| head[446 + i * 16 + 4]).collect();
+        if types.iter().all(|t| *t == 0) {
+            return Ok(Firmware::Unknown);
+        }
+        return Ok(if types.contains(&0xEF) {
+            Firmware::Uefi
+        } else {
+            Firmware::BiosOnly
+        });
+    }
+    Ok(Firmware::Unknown)
+}
+
+/// Reads until `buf` is full or the file ends; how much was read.
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +328,45 @@ mod tests {
             inspect(file(b"").path()),
             Err(VhdError::Empty { .. })
         ));
+    }
+
+    #[test]
+    fn the_partition_table_says_how_a_disk_boots() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = |name: &str, fill: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = vec![0u8; 64 * 1024];
+            fill(&mut bytes);
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            boot_firmware(&p).unwrap()
+        };
+        let gpt = |bytes: &mut Vec<u8>, esp: bool| {
+            bytes[446 + 4] = 0xEE; // protective MBR
+            bytes[510] = 0x55;
+            bytes[511] = 0xAA;
+            bytes[512..520].copy_from_slice(b"EFI PART");
+            bytes[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+            bytes[512 + 80..512 + 84].copy_from_slice(&128u32.to_le_bytes());
+            bytes[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+            // Entry 0: BIOS boot partition (21686148-6449-6E6F-744E-656564454649).
+            bytes[1024..1040].copy_from_slice(&[
+                0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6F, 0x6E, 0x74, 0x4E, 0x65, 0x65, 0x64, 0x45,
+                0x46, 0x49,
+            ]);
+            if esp {
+                bytes[1024 + 128..1024 + 144].copy_from_slice(&ESP_TYPE);
+            }
+        };
+        assert_eq!(disk("gpt-esp.raw", &|b| gpt(b, true)), Firmware::Uefi);
+        assert_eq!(disk("gpt-bios.raw", &|b| gpt(b, false)), Firmware::BiosOnly);
+        let mbr = |b: &mut Vec<u8>, kind: u8| {
+            b[446 + 4] = kind;
+            b[510] = 0x55;
+            b[511] = 0xAA;
+        };
+        assert_eq!(disk("mbr-linux.raw", &|b| mbr(b, 0x83)), Firmware::BiosOnly);
+        assert_eq!(disk("mbr-esp.raw", &|b| mbr(b, 0xEF)), Firmware::Uefi);
+        assert_eq!(disk("blank.raw", &|_| {}), Firmware::Unknown);
+        assert_eq!(disk("data.raw", &|b| b.fill(7)), Firmware::Unknown);
     }
 }

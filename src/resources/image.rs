@@ -398,20 +398,8 @@ impl Resource<ProviderData> for Image {
                 diags.push(w);
             }
         }
-        if let Err(e) = arm
-            .run(
-                Method::Delete,
-                &prior_model.id.clone().unwrap_or_default(),
-                API,
-                None,
-                dl,
-            )
-            .await
-        {
-            if !e.is_not_found() {
-                diags.push(arm_diag("delete the image", &e));
-            }
-        }
+        let id = prior_model.id.clone().unwrap_or_default();
+        diags.extend(super::common::delete_arm(arm, &id, API, "the image", dl).await);
         diags
     }
 

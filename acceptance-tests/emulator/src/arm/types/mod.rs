@@ -481,19 +481,22 @@ pub fn crud(
                 existing.as_ref(),
                 &location,
             )?;
-            // Compute reads an image's source blob when it makes the image.
-            if creating && spec.key == "microsoft.compute/images" {
-                let os = &body["properties"]["storageProfile"]["osDisk"];
-                if let Some(uri) = os["blobUri"].as_str() {
-                    crate::arm::blob_source::check(emu, uri)?;
+            // Compute reads an image's source blob when it makes the image,
+            // and a gallery image version's VHD source.
+            let profile = &body["properties"]["storageProfile"];
+            let source_blob = match spec.key {
+                "microsoft.compute/images" => profile["osDisk"]["blobUri"].as_str(),
+                "microsoft.compute/galleries/images/versions" => {
+                    profile["osDiskImage"]["source"]["uri"].as_str()
                 }
-            }
-            // And a gallery image version's VHD source.
-            if creating && spec.key == "microsoft.compute/galleries/images/versions" {
-                let source = &body["properties"]["storageProfile"]["osDiskImage"]["source"];
-                if let Some(uri) = source["uri"].as_str() {
-                    crate::arm::blob_source::check(emu, uri)?;
-                }
+                _ => None,
+            };
+            if let (true, Some(uri)) = (creating, source_blob) {
+                // Reading Azurite takes round trips: not under the state
+                // lock, which every other request of the local cloud waits on.
+                drop(st);
+                crate::arm::blob_source::check(emu, uri)?;
+                st = emu.state();
             }
             let obj = built.as_object_mut().expect("built bodies are objects");
             obj.insert("id".into(), json!(id));

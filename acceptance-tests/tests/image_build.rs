@@ -418,12 +418,16 @@ resource "rhelazure_atomic_host" "h" {{
         "{vm}"
     );
 
-    // Import by the version id reads the same build back.
-    ws.run(&["state", "rm", "-no-color", "rhelazure_image_build.b"])
-        .ok();
-    ws.run(&["import", "-no-color", "rhelazure_image_build.b", &version])
-        .ok();
-    ws.assert_no_changes();
+    // Import by the version id reads the same build back; so does import
+    // by the (deleted) managed image's id, which identity-based import
+    // uses: the version made from it is found.
+    for import_id in [&version, &image] {
+        ws.run(&["state", "rm", "-no-color", "rhelazure_image_build.b"])
+            .ok();
+        ws.run(&["import", "-no-color", "rhelazure_image_build.b", import_id])
+            .ok();
+        ws.assert_no_changes();
+    }
 
     // A definition of the other generation (made by another tool): refused
     // at plan, before any compose.

@@ -28,7 +28,17 @@ pub async fn all_of_type(
         Some(g) => arm.sub_path(&format!("/resourceGroups/{g}/providers/{resource_type}")),
         None => arm.sub_path(&format!("/providers/{resource_type}")),
     };
-    let (mut all, mut next) = arm.first_page(&path, api_version, deadline).await?;
+    all_pages(arm, &path, api_version, deadline).await
+}
+
+/// Every item of an ARM list (`path`, such as a gallery's `/images`), all pages.
+pub async fn all_pages(
+    arm: &ArmClient,
+    path: &str,
+    api_version: &str,
+    deadline: Instant,
+) -> Result<Vec<serde_json::Value>, ArmError> {
+    let (mut all, mut next) = arm.first_page(path, api_version, deadline).await?;
     while let Some(link) = next {
         let (items, more) = arm.next_page(&link, deadline).await?;
         all.extend(items);

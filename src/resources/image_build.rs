@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::common::{arm_diag, deadline, delete_arm, need, redhat_diag, PLAN_CHECK_TIMEOUT};
+use super::common::{
+    all_of_type, all_pages, arm_diag, deadline, delete_arm, need, redhat_diag, PLAN_CHECK_TIMEOUT,
+};
 use super::creation_marker;
 use super::gallery::API as GALLERY_API;
 use super::gallery_publish::{
@@ -826,8 +828,15 @@ impl Resource<ProviderData> for ImageBuild {
         let img = arm
             .get_as::<ManagedImage>(id, IMAGES_API, dl)
             .await
-            .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?
-            .ok_or_else(|| Diagnostics::from(Diagnostic::error("No such image", id.to_string())))?;
+            .map_err(|e| Diagnostics::from(arm_diag("read the image", &e)))?;
+        let Some(img) = img else {
+            // Published to a gallery, its managed image deleted: the build is
+            // the version made from it (how identity-based import finds it).
+            return match version_made_from(arm, id, dl).await? {
+                Some(version) => import_published(ctx, &version).await,
+                None => Err(Diagnostic::error("No such image", format!("{id} does not exist, and no gallery image version of the subscription was made from it.")).into()),
+            };
+        };
         let compose_id = img.tag("compose-id").map(str::to_string);
         let request = match &compose_id {
             Some(c) => rh
@@ -853,6 +862,52 @@ impl Resource<ProviderData> for ImageBuild {
     fn identity(&self) -> Option<&dyn crate::framework::IdentityDef> {
         Some(&IDENTITY)
     }
+}
+
+/// The gallery image version of the subscription made from the managed
+/// image `image_id`, if any: every gallery, definition and version is listed
+/// (import is rare; ARM has no index from a source to its versions).
+async fn version_made_from(
+    arm: &ArmClient,
+    image_id: &str,
+    dl: Instant,
+) -> Result<Option<String>, Diagnostics> {
+    let listed =
+        |what: &'static str| move |e: crate::arm::ArmError| Diagnostics::from(arm_diag(what, &e));
+    let ids = |items: Vec<serde_json::Value>| -> Vec<String> {
+        items
+            .into_iter()
+            .filter_map(|j| j.get("id").and_then(|i| i.as_str()).map(str::to_string))
+            .collect()
+    };
+    let galleries = all_of_type(arm, "Microsoft.Compute/galleries", GALLERY_API, None, dl)
+        .await
+        .map_err(listed("list the galleries"))?;
+    for gallery in ids(galleries) {
+        let definitions = all_pages(arm, &format!("{gallery}/images"), GALLERY_API, dl)
+            .await
+            .map_err(listed("list the image definitions"))?;
+        for definition in ids(definitions) {
+            let versions = all_pages(arm, &format!("{definition}/versions"), GALLERY_API, dl)
+                .await
+                .map_err(listed("list the image versions"))?;
+            for v in versions
+                .into_iter()
+                .filter_map(|j| serde_json::from_value::<ArmVersion>(j).ok())
+            {
+                let source = v
+                    .properties
+                    .as_ref()
+                    .and_then(|p| p.storage_profile.as_ref())
+                    .and_then(|s| s.source.as_ref())
+                    .and_then(|s| s.id.as_deref());
+                if source.is_some_and(|s| s.eq_ignore_ascii_case(image_id)) {
+                    return Ok(v.id);
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A build published to a gallery, imported by its version's ARM id: the

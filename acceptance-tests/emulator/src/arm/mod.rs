@@ -159,7 +159,7 @@ fn dispatch(emu: &Emulator, req: &Req, sub: &str) -> Result<Response, ArmError> 
         | ["subscriptions", _, "providers", "microsoft.storage", "locations", _, "asyncoperations", _] => {
             operation_status(emu, req, sub, true)
         }
-        ["subscriptions", _, "providers", "microsoft.compute", kind @ ("virtualmachines" | "images")]
+        ["subscriptions", _, "providers", "microsoft.compute", kind @ ("virtualmachines" | "images" | "galleries")]
             if req.method == Method::GET =>
         {
             let spec = types::spec(&format!("microsoft.compute/{kind}")).expect("a known type");

@@ -395,5 +395,15 @@ fn galleries_and_definitions_are_listed_and_adopted() {
         "{}\n{generated}",
         r.stdout
     );
+    // Without a resource group: every gallery of the subscription.
+    std::fs::remove_file(ws.path().join("generated.tf")).unwrap();
+    ws.write_query(
+        "galleries",
+        "list \"rhelazure_gallery\" \"all\" {\n  provider = rhelazure\n}\n",
+    );
+    let r = ws.query();
+    let all = r.listed("rhelazure_gallery.all");
+    assert_eq!(all.len(), 1, "{}", r.stdout);
+    assert!(all[0].contains("team_images (rhel-demo)"), "{}", r.stdout);
     cloud.assert_requests_in_spec();
 }

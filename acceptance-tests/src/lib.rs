@@ -863,19 +863,27 @@ impl LocalCloud {
         )
     }
 
-    /// A blob `vhds/{name}` of `shape` in Azurite, put there "by another
-    /// tool" (through the storage account `vhdsource` of `rhel-demo` and its
-    /// SAS); returns its URI (without the SAS).
-    pub fn vhd_blob(&self, name: &str, shape: BlobShape) -> String {
-        const MIB: u64 = 1 << 20;
+    /// The storage account `name` of `rhel-demo` (eastus), made "by another
+    /// tool" unless it is there already; returns its ARM id.
+    pub fn storage_account(&self, name: &str) -> String {
         let sub = self.get("ARM_SUBSCRIPTION_ID");
-        let account = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/vhdsource");
+        let account = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Storage/storageAccounts/{name}");
+        // Made (202), or already there (200).
         let (s, b) = self.arm_settled(
             "PUT",
             &format!("{account}?api-version=2023-05-01"),
             Some(serde_json::json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" })),
         );
         assert!(s < 300, "storage account: {b}");
+        account
+    }
+
+    /// A blob `vhds/{name}` of `shape` in Azurite, put there "by another
+    /// tool" (through the storage account `vhdsource` of `rhel-demo` and its
+    /// SAS); returns its URI (without the SAS).
+    pub fn vhd_blob(&self, name: &str, shape: BlobShape) -> String {
+        const MIB: u64 = 1 << 20;
+        let account = self.storage_account("vhdsource");
         let sas = self.account_sas(&account);
         let endpoint = self.get("RHELAZURE_BLOB_ENDPOINT");
         let uri = format!("{}/vhds/{name}", endpoint.trim_end_matches('/'));

@@ -350,15 +350,7 @@ fn versions_from_a_local_disk_image_upload_and_clean_up_their_blob() {
     let tf = terraforms().into_iter().next().expect("a Terraform");
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/uploads");
-    let (s, b) = cloud.arm_settled(
-        "PUT",
-        &format!("{account}?api-version=2023-05-01"),
-        Some(
-            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
-        ),
-    );
-    assert!(s < 300, "{b}");
+    let account = cloud.storage_account("uploads");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rhel-9.raw");
     let write_disk = |fill: u8| {
@@ -442,17 +434,7 @@ fn versions_from_a_local_disk_image_upload_and_clean_up_their_blob() {
 fn a_bios_only_disk_is_refused_for_generation_2() {
     let cloud = LocalCloud::start();
     let tf = terraforms().into_iter().next().expect("a Terraform");
-    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
-    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/uploads");
-    let (s, b) = cloud.arm_settled(
-        "PUT",
-        &format!("{account}?api-version=2023-05-01"),
-        Some(
-            json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }),
-        ),
-    );
-    assert!(s < 300, "{b}");
+    let account = cloud.storage_account("uploads");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bios.raw");
     // An MBR with one Linux partition: BIOS boot only.

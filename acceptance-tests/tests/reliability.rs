@@ -286,11 +286,8 @@ fn image_and_license(
     cloud: &LocalCloud,
     dir: &std::path::Path,
 ) -> (Workspace, Vec<KillPoint>, Vec<KillPoint>) {
-    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
-    let rg = format!("/subscriptions/{sub}/resourceGroups/rhel-demo");
-    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/crashstore");
-    // Made (202) or already there from the previous Terraform's turn (200).
-    assert!(cloud.arm_settled("PUT", &format!("{account}?api-version=2023-05-01"), Some(json!({ "location": "eastus", "sku": { "name": "Standard_LRS" }, "kind": "StorageV2" }))).0 < 300);
+    // Already there from the previous Terraform's turn, or made now.
+    let account = cloud.storage_account("crashstore");
     let vm = cloud.custom_image_vm("licvm");
 
     let file = dir.join("disk.raw");

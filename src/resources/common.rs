@@ -91,7 +91,8 @@ impl ListResource<ProviderData> for ManagedImages {
             .into_iter()
             .filter_map(|j| serde_json::from_value::<crate::arm::models::compute::Image>(j).ok());
         for image in images {
-            if image.tag("compose-id").is_some() != self.made_by_image_builder {
+            if image.tag(super::image_build::COMPOSE_ID_TAG).is_some() != self.made_by_image_builder
+            {
                 continue;
             }
             let id = image.id.as_deref().unwrap_or_default();

@@ -274,6 +274,16 @@ pub(super) async fn upload_file(
     })
 }
 
+/// Whether the disk image at `path` boots by BIOS only (its partition table
+/// has no EFI system partition): such a disk never boots as Hyper-V
+/// generation 2. An unreadable or unpartitioned file says nothing.
+pub(super) async fn boots_by_bios_only(path: String) -> bool {
+    let firmware =
+        tokio::task::spawn_blocking(move || crate::vhd::boot_firmware(std::path::Path::new(&path)))
+            .await;
+    matches!(firmware, Ok(Ok(crate::vhd::Firmware::BiosOnly)))
+}
+
 /// Plan-time hashing of `source` (a configured file path) into `sha256`: a
 /// changed file plans a replacement. Records the hash in private state.
 pub(super) async fn plan_source_sha256(plan: &mut PlanContext<'_>, source: &str, sha256: &str) {

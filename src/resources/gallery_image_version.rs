@@ -492,13 +492,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
             .and_then(|p| p.hyper_v_generation)
             .map_or_else(|| "V1".to_string(), |g| g.to_string());
         if let (Some(file), "V2") = (config.source_path.clone(), want.as_str()) {
-            let firmware = tokio::task::spawn_blocking(move || {
-                crate::vhd::boot_firmware(std::path::Path::new(&file))
-            })
-            .await
-            .ok()
-            .and_then(Result::ok);
-            if firmware == Some(crate::vhd::Firmware::BiosOnly) {
+            if super::disk_upload::boots_by_bios_only(file).await {
                 plan.diagnostics.push(
                     Diagnostic::error(
                         "Disk and definition do not match",

@@ -165,13 +165,7 @@ impl Resource<ProviderData> for Image {
                 .as_str()
                 .map(str::to_string),
         ) {
-            let firmware = tokio::task::spawn_blocking(move || {
-                crate::vhd::boot_firmware(std::path::Path::new(&file))
-            })
-            .await
-            .ok()
-            .and_then(Result::ok);
-            if firmware == Some(crate::vhd::Firmware::BiosOnly) {
+            if super::disk_upload::boots_by_bios_only(file).await {
                 plan.diagnostics.push(
                     Diagnostic::error(
                         "Disk and generation do not match",

@@ -35,6 +35,10 @@ use crate::redhat::models::image_builder::{
 };
 use crate::redhat::RedHatClient;
 
+/// The tag Image Builder puts on the images it delivers, naming the compose;
+/// gallery versions published from them carry it too.
+pub(super) const COMPOSE_ID_TAG: &str = "compose-id";
+
 /// Client id of Red Hat's multi-tenant Image Builder application in Entra ID.
 const IMAGE_BUILDER_APP: &str = "b94bb246-b02c-4985-9c22-d44e66f657f4";
 
@@ -429,7 +433,7 @@ async fn adopt_published(
             return ApplyOutcome::failed(state.to_value(), d.into());
         }
     };
-    state.compose_id = v.tags.as_ref().and_then(|t| t.get("compose-id").cloned());
+    state.compose_id = v.tags.as_ref().and_then(|t| t.get(COMPOSE_ID_TAG).cloned());
     state.status = Some("success".into());
     state.id = Some(image.to_string());
     state.location = v.location.clone();
@@ -703,7 +707,7 @@ impl Resource<ProviderData> for ImageBuild {
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| vec![location.clone()]);
         // The compose id travels with the version, as Image Builder tags its images.
-        let tags = [("compose-id".to_string(), compose_id)].into();
+        let tags = [(COMPOSE_ID_TAG.to_string(), compose_id)].into();
         let publication = Publication {
             version_id: &version,
             image_id: &path,
@@ -837,14 +841,8 @@ impl Resource<ProviderData> for ImageBuild {
                 None => Err(Diagnostic::error("No such image", format!("{id} does not exist, and no gallery image version of the subscription was made from it.")).into()),
             };
         };
-        let compose_id = img.tag("compose-id").map(str::to_string);
-        let request = match &compose_id {
-            Some(c) => rh
-                .compose_request(c, dl)
-                .await
-                .map_err(|e| Diagnostics::from(redhat_diag("read the compose", &e)))?,
-            None => None,
-        };
+        let compose_id = img.tag(COMPOSE_ID_TAG).map(str::to_string);
+        let request = compose_request_of(rh, compose_id.as_deref(), dl).await?;
         let Some(req) = request else {
             return Err(Diagnostic::error("Not an Image Builder image", format!("{id} has no compose-id tag from Image Builder; manage it with rhelazure_image instead.")).into());
         };
@@ -910,6 +908,19 @@ async fn version_made_from(
     Ok(None)
 }
 
+/// The request of the compose `compose_id` (from an image's or version's
+/// tag), as Image Builder recorded it; none without a compose id.
+async fn compose_request_of(
+    rh: &RedHatClient,
+    compose_id: Option<&str>,
+    dl: Instant,
+) -> Result<Option<ComposeRequest>, Diagnostics> {
+    let Some(c) = compose_id else { return Ok(None) };
+    rh.compose_request(c, dl)
+        .await
+        .map_err(|e| Diagnostics::from(redhat_diag("read the compose", &e)))
+}
+
 /// A build published to a gallery, imported by its version's ARM id: the
 /// version carries the compose id (as Image Builder's images do) and its
 /// source, the managed image the compose delivered.
@@ -929,19 +940,13 @@ async fn import_published(ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Di
         .ok_or_else(|| {
             Diagnostics::from(Diagnostic::error("No such image version", id.to_string()))
         })?;
-    let compose_id = v.tags.as_ref().and_then(|t| t.get("compose-id").cloned());
+    let compose_id = v.tags.as_ref().and_then(|t| t.get(COMPOSE_ID_TAG).cloned());
     let props = v.properties.clone().unwrap_or_default();
     let image = props
         .storage_profile
         .and_then(|s| s.source)
         .and_then(|s| s.id);
-    let request = match &compose_id {
-        Some(c) => rh
-            .compose_request(c, dl)
-            .await
-            .map_err(|e| Diagnostics::from(redhat_diag("read the compose", &e)))?,
-        None => None,
-    };
+    let request = compose_request_of(rh, compose_id.as_deref(), dl).await?;
     let (Some(req), Some(image)) = (request, image) else {
         return Err(Diagnostic::error("Not an Image Builder build", format!("{id} carries no compose-id tag and managed-image source from an Image Builder build; manage it with rhelazure_gallery_image_version instead.")).into());
     };
@@ -1045,7 +1050,7 @@ pub const IMAGE_BUILDS: super::common::ManagedImages = super::common::ManagedIma
     resource: &ImageBuild,
     made_by_image_builder: true,
     what: |image| {
-        format!("compose {}", image.tag("compose-id").unwrap_or_default())
+        format!("compose {}", image.tag(COMPOSE_ID_TAG).unwrap_or_default())
     },
 };
 

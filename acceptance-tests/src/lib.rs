@@ -9,6 +9,11 @@
 
 pub mod crash;
 pub mod leaks;
+pub mod recorder;
+pub mod services;
+pub mod shapes;
+pub mod sweep;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -508,7 +513,7 @@ impl Workspace {
 pub struct LocalCloud {
     dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
-    agent: ureq::Agent,
+    services: services::Services,
     /// Account SAS tokens by storage account id: listAccountSas is a write
     /// ARM counts against the subscription budget, so it is asked once.
     sas: std::sync::Mutex<std::collections::HashMap<String, String>>,
@@ -572,62 +577,27 @@ impl LocalCloud {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
             .collect();
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::new_with_certs(&[
-                ureq::tls::Certificate::from_pem(&ca).unwrap(),
-            ]))
-            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let services = services::Services::new(env.clone());
         LocalCloud {
             dir,
             env,
-            agent,
+            services,
             sas: Default::default(),
         }
     }
 
     pub fn get(&self, k: &str) -> String {
-        self.env
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("{k} not in the local cloud's env"))
+        self.services.get(k)
     }
 
-    fn send(
-        &self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: Option<(&str, String)>,
-    ) -> (u16, serde_json::Value) {
-        let mut b = ureq::http::Request::builder().method(method).uri(url);
-        if let Some(t) = token {
-            b = b.header("Authorization", format!("Bearer {t}"));
-        }
-        let (ct, payload) = body.unwrap_or(("application/json", String::new()));
-        if !payload.is_empty() {
-            b = b.header("Content-Type", ct);
-        }
-        let mut resp = self
-            .agent
-            .run(b.body(payload).unwrap())
-            .expect("the local cloud answers");
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-        )
+    /// The directory the local cloud keeps its files in (state, logs, CA).
+    pub fn dir_path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The local cloud's services, called as another tool would call them.
+    pub fn services(&self) -> &services::Services {
+        &self.services
     }
 
     /// The control API (`/_emulator/...`).
@@ -637,56 +607,12 @@ impl LocalCloud {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        self.send(
+        self.services.send(
             method,
             &format!("{}/_emulator/{path}", self.get("ARM_ENDPOINT")),
             None,
             Some(("application/json", body.to_string())),
         )
-    }
-
-    fn arm_token(&self) -> String {
-        let form = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
-            self.get("ARM_CLIENT_ID"),
-            self.get("ARM_CLIENT_SECRET")
-        );
-        let url = format!(
-            "{}/{}/oauth2/v2.0/token",
-            self.get("ARM_AUTHORITY_HOST"),
-            self.get("ARM_TENANT_ID")
-        );
-        self.send(
-            "POST",
-            &url,
-            None,
-            Some(("application/x-www-form-urlencoded", form)),
-        )
-        .1["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    fn redhat_token(&self) -> String {
-        let form = format!(
-            "grant_type=refresh_token&client_id=rhsm-api&refresh_token={}",
-            self.get("RH_OFFLINE_TOKEN")
-        );
-        let url = format!(
-            "{}/auth/realms/redhat-external/protocol/openid-connect/token",
-            self.get("RH_SSO_URL")
-        );
-        self.send(
-            "POST",
-            &url,
-            None,
-            Some(("application/x-www-form-urlencoded", form)),
-        )
-        .1["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
     }
 
     /// An ARM call with a token of the seeded service principal; `path` is relative to the endpoint.
@@ -696,43 +622,18 @@ impl LocalCloud {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let t = self.arm_token();
-        self.send(
-            method,
-            &format!("{}{path}", self.get("ARM_ENDPOINT")),
-            Some(&t),
-            body.map(|b| ("application/json", b.to_string())),
-        )
+        self.services.arm(method, path, body)
     }
 
     /// An ARM write made "by another tool" that waits, as such a tool would,
-    /// until Azure has finished it: a PUT or PATCH until the resource reads
-    /// back with a final `provisioningState`, a DELETE until it reads 404.
-    /// Returns the write's own answer.
+    /// until Azure has finished it (see [`services::Services::arm_settled`]).
     pub fn arm_settled(
         &self,
         method: &str,
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let answer = self.arm(method, path, body);
-        if answer.0 >= 300 {
-            return answer;
-        }
-        eventually(&format!("{method} {path} settles"), SETTLE, || {
-            let (status, now) = self.arm("GET", path, None);
-            match method {
-                "DELETE" => status == 404,
-                _ => {
-                    status == 200
-                        && matches!(
-                            now["properties"]["provisioningState"].as_str(),
-                            None | Some("Succeeded" | "Failed" | "Canceled")
-                        )
-                }
-            }
-        });
-        answer
+        self.services.arm_settled_locally(method, path, body)
     }
 
     /// A Red Hat API call (`path` below the API base URL).
@@ -742,13 +643,7 @@ impl LocalCloud {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let t = self.redhat_token();
-        self.send(
-            method,
-            &format!("{}{path}", self.get("RH_API_URL")),
-            Some(&t),
-            body.map(|b| ("application/json", b.to_string())),
-        )
+        self.services.redhat(method, path, body)
     }
 
     /// A GET against Azurite (or any URL of the local cloud), as text.
@@ -759,7 +654,7 @@ impl LocalCloud {
             .header("x-ms-version", "2024-08-04")
             .body(String::new())
             .unwrap();
-        let mut resp = self.agent.run(req).expect("Azurite answers");
+        let mut resp = self.services.agent().run(req).expect("Azurite answers");
         resp.body_mut().read_to_string().unwrap_or_default()
     }
 
@@ -896,7 +791,8 @@ impl LocalCloud {
                 req = req.header(*k, v);
             }
             let resp = self
-                .agent
+                .services
+                .agent()
                 .run(req.body(body).unwrap())
                 .expect("Azurite answers");
             resp.status().as_u16()

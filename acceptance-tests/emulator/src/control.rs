@@ -71,7 +71,8 @@ fn redact(v: &mut Json, parent: &str) {
     }
 }
 
-fn body_for_log(bytes: &[u8], content_type: Option<&str>) -> Json {
+/// A body for a log line: JSON or form fields with secret-named fields masked.
+pub fn body_for_log(bytes: &[u8], content_type: Option<&str>) -> Json {
     if bytes.is_empty() {
         return Json::Null;
     }

@@ -31,6 +31,7 @@ pub mod control;
 pub mod faults;
 pub mod http;
 pub mod ratelimit;
+pub mod recorder;
 pub mod redhat;
 pub mod seed;
 pub mod state;

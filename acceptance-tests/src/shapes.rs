@@ -197,6 +197,8 @@ pub fn compare(recording: &[Json], cloud: &LocalCloud) -> Vec<String> {
         let method = e["method"].as_str().unwrap_or("GET");
         let (status, local_body, local_headers) = if is_poll {
             poll_to_end(cloud, &target)
+        } else if method == "GET" {
+            read_as_recorded(cloud, service, &target, e)
         } else {
             call_with_headers(cloud, service, method, &target, body)
         };
@@ -286,6 +288,43 @@ fn call_with_headers(
         body,
         &FLOW_HEADERS,
     )
+}
+
+/// How long a replayed read may wait for the local cloud to reach the state
+/// the recording saw: far above the local cloud's operations (200 ms), and
+/// short, because a read that never matches is simply a difference.
+const ALIGN: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Whether a resource's `provisioningState` is final.
+fn settled(body: &Json) -> bool {
+    matches!(
+        body["properties"]["provisioningState"].as_str(),
+        None | Some("Succeeded" | "Failed" | "Canceled")
+    )
+}
+
+/// A read replayed until the local cloud is where the recording saw the
+/// service: the same status and, when the recorded object had settled, a
+/// settled object. A read is idempotent, and when it was recorded the
+/// client had waited for that state (a resource being created or a resource
+/// group being deleted); the replay runs faster and would otherwise compare
+/// moments, not shapes. Bounded: a state never reached is a difference.
+fn read_as_recorded(
+    cloud: &LocalCloud,
+    service: &str,
+    target: &str,
+    recorded: &Json,
+) -> (u16, Json, BTreeMap<String, String>) {
+    let deadline = std::time::Instant::now() + ALIGN;
+    loop {
+        let answer = call_with_headers(cloud, service, "GET", target, None);
+        let status_matches = u64::from(answer.0) == recorded["status"].as_u64().unwrap_or(0);
+        let state_matches = !settled(&recorded["response_body"]) || settled(&answer.1);
+        if (status_matches && state_matches) || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Polls an operation URL until it is no longer running; the last answer.

@@ -204,6 +204,8 @@ impl Target {
         let journal = cloud.dir_path().join("accepted-terms.jsonl");
         let mut t = Target::real_with(env, journal, record, SETUP_PATIENCE_LOCAL);
         t.label = "posing-as-real";
+        // The leak check also knows every credential of the local cloud's seed.
+        t.secrets.extend(cloud.secrets());
         // Checks only the real services can answer stay off here.
         t.caps.real_services = false;
         t._backing = Some(cloud);
@@ -421,6 +423,12 @@ impl Target {
             &self.journal,
             self.patience.arm,
         )
+    }
+
+    /// The credentials this target holds: no log, plan, state or recording
+    /// may show them.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     /// The recording of this target's exchanges so far (when recording).

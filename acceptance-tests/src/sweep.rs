@@ -155,6 +155,17 @@ fn redhat_list(services: &Services, path: &str) -> Vec<serde_json::Value> {
 /// Deletes everything `scope` covers; resource groups are waited for (up
 /// to `patience`), so a sweep that returns has left nothing behind.
 pub fn sweep(services: &Services, scope: &Scope, journal: &Path, patience: Duration) -> Swept {
+    sweep_or_list(services, scope, journal, patience, false)
+}
+
+/// [`sweep`], or with `dry_run` only what it would delete (nothing changes).
+pub fn sweep_or_list(
+    services: &Services,
+    scope: &Scope,
+    journal: &Path,
+    patience: Duration,
+    dry_run: bool,
+) -> Swept {
     let mut swept = Swept::default();
     let sub = services.get("ARM_SUBSCRIPTION_ID");
 
@@ -176,7 +187,11 @@ pub fn sweep(services: &Services, scope: &Scope, journal: &Path, patience: Durat
                 t["plan"].as_str().unwrap_or(""),
             );
             let (s, b) = services.arm("GET", &agreement_path(&sub, p, o, plan), None);
-            if s == 200 && b["properties"]["accepted"] == serde_json::json!(true) {
+            if s == 200 && b["properties"]["accepted"] == serde_json::json!(true) && dry_run {
+                swept.terms.push(format!("{p}:{o}:{plan}"));
+                kept.push_str(line);
+                kept.push('\n');
+            } else if s == 200 && b["properties"]["accepted"] == serde_json::json!(true) {
                 let cancel = format!("/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/agreements/{p}/offers/{o}/plans/{plan}/cancel?api-version=2021-01-01");
                 match services.arm("POST", &cancel, None) {
                     (200, _) => swept.terms.push(format!("{p}:{o}:{plan}")),
@@ -205,6 +220,10 @@ pub fn sweep(services: &Services, scope: &Scope, journal: &Path, patience: Durat
     })
     .filter_map(|g| g["name"].as_str().map(str::to_string))
     .collect();
+    if dry_run {
+        swept.resource_groups = groups;
+        return list_redhat(services, scope, swept);
+    }
     for name in &groups {
         let path = format!("/subscriptions/{sub}/resourcegroups/{name}?api-version=2024-03-01");
         match services.arm("DELETE", &path, None) {
@@ -226,55 +245,69 @@ pub fn sweep(services: &Services, scope: &Scope, journal: &Path, patience: Durat
         }
     }
 
-    // Red Hat: activation keys, Cloud Access sources, Image Builder composes.
+    delete_redhat(services, scope, swept)
+}
+
+/// The Red Hat objects `scope` covers, by kind: (kind, name, delete path).
+fn redhat_leftovers(services: &Services, scope: &Scope) -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
     let (s, keys) = services.redhat("GET", "/api/rhsm/v2/activation_keys", None);
     if s == 200 {
         for k in keys["body"].as_array().into_iter().flatten() {
-            let Some(name) = k["name"].as_str() else {
-                continue;
-            };
-            if !scope.name_matches(name) {
-                continue;
-            }
-            match services.redhat(
-                "DELETE",
-                &format!("/api/rhsm/v2/activation_keys/{name}"),
-                None,
-            ) {
-                (200 | 204 | 404, _) => swept.activation_keys.push(name.to_string()),
-                (s, b) => swept
-                    .failures
-                    .push(format!("activation key {name}: {s} {b}")),
+            if let Some(name) = k["name"].as_str().filter(|n| scope.name_matches(n)) {
+                out.push((
+                    "key",
+                    name.to_string(),
+                    format!("/api/rhsm/v2/activation_keys/{name}"),
+                ));
             }
         }
     }
     for source in redhat_list(services, "/api/sources/v3.1/sources") {
-        let (Some(name), Some(id)) = (source["name"].as_str(), source["id"].as_str()) else {
-            continue;
-        };
-        if !scope.name_matches(name) {
-            continue;
-        }
-        match services.redhat("DELETE", &format!("/api/sources/v3.1/sources/{id}"), None) {
-            (200 | 202 | 204 | 404, _) => swept.sources.push(name.to_string()),
-            (s, b) => swept.failures.push(format!("source {name}: {s} {b}")),
+        if let (Some(name), Some(id)) = (source["name"].as_str(), source["id"].as_str()) {
+            if scope.name_matches(name) {
+                out.push((
+                    "source",
+                    name.to_string(),
+                    format!("/api/sources/v3.1/sources/{id}"),
+                ));
+            }
         }
     }
     for compose in redhat_list(services, "/api/image-builder/v1/composes") {
-        let (Some(name), Some(id)) = (compose["image_name"].as_str(), compose["id"].as_str())
-        else {
-            continue;
-        };
-        if !scope.name_matches(name) {
-            continue;
+        if let (Some(name), Some(id)) = (compose["image_name"].as_str(), compose["id"].as_str()) {
+            if scope.name_matches(name) {
+                out.push((
+                    "compose",
+                    format!("{name} ({id})"),
+                    format!("/api/image-builder/v1/composes/{id}"),
+                ));
+            }
         }
-        match services.redhat(
-            "DELETE",
-            &format!("/api/image-builder/v1/composes/{id}"),
-            None,
-        ) {
-            (200 | 204 | 404, _) => swept.composes.push(format!("{name} ({id})")),
-            (s, b) => swept.failures.push(format!("compose {name}: {s} {b}")),
+    }
+    out
+}
+
+fn file_under(swept: &mut Swept, kind: &str, name: String) {
+    match kind {
+        "key" => swept.activation_keys.push(name),
+        "source" => swept.sources.push(name),
+        _ => swept.composes.push(name),
+    }
+}
+
+fn list_redhat(services: &Services, scope: &Scope, mut swept: Swept) -> Swept {
+    for (kind, name, _) in redhat_leftovers(services, scope) {
+        file_under(&mut swept, kind, name);
+    }
+    swept
+}
+
+fn delete_redhat(services: &Services, scope: &Scope, mut swept: Swept) -> Swept {
+    for (kind, name, path) in redhat_leftovers(services, scope) {
+        match services.redhat("DELETE", &path, None) {
+            (200 | 202 | 204 | 404, _) => file_under(&mut swept, kind, name),
+            (s, b) => swept.failures.push(format!("{kind} {name}: {s} {b}")),
         }
     }
     swept

@@ -136,6 +136,14 @@ pub fn real_environment() -> Result<Vec<(String, String)>, Unavailable> {
     }
 }
 
+/// Where real runs note the Marketplace terms they accepted, for the
+/// sweeper: `RHELAZURE_ACC_JOURNAL`, or `target/acceptance-real-terms.jsonl`.
+pub fn real_terms_journal() -> PathBuf {
+    std::env::var_os("RHELAZURE_ACC_JOURNAL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::repo_root().join("target/acceptance-real-terms.jsonl"))
+}
+
 /// How long real long-running operations may take (a VM, a resource group
 /// delete, an Image Builder compose), and the local cloud's settling time.
 #[derive(Clone, Copy, Debug)]
@@ -217,7 +225,7 @@ impl Target {
     /// `RHELAZURE_RECORD_DIR` records every exchange there.
     pub fn real() -> Result<Target, Unavailable> {
         let env = real_environment()?;
-        let journal = crate::repo_root().join("target/acceptance-real-terms.jsonl");
+        let journal = real_terms_journal();
         let record = std::env::var_os("RHELAZURE_RECORD_DIR").map(PathBuf::from);
         let mut t = Target::real_with(
             env,

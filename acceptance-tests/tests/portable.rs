@@ -51,6 +51,10 @@ fn main() {
                 "recording::committed_recordings_against_the_local_cloud",
                 || guarded(committed_recordings),
             ));
+            trials.push(Trial::test(
+                "sweeper::deletes_what_an_interrupted_run_left_and_nothing_else",
+                || guarded(sweeper),
+            ));
         }
         Requested::Real => {
             let missing = target::real_environment().err();
@@ -291,6 +295,160 @@ fn committed_recordings() {
         unexplained.is_empty(),
         "the local cloud drifted from the recorded services:\n{}",
         unexplained.join("\n")
+    );
+}
+
+/// `sweep-real` (the binary `make sweep-real` runs) on the local cloud as a
+/// real account: what a run left when its state was lost (a resource group
+/// by name and one by tag, an activation key, a Cloud Access source, an
+/// Image Builder compose, Marketplace terms it noted) is listed by
+/// `--dry-run` and left alone, then deleted; what is not the suite's (a
+/// resource group, a key, terms accepted before) stays.
+fn sweeper() {
+    let cloud = LocalCloud::start();
+    let rh = cloud.services();
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let tf = terraforms().pop().expect("a Terraform");
+    let group = |name: &str, tags: serde_json::Value| {
+        let (s, b) = rh.arm(
+            "PUT",
+            &format!("/subscriptions/{sub}/resourcegroups/{name}?api-version=2024-03-01"),
+            Some(json!({ "location": "eastus", "tags": tags })),
+        );
+        assert!(s < 300, "{s} {b}");
+    };
+    group("rhazacc-dead01-rg", json!({}));
+    group("tagged-only", json!({ target::SUITE_TAG: "dead01" }));
+    group("keep-me", json!({ "owner": "someone" }));
+    // Made by the provider, then the state lost: as an interrupted run leaves them.
+    let ws = rhelazure_acceptance_tests::Workspace::new(
+        &tf,
+        r#"
+resource "rhelazure_activation_key" "k" {
+  name          = "rhazacc-dead01-key"
+  service_level = "Self-Support"
+  usage         = "Development/Test"
+}
+resource "rhelazure_activation_key" "other" {
+  name          = "keep-key"
+  service_level = "Self-Support"
+  usage         = "Development/Test"
+}
+resource "rhelazure_cloud_access" "c" { name = "rhazacc-dead01-source" }
+resource "rhelazure_marketplace_agreement" "gold" {
+  publisher  = "redhat"
+  offer      = "rhel-byos"
+  plan       = "rhel-lvm96-gen2"
+  depends_on = [rhelazure_cloud_access.c]
+}
+resource "rhelazure_marketplace_agreement" "before" {
+  publisher  = "redhat"
+  offer      = "rhel-byos"
+  plan       = "rhel-lvm10-gen2"
+  depends_on = [rhelazure_cloud_access.c]
+}
+resource "rhelazure_image_build" "b" {
+  distribution        = "rhel-9.6"
+  image_name          = "rhazacc-dead01-img"
+  resource_group_name = "rhazacc-dead01-rg"
+}
+"#,
+    )
+    .cloud(&cloud);
+    apply(&ws);
+    let journal = cloud.dir_path().join("journal.jsonl");
+    std::fs::write(&journal, json!({ "publisher": "redhat", "offer": "rhel-byos", "plan": "rhel-lvm96-gen2", "run": "dead01" }).to_string() + "\n").unwrap();
+
+    let sweep = |args: &[&str]| {
+        let out = std::process::Command::new(
+            rhelazure_acceptance_tests::repo_root().join("target/debug/sweep-real"),
+        )
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(cloud.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("RHELAZURE_ACC_JOURNAL", &journal)
+        .output()
+        .expect("sweep-real runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let exists = |path: &str| rh.arm("GET", path, None).0 == 200;
+    let group_path =
+        |name: &str| format!("/subscriptions/{sub}/resourcegroups/{name}?api-version=2024-03-01");
+    let key = |name: &str| {
+        rh.redhat("GET", &format!("/api/rhsm/v2/activation_keys/{name}"), None)
+            .0
+            == 200
+    };
+    let terms = |plan: &str| {
+        rh.arm(
+            "GET",
+            &rhelazure_acceptance_tests::sweep::agreement_path(&sub, "redhat", "rhel-byos", plan),
+            None,
+        )
+        .1["properties"]["accepted"]
+            == json!(true)
+    };
+
+    let listed = sweep(&["--dry-run"]);
+    for what in [
+        "rhazacc-dead01-rg",
+        "tagged-only",
+        "rhazacc-dead01-key",
+        "rhazacc-dead01-source",
+        "rhazacc-dead01-img",
+        "redhat:rhel-byos:rhel-lvm96-gen2",
+    ] {
+        assert!(listed.contains(what), "{what} listed:\n{listed}");
+    }
+    for what in ["keep-me", "keep-key", "rhel-lvm10-gen2", "rhel-demo"] {
+        assert!(!listed.contains(what), "{what} not listed:\n{listed}");
+    }
+    assert!(
+        exists(&group_path("rhazacc-dead01-rg"))
+            && key("rhazacc-dead01-key")
+            && terms("rhel-lvm96-gen2"),
+        "a dry run changes nothing"
+    );
+
+    let swept = sweep(&[]);
+    assert!(
+        !exists(&group_path("rhazacc-dead01-rg")) && !exists(&group_path("tagged-only")),
+        "{swept}"
+    );
+    assert!(
+        !key("rhazacc-dead01-key") && !terms("rhel-lvm96-gen2"),
+        "{swept}"
+    );
+    let (_, sources) = rh.redhat("GET", "/api/sources/v3.1/sources", None);
+    assert!(
+        !sources.to_string().contains("rhazacc-dead01-source"),
+        "{sources}"
+    );
+    let (_, composes) = rh.redhat("GET", "/api/image-builder/v1/composes", None);
+    assert!(
+        !composes.to_string().contains("rhazacc-dead01-img"),
+        "{composes}"
+    );
+    assert!(
+        exists(&group_path("keep-me"))
+            && exists(&group_path("rhel-demo"))
+            && key("keep-key")
+            && terms("rhel-lvm10-gen2"),
+        "what is not the suite's stays: {swept}"
+    );
+    let after = sweep(&["--dry-run"]);
+    assert!(
+        after
+            .lines()
+            .all(|l| l.is_empty() || l.ends_with(": none") || l.starts_with("would")),
+        "nothing left:\n{after}"
     );
 }
 

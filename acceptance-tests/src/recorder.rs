@@ -73,7 +73,13 @@ impl Recorder {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let file = dir.join(format!("recording-{stamp}-{}.jsonl", std::process::id()));
+        // Scenarios of one process start recorders side by side.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = dir.join(format!(
+            "recording-{stamp}-{}-{n}.jsonl",
+            std::process::id()
+        ));
         let work = tempfile::tempdir().expect("temp dir");
         let ca = work.path().join("recorder-ca.pem");
         let bin = repo_root().join("target/debug/rhelazure-recorder");

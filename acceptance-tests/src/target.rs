@@ -123,7 +123,8 @@ pub fn real_environment() -> Result<Vec<(String, String)>, Unavailable> {
         .copied()
         .filter(|k| !has(k))
         .collect();
-    if !has("RH_OFFLINE_TOKEN") && !(has("RH_CLIENT_ID") && has("RH_CLIENT_SECRET")) {
+    let service_account = has("RH_CLIENT_ID") && has("RH_CLIENT_SECRET");
+    if !(has("RH_OFFLINE_TOKEN") || service_account) {
         missing.push("RH_OFFLINE_TOKEN (or RH_CLIENT_ID + RH_CLIENT_SECRET)");
     }
     if missing.is_empty() {

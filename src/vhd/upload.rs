@@ -2,11 +2,19 @@
 //!
 //! Only non-zero 512-byte pages are sent (a 30 GiB image holding 2 GiB of
 //! data sends about 2 GiB), several ranges are in flight at once with memory
-//! bounded by `parallelism x 4 MiB`, each range is retried on its own, and an
-//! upload of the same file to the same blob resumes: the blob carries the
-//! file's SHA-256 in its metadata, and the pages Azure already holds
-//! (`GetPageRanges`) are not sent again. At the end the blob's page ranges are
-//! compared with the file's non-zero pages.
+//! bounded by about `2 x parallelism x 4 MiB`, each range is retried on its
+//! own, and an upload of the same file to the same blob resumes: the pages
+//! Azure already holds (`GetPageRanges`) are not sent again. At the end the
+//! blob's page ranges are compared with the file's non-zero pages.
+//!
+//! The file is read once: one sequential pass hashes it (SHA-256, the
+//! report's and the footer's identity), finds its non-zero pages and hands
+//! them to the uploads as it goes. So the full hash is known only at the end,
+//! and the identity that makes resuming safe is a cheaper one known at the
+//! start, the file's fingerprint ([`fingerprint`]: its size, modification
+//! time, inode and device, and a sample of its content), which the blob
+//! carries in its metadata from its creation; the full SHA-256 joins it
+//! there when the upload completes.
 //!
 //! Blob calls authenticate with a SAS (from ARM's `listServiceSas` /
 //! `listAccountSas`), so the same code works against Azure and Azurite.
@@ -24,6 +32,11 @@ use crate::arm::policy::{backoff, retry_hint_from, retryable_status};
 pub const MAX_PAGE_WRITE: u64 = 4 << 20;
 pub const BLOB_API_VERSION: &str = "2024-08-04";
 const META_SHA: &str = "x-ms-meta-rhelazuresha256";
+/// The identity of the file an upload (complete or not) came from.
+const META_FINGERPRINT: &str = "x-ms-meta-rhelazurefingerprint";
+/// Reads of the single pass: one page write's worth, so a chunk's data never
+/// needs more than one request.
+const CHUNK: usize = MAX_PAGE_WRITE as usize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -41,6 +54,8 @@ pub enum UploadError {
     Timeout { blob: String },
     #[error("after the upload, {blob} lacks {missing} bytes of data the file has; run apply again to resume")]
     Incomplete { blob: String, missing: u64 },
+    #[error("{path} changed while it was uploaded; run apply again once it no longer changes")]
+    FileChanged { path: String },
 }
 
 /// Where to upload: `https://account.blob.core.windows.net/container/name.vhd` and a SAS.
@@ -124,61 +139,153 @@ fn total(r: &Ranges) -> u64 {
     r.iter().map(|(a, b)| b - a).sum()
 }
 
-/// Non-zero 512-byte pages of the file's data part, as ranges no longer than
-/// [`MAX_PAGE_WRITE`], plus the file's SHA-256. Reads the file once.
-fn scan(path: &Path, data_len: u64) -> Result<(Ranges, String), VhdError> {
-    let p = path.display().to_string();
+/// The non-zero 512-byte pages of `buf`, which holds the file from `offset`,
+/// up to the data part's end `data_len`, as merged ranges (a short last page
+/// is padded to a whole one: pages are written whole).
+fn non_zero_pages(buf: &[u8], offset: u64, data_len: u64, out: &mut Ranges) {
+    for (i, page) in buf.chunks(SECTOR as usize).enumerate() {
+        let start = offset + i as u64 * SECTOR;
+        if start >= data_len {
+            break;
+        }
+        // OR-folding the whole page (no early exit) vectorizes; a zero page
+        // has to be read to its end anyway.
+        if page.iter().fold(0u8, |acc, b| acc | b) != 0 {
+            let end = (start + SECTOR).min(data_len).div_ceil(SECTOR) * SECTOR;
+            match out.last_mut() {
+                Some(last) if last.1 == start => last.1 = end,
+                _ => out.push((start, end)),
+            }
+        }
+    }
+}
+
+/// What identifies the file for a resumed upload, without reading it all:
+/// SHA-256 of its size, modification time (ns), inode and device, and 16
+/// samples of 4 KiB spread over it. Any rewrite moves the modification time
+/// or (a replaced file) the inode; the samples also catch a rewrite that
+/// restored the time (`cp -p`, `touch -r`) in place, where most of the data
+/// changed. Only the complete hash would catch every such case, and it needs
+/// the whole file, which the single pass reads only once, while uploading.
+pub fn fingerprint(path: &Path) -> Result<String, VhdError> {
+    use std::os::unix::fs::MetadataExt;
     let io = |e| VhdError::Io {
-        path: p.clone(),
+        path: path.display().to_string(),
+        source: e,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let m = f.metadata().map_err(io)?;
+    let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    sha.update(
+        format!(
+            "{}:{}.{}:{}:{}",
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ino(),
+            m.dev()
+        )
+        .as_bytes(),
+    );
+    let mut sample = vec![0u8; 4096];
+    for i in 0..16u64 {
+        f.seek(SeekFrom::Start(m.len() / 16 * i)).map_err(io)?;
+        let n = read_full(&mut f, &mut sample).map_err(io)?;
+        sha.update(&sample[..n]);
+    }
+    Ok(hex(sha.finish().as_ref()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fills `buf` as far as the file goes (reads may return less).
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let r = f.read(&mut buf[n..])?;
+        if r == 0 {
+            break;
+        }
+        n += r;
+    }
+    Ok(n)
+}
+
+/// How far the pass has gone: bytes of the data part read, and of those,
+/// zero bytes skipped.
+#[derive(Default)]
+struct PassProgress {
+    read: AtomicU64,
+    zero: AtomicU64,
+}
+
+/// Page data to write: the file's bytes at `start`.
+struct Piece {
+    start: u64,
+    bytes: bytes::Bytes,
+}
+
+/// The single pass over the file: hashes it, finds its non-zero pages and
+/// sends those the blob lacks (`present` lacks them) to `pieces` as it goes.
+/// Returns every non-zero page range and the SHA-256. Stops early, without
+/// an error, when the receiving side has gone (an upload failed).
+fn read_pass(
+    path: &Path,
+    data_len: u64,
+    present: &Ranges,
+    pieces: tokio::sync::mpsc::Sender<Piece>,
+    progress: &PassProgress,
+) -> Result<(Ranges, String), VhdError> {
+    let io = |e| VhdError::Io {
+        path: path.display().to_string(),
         source: e,
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut ranges: Ranges = Vec::new();
+    let mut data: Ranges = Vec::new();
     let mut offset = 0u64;
     loop {
-        // Fill the buffer (reads may return less), so pages stay 512-aligned.
-        let mut n = 0;
-        while n < buf.len() {
-            let r = f.read(&mut buf[n..]).map_err(io)?;
-            if r == 0 {
-                break;
-            }
-            n += r;
-        }
+        // A fresh buffer per chunk: its pieces are shared slices of it,
+        // freed once their writes are done.
+        let mut buf = vec![0u8; CHUNK];
+        let n = read_full(&mut f, &mut buf).map_err(io)?;
         if n == 0 {
             break;
         }
-        sha.update(&buf[..n]);
-        for (i, page) in buf[..n].chunks(SECTOR as usize).enumerate() {
-            let start = offset + i as u64 * SECTOR;
-            if start >= data_len {
-                break;
+        buf.truncate(n);
+        sha.update(&buf);
+        let mut here = Vec::new();
+        non_zero_pages(&buf, offset, data_len, &mut here);
+        let chunk = bytes::Bytes::from(buf);
+        for (a, b) in subtract(&here, present) {
+            // A short last page is padded: the slice is taken up to the file's
+            // end and the rest sent as zeros.
+            let from = (a - offset) as usize;
+            let to = ((b - offset) as usize).min(chunk.len());
+            let mut bytes = chunk.slice(from..to);
+            if to - from < (b - a) as usize {
+                let mut padded = bytes.to_vec();
+                padded.resize((b - a) as usize, 0);
+                bytes = padded.into();
             }
-            // OR-folding the whole page (no early exit) vectorizes; a zero
-            // page has to be read to its end anyway.
-            if page.iter().fold(0u8, |acc, b| acc | b) != 0 {
-                let end = (start + SECTOR).min(data_len);
-                // Pages are written whole: a short last page is padded with zeros.
-                let end = end.div_ceil(SECTOR) * SECTOR;
-                match ranges.last_mut() {
-                    Some(last) if last.1 == start && last.1 - last.0 < MAX_PAGE_WRITE => {
-                        last.1 = end
-                    }
-                    _ => ranges.push((start, end)),
-                }
+            if pieces.blocking_send(Piece { start: a, bytes }).is_err() {
+                return Ok((merge(data), String::new()));
             }
         }
+        let data_here = total(&here);
+        data.extend(here);
         offset += n as u64;
+        progress.read.store(offset.min(data_len), Ordering::Relaxed);
+        progress.zero.fetch_add(
+            (n as u64)
+                .min(data_len.saturating_sub(offset - n as u64))
+                .saturating_sub(data_here),
+            Ordering::Relaxed,
+        );
     }
-    let digest: String = sha
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((ranges, digest))
+    Ok((merge(data), hex(sha.finish().as_ref())))
 }
 
 /// `<PageRange><Start>a</Start><End>b</End></PageRange>` pairs of a page list.
@@ -294,7 +401,8 @@ impl Uploader {
         }
     }
 
-    /// Uploads `path` (raw or fixed VHD) as a fixed-VHD page blob.
+    /// Uploads `path` (raw or fixed VHD) as a fixed-VHD page blob, reading
+    /// the file once.
     pub async fn upload(
         &self,
         path: &Path,
@@ -302,23 +410,24 @@ impl Uploader {
         deadline: Instant,
     ) -> Result<Report, UploadError> {
         let image: DiskImage = inspect(path)?;
-        let (path_owned, data_len) = (PathBuf::from(path), image.data_len);
-        let (data_ranges, sha256) =
-            tokio::task::spawn_blocking(move || scan(&path_owned, data_len))
-                .await
-                .map_err(|e| UploadError::Transport {
-                    what: "scanning the image".into(),
-                    message: e.to_string(),
-                })??;
         let blob_len = image.blob_len();
+        let blocking = |what: &'static str, e: tokio::task::JoinError| UploadError::Transport {
+            what: what.into(),
+            message: e.to_string(),
+        };
+        let p = PathBuf::from(path);
+        let fingerprint = tokio::task::spawn_blocking(move || fingerprint(&p))
+            .await
+            .map_err(|e| blocking("reading the image", e))??;
 
-        // Resume only the same file into the same-sized blob.
+        // Resume only an upload of the same file into the same-sized blob.
         let head_url = Self::url(target, "");
         let (status, headers, _) = self
             .send("GetBlobProperties", deadline, || self.http.head(&head_url))
             .await?;
         let same = status == 200
-            && headers.get(META_SHA).and_then(|v| v.to_str().ok()) == Some(sha256.as_str())
+            && headers.get(META_FINGERPRINT).and_then(|v| v.to_str().ok())
+                == Some(fingerprint.as_str())
             && headers
                 .get("content-length")
                 .and_then(|v| v.to_str().ok())
@@ -334,7 +443,7 @@ impl Uploader {
                         .put(&url)
                         .header("x-ms-blob-type", "PageBlob")
                         .header("x-ms-blob-content-length", blob_len.to_string())
-                        .header(META_SHA, sha256.as_str())
+                        .header(META_FINGERPRINT, fingerprint.as_str())
                         .header("content-length", "0")
                 })
                 .await?;
@@ -347,36 +456,30 @@ impl Uploader {
             }
             Vec::new()
         };
+        let already = total(&present);
 
-        let data = merge(data_ranges.clone());
-        let todo = subtract(&data, &present);
-        let report_resumed = total(&data) - total(&todo);
         let sent = Arc::new(AtomicU64::new(0));
+        let pass = Arc::new(PassProgress::default());
         let started = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.parallelism.max(1)));
-        // Ranges are at most 4 MiB; split any merged remainder the same way.
-        let pieces: Vec<(u64, u64)> = todo
-            .iter()
-            .flat_map(|&(a, b)| {
-                (a..b)
-                    .step_by(MAX_PAGE_WRITE as usize)
-                    .map(move |s| (s, (s + MAX_PAGE_WRITE).min(b)))
-            })
-            .collect();
         // Progress from its own task, so a stall (retries, a slow service) is reported too.
         let progress = {
-            let (sent, blob, every) = (sent.clone(), target.blob_url.clone(), self.progress_every);
-            let (to_send, skipped) = (total(&todo), image.virtual_size - total(&data));
+            let (sent, pass, blob, every) = (
+                sent.clone(),
+                pass.clone(),
+                target.blob_url.clone(),
+                self.progress_every,
+            );
+            let to_read = image.data_len;
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
                     let s = sent.load(Ordering::Relaxed);
+                    let read = pass.read.load(Ordering::Relaxed);
                     tracing::info!(
-                        target: "rhelazure.vhd", blob = %blob, sent_bytes = s, to_send_bytes = to_send,
-                        skipped_zero_bytes = skipped, resumed_bytes = report_resumed,
-                        percent = (s * 100).checked_div(to_send).unwrap_or(100),
+                        target: "rhelazure.vhd", blob = %blob, sent_bytes = s, read_bytes = read, to_read_bytes = to_read,
+                        skipped_zero_bytes = pass.zero.load(Ordering::Relaxed), resumed_bytes = already,
+                        percent = (read * 100).checked_div(to_read).unwrap_or(100),
                         rate_mib_s = s as f64 / 1048576.0 / started.elapsed().as_secs_f64().max(0.001),
                         "uploading"
                     );
@@ -384,55 +487,42 @@ impl Uploader {
             })
         };
         let _stop_progress = AbortOnDrop(progress);
-        for (a, b) in pieces {
+
+        // The pass reads ahead of the writes by at most `parallelism` pieces.
+        let parallelism = self.parallelism.max(1);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(parallelism);
+        let (p, data_len) = (PathBuf::from(path), image.data_len);
+        let (held, pass_progress) = (present.clone(), pass.clone());
+        let reader =
+            tokio::task::spawn_blocking(move || read_pass(&p, data_len, &held, tx, &pass_progress));
+        let sem = Arc::new(tokio::sync::Semaphore::new(parallelism));
+        let mut tasks = tokio::task::JoinSet::new();
+        let url = Self::url(target, "comp=page");
+        let mut failed = None;
+        while let Some(piece) = rx.recv().await {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
-            let (http, url, path, sent_by_task, blob) = (
-                self.http.clone(),
-                Self::url(target, "comp=page"),
-                PathBuf::from(path),
+            let (this, url, sent, blob) = (
+                Uploader {
+                    http: self.http.clone(),
+                    parallelism: 1,
+                    progress_every: self.progress_every,
+                },
+                url.clone(),
                 sent.clone(),
                 target.blob_url.clone(),
             );
-            let this = Uploader {
-                http: http.clone(),
-                parallelism: 1,
-                progress_every: self.progress_every,
-            };
             tasks.spawn(async move {
                 let _permit = permit;
-                let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-                    let mut f = std::fs::File::open(&path)?;
-                    f.seek(SeekFrom::Start(a))?;
-                    let mut buf = vec![0u8; (b - a) as usize];
-                    // A short read at the end of the file leaves the zero padding in place.
-                    let mut read = 0;
-                    while read < buf.len() {
-                        let n = f.read(&mut buf[read..])?;
-                        if n == 0 {
-                            break;
-                        }
-                        read += n;
-                    }
-                    Ok(buf)
-                })
-                .await
-                .map_err(|e| UploadError::Transport {
-                    what: "reading the image".into(),
-                    message: e.to_string(),
-                })?
-                .map_err(|e| UploadError::Transport {
-                    what: "reading the image".into(),
-                    message: e.to_string(),
-                })?;
-                // Shared, so a retried request re-sends without copying 4 MiB.
-                let bytes = bytes::Bytes::from(bytes);
-                let len = bytes.len() as u64;
+                let (a, len) = (piece.start, piece.bytes.len() as u64);
+                let b = a + len;
                 let (status, _, text) = this
                     .send(&format!("PutPage {a}-{}", b - 1), deadline, || {
-                        http.put(&url)
+                        // Bytes are shared: a retry re-sends without a copy.
+                        this.http
+                            .put(&url)
                             .header("x-ms-page-write", "update")
                             .header("x-ms-range", format!("bytes={a}-{}", b - 1))
-                            .body(bytes.clone())
+                            .body(piece.bytes.clone())
                     })
                     .await?;
                 if status != 201 {
@@ -442,28 +532,46 @@ impl Uploader {
                         message: text.chars().take(300).collect(),
                     });
                 }
-                sent_by_task.fetch_add(len, Ordering::Relaxed);
+                sent.fetch_add(len, Ordering::Relaxed);
                 Ok::<(), UploadError>(())
             });
             while let Some(done) = tasks.try_join_next() {
-                done.map_err(|e| UploadError::Transport {
-                    what: "upload task".into(),
-                    message: e.to_string(),
-                })??;
+                if let Err(e) = done.map_err(|e| blocking("upload task", e)).and_then(|r| r) {
+                    failed = Some(e);
+                }
+            }
+            if failed.is_some() {
+                // Dropping the receiver stops the pass.
+                break;
             }
         }
+        drop(rx);
         while let Some(done) = tasks.join_next().await {
-            done.map_err(|e| UploadError::Transport {
-                what: "upload task".into(),
-                message: e.to_string(),
-            })??;
+            if let Err(e) = done.map_err(|e| blocking("upload task", e)).and_then(|r| r) {
+                failed.get_or_insert(e);
+            }
+        }
+        let (data, sha256) = reader
+            .await
+            .map_err(|e| blocking("reading the image", e))??;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // The pass read what the fingerprint names, or the file moved under it.
+        let p = PathBuf::from(path);
+        let after = tokio::task::spawn_blocking(move || self::fingerprint(&p))
+            .await
+            .map_err(|e| blocking("reading the image", e))??;
+        if after != fingerprint {
+            return Err(UploadError::FileChanged {
+                path: path.display().to_string(),
+            });
         }
 
         // The footer: always the last page.
         let mut unique = [0u8; 16];
         unique.copy_from_slice(&hex_bytes(&sha256)[..16]);
         let footer = footer(image.virtual_size, unique).to_vec();
-        let url = Self::url(target, "comp=page");
         let range = format!("bytes={}-{}", image.virtual_size, blob_len - 1);
         let (status, _, text) = self
             .send("PutPage footer", deadline, || {
@@ -491,12 +599,30 @@ impl Uploader {
                 missing,
             });
         }
+        // Complete: the blob names the whole file's hash too.
+        let meta_url = Self::url(target, "comp=metadata");
+        let (status, _, text) = self
+            .send("SetBlobMetadata", deadline, || {
+                self.http
+                    .put(&meta_url)
+                    .header(META_FINGERPRINT, fingerprint.as_str())
+                    .header(META_SHA, sha256.as_str())
+                    .header("content-length", "0")
+            })
+            .await?;
+        if status != 200 {
+            return Err(UploadError::Blob {
+                what: "recording the image's SHA-256 on the blob".into(),
+                status,
+                message: text.chars().take(300).collect(),
+            });
+        }
         let uploaded = sent.load(Ordering::Relaxed) + SECTOR;
         let report = Report {
             sha256,
             uploaded_bytes: uploaded,
             skipped_zero_bytes: image.virtual_size - total(&data),
-            resumed_bytes: report_resumed,
+            resumed_bytes: total(&data) - total(&subtract(&data, &present)),
             blob_len,
         };
         tracing::info!(target: "rhelazure.vhd", blob = %target.blob_url, uploaded = report.uploaded_bytes, skipped_zero = report.skipped_zero_bytes, resumed = report.resumed_bytes, seconds = started.elapsed().as_secs_f64(), "upload complete");
@@ -563,7 +689,7 @@ mod tests {
     }
 
     #[test]
-    fn scan_finds_only_non_zero_pages() {
+    fn the_pass_finds_only_non_zero_pages_and_sends_what_is_missing() {
         use std::io::Write;
         let mut f = tempfile::NamedTempFile::new().unwrap();
         let mut data = vec![0u8; 8 * 1024 * 1024 + 100];
@@ -571,7 +697,24 @@ mod tests {
         data[5 * 512 + 3] = 1; // page 5
         data[8 * 1024 * 1024 + 50] = 9; // the short last page
         f.write_all(&data).unwrap();
-        let (r, sha) = scan(f.path(), data.len() as u64).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        // Page 5 is already in the blob.
+        let progress = PassProgress::default();
+        let (r, sha) = read_pass(
+            f.path(),
+            data.len() as u64,
+            &vec![(2560, 3072)],
+            tx,
+            &progress,
+        )
+        .unwrap();
+        assert_eq!(progress.read.load(Ordering::Relaxed), data.len() as u64);
+        // Zero bytes skipped: all but the two data pages of the first chunk (the
+        // short last page holds data).
+        assert_eq!(
+            progress.zero.load(Ordering::Relaxed),
+            8 * 1024 * 1024 - 2 * 512
+        );
         assert_eq!(
             r,
             vec![
@@ -580,6 +723,35 @@ mod tests {
                 (8 * 1024 * 1024, 8 * 1024 * 1024 + 512)
             ]
         );
-        assert_eq!(sha.len(), 64);
+        assert_eq!(sha, sha256_hex(&data));
+        let mut sent = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            sent.push((p.start, p.bytes.len(), p.bytes[0]));
+        }
+        // The short last page goes out padded to a whole page.
+        assert_eq!(sent, vec![(0, 512, 1), (8 * 1024 * 1024, 512, 0)]);
+    }
+
+    fn sha256_hex(b: &[u8]) -> String {
+        hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b).as_ref())
+    }
+
+    #[test]
+    fn the_fingerprint_follows_content_and_time() {
+        use std::io::Write;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&vec![7u8; 1 << 20]).unwrap();
+        let a = fingerprint(f.path()).unwrap();
+        assert_eq!(a, fingerprint(f.path()).unwrap(), "stable");
+        // Rewritten in place with the modification time put back.
+        let mtime = f.as_file().metadata().unwrap().modified().unwrap();
+        f.as_file_mut().seek(SeekFrom::Start(0)).unwrap();
+        f.write_all(&vec![8u8; 1 << 20]).unwrap();
+        f.as_file().set_modified(mtime).unwrap();
+        assert_ne!(
+            a,
+            fingerprint(f.path()).unwrap(),
+            "the samples see new content"
+        );
     }
 }

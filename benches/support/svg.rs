@@ -1,8 +1,15 @@
-//! A grouped bar chart as a standalone SVG, for the `make bench` reports.
-//! Hand-written (about 60 lines) rather than a plotting crate: the benches
-//! need one chart shape, and a plotting stack would double their build time.
+//! A grouped bar chart as a standalone SVG, for the `make bench` reports,
+//! drawn by `plotters` (its SVG backend only: no fonts, no bitmaps).
 
-use std::fmt::Write as _;
+use plotters::prelude::*;
+
+/// The series' colours, in legend order (grey, Red Hat red, Azure blue, green).
+const COLORS: [RGBColor; 4] = [
+    RGBColor(0x8c, 0x8c, 0x8c),
+    RGBColor(0xcc, 0x00, 0x00),
+    RGBColor(0x00, 0x66, 0xcc),
+    RGBColor(0x3f, 0x9c, 0x35),
+];
 
 /// `groups`: (label, one value per series); `series`: legend names.
 pub fn bar_chart(
@@ -11,93 +18,83 @@ pub fn bar_chart(
     series: &[&str],
     groups: &[(String, Vec<f64>)],
 ) -> String {
-    const COLORS: [&str; 4] = ["#8c8c8c", "#cc0000", "#0066cc", "#3f9c35"];
-    let (w, h, left, bottom, top) = (760.0, 360.0, 70.0, 60.0, 50.0);
+    let mut out = String::new();
+    if let Err(e) = draw(&mut out, title, unit, series, groups) {
+        panic!("drawing {title}: {e}");
+    }
+    out
+}
+
+fn draw(
+    out: &mut String,
+    title: &str,
+    unit: &str,
+    series: &[&str],
+    groups: &[(String, Vec<f64>)],
+) -> Result<(), String> {
+    draw_into(out, title, unit, series, groups).map_err(|e| e.to_string())
+}
+
+fn draw_into<'a>(
+    out: &'a mut String,
+    title: &str,
+    unit: &str,
+    series: &[&str],
+    groups: &[(String, Vec<f64>)],
+) -> Result<(), Box<dyn std::error::Error + 'a>> {
+    let root = SVGBackend::with_string(out, (760, 380)).into_drawing_area();
+    root.fill(&WHITE)?;
     let max = groups
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE);
-    let plot_h = h - bottom - top;
-    let group_w = (w - left - 20.0) / groups.len().max(1) as f64;
-    let bar_w = group_w * 0.8 / series.len().max(1) as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = write!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = write!(
-        s,
-        r#"<text x="{}" y="24" font-size="15" text-anchor="middle">{}</text>"#,
-        w / 2.0,
-        esc(title)
-    );
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = h - bottom - plot_h * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            r##"<line x1="{left}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{} {}</text>"##,
-            w - 20.0,
-            left - 6.0,
-            y + 4.0,
-            fmt(v),
-            esc(unit)
-        );
-    }
-    for (gi, (label, values)) in groups.iter().enumerate() {
-        let gx = left + group_w * gi as f64 + group_w * 0.1;
-        for (si, v) in values.iter().enumerate() {
-            let bh = plot_h * v / max;
-            let x = gx + bar_w * si as f64;
-            let _ = write!(
-                s,
-                r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="{}"><title>{}: {} {}</title></rect>"#,
-                h - bottom - bh,
-                bar_w * 0.95,
-                COLORS[si % COLORS.len()],
-                esc(series.get(si).copied().unwrap_or("")),
-                fmt(*v),
-                esc(unit)
-            );
-        }
-        let _ = write!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            gx + group_w * 0.4,
-            h - bottom + 18.0,
-            esc(label)
-        );
-    }
+    let n = groups.len().max(1);
+    // Group i is centred on x = i: key points on the integers carry its label.
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(64)
+        .build_cartesian_2d(-0.5_f64..n as f64 - 0.5, 0.0..max * 1.35)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                groups
+                    .get(i as usize)
+                    .map(|g| g.0.clone())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(unit)
+        .draw()?;
+    let width = 0.8 / series.len().max(1) as f64;
     for (si, name) in series.iter().enumerate() {
-        let x = left + 180.0 * si as f64;
-        let _ = write!(
-            s,
-            r#"<rect x="{x}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>"#,
-            h - 24.0,
-            COLORS[si % COLORS.len()],
-            x + 16.0,
-            h - 14.0,
-            esc(name)
-        );
+        let color = COLORS[si % COLORS.len()];
+        chart
+            .draw_series(groups.iter().enumerate().filter_map(|(gi, (_, values))| {
+                let v = *values.get(si)?;
+                let x0 = gi as f64 - 0.4 + width * si as f64;
+                Some(Rectangle::new(
+                    [(x0, 0.0), (x0 + width * 0.95, v)],
+                    color.filled(),
+                ))
+            }))?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn fmt(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn esc(t: &str) -> String {
-    t.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }

@@ -160,6 +160,30 @@ fn non_zero_pages(buf: &[u8], offset: u64, data_len: u64, out: &mut Ranges) {
     }
 }
 
+/// The page writes a fresh upload of `path` makes (its non-zero pages, at
+/// most one write per 4 MiB chunk of the file), for benchmarks that replay
+/// them without the file.
+pub fn page_writes(path: &Path) -> Result<Vec<(u64, u64)>, VhdError> {
+    let data_len = inspect(path)?.data_len;
+    let io = |e| VhdError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let (mut out, mut buf, mut offset) = (Vec::new(), vec![0u8; CHUNK], 0u64);
+    loop {
+        let n = read_full(&mut f, &mut buf).map_err(io)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        // Per chunk: a write never spans two.
+        let mut here = Vec::new();
+        non_zero_pages(&buf[..n], offset, data_len, &mut here);
+        out.extend(here);
+        offset += n as u64;
+    }
+}
+
 /// What identifies the file for a resumed upload, without reading it all:
 /// SHA-256 of its size, modification time (ns), inode and device, and 16
 /// samples of 4 KiB spread over it. Any rewrite moves the modification time

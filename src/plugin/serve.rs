@@ -152,7 +152,13 @@ pub fn run_until_stopped<S: ProviderService>(
     service: Arc<S>,
     opts: ServeOptions,
 ) -> std::process::ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: the provider's work is waiting on Terraform and on HTTP
+    // answers, with well under a millisecond of CPU per resource, so a
+    // second worker only adds cross-thread wake-ups and work stealing
+    // (measured: `make bench`, benches/results/terraform-scale.md). What
+    // does take CPU (hashing disk images, reading them for uploads) runs on
+    // the blocking pool, off this thread.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

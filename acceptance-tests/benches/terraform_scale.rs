@@ -116,7 +116,7 @@ fn main() {
     let _ = writeln!(report, "## Per-resource overhead over the floors\n");
     let _ = writeln!(
         report,
-        "Ours: N × `rhelazure_activation_key`, each a real RHSM create (POST + GET) and, at plan, a refresh (GET). \
+        "Ours: N × `rhelazure_activation_key`, each a real RHSM create (one POST: its answer is the key) and, at plan, a refresh (GET). \
          Plugin floor: the same N resources served by `rhelazure-bench-floor`, this provider's schemas through the \
          same plugin server doing no work (no API call, no plan logic): what any plugin costs Terraform, so \
          ours / plugin floor is this provider's own overhead. Terraform's floor: N × `terraform_data`, built \

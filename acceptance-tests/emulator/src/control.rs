@@ -97,22 +97,32 @@ pub fn body_for_log(bytes: &[u8], content_type: Option<&str>) -> Json {
     json!(format!("<{} bytes>", bytes.len()))
 }
 
-/// Appends one request to the log (and to `--request-log FILE`).
-pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_body: &[u8]) {
-    let operation_urls: Vec<&str> = ["azure-asyncoperation", "location"]
+/// What a log line keeps of an answer's headers: the operation URLs it
+/// handed out (the conformance check matches status polls against them)
+/// and the headers the specs speak of, for the traffic validators.
+pub fn logged_headers(
+    headers: &axum::http::HeaderMap,
+) -> (Vec<String>, serde_json::Map<String, Json>) {
+    let get = |h: &str| headers.get(h)?.to_str().ok().map(str::to_string);
+    let operation_urls = ["azure-asyncoperation", "location"]
         .iter()
-        .filter_map(|h| resp.headers().get(*h)?.to_str().ok())
+        .filter_map(|h| get(h))
         .collect();
-    // The response headers the specs speak of, for the traffic validators.
-    let response_headers: serde_json::Map<String, Json> = [
+    let response_headers = [
         "content-type",
         "azure-asyncoperation",
         "location",
         "retry-after",
     ]
     .iter()
-    .filter_map(|h| Some((h.to_string(), json!(resp.headers().get(*h)?.to_str().ok()?))))
+    .filter_map(|h| Some((h.to_string(), json!(get(h)?))))
     .collect();
+    (operation_urls, response_headers)
+}
+
+/// Appends one request to the log (and to `--request-log FILE`).
+pub fn record(emu: &Emulator, req: &Req, resp: &Response, took: Duration, resp_body: &[u8]) {
+    let (operation_urls, response_headers) = logged_headers(resp.headers());
     let mut entry = json!({
         "time": crate::http::rfc3339(crate::http::now_ms()),
         "method": req.method.as_str(),

@@ -246,25 +246,7 @@ fn forward(
         }
     }
     // The log line, in the local cloud's format.
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let operation_urls: Vec<String> = ["azure-asyncoperation", "location"]
-        .iter()
-        .filter_map(|h| header(h))
-        .collect();
-    let response_headers: serde_json::Map<String, Json> = [
-        "content-type",
-        "azure-asyncoperation",
-        "location",
-        "retry-after",
-    ]
-    .iter()
-    .filter_map(|h| Some((h.to_string(), json!(header(h)?))))
-    .collect();
+    let (operation_urls, response_headers) = crate::control::logged_headers(resp.headers());
     let query: std::collections::BTreeMap<String, String> =
         crate::http::parse_query(uri.query().unwrap_or(""));
     let entry = json!({

@@ -26,6 +26,19 @@ pub struct Services {
     redhat_token: Mutex<Option<(Instant, String)>>,
 }
 
+/// The services a target talks to: the recorder's name for each, the
+/// environment variable that points clients at it, and its public endpoint.
+pub const ENDPOINTS: [(&str, &str, &str); 4] = [
+    ("arm", "ARM_ENDPOINT", "https://management.azure.com"),
+    (
+        "login",
+        "ARM_AUTHORITY_HOST",
+        "https://login.microsoftonline.com",
+    ),
+    ("redhat-api", "RH_API_URL", "https://console.redhat.com"),
+    ("redhat-sso", "RH_SSO_URL", "https://sso.redhat.com"),
+];
+
 /// A reply: status and JSON body (Null when the body is empty or not JSON).
 pub type Reply = (u16, serde_json::Value);
 
@@ -103,24 +116,29 @@ impl Services {
             .unwrap_or_else(|| panic!("{k} is not in the environment"))
     }
 
+    /// The URL of `ENDPOINTS` entry `name`: the environment's, or the public one.
+    fn endpoint(&self, name: &str) -> String {
+        let (_, key, public) = ENDPOINTS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .expect("a known service");
+        self.var(key).unwrap_or_else(|| public.to_string())
+    }
+
     pub fn arm_endpoint(&self) -> String {
-        self.var("ARM_ENDPOINT")
-            .unwrap_or_else(|| "https://management.azure.com".into())
+        self.endpoint("arm")
     }
 
     fn authority_host(&self) -> String {
-        self.var("ARM_AUTHORITY_HOST")
-            .unwrap_or_else(|| "https://login.microsoftonline.com".into())
+        self.endpoint("login")
     }
 
     pub fn redhat_api_url(&self) -> String {
-        self.var("RH_API_URL")
-            .unwrap_or_else(|| "https://console.redhat.com".into())
+        self.endpoint("redhat-api")
     }
 
     fn redhat_sso_url(&self) -> String {
-        self.var("RH_SSO_URL")
-            .unwrap_or_else(|| "https://sso.redhat.com".into())
+        self.endpoint("redhat-sso")
     }
 
     /// The HTTP agent (the local cloud's CA trusted), for blob calls.

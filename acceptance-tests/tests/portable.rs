@@ -85,13 +85,7 @@ fn run(mut target: Target, scenario: Scenario) -> Result<(), Failed> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&target, &tf)));
     let swept = target.sweep();
     match outcome {
-        Err(panic) => Err(Failed::from(
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "the scenario panicked".into()),
-        )),
+        Err(panic) => Err(Failed::from(panic_message(panic))),
         Ok(()) => {
             // Compose records stay at Image Builder after a destroy (the
             // API keeps them for quota); the sweeper deletes those.
@@ -109,15 +103,16 @@ fn run(mut target: Target, scenario: Scenario) -> Result<(), Failed> {
 
 /// A check that panics on failure, as a trial's result.
 fn guarded(check: fn()) -> Result<(), Failed> {
-    std::panic::catch_unwind(check).map_err(|panic| {
-        Failed::from(
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panicked".into()),
-        )
-    })
+    std::panic::catch_unwind(check).map_err(|panic| Failed::from(panic_message(panic)))
+}
+
+/// What a panic said (assertion messages are `String`s or `&str`s).
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panicked".into())
 }
 
 /// The recorder on the real code path (the local cloud posing as the

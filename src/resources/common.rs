@@ -210,9 +210,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref())
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lower-case hex of some bytes (one spelling for every digest shown).
+pub use crate::vhd::upload::hex;
 
 /// A diagnostic at `attr` when a required client is missing.
 pub fn need<T>(r: Result<T, Diagnostic>, attr: Option<&str>) -> Result<T, Diagnostics> {

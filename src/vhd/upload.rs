@@ -220,7 +220,8 @@ pub fn fingerprint(path: &Path) -> Result<String, VhdError> {
     Ok(hex(sha.finish().as_ref()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -97,11 +97,6 @@ impl Services {
         }
     }
 
-    /// The environment this client was made from (what the provider gets too).
-    pub fn env(&self) -> &[(String, String)] {
-        &self.env
-    }
-
     /// The value of `k` in the environment, if set and not empty.
     pub fn var(&self, k: &str) -> Option<String> {
         self.env

@@ -72,16 +72,6 @@ pub struct Swept {
     pub failures: Vec<String>,
 }
 
-impl Swept {
-    pub fn is_empty(&self) -> bool {
-        self.resource_groups.is_empty()
-            && self.activation_keys.is_empty()
-            && self.sources.is_empty()
-            && self.composes.is_empty()
-            && self.terms.is_empty()
-    }
-}
-
 impl std::fmt::Display for Swept {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (what, list) in [

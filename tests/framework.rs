@@ -111,7 +111,13 @@ impl Resource<Cloud> for Thing {
                 .push(Diagnostic::warning("Large", "costs more"));
         }
     }
-    async fn create(&self, ctx: &Ctx<Cloud>, planned: &Value, _config: &Value) -> ApplyOutcome {
+    async fn create(
+        &self,
+        ctx: &Ctx<Cloud>,
+        planned: &Value,
+        _config: &Value,
+        _private: &Private,
+    ) -> ApplyOutcome {
         let cloud = ctx.data().unwrap();
         if planned.attr("name").as_str() == Some("wait") {
             // A long wait that Ctrl-C (StopProvider) must interrupt.

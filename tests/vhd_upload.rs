@@ -48,7 +48,7 @@ fn sparse_unaligned_image_sends_only_its_data() {
     let up = Uploader::new(env.http.clone());
     let r = env
         .rt
-        .block_on(up.upload(f.path(), &env.target("sparse.vhd"), soon()))
+        .block_on(up.upload(f.path(), &env.target("sparse.vhd"), soon(), None))
         .unwrap();
     assert_eq!(
         r.blob_len,
@@ -96,7 +96,7 @@ fn dense_zero_and_vhd_inputs() {
     dense.write_all(&dense_bytes).unwrap();
     let r = env
         .rt
-        .block_on(up.upload(dense.path(), &env.target("dense.vhd"), soon()))
+        .block_on(up.upload(dense.path(), &env.target("dense.vhd"), soon(), None))
         .unwrap();
     assert_eq!(r.uploaded_bytes, 2 * MIB + 512);
     assert_eq!(
@@ -107,7 +107,7 @@ fn dense_zero_and_vhd_inputs() {
     let zero = image(4 * MIB as usize, &[]);
     let r = env
         .rt
-        .block_on(up.upload(zero.path(), &env.target("zero.vhd"), soon()))
+        .block_on(up.upload(zero.path(), &env.target("zero.vhd"), soon(), None))
         .unwrap();
     assert_eq!(
         (r.uploaded_bytes, r.skipped_zero_bytes),
@@ -123,7 +123,7 @@ fn dense_zero_and_vhd_inputs() {
     f.write_all(&vhd).unwrap();
     let r = env
         .rt
-        .block_on(up.upload(f.path(), &env.target("given.vhd"), soon()))
+        .block_on(up.upload(f.path(), &env.target("given.vhd"), soon(), None))
         .unwrap();
     assert_eq!((r.blob_len, r.uploaded_bytes), (MIB + 512, 512 + 512));
 }
@@ -143,7 +143,7 @@ fn an_interrupted_upload_resumes() {
     let up = Uploader::new(env.http.clone());
     let first = env
         .rt
-        .block_on(up.upload(f.path(), &env.target("resume.vhd"), soon()))
+        .block_on(up.upload(f.path(), &env.target("resume.vhd"), soon(), None))
         .unwrap();
     // Simulate an interruption: clear two of the four data pages, as if they were never written.
     for at in [2 * MIB, 7 * MIB] {
@@ -156,9 +156,15 @@ fn an_interrupted_upload_resumes() {
         ];
         assert_eq!(env.send(reqwest::Method::PUT, url, &headers).0, 201);
     }
+    // Resumed as apply does after a plan: the hash is known, not recomputed.
     let again = env
         .rt
-        .block_on(up.upload(f.path(), &env.target("resume.vhd"), soon()))
+        .block_on(up.upload(
+            f.path(),
+            &env.target("resume.vhd"),
+            soon(),
+            Some(&first.sha256),
+        ))
         .unwrap();
     assert_eq!(again.sha256, first.sha256);
     assert_eq!(
@@ -177,7 +183,7 @@ fn an_interrupted_upload_resumes() {
     let other = image(8 * MIB as usize, &[(MIB as usize, 9)]);
     let r = env
         .rt
-        .block_on(up.upload(other.path(), &env.target("resume.vhd"), soon()))
+        .block_on(up.upload(other.path(), &env.target("resume.vhd"), soon(), None))
         .unwrap();
     assert_eq!((r.resumed_bytes, r.uploaded_bytes), (0, 1024));
     assert_eq!(
@@ -194,7 +200,12 @@ fn formats_azure_cannot_use_are_refused_with_the_fix() {
     q.write_all(b"QFI\xfb\0\0\0\x03 a qcow2 image").unwrap();
     let err = env
         .rt
-        .block_on(Uploader::new(env.http.clone()).upload(q.path(), &env.target("q.vhd"), soon()))
+        .block_on(Uploader::new(env.http.clone()).upload(
+            q.path(),
+            &env.target("q.vhd"),
+            soon(),
+            None,
+        ))
         .unwrap_err()
         .to_string();
     assert!(
@@ -242,7 +253,7 @@ fn progress_is_logged_while_uploading() {
     up.parallelism = 1;
     up.progress_every = Duration::from_millis(5);
     env.rt
-        .block_on(up.upload(f.path(), &env.target("progress.vhd"), soon()))
+        .block_on(up.upload(f.path(), &env.target("progress.vhd"), soon(), None))
         .unwrap();
     let events = shared.lock().unwrap().clone();
     let mine: Vec<_> = events
@@ -285,5 +296,52 @@ fn progress_is_logged_while_uploading() {
         mine_now,
         mine.len(),
         "progress lines after the upload ended"
+    );
+}
+
+#[test]
+fn a_file_with_holes_and_a_known_hash_uploads_the_same_blob() {
+    use std::io::{Seek, SeekFrom};
+    let env = env();
+    // 20 MiB + 300 bytes with holes (only what is written takes disk space):
+    // data in the middle of a MiB, across a page boundary, and in the short
+    // last page.
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    let len = 20 * MIB + 300;
+    f.as_file().set_len(len).unwrap();
+    for (at, bytes) in [
+        (6 * MIB + 1000, vec![5u8; 100]),
+        (13 * MIB + 500, vec![6u8; 600]),
+        (20 * MIB + 10, vec![7u8; 5]),
+    ] {
+        f.as_file_mut().seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(&bytes).unwrap();
+    }
+    f.as_file().sync_all().unwrap();
+    let up = Uploader::new(env.http.clone());
+    let hashed = env
+        .rt
+        .block_on(up.upload(f.path(), &env.target("hashed.vhd"), soon(), None))
+        .unwrap();
+    let known = env
+        .rt
+        .block_on(up.upload(
+            f.path(),
+            &env.target("known.vhd"),
+            soon(),
+            Some(&hashed.sha256),
+        ))
+        .unwrap();
+    assert_eq!(known, hashed, "the same report");
+    assert_eq!(
+        hashed.uploaded_bytes,
+        6 * 512 + 512,
+        "six data pages and the footer"
+    );
+    let whole = hashed.blob_len - 1;
+    assert_eq!(
+        env.read("known.vhd", 0, whole),
+        env.read("hashed.vhd", 0, whole),
+        "the same blob, footer included"
     );
 }

@@ -453,6 +453,12 @@ impl Workspace {
         )
     }
 
+    /// Terraform's trace log of every command run in the workspace so far
+    /// (the provider's log lines included).
+    pub fn trace_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(TRACE_LOG)).unwrap_or_default()
+    }
+
     /// What the last [`Self::apply_killing_provider_when`] run printed, for
     /// assertion messages when it did not go as the test planned.
     pub fn killed_run_log(&self) -> String {

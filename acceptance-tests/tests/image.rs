@@ -72,6 +72,21 @@ fn image_from_a_sparse_raw_file() {
             r["skipped_zero_bytes"].as_u64().unwrap(),
             7 * MIB as u64 - 3 * 512
         );
+        // The apply trusted the plan's hash of the file (it was the same
+        // file) instead of hashing it again, and that hash is the file's.
+        let sum = std::process::Command::new("sha256sum")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let sum = String::from_utf8_lossy(&sum.stdout);
+        assert_eq!(r["source_sha256"].as_str(), sum.split_whitespace().next());
+        let log = ws.trace_log();
+        let upload = log.lines().find(|l| l.contains("upload complete"));
+        assert!(
+            upload.is_some_and(|l| l.contains("sha256_from=caller")),
+            "terraform {}: {upload:?}",
+            tf.version
+        );
         let image_id = r["id"].as_str().unwrap().to_string();
         let blob = r["blob_uri"].as_str().unwrap().to_string();
         assert!(blob.ends_with("/vhds/from-vhd.vhd"), "{blob}");

@@ -152,7 +152,14 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     /// extra replacement triggers, plan-time checks against the API).
     async fn modify_plan(&self, _ctx: &Ctx<C>, _plan: &mut PlanContext<'_>) {}
 
-    async fn create(&self, ctx: &Ctx<C>, planned: &Value, config: &Value) -> ApplyOutcome;
+    /// `private` is what the plan recorded (`PlanContext::private`).
+    async fn create(
+        &self,
+        ctx: &Ctx<C>,
+        planned: &Value,
+        config: &Value,
+        private: &Private,
+    ) -> ApplyOutcome;
     /// `Ok(None)`: the object is gone (Terraform plans to create it again).
     async fn read(
         &self,

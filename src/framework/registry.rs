@@ -454,7 +454,9 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
             };
         }
         let out = if req.prior_state.is_null() {
-            r.imp.create(&ctx, &req.planned_state, &req.config).await
+            r.imp
+                .create(&ctx, &req.planned_state, &req.config, &private)
+                .await
         } else {
             r.imp
                 .update(

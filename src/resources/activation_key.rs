@@ -232,6 +232,7 @@ impl Resource<ProviderData> for ActivationKey {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let rh = match ctx.data().and_then(|d| d.redhat()) {
             Ok(r) => r,

@@ -195,6 +195,7 @@ impl Resource<ProviderData> for CloudAccess {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let data = match ctx.data() {
             Ok(d) => d,

@@ -212,11 +212,14 @@ pub(super) struct Destination<'a> {
 
 /// Uploads the file at `path` to the destination, creating the container
 /// when missing. An interrupted upload resumes: pages already there are not
-/// sent again.
+/// sent again. `planned` is the plan's record of the file's hash: while the
+/// file is the same one, the upload trusts it, as later plans do, instead
+/// of reading and hashing the whole file again.
 pub(super) async fn upload_file(
     http: &reqwest::Client,
     arm: &ArmClient,
     path: &str,
+    planned: Option<HashedFile>,
     to: Destination<'_>,
     dl: Instant,
 ) -> Result<Uploaded, Diagnostic> {
@@ -247,6 +250,9 @@ pub(super) async fn upload_file(
     }
     let blob_uri = format!("{endpoint}/{container}/{}", to.blob_name);
     let identity_before = FileIdentity::of(path);
+    let known_sha256 = planned
+        .filter(|r| identity_before.as_ref() == Some(&r.file))
+        .map(|r| r.sha256);
     let report = Uploader::new(http.clone())
         .upload(
             &PathBuf::from(path),
@@ -255,6 +261,7 @@ pub(super) async fn upload_file(
                 sas,
             },
             dl,
+            known_sha256.as_deref(),
         )
         .await
         .map_err(|e| {

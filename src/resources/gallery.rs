@@ -129,6 +129,7 @@ impl Resource<ProviderData> for Gallery {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let dl = deadline(planned, "create", TIMEOUT);
         let planned = Model::of(planned);

@@ -285,6 +285,7 @@ impl Resource<ProviderData> for GalleryImage {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let dl = deadline(planned, "create", TIMEOUT);
         let planned = Model::of(planned);

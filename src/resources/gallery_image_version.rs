@@ -18,7 +18,7 @@ use azure_core::http::Method;
 use super::common::{arm_diag, deadline, delete_arm, imported_state, kept_tags, need, region_key};
 use super::creation_marker;
 use super::disk_upload::{
-    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HASHED_FILE,
+    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HashedFile, HASHED_FILE,
 };
 use super::gallery::API;
 use super::gallery_publish::replicated;
@@ -529,6 +529,7 @@ impl Resource<ProviderData> for GalleryImageVersion {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        planned_private: &Private,
     ) -> ApplyOutcome {
         let dl = deadline(planned, "create", CREATE_TIMEOUT);
         let mut planned = Model::of(planned);
@@ -575,7 +576,8 @@ impl Resource<ProviderData> for GalleryImageVersion {
                 path_attr: attr_path!(Model.source_path),
                 account_attr: attr_path!(Model.storage_account_id),
             };
-            match upload_file(&data.http, arm, &file, to, dl).await {
+            let planned_hash = planned_private.get::<HashedFile>(HASHED_FILE);
+            match upload_file(&data.http, arm, &file, planned_hash, to, dl).await {
                 Ok(up) => {
                     // Later plans reuse the upload's hash while the file is the same.
                     if let Some(r) = up.hashed {

@@ -14,7 +14,7 @@ use azure_core::http::Method;
 
 use super::common::{arm_diag, deadline, need};
 use super::disk_upload::{
-    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HASHED_FILE,
+    delete_uploaded_blob, plan_source_sha256, upload_file, Destination, HashedFile, HASHED_FILE,
 };
 use crate::arm::models::compute::{
     HyperVGenerationTypes, Image as ManagedImage, ImageOSDisk, ImageProperties,
@@ -208,6 +208,7 @@ impl Resource<ProviderData> for Image {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        planned_private: &Private,
     ) -> ApplyOutcome {
         let data = match ctx.data() {
             Ok(d) => d,
@@ -229,7 +230,8 @@ impl Resource<ProviderData> for Image {
                     path_attr: attr_path!(Model.source_path),
                     account_attr: attr_path!(Model.storage_account_id),
                 };
-                let up = match upload_file(&data.http, arm, &path, to, dl).await {
+                let planned_hash = planned_private.get::<HashedFile>(HASHED_FILE);
+                let up = match upload_file(&data.http, arm, &path, planned_hash, to, dl).await {
                     Ok(up) => up,
                     Err(d) => return ApplyOutcome::failed(Value::Null, d.into()),
                 };

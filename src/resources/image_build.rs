@@ -653,6 +653,7 @@ impl Resource<ProviderData> for ImageBuild {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let data = match ctx.data() {
             Ok(d) => d,

@@ -171,6 +171,7 @@ impl Resource<ProviderData> for MarketplaceAgreement {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let (arm, sub) =
             match arm_in_subscription(ctx.data(), Model::of(planned).subscription_id.as_deref()) {

@@ -235,6 +235,7 @@ impl Resource<ProviderData> for VmLicense {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         _config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         let data = match ctx.data() {
             Ok(d) => d,

@@ -16,6 +16,13 @@
 //! carries in its metadata from its creation; the full SHA-256 joins it
 //! there when the upload completes.
 //!
+//! When the caller already holds the file's SHA-256 (Terraform's plan hashed
+//! it, recorded against the same file identity), the pass does not hash
+//! again, and so need not read the file's holes either: it asks the file
+//! system where the data is (`SEEK_DATA`) and reads only that. A sparse
+//! 8 GiB image with 800 MiB of data is then an 800 MiB read, not 8 GiB of
+//! reading and hashing.
+//!
 //! Blob calls authenticate with a SAS (from ARM's `listServiceSas` /
 //! `listAccountSas`), so the same code works against Azure and Azurite.
 
@@ -160,9 +167,9 @@ fn non_zero_pages(buf: &[u8], offset: u64, data_len: u64, out: &mut Ranges) {
     }
 }
 
-/// The page writes a fresh upload of `path` makes (its non-zero pages, at
-/// most one write per 4 MiB chunk of the file), for benchmarks that replay
-/// them without the file.
+/// The page writes a fresh upload of `path` with a known SHA-256 makes (its
+/// non-zero pages, at most one write per 4 MiB chunk read), for benchmarks
+/// that replay them without the file.
 pub fn page_writes(path: &Path) -> Result<Vec<(u64, u64)>, VhdError> {
     let data_len = inspect(path)?.data_len;
     let io = |e| VhdError::Io {
@@ -172,6 +179,12 @@ pub fn page_writes(path: &Path) -> Result<Vec<(u64, u64)>, VhdError> {
     let mut f = std::fs::File::open(path).map_err(io)?;
     let (mut out, mut buf, mut offset) = (Vec::new(), vec![0u8; CHUNK], 0u64);
     loop {
+        // As a pass that need not hash (apply after a plan): holes unread.
+        offset = next_data(&f, offset).map_or(data_len, |d| d.min(data_len).max(offset));
+        if offset >= data_len {
+            return Ok(out);
+        }
+        f.seek(SeekFrom::Start(offset)).map_err(io)?;
         let n = read_full(&mut f, &mut buf).map_err(io)?;
         if n == 0 {
             return Ok(out);
@@ -252,26 +265,53 @@ struct Piece {
     bytes: bytes::Bytes,
 }
 
-/// The single pass over the file: hashes it, finds its non-zero pages and
-/// sends those the blob lacks (`present` lacks them) to `pieces` as it goes.
-/// Returns every non-zero page range and the SHA-256. Stops early, without
-/// an error, when the receiving side has gone (an upload failed).
+/// Where the file's data goes on at or after `offset`, rounded down to a
+/// page: `None` when nothing but holes follow. A file system that does not
+/// track holes calls the whole file data, so nothing is skipped there.
+fn next_data(f: &std::fs::File, offset: u64) -> Option<u64> {
+    match rustix::fs::seek(f, rustix::fs::SeekFrom::Data(offset)) {
+        Ok(d) => Some(d / SECTOR * SECTOR),
+        Err(rustix::io::Errno::NXIO) => None,
+        Err(_) => Some(offset),
+    }
+}
+
+/// The single pass over the file: hashes it (when `hash`), finds its
+/// non-zero pages and sends those the blob lacks (`present` lacks them) to
+/// `pieces` as it goes. Returns every non-zero page range and the SHA-256
+/// (`None` when not hashing). A pass that does not hash skips the file's
+/// holes unread. Stops early, without an error, when the receiving side has
+/// gone (an upload failed).
 fn read_pass(
     path: &Path,
     data_len: u64,
     present: &Ranges,
     pieces: tokio::sync::mpsc::Sender<Piece>,
     progress: &PassProgress,
-) -> Result<(Ranges, String), VhdError> {
+    hash: bool,
+) -> Result<(Ranges, Option<String>), VhdError> {
     let io = |e| VhdError::Io {
         path: path.display().to_string(),
         source: e,
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut sha = hash.then(|| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256));
     let mut data: Ranges = Vec::new();
     let mut offset = 0u64;
     loop {
+        if !hash {
+            // Holes read as zeros: only a hash needs them read.
+            let next = next_data(&f, offset).map_or(data_len, |d| d.min(data_len));
+            if next > offset {
+                progress.zero.fetch_add(next - offset, Ordering::Relaxed);
+                offset = next;
+                progress.read.store(offset, Ordering::Relaxed);
+                f.seek(SeekFrom::Start(offset)).map_err(io)?;
+            }
+            if offset >= data_len {
+                break;
+            }
+        }
         // A fresh buffer per chunk: its pieces are shared slices of it,
         // freed once their writes are done.
         let mut buf = vec![0u8; CHUNK];
@@ -280,7 +320,9 @@ fn read_pass(
             break;
         }
         buf.truncate(n);
-        sha.update(&buf);
+        if let Some(sha) = sha.as_mut() {
+            sha.update(&buf);
+        }
         let mut here = Vec::new();
         non_zero_pages(&buf, offset, data_len, &mut here);
         let chunk = bytes::Bytes::from(buf);
@@ -296,7 +338,7 @@ fn read_pass(
                 bytes = padded.into();
             }
             if pieces.blocking_send(Piece { start: a, bytes }).is_err() {
-                return Ok((merge(data), String::new()));
+                return Ok((merge(data), None));
             }
         }
         let data_here = total(&here);
@@ -310,7 +352,7 @@ fn read_pass(
             Ordering::Relaxed,
         );
     }
-    Ok((merge(data), hex(sha.finish().as_ref())))
+    Ok((merge(data), sha.map(|sha| hex(sha.finish().as_ref()))))
 }
 
 /// `<PageRange><Start>a</Start><End>b</End></PageRange>` pairs of a page list.
@@ -427,12 +469,16 @@ impl Uploader {
     }
 
     /// Uploads `path` (raw or fixed VHD) as a fixed-VHD page blob, reading
-    /// the file once.
+    /// the file once. `known_sha256` is the file's SHA-256 when the caller
+    /// already computed it from this same file version (the plan's, while
+    /// the file's identity is unchanged): the upload then neither hashes the
+    /// file again nor reads its holes.
     pub async fn upload(
         &self,
         path: &Path,
         target: &Target,
         deadline: Instant,
+        known_sha256: Option<&str>,
     ) -> Result<Report, UploadError> {
         let image: DiskImage = inspect(path)?;
         let blob_len = image.blob_len();
@@ -518,8 +564,10 @@ impl Uploader {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(parallelism);
         let (p, data_len) = (PathBuf::from(path), image.data_len);
         let (held, pass_progress) = (present.clone(), pass.clone());
-        let reader =
-            tokio::task::spawn_blocking(move || read_pass(&p, data_len, &held, tx, &pass_progress));
+        let hash = known_sha256.is_none();
+        let reader = tokio::task::spawn_blocking(move || {
+            read_pass(&p, data_len, &held, tx, &pass_progress, hash)
+        });
         let sem = Arc::new(tokio::sync::Semaphore::new(parallelism));
         let mut tasks = tokio::task::JoinSet::new();
         let url = Self::url(target, "comp=page");
@@ -576,12 +624,19 @@ impl Uploader {
                 failed.get_or_insert(e);
             }
         }
-        let (data, sha256) = reader
+        let (data, hashed) = reader
             .await
             .map_err(|e| blocking("reading the image", e))??;
         if let Some(e) = failed {
             return Err(e);
         }
+        // A pass that ran to its end hashed, unless the hash was known.
+        let Some(sha256) = known_sha256.map(str::to_string).or(hashed) else {
+            return Err(UploadError::Transport {
+                what: "reading the image".into(),
+                message: "the pass stopped before the end of the file".into(),
+            });
+        };
         // The pass read what the fingerprint names, or the file moved under it.
         let p = PathBuf::from(path);
         let after = tokio::task::spawn_blocking(move || self::fingerprint(&p))
@@ -650,7 +705,12 @@ impl Uploader {
             resumed_bytes: total(&data) - total(&subtract(&data, &present)),
             blob_len,
         };
-        tracing::info!(target: "rhelazure.vhd", blob = %target.blob_url, uploaded = report.uploaded_bytes, skipped_zero = report.skipped_zero_bytes, resumed = report.resumed_bytes, seconds = started.elapsed().as_secs_f64(), "upload complete");
+        let sha256_from = if known_sha256.is_some() {
+            "caller"
+        } else {
+            "read"
+        };
+        tracing::info!(target: "rhelazure.vhd", blob = %target.blob_url, uploaded = report.uploaded_bytes, skipped_zero = report.skipped_zero_bytes, resumed = report.resumed_bytes, sha256_from, seconds = started.elapsed().as_secs_f64(), "upload complete");
         Ok(report)
     }
 }
@@ -731,6 +791,7 @@ mod tests {
             &vec![(2560, 3072)],
             tx,
             &progress,
+            true,
         )
         .unwrap();
         assert_eq!(progress.read.load(Ordering::Relaxed), data.len() as u64);
@@ -748,7 +809,7 @@ mod tests {
                 (8 * 1024 * 1024, 8 * 1024 * 1024 + 512)
             ]
         );
-        assert_eq!(sha, sha256_hex(&data));
+        assert_eq!(sha, Some(sha256_hex(&data)));
         let mut sent = Vec::new();
         while let Ok(p) = rx.try_recv() {
             sent.push((p.start, p.bytes.len(), p.bytes[0]));
@@ -759,6 +820,53 @@ mod tests {
 
     fn sha256_hex(b: &[u8]) -> String {
         hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b).as_ref())
+    }
+
+    /// Everything a pass sends: (start, length, first byte).
+    fn drain(rx: &mut tokio::sync::mpsc::Receiver<Piece>) -> Vec<(u64, usize, u8)> {
+        let mut sent = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            sent.push((p.start, p.bytes.len(), p.bytes[0]));
+        }
+        sent
+    }
+
+    #[test]
+    fn a_pass_with_a_known_hash_skips_holes_and_finds_the_same_pages() {
+        use std::io::Write;
+        const M: u64 = 1 << 20;
+        // 64 MiB, data at 5 MiB (a page) and 40 MiB + 512 (two pages); the
+        // rest is holes.
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.as_file().set_len(64 * M).unwrap();
+        f.as_file_mut().seek(SeekFrom::Start(5 * M)).unwrap();
+        f.write_all(&[3u8; 512]).unwrap();
+        f.as_file_mut().seek(SeekFrom::Start(40 * M + 512)).unwrap();
+        f.write_all(&[4u8; 1024]).unwrap();
+        f.as_file().sync_all().unwrap();
+        let data_len = 64 * M;
+        let run = |hash: bool| {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            let progress = PassProgress::default();
+            let (r, sha) = read_pass(f.path(), data_len, &vec![], tx, &progress, hash).unwrap();
+            let read = progress.read.load(Ordering::Relaxed);
+            let zero = progress.zero.load(Ordering::Relaxed);
+            (r, sha, drain(&mut rx), read, zero)
+        };
+        let (r_hashed, sha, sent_hashed, read_h, zero_h) = run(true);
+        let (r, none, sent, read, zero) = run(false);
+        let want = vec![(5 * M, 5 * M + 512), (40 * M + 512, 40 * M + 1536)];
+        assert_eq!((r_hashed, r), (want.clone(), want));
+        assert!(sha.is_some() && none.is_none());
+        assert_eq!(sent, sent_hashed);
+        assert_eq!(sent, vec![(5 * M, 512, 3), (40 * M + 512, 1024, 4)]);
+        // Progress ends the same whether the holes were read or skipped.
+        assert_eq!((read, zero), (read_h, zero_h));
+        assert_eq!((read, zero), (data_len, data_len - 1536));
+        assert_eq!(
+            page_writes(f.path()).unwrap(),
+            vec![(5 * M, 5 * M + 512), (40 * M + 512, 40 * M + 1536)]
+        );
     }
 
     #[test]

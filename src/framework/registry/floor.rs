@@ -70,7 +70,13 @@ impl Resource<()> for NoopResource {
     fn schema(&self) -> ResourceSchema {
         self.1.clone()
     }
-    async fn create(&self, _ctx: &Ctx<()>, planned: &Value, _config: &Value) -> ApplyOutcome {
+    async fn create(
+        &self,
+        _ctx: &Ctx<()>,
+        planned: &Value,
+        _config: &Value,
+        _private: &Private,
+    ) -> ApplyOutcome {
         ApplyOutcome::ok(known(planned))
     }
     async fn read(

@@ -470,6 +470,7 @@ impl Resource<ProviderData> for AtomicHost {
         ctx: &Ctx<ProviderData>,
         planned: &Value,
         config: &Value,
+        _private: &Private,
     ) -> ApplyOutcome {
         create::create(ctx, planned, config).await
     }

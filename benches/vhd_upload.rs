@@ -3,8 +3,8 @@
 //! `.tools/bench-venv`), both to the same real Azurite, in the same run, on
 //! dense and 90%-sparse images of 1 and 8 GiB. Bytes sent are read back from
 //! the service (the blob's written page ranges), not from either tool.
-//! Median of `BENCH_RUNS` (default 5) with min and max; the two tools
-//! alternate order each run. Writes benches/results/vhd-upload.md and .svg.
+//! Median of `BENCH_RUNS` (default 5) with min and max; the uploads take
+//! turns going first. Writes benches/results/vhd-upload.md and .svg.
 //! Knobs: `BENCH_RUNS`, `BENCH_VHD_GIB` (default `1,8`), `BENCH_CONCURRENCY` (8).
 
 #[path = "../tests/support/azurite_blob.rs"]
@@ -58,6 +58,11 @@ fn make_image(dir: &Path, gib: u64, sparse: bool) -> PathBuf {
     }
     f.sync_all().unwrap();
     path
+}
+
+/// Writes still in the page cache go to disk now, not during the next upload.
+fn settle_disk() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// The file's SHA-256, read as the plan reads it (`source_sha256`).
@@ -218,7 +223,7 @@ fn main() {
     let _ = writeln!(
         report,
         "Both upload the same raw image as a page blob to the same Azurite (loopback, HTTP), \
-         {concurrency} requests in flight each, {runs} runs, alternating which goes first. \
+         {concurrency} requests in flight each, {runs} runs, taking turns to go first, each after a `sync`. \
          Python: `azure-storage-blob` `upload_blob(blob_type=\"PageBlob\", max_concurrency={concurrency})`, \
          which skips all-zero 4 MiB chunks. Ours: non-zero 512-byte pages only, plus the 512-byte \
          fixed-VHD footer Azure needs. Bytes sent = the blob's written page ranges, read back from the service. \
@@ -257,21 +262,28 @@ fn main() {
                     format!("py-{run}.vhd"),
                     format!("ceiling-{run}.vhd"),
                 );
-                c.push(ceiling(&env, &image, &cn, concurrency));
-                env.delete(&cn);
                 // The plan's hash, as `terraform plan` computes it.
                 let t = Instant::now();
                 let sha256 = sha256_of(&image);
                 planned.push(t.elapsed().as_secs_f64());
                 let hn = format!("hashing-{run}.vhd");
-                unhashed.push(ours(&env, &image, &hn, concurrency, None));
-                env.delete(&hn);
-                if run % 2 == 0 {
-                    o.push(ours(&env, &image, &on, concurrency, Some(&sha256)));
-                    p.extend(python(&env, &image, &pn, concurrency, &mut failures));
-                } else {
-                    p.extend(python(&env, &image, &pn, concurrency, &mut failures));
-                    o.push(ours(&env, &image, &on, concurrency, Some(&sha256)));
+                // The four uploads take turns going first (a fresh service
+                // and an idle disk favour the first), and each starts with
+                // the previous one's writes flushed to disk.
+                for turn in 0..4 {
+                    settle_disk();
+                    match (turn + run) % 4 {
+                        0 => {
+                            c.push(ceiling(&env, &image, &cn, concurrency));
+                            env.delete(&cn);
+                        }
+                        1 => {
+                            unhashed.push(ours(&env, &image, &hn, concurrency, None));
+                            env.delete(&hn);
+                        }
+                        2 => o.push(ours(&env, &image, &on, concurrency, Some(&sha256))),
+                        _ => p.extend(python(&env, &image, &pn, concurrency, &mut failures)),
+                    }
                 }
                 o_sent = env.written_bytes(&on);
                 p_sent = p_sent.max(env.written_bytes(&pn));

@@ -124,9 +124,9 @@ fn main() {
     );
     let _ = writeln!(
         report,
-        "| N | command | terraform_data | plugin floor | rhelazure_activation_key | ours / plugin floor | ours / terraform_data | provider CPU per resource |"
+        "| N | command | terraform_data | plugin floor | rhelazure_activation_key | ours / plugin floor | ours / terraform_data | provider CPU per resource | plugin floor CPU per resource |"
     );
-    let _ = writeln!(report, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(report, "|---|---|---|---|---|---|---|---|---|");
     let floor_dir = floor_plugin();
     let mut chart = Vec::new();
     let mut breakdown = None;
@@ -150,14 +150,16 @@ fn main() {
             ours.run(&DESTROY).ok();
         }
         let (cpu_apply, cpu_plan) = provider_cpu(&tf, &cloud, &release, n);
-        for (cmd, builtin, floor, ours, cpu, per) in [
-            ("apply", ta, fa, oa, cpu_apply, "created"),
-            ("plan", tp, fp, op, cpu_plan, "refreshed"),
+        // The same measure of the floor: what the plugin protocol alone costs.
+        let (floor_apply, floor_plan) = provider_cpu(&tf, &cloud, floor_dir.path(), n);
+        for (cmd, builtin, floor, ours, cpu, floor_cpu, per) in [
+            ("apply", ta, fa, oa, cpu_apply, floor_apply, "created"),
+            ("plan", tp, fp, op, cpu_plan, floor_plan, "refreshed"),
         ] {
             let (t, f, o) = (stats(builtin), stats(floor), stats(ours));
             let _ = writeln!(
                 report,
-                "| {n} | {cmd} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | **{:.2}×** | {:.2}× | {:.3} ms per {per} |",
+                "| {n} | {cmd} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | **{:.2}×** | {:.2}× | {:.3} ms per {per} | {:.3} ms |",
                 t.median,
                 t.min,
                 t.max,
@@ -169,7 +171,8 @@ fn main() {
                 o.max,
                 o.median / f.median,
                 o.median / t.median,
-                cpu * 1000.0 / n as f64
+                cpu * 1000.0 / n as f64,
+                floor_cpu * 1000.0 / n as f64
             );
             chart.push((format!("{cmd} N={n}"), vec![t.median, f.median, o.median]));
         }
@@ -366,14 +369,27 @@ fn query_report(tf: &Terraform, release: &std::path::Path, estates: &[usize], ru
 /// times: wall time against the minimum the budget allows, 429s.
 fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
     let (capacity, per_second) = (20.0, 8.0);
-    let (s, _) = cloud.control(
-        "PUT",
-        "throttle",
-        json!({ "writes": { "capacity": capacity, "per_second": per_second } }),
-    );
-    assert!(s < 300, "throttle set");
+    let throttle = |capacity: f64, per_second: f64| {
+        let (s, _) = cloud.control(
+            "PUT",
+            "throttle",
+            json!({ "writes": { "capacity": capacity, "per_second": per_second } }),
+        );
+        assert!(s < 300, "throttle set");
+    };
     let sub = cloud.get("ARM_SUBSCRIPTION_ID");
     let hosts = quiet(Workspace::new(tf, &fleet_config(&sub, fleet)).cloud(cloud));
+    // The same commands with no budget to speak of: what the workload takes
+    // by itself (Terraform's 10 operations at once, each host's operations
+    // polled after the Retry-After the local cloud sends).
+    throttle(1e9, 1e9);
+    let mut unbudgeted: [Vec<f64>; 2] = [vec![], vec![]];
+    for _ in 0..runs {
+        for (walls, args) in unbudgeted.iter_mut().zip([&APPLY[..], &DESTROY[..]]) {
+            walls.push(timed(&hosts, args));
+        }
+    }
+    throttle(capacity, per_second);
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -383,24 +399,30 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
         report,
         "Terraform {}, release provider, local cloud on loopback. The emulator grants {capacity} writes at once, \
          then {per_second} per second (a token bucket, like ARM's per-subscription budget), answering 429 + \
-         Retry-After beyond it. Minimum = the time the budget needs for the writes made. Median of {runs} \
+         Retry-After beyond it. Minimum = the time the budget needs for the writes made. With no budget = \
+         the same commands with the budget lifted: what the workload takes by itself (Terraform's 10 \
+         operations at once; each host's network interface and VM created one after the other, each \
+         polled after the `Retry-After: 1` the local cloud sends). Median of {runs} \
          apply/destroy cycles (min–max); ARM writes are per command, 429s summed over all runs.\n",
         tf.version
     );
     let _ = writeln!(
         report,
-        "| command | wall s | minimum the budget allows s | ARM writes | answered 429 |"
+        "| command | wall s | minimum the budget allows s | ours / minimum | with no budget s | ARM writes | answered 429 |"
     );
-    let _ = writeln!(report, "|---|---|---|---|---|");
+    let _ = writeln!(report, "|---|---|---|---|---|---|---|");
     let mut rows: Vec<(Vec<f64>, Vec<f64>, usize, usize)> =
         vec![(vec![], vec![], 0, 0), (vec![], vec![], 0, 0)];
+    let mut phases: [Vec<[f64; 3]>; 2] = [vec![], vec![]];
     for _ in 0..runs {
         for (row, args) in rows.iter_mut().zip([&APPLY[..], &DESTROY[..]]) {
             // The request log file is cumulative: count only this command's part.
             let before = cloud.request_log().len();
+            let started = seconds_of_day(std::time::SystemTime::now());
             let secs = timed(&hosts, args);
             let log = cloud.request_log().split_off(before);
             let writes = LocalCloud::arm_writes(&log);
+            phases[usize::from(args == &DESTROY[..])].push(write_phases(&log, started, secs));
             row.0.push(secs);
             row.1
                 .push(((writes as f64 - capacity) / per_second).max(0.0));
@@ -408,17 +430,89 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
             row.3 += log.iter().filter(|e| e["status"] == 429).count();
         }
     }
-    for ((wall, minimum, writes, throttled), cmd) in rows.into_iter().zip(["apply", "destroy"]) {
-        let (w, m) = (stats(wall), stats(minimum));
+    let write_counts: Vec<usize> = rows.iter().map(|r| r.2).collect();
+    for (((wall, minimum, writes, throttled), cmd), free) in rows
+        .into_iter()
+        .zip(["apply", "destroy"])
+        .zip(unbudgeted)
+    {
+        let (w, m, f) = (stats(wall), stats(minimum), stats(free));
         let _ = writeln!(
             report,
-            "| {cmd} | {:.1} ({:.1}–{:.1}) | {:.1} | {writes} | {throttled} (over {runs} runs) |",
-            w.median, w.min, w.max, m.median
+            "| {cmd} | {:.1} ({:.1}–{:.1}) | {:.1} | **{:.2}×** | {:.1} ({:.1}–{:.1}) | {writes} | {throttled} (over {runs} runs) |",
+            w.median,
+            w.min,
+            w.max,
+            m.median,
+            w.median / m.median,
+            f.median,
+            f.min,
+            f.max
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\nWhere the wall time goes (median seconds): before the first ARM write (Terraform, \
+         start-up, reads), from the first write to the last (the budget's part), and after the last \
+         write (the last operations finishing, Terraform saving state). Times come from the local \
+         cloud's request log.\n"
+    );
+    let _ = writeln!(
+        report,
+        "| command | before the first write | first to last write | minimum for the writes after the first {capacity} | after the last write |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|---|");
+    for ((cmd, ph), writes) in ["apply", "destroy"].iter().zip(&phases).zip(&write_counts) {
+        let col = |i: usize| stats(ph.iter().map(|p| p[i]).collect()).median;
+        let _ = writeln!(
+            report,
+            "| {cmd} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            col(0),
+            col(1),
+            ((*writes as f64 - capacity) / per_second).max(0.0),
+            col(2)
         );
     }
     let path = repo_root().join("benches/results/fleet.md");
     std::fs::write(&path, &report).unwrap();
     println!("{report}\nwritten to {}", path.display());
+}
+
+/// Seconds since midnight UTC: the local cloud logs wall-clock times.
+fn seconds_of_day(t: std::time::SystemTime) -> f64 {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_secs_f64() % 86_400.0
+}
+
+/// Seconds since midnight of a log line's `time` (`…THH:MM:SS.ffffff…`).
+fn log_seconds_of_day(time: &str) -> Option<f64> {
+    let clock = time.split('T').nth(1)?;
+    let mut parts = clock.splitn(3, ':');
+    let (h, m) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    let rest = parts.next()?;
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    Some(h * 3600.0 + m * 60.0 + rest[..end].parse::<f64>().ok()?)
+}
+
+/// A command's ARM writes in time, from the request log: seconds from its
+/// start to the first write, from the first write to the last, and from the
+/// last to the command's end (`wall`).
+fn write_phases(log: &[serde_json::Value], started: f64, wall: f64) -> [f64; 3] {
+    let since_start = |e: &serde_json::Value| {
+        let t = log_seconds_of_day(e["time"].as_str()?)?;
+        Some((t - started).rem_euclid(86_400.0))
+    };
+    let writes: Vec<f64> = log
+        .iter()
+        .filter(|e| LocalCloud::arm_writes(std::slice::from_ref(*e)) == 1)
+        .filter_map(since_start)
+        .collect();
+    let first = writes.iter().cloned().fold(f64::INFINITY, f64::min);
+    let last = writes.iter().cloned().fold(0.0, f64::max);
+    if writes.is_empty() {
+        return [wall, 0.0, 0.0];
+    }
+    [first, last - first, (wall - last).max(0.0)]
 }
 
 fn fleet_config(sub: &str, n: usize) -> String {

@@ -216,14 +216,77 @@ impl Policy for Retry {
     }
 }
 
-/// What one subscription's budget looked like at the last answer.
-#[derive(Debug, Clone, Copy)]
+/// One subscription budget (reads or writes) as this process sees it.
+#[derive(Debug)]
 struct Budget {
-    remaining: u64,
+    /// What the service said was left at `at` (`None` before any answer).
+    remaining: Option<u64>,
     at: Instant,
+    /// Requests sent and not answered yet: `remaining` may not count them,
+    /// so they are spoken for already.
+    in_flight: u64,
+    /// Refill in requests per second, measured from the answers (`None`
+    /// until a window of answers has been measured).
+    refill: Option<f64>,
+    /// The window being measured: its start, what was left then, and the
+    /// answers since (each one spent a request).
+    window: Option<(Instant, u64, u64)>,
 }
 
-/// Per-subscription read and write budgets, shared by every call of the process.
+impl Budget {
+    fn new(now: Instant) -> Budget {
+        Budget {
+            remaining: None,
+            at: now,
+            in_flight: 0,
+            refill: None,
+            window: None,
+        }
+    }
+
+    /// Requests that can be spent now without overdrawing: what was left,
+    /// plus a cautious share of the refill since, minus what is on its way.
+    fn available(&self, now: Instant) -> f64 {
+        let refilled =
+            self.refill.unwrap_or(0.0) * REFILL_TRUST * now.duration_since(self.at).as_secs_f64();
+        self.remaining.unwrap_or(u64::MAX) as f64 + refilled - self.in_flight as f64
+    }
+
+    /// An answer: what is left, and (over windows of a second or more) how
+    /// fast the budget refills: what is left now, minus what was left at the
+    /// window's start, plus what the answers since spent.
+    fn answered(&mut self, now: Instant, remaining: u64) {
+        self.remaining = Some(remaining);
+        self.at = now;
+        let Some((start, left_then, answers)) = self.window else {
+            self.window = Some((now, remaining, 0));
+            return;
+        };
+        let answers = answers + 1;
+        let secs = now.duration_since(start).as_secs_f64();
+        if secs < 1.0 {
+            self.window = Some((start, left_then, answers));
+            return;
+        }
+        let sample =
+            ((remaining as f64 - left_then as f64 + answers as f64) / secs).max(0.0);
+        self.refill = Some(self.refill.map_or(sample, |old| (old + sample) / 2.0));
+        self.window = Some((now, remaining, 0));
+    }
+
+    /// A 429: nothing is left, and the window starts over.
+    fn throttled(&mut self, now: Instant) {
+        self.remaining = Some(0);
+        self.at = now;
+        self.window = Some((now, 0, 0));
+    }
+}
+
+/// Per-subscription read and write budgets, shared by every call of the
+/// process. A call is sent at once while the budget, counting the calls
+/// still on their way, keeps its reserve; else it waits for the refill
+/// (measured from the answers), so a burst of parallel calls never spends
+/// what the service has not granted and the service never needs to say 429.
 #[derive(Debug, Default)]
 pub struct Throttle {
     budgets: Mutex<HashMap<(String, bool), Budget>>,
@@ -231,9 +294,18 @@ pub struct Throttle {
     pub paced: AtomicU64,
 }
 
-/// Below this many remaining requests, calls are spread out instead of spent.
-const RESERVE_WRITES: u64 = 20;
-const RESERVE_READS: u64 = 100;
+/// Left unspent for other clients of the subscription (the budget is
+/// theirs too), and for the rounding of `remaining`.
+const RESERVE_WRITES: u64 = 2;
+const RESERVE_READS: u64 = 10;
+/// The share of the measured refill counted on: an estimate a little high
+/// would overdraw.
+const REFILL_TRUST: f64 = 0.9;
+/// A waiting call looks again at least this often (answers may have come).
+const LOOK_AGAIN: Duration = Duration::from_millis(100);
+/// With no refill measured and nothing on its way, one call goes after this
+/// long to ask the service what is left.
+const PROBE_AFTER: Duration = Duration::from_secs(2);
 
 fn subscription_of(request: &Request) -> Option<String> {
     let mut segs = request.url().path_segments()?;
@@ -249,48 +321,77 @@ fn is_write(request: &Request) -> bool {
     )
 }
 
-impl Throttle {
-    /// How long to wait before spending one more request from this budget.
-    fn pace(&self, sub: &str, write: bool) -> Duration {
-        let reserve = if write { RESERVE_WRITES } else { RESERVE_READS };
-        let budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(b) = budgets.get(&(sub.to_string(), write)) else {
-            return Duration::ZERO;
-        };
-        if b.remaining >= reserve {
-            return Duration::ZERO;
+/// A call on its way: it leaves the budget's in-flight count when its
+/// answer has been counted, or when the call is dropped.
+struct OnItsWay<'a> {
+    throttle: &'a Throttle,
+    key: (String, bool),
+}
+
+impl Drop for OnItsWay<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.throttle.lock().get_mut(&self.key) {
+            b.in_flight = b.in_flight.saturating_sub(1);
         }
-        // Azure refills about capacity/hour; below the reserve, spend at most
-        // one request per second per missing request of the reserve, counted
-        // from the last answer.
-        let want = Duration::from_millis((reserve - b.remaining) * 1000 / reserve * 2);
-        want.saturating_sub(b.at.elapsed())
+    }
+}
+
+impl Throttle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, bool), Budget>> {
+        self.budgets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn update(
-        &self,
-        sub: &str,
-        write: bool,
-        remaining: Option<u64>,
-        throttled_for: Option<Duration>,
-    ) {
-        let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(r) = remaining {
-            budgets.insert(
-                (sub.to_string(), write),
-                Budget {
-                    remaining: r,
-                    at: Instant::now(),
-                },
-            );
-        } else if throttled_for.is_some() {
-            budgets.insert(
-                (sub.to_string(), write),
-                Budget {
-                    remaining: 0,
-                    at: Instant::now(),
-                },
-            );
+    /// Waits until one more request can be spent from this budget, and
+    /// counts it as on its way. Whether it had to wait is counted in `paced`.
+    async fn spend(&self, sub: &str, write: bool) -> OnItsWay<'_> {
+        let reserve = if write { RESERVE_WRITES } else { RESERVE_READS } as f64;
+        let key = (sub.to_string(), write);
+        let mut waited = false;
+        loop {
+            let wait = {
+                let mut budgets = self.lock();
+                let now = Instant::now();
+                let b = budgets.entry(key.clone()).or_insert_with(|| Budget::new(now));
+                let available = b.available(now);
+                let wait = if available >= reserve + 1.0 {
+                    Duration::ZERO
+                } else {
+                    match b.refill {
+                        Some(rate) if rate > 0.0 => Duration::from_secs_f64(
+                            (reserve + 1.0 - available) / (rate * REFILL_TRUST),
+                        ),
+                        // Answers on their way will tell.
+                        _ if b.in_flight > 0 => LOOK_AGAIN,
+                        _ => PROBE_AFTER.saturating_sub(now.duration_since(b.at)),
+                    }
+                };
+                if wait.is_zero() {
+                    b.in_flight += 1;
+                    break;
+                }
+                wait
+            };
+            if !waited {
+                waited = true;
+                self.paced.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(target: "rhelazure.arm", subscription = %sub, write, wait_ms = wait.as_millis() as u64, "pacing ahead of the ARM request budget");
+            }
+            tokio::time::sleep(wait.min(LOOK_AGAIN)).await;
+        }
+        OnItsWay {
+            throttle: self,
+            key,
+        }
+    }
+
+    fn update(&self, key: &(String, bool), remaining: Option<u64>, throttled: bool) {
+        let mut budgets = self.lock();
+        let now = Instant::now();
+        let b = budgets.entry(key.clone()).or_insert_with(|| Budget::new(now));
+        match (remaining, throttled) {
+            (_, true) => b.throttled(now),
+            (Some(r), false) => b.answered(now, r),
+            (None, false) => {}
         }
     }
 }
@@ -307,12 +408,7 @@ impl Policy for Throttle {
             return next[0].send(ctx, request, &next[1..]).await;
         };
         let write = is_write(request);
-        let wait = self.pace(&sub, write);
-        if !wait.is_zero() {
-            self.paced.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(target: "rhelazure.arm", subscription = %sub, write, wait_ms = wait.as_millis() as u64, "pacing ahead of the ARM request budget");
-            tokio::time::sleep(wait).await;
-        }
+        let on_its_way = self.spend(&sub, write).await;
         let result = next[0].send(ctx, request, &next[1..]).await;
         if let Ok(resp) = &result {
             let name = if write {
@@ -321,10 +417,10 @@ impl Policy for Throttle {
                 "x-ms-ratelimit-remaining-subscription-reads"
             };
             let remaining = header(resp.headers(), name).and_then(|v| v.parse().ok());
-            let throttled = (u16::from(resp.status()) == 429)
-                .then(|| retry_hint(resp.headers(), b"").unwrap_or_default());
-            self.update(&sub, write, remaining, throttled);
+            let throttled = u16::from(resp.status()) == 429;
+            self.update(&on_its_way.key, remaining, throttled);
         }
+        drop(on_its_way);
         result
     }
 }
@@ -424,6 +520,30 @@ mod tests {
             br#"{"error":{"code":"Conflict","message":"x"}}"#
         ));
         assert!(!retryable_conflict(b"not json"));
+    }
+
+    #[test]
+    fn the_budget_counts_calls_on_their_way_and_measures_the_refill() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut b = Budget::new(t0);
+        assert!(b.available(t0) > 1e9, "no answer yet: no limit known");
+        b.answered(t0, 10);
+        b.in_flight = 4;
+        assert_eq!(b.available(t0), 6.0, "calls on their way are spoken for");
+        assert_eq!(b.refill, None);
+        // Ten answers in a second spent ten, and 8 are left: 8 came back.
+        for i in 1..10 {
+            b.answered(at(100 * i), 10 - i);
+        }
+        assert_eq!(b.refill, None, "a window is a second at least");
+        b.answered(at(1000), 8);
+        assert_eq!(b.refill, Some(8.0));
+        // Half a second later, a cautious share of the refill is counted on.
+        assert!((b.available(at(1500)) - (8.0 + 8.0 * REFILL_TRUST * 0.5 - 4.0)).abs() < 1e-9);
+        // A 429: nothing left, whatever was estimated.
+        b.throttled(at(1500));
+        assert_eq!(b.available(at(1500)), -4.0);
     }
 
     #[test]

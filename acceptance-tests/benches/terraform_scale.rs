@@ -431,10 +431,8 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
         }
     }
     let write_counts: Vec<usize> = rows.iter().map(|r| r.2).collect();
-    for (((wall, minimum, writes, throttled), cmd), free) in rows
-        .into_iter()
-        .zip(["apply", "destroy"])
-        .zip(unbudgeted)
+    for (((wall, minimum, writes, throttled), cmd), free) in
+        rows.into_iter().zip(["apply", "destroy"]).zip(unbudgeted)
     {
         let (w, m, f) = (stats(wall), stats(minimum), stats(free));
         let _ = writeln!(
@@ -488,9 +486,14 @@ fn seconds_of_day(t: std::time::SystemTime) -> f64 {
 fn log_seconds_of_day(time: &str) -> Option<f64> {
     let clock = time.split('T').nth(1)?;
     let mut parts = clock.splitn(3, ':');
-    let (h, m) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    let (h, m) = (
+        parts.next()?.parse::<f64>().ok()?,
+        parts.next()?.parse::<f64>().ok()?,
+    );
     let rest = parts.next()?;
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
     Some(h * 3600.0 + m * 60.0 + rest[..end].parse::<f64>().ok()?)
 }
 

@@ -268,8 +268,7 @@ impl Budget {
             self.window = Some((start, left_then, answers));
             return;
         }
-        let sample =
-            ((remaining as f64 - left_then as f64 + answers as f64) / secs).max(0.0);
+        let sample = ((remaining as f64 - left_then as f64 + answers as f64) / secs).max(0.0);
         self.refill = Some(self.refill.map_or(sample, |old| (old + sample) / 2.0));
         self.window = Some((now, remaining, 0));
     }
@@ -351,7 +350,9 @@ impl Throttle {
             let wait = {
                 let mut budgets = self.lock();
                 let now = Instant::now();
-                let b = budgets.entry(key.clone()).or_insert_with(|| Budget::new(now));
+                let b = budgets
+                    .entry(key.clone())
+                    .or_insert_with(|| Budget::new(now));
                 let available = b.available(now);
                 let wait = if available >= reserve + 1.0 {
                     Duration::ZERO
@@ -387,7 +388,9 @@ impl Throttle {
     fn update(&self, key: &(String, bool), remaining: Option<u64>, throttled: bool) {
         let mut budgets = self.lock();
         let now = Instant::now();
-        let b = budgets.entry(key.clone()).or_insert_with(|| Budget::new(now));
+        let b = budgets
+            .entry(key.clone())
+            .or_insert_with(|| Budget::new(now));
         match (remaining, throttled) {
             (_, true) => b.throttled(now),
             (Some(r), false) => b.answered(now, r),

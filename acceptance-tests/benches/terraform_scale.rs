@@ -389,7 +389,6 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
             walls.push(timed(&hosts, args));
         }
     }
-    throttle(capacity, per_second);
     let mut report = String::new();
     let _ = writeln!(
         report,
@@ -399,7 +398,8 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
         report,
         "Terraform {}, release provider, local cloud on loopback. The emulator grants {capacity} writes at once, \
          then {per_second} per second (a token bucket, like ARM's per-subscription budget), answering 429 + \
-         Retry-After beyond it. Minimum = the time the budget needs for the writes made. With no budget = \
+         Retry-After beyond it; each command starts with the whole budget. Minimum = the time the budget \
+         needs for the writes made. With no budget = \
          the same commands with the budget lifted: what the workload takes by itself (Terraform's 10 \
          operations at once; each host's network interface and VM created one after the other, each \
          polled after the `Retry-After: 1` the local cloud sends). Median of {runs} \
@@ -417,12 +417,36 @@ fn fleet_report(tf: &Terraform, cloud: &LocalCloud, fleet: usize, runs: usize) {
     for _ in 0..runs {
         for (row, args) in rows.iter_mut().zip([&APPLY[..], &DESTROY[..]]) {
             // The request log file is cumulative: count only this command's part.
+            // Each command starts with the whole budget, as the minimum
+            // assumes (else it inherits what the command before it left).
+            throttle(capacity, per_second);
             let before = cloud.request_log().len();
             let started = seconds_of_day(std::time::SystemTime::now());
             let secs = timed(&hosts, args);
             let log = cloud.request_log().split_off(before);
             let writes = LocalCloud::arm_writes(&log);
             phases[usize::from(args == &DESTROY[..])].push(write_phases(&log, started, secs));
+            if let Ok(dir) = std::env::var("BENCH_FLEET_TIMELINE") {
+                // Every request of the command, seconds from its start: for
+                // looking into where a run lost time.
+                let lines: Vec<String> = log
+                    .iter()
+                    .filter_map(|e| {
+                        let t = log_seconds_of_day(e["time"].as_str()?)?;
+                        Some(format!(
+                            "{:.3} {} {} {}",
+                            (t - started).rem_euclid(86_400.0),
+                            e["method"].as_str()?,
+                            e["status"],
+                            e["path"].as_str()?
+                        ))
+                    })
+                    .collect();
+                let _ = std::fs::write(
+                    std::path::Path::new(&dir).join(format!("{}.txt", args[0])),
+                    lines.join("\n"),
+                );
+            }
             row.0.push(secs);
             row.1
                 .push(((writes as f64 - capacity) / per_second).max(0.0));

@@ -245,10 +245,11 @@ impl Budget {
     }
 
     /// Requests that can be spent now without overdrawing: what was left,
-    /// plus a cautious share of the refill since, minus what is on its way.
+    /// plus the refill since, minus what is on its way. An estimate a little
+    /// high costs nothing: every answer corrects `remaining`, so the error
+    /// never outgrows one answer's interval, which the reserve covers.
     fn available(&self, now: Instant) -> f64 {
-        let refilled =
-            self.refill.unwrap_or(0.0) * REFILL_TRUST * now.duration_since(self.at).as_secs_f64();
+        let refilled = self.refill.unwrap_or(0.0) * now.duration_since(self.at).as_secs_f64();
         self.remaining.unwrap_or(u64::MAX) as f64 + refilled - self.in_flight as f64
     }
 
@@ -297,9 +298,6 @@ pub struct Throttle {
 /// theirs too), and for the rounding of `remaining`.
 const RESERVE_WRITES: u64 = 2;
 const RESERVE_READS: u64 = 10;
-/// The share of the measured refill counted on: an estimate a little high
-/// would overdraw.
-const REFILL_TRUST: f64 = 0.9;
 /// A waiting call looks again at least this often (answers may have come).
 const LOOK_AGAIN: Duration = Duration::from_millis(100);
 /// With no refill measured and nothing on its way, one call goes after this
@@ -358,9 +356,9 @@ impl Throttle {
                     Duration::ZERO
                 } else {
                     match b.refill {
-                        Some(rate) if rate > 0.0 => Duration::from_secs_f64(
-                            (reserve + 1.0 - available) / (rate * REFILL_TRUST),
-                        ),
+                        Some(rate) if rate > 0.0 => {
+                            Duration::from_secs_f64((reserve + 1.0 - available) / rate)
+                        }
                         // Answers on their way will tell.
                         _ if b.in_flight > 0 => LOOK_AGAIN,
                         _ => PROBE_AFTER.saturating_sub(now.duration_since(b.at)),
@@ -542,8 +540,8 @@ mod tests {
         assert_eq!(b.refill, None, "a window is a second at least");
         b.answered(at(1000), 8);
         assert_eq!(b.refill, Some(8.0));
-        // Half a second later, a cautious share of the refill is counted on.
-        assert!((b.available(at(1500)) - (8.0 + 8.0 * REFILL_TRUST * 0.5 - 4.0)).abs() < 1e-9);
+        // Half a second later, the refill since is counted on.
+        assert_eq!(b.available(at(1500)), 8.0 + 8.0 * 0.5 - 4.0);
         // A 429: nothing left, whatever was estimated.
         b.throttled(at(1500));
         assert_eq!(b.available(at(1500)), -4.0);

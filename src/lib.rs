@@ -11,6 +11,7 @@ mod api_enums;
 pub mod arm;
 pub mod docs;
 pub mod framework;
+pub mod http_client;
 pub mod plugin;
 pub mod provider;
 pub mod redhat;

@@ -588,23 +588,15 @@ impl ProviderDef<ProviderData> for RhelAzureProvider {
         );
         // Clients are built now but only required by the resources that use
         // them, so an ARM-only configuration needs no Red Hat account. One
-        // HTTP client serves ARM, Entra and Red Hat: each client loads the
-        // root certificates when built, which was most of ConfigureProvider
-        // (Terraform starts the provider 3 to 5 times per command); sharing
-        // also shares its connection pool.
-        // azure_core's own settings for its default client: no redirects
-        // (REST APIs answer 3xx only by mistake), a read timeout.
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .read_timeout(std::time::Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Diagnostics::from(Diagnostic::error(
-                    "Cannot build an HTTP client",
-                    e.to_string(),
-                ))
-            })?;
+        // HTTP client serves ARM, Entra, Red Hat and blob storage, sharing
+        // its connection pool; its root certificates load on a thread of
+        // their own (`http_client`), so configuring waits for none of it.
+        let http = crate::http_client::build().map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot build an HTTP client",
+                e.to_string(),
+            ))
+        })?;
         let transport = azure_core::http::Transport::new(std::sync::Arc::new(http.clone()));
         let arm = crate::arm::ArmClient::new(&settings.azure, Some(transport))
             .map(std::sync::Arc::new)

@@ -42,14 +42,27 @@ pub fn read<T: DeserializeOwned + Default>(v: &Value) -> T {
     decode(v).unwrap_or_default()
 }
 
-/// A resource's model written as a value of its schema. Each model is held to
-/// its schema by a unit test, so this does not fail; if it ever did, the
-/// reason is logged (with the attribute) rather than lost, and the value is null.
-pub fn write<T: Serialize>(model: &T, schema: &crate::framework::ResourceSchema) -> Value {
-    encode(model, &schema.value_type()).unwrap_or_else(|d| {
+/// A resource's model written as a value of its schema's type `ty` (from
+/// [`schema_type!`]). Each model is held to its schema by a unit test, so
+/// this does not fail; if it ever did, the reason is logged (with the
+/// attribute) rather than lost, and the value is null.
+pub fn write<T: Serialize>(model: &T, ty: &Type) -> Value {
+    encode(model, ty).unwrap_or_else(|d| {
         tracing::error!(target: "rhelazure.framework", summary = %d.summary, detail = %d.detail, path = ?d.path, "a model does not fit its schema");
         Value::Null
     })
+}
+
+/// The value type of a schema, built on first use and kept for the process:
+/// `schema_type!(Image.schema())`. Building a schema (descriptions,
+/// validators) to learn its type for every state written was a few percent
+/// of the provider's CPU per resource.
+#[macro_export]
+macro_rules! schema_type {
+    ($schema:expr) => {{
+        static TYPE: std::sync::OnceLock<$crate::framework::Type> = std::sync::OnceLock::new();
+        TYPE.get_or_init(|| $schema.value_type())
+    }};
 }
 
 /// The name of a typed model's field, which is its attribute's name (each

@@ -108,7 +108,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &ActivationKey.schema())
+        model::write(self, crate::schema_type!(ActivationKey.schema()))
     }
 }
 

@@ -72,7 +72,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &CloudAccess.schema())
+        model::write(self, crate::schema_type!(CloudAccess.schema()))
     }
 }
 

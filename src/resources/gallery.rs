@@ -60,7 +60,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &Gallery.schema())
+        model::write(self, crate::schema_type!(Gallery.schema()))
     }
 
     /// The state for what Azure holds; `tags = {}` configured and no tags

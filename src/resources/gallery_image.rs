@@ -98,7 +98,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &GalleryImage.schema())
+        model::write(self, crate::schema_type!(GalleryImage.schema()))
     }
 
     fn path(&self, arm: &ArmClient) -> String {

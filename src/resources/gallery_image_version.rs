@@ -97,7 +97,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &GalleryImageVersion.schema())
+        model::write(self, crate::schema_type!(GalleryImageVersion.schema()))
     }
 
     fn definition_path(&self, arm: &ArmClient) -> String {

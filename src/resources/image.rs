@@ -63,7 +63,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &Image.schema())
+        model::write(self, crate::schema_type!(Image.schema()))
     }
 }
 

@@ -268,7 +268,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &ImageBuild.schema())
+        model::write(self, crate::schema_type!(ImageBuild.schema()))
     }
 }
 

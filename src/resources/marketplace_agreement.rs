@@ -88,7 +88,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &MarketplaceAgreement.schema())
+        model::write(self, crate::schema_type!(MarketplaceAgreement.schema()))
     }
 }
 

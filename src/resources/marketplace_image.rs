@@ -278,7 +278,7 @@ fn state(
         terms_accepted,
         ..configured
     };
-    model::write(&found, &MarketplaceImage.schema())
+    model::write(&found, crate::schema_type!(MarketplaceImage.schema()))
 }
 
 /// The image's `IsAcceleratedNetworkSupported` feature (`True` / `False`).

@@ -406,7 +406,7 @@ impl Model {
     }
 
     fn to_value(&self) -> Value {
-        model::write(self, &VmLicense.schema())
+        model::write(self, crate::schema_type!(VmLicense.schema()))
     }
 }
 

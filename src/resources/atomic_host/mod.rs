@@ -169,7 +169,7 @@ impl Model {
     }
 
     pub(super) fn to_value(&self) -> Value {
-        crate::framework::model::write(self, &AtomicHost.schema())
+        crate::framework::model::write(self, crate::schema_type!(AtomicHost.schema()))
     }
 
     /// The in-guest parts: what cloud-init and Run Command put on the host.

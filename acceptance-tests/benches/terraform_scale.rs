@@ -54,29 +54,35 @@ fn quiet(ws: Workspace) -> Workspace {
     ws.env("TF_LOG", "")
 }
 
-/// The provider's own CPU seconds for (apply, plan) of N keys, summed over
-/// every provider process Terraform starts, through the rusage wrapper.
+/// The CPU seconds for (apply, plan) of N keys of the plugin in `plugin_dir`
+/// (the provider or the floor), summed over every plugin process Terraform
+/// starts, through the rusage wrapper.
 fn provider_cpu(
     tf: &Terraform,
     cloud: &LocalCloud,
-    release: &std::path::Path,
+    plugin_dir: &std::path::Path,
     n: usize,
 ) -> (f64, f64) {
     let wrap = tempfile::tempdir().unwrap();
     let shim = wrap.path().join("terraform-provider-rhelazure");
     std::fs::copy(repo_root().join("benches/support/rusage-wrap.py"), &shim).unwrap();
     let log = wrap.path().join("rusage.log");
+    // Restored below: what follows (the RPC breakdown) measures the provider.
+    let before = std::env::var_os("RHELAZURE_PROVIDER_DIR");
     std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
     let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
         .env(
             "RHELAZURE_REAL_PROVIDER",
-            release
+            plugin_dir
                 .join("terraform-provider-rhelazure")
                 .to_str()
                 .unwrap(),
         )
         .env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
-    std::env::set_var("RHELAZURE_PROVIDER_DIR", release);
+    match before {
+        Some(dir) => std::env::set_var("RHELAZURE_PROVIDER_DIR", dir),
+        None => std::env::remove_var("RHELAZURE_PROVIDER_DIR"),
+    }
     let sum = |path: &std::path::Path| -> f64 {
         let total = rusage_lines(path).iter().map(|(cpu, _)| cpu).sum();
         let _ = std::fs::remove_file(path);

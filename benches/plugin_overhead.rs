@@ -39,6 +39,7 @@ async fn main() {
     let mut first_schema = Vec::new();
     let mut warm_schema = Vec::new();
     let mut rss = Vec::new();
+    let mut schema_bytes = 0;
     let config_type = rhelazure::provider::provider_schema().value_type();
     let config = msgpack::encode(&Value::Object(Default::default()), &config_type).unwrap();
 
@@ -56,11 +57,13 @@ async fn main() {
             .unwrap();
         let mut client = ProviderClient::new(channel.clone());
         let t = Instant::now();
-        client
+        let schema = client
             .get_provider_schema(pb::get_provider_schema::Request {})
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner();
         first_schema.push(ms(t.elapsed()));
+        schema_bytes = prost::Message::encoded_len(&schema);
         let t = Instant::now();
         for _ in 0..20 {
             client
@@ -139,6 +142,10 @@ async fn main() {
         "peak RSS after GetProviderSchema + ConfigureProvider",
         stats(rss),
         "MiB",
+    );
+    report += &format!(
+        "\nSchema: **{:.1} KiB** on the wire (the GetProviderSchema answer, protobuf: every resource, data source, list, action, ephemeral resource and function).\n",
+        schema_bytes as f64 / 1024.0
     );
     report += &format!("\nBinary size: **{size:.1} MiB** (stripped release build). For scale, the published azurerm provider binary is over 230 MB.\n");
     println!("{report}");

@@ -118,7 +118,7 @@ fn dense_zero_and_vhd_inputs() {
     // A fixed VHD as input: its own footer is not data; a new one is written.
     let mut vhd = vec![0u8; MIB as usize];
     vhd[42] = 7;
-    vhd.extend_from_slice(&footer(MIB, [9; 16]));
+    vhd.extend_from_slice(&footer(MIB, [9; 16], std::time::SystemTime::now()));
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(&vhd).unwrap();
     let r = env
@@ -317,6 +317,10 @@ fn a_file_with_holes_and_a_known_hash_uploads_the_same_blob() {
         f.as_file_mut().seek(SeekFrom::Start(at)).unwrap();
         f.write_all(&bytes).unwrap();
     }
+    // The footer's time stamp is the file's modification time, not the
+    // clock's: uploads at different times make the same blob.
+    let modified = std::time::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+    f.as_file().set_modified(modified).unwrap();
     f.as_file().sync_all().unwrap();
     let up = Uploader::new(env.http.clone());
     let hashed = env
@@ -339,9 +343,17 @@ fn a_file_with_holes_and_a_known_hash_uploads_the_same_blob() {
         "six data pages and the footer"
     );
     let whole = hashed.blob_len - 1;
-    assert_eq!(
+    let (known, hashed) = (
         env.read("known.vhd", 0, whole),
         env.read("hashed.vhd", 0, whole),
+    );
+    // Compared here, not with assert_eq!, which would print 21 MiB.
+    let first_difference = known.iter().zip(&hashed).position(|(a, b)| a != b);
+    assert_eq!(
+        (known.len(), first_difference),
+        (hashed.len(), None),
         "the same blob, footer included"
     );
+    let stamp = u32::from_be_bytes(known[known.len() - 512 + 24..][..4].try_into().unwrap());
+    assert_eq!(stamp, 1_577_836_800 - 946_684_800, "2020-01-01 in VHD time");
 }

@@ -144,18 +144,23 @@ pub fn geometry(size: u64) -> (u16, u8, u8) {
 }
 
 /// The 512-byte footer of a fixed VHD of `size` bytes (a whole number of MiB).
-pub fn footer(size: u64, unique_id: [u8; 16]) -> [u8; 512] {
+/// `created` is the footer's time stamp, the image's creation time: the
+/// uploader passes the source file's modification time, so the same file
+/// always makes the same blob, byte for byte, whenever it is uploaded.
+pub fn footer(size: u64, unique_id: [u8; 16], created: std::time::SystemTime) -> [u8; 512] {
     let mut f = [0u8; 512];
     f[0..8].copy_from_slice(b"conectix");
     f[8..12].copy_from_slice(&2u32.to_be_bytes()); // features: reserved bit
     f[12..16].copy_from_slice(&0x0001_0000u32.to_be_bytes()); // format version 1.0
     f[16..24].copy_from_slice(&u64::MAX.to_be_bytes()); // data offset: none (fixed)
-    let since_2000 = std::time::SystemTime::now()
+                                                        // Seconds since 2000-01-01 UTC; earlier times (and past 2136) clamp.
+    let since_2000 = created
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
         .saturating_sub(946_684_800);
-    f[24..28].copy_from_slice(&(since_2000 as u32).to_be_bytes());
+    let since_2000 = u32::try_from(since_2000).unwrap_or(u32::MAX);
+    f[24..28].copy_from_slice(&since_2000.to_be_bytes());
     f[28..32].copy_from_slice(b"rhaz"); // creator application
     f[32..36].copy_from_slice(&0x0001_0000u32.to_be_bytes());
     f[36..40].copy_from_slice(b"Wi2k"); // creator host OS, as qemu-img writes
@@ -270,10 +275,11 @@ fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     #[test]
     fn footer_layout_and_checksum() {
-        let f = footer(64 * MIB, [7; 16]);
+        let f = footer(64 * MIB, [7; 16], SystemTime::now());
         assert!(footer_is_valid(&f));
         assert_eq!(u64::from_be_bytes(f[48..56].try_into().unwrap()), 64 * MIB);
         assert_eq!(
@@ -284,6 +290,21 @@ mod tests {
         let mut bad = f;
         bad[100] ^= 1;
         assert!(!footer_is_valid(&bad));
+    }
+
+    #[test]
+    fn the_footer_is_a_function_of_its_inputs() {
+        // 2020-01-01T00:00:00Z is 631 152 000 s after 2000-01-01.
+        let at = UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+        let f = footer(8 * MIB, [3; 16], at);
+        assert_eq!(f, footer(8 * MIB, [3; 16], at), "no clock of its own");
+        assert_eq!(
+            u32::from_be_bytes(f[24..28].try_into().unwrap()),
+            631_152_000
+        );
+        let before_2000 = footer(8 * MIB, [3; 16], UNIX_EPOCH);
+        assert_eq!(&before_2000[24..28], &[0; 4]);
+        assert!(footer_is_valid(&before_2000));
     }
 
     #[test]
@@ -310,7 +331,7 @@ mod tests {
         );
 
         let mut vhd = vec![0u8; 2 * MIB as usize];
-        vhd.extend_from_slice(&footer(2 * MIB, [1; 16]));
+        vhd.extend_from_slice(&footer(2 * MIB, [1; 16], SystemTime::now()));
         let d = inspect(file(&vhd).path()).unwrap();
         assert_eq!(
             (d.data_len, d.virtual_size, d.was_vhd),
@@ -320,7 +341,7 @@ mod tests {
         let qcow = file(b"QFI\xfb\0\0\0\x03rest");
         let e = inspect(qcow.path()).unwrap_err().to_string();
         assert!(e.contains("qcow2") && e.contains("qemu-img convert"), "{e}");
-        let mut dynamic = footer(MIB, [0; 16]).to_vec();
+        let mut dynamic = footer(MIB, [0; 16], SystemTime::now()).to_vec();
         dynamic[60..64].copy_from_slice(&3u32.to_be_bytes());
         let e = inspect(file(&dynamic).path()).unwrap_err().to_string();
         assert!(e.contains("dynamic VHD"), "{e}");

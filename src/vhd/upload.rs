@@ -651,7 +651,15 @@ impl Uploader {
         // The footer: always the last page.
         let mut unique = [0u8; 16];
         unique.copy_from_slice(&hex_bytes(&sha256)[..16]);
-        let footer = footer(image.virtual_size, unique).to_vec();
+        // Stamped with the file's modification time, which the fingerprint
+        // check just found unchanged: the same file makes the same blob.
+        let created = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map_err(|e| VhdError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        let footer = footer(image.virtual_size, unique, created).to_vec();
         let range = format!("bytes={}-{}", image.virtual_size, blob_len - 1);
         let (status, _, text) = self
             .send("PutPage footer", deadline, || {

@@ -13,7 +13,10 @@
 //! Writes `benches/results/terraform-scale.md` and `.svg`, `fleet.md` and
 //! `query.md`. Knobs: `BENCH_RUNS` (default 5), `BENCH_SIZES` (default
 //! `10,100,1000`), `BENCH_FLEET` (default 100), `BENCH_ESTATE` (default
-//! `2500,10000`). Uses the release provider (`make bench` builds it).
+//! `2500,10000`), `BENCH_FLEET_TIMELINE` (a directory: every request of each
+//! fleet command, seconds from its start, one file per command, for looking
+//! into where a run lost time). Uses the release provider (`make bench`
+//! builds it).
 
 #[path = "../../benches/support/common.rs"]
 mod common;

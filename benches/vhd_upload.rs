@@ -210,6 +210,17 @@ fn fresh_azurite() -> BlobEnv {
     BlobEnv::start("bench")
 }
 
+/// Total memory (Linux `/proc/meminfo`), 0 where it cannot be read.
+fn memory_gib() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let kib = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            kib.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1_048_576.0)
+}
+
 fn main() {
     let runs: usize = env_or("BENCH_RUNS", 5);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 8);
@@ -237,6 +248,14 @@ fn main() {
          page writes as ours, sent from memory with the same concurrency and no file at all: \
          Azurite's own ingest limit for that image, measured in the same run; the share is our data \
          throughput as a fraction of it.\n"
+    );
+    // Azurite keeps blobs on disk, so its ceiling (and every time here)
+    // follows the machine's disk as much as its CPUs.
+    let _ = writeln!(
+        report,
+        "Machine: {} cores, {:.0} GiB of memory; Azurite stores the blobs on local disk.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        memory_gib()
     );
     let _ = writeln!(
         report,

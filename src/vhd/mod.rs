@@ -153,7 +153,8 @@ pub fn footer(size: u64, unique_id: [u8; 16], created: std::time::SystemTime) ->
     f[8..12].copy_from_slice(&2u32.to_be_bytes()); // features: reserved bit
     f[12..16].copy_from_slice(&0x0001_0000u32.to_be_bytes()); // format version 1.0
     f[16..24].copy_from_slice(&u64::MAX.to_be_bytes()); // data offset: none (fixed)
-                                                        // Seconds since 2000-01-01 UTC; earlier times (and past 2136) clamp.
+
+    // Seconds since 2000-01-01 UTC; earlier times (and past 2136) clamp.
     let since_2000 = created
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

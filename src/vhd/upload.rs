@@ -921,7 +921,7 @@ mod tests {
         // Within the data part only; nothing after the last extent.
         assert_eq!(next_data(file, 4 * M, 22 * M), Some((20 * M, 22 * M)));
         assert_eq!(next_data(file, 26 * M, 32 * M), None);
-        // An unaligned offset inside data stays where it is.
+        // An offset inside an extent (not at its start) is where the read starts.
         assert_eq!(
             next_data(file, 3 * M + 512, 32 * M),
             Some((3 * M + 512, 4 * M))

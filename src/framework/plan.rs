@@ -250,8 +250,13 @@ fn validate_level(
 ) {
     for a in attrs {
         let v = obj.attr(a.name());
+        let checked = !v.is_null() && !v.is_unknown() && !a.behaviour.validators.is_empty();
+        if !checked && a.nested.is_empty() {
+            // Nothing to check here: no path is built (an allocation per attribute).
+            continue;
+        }
         let p = path.attr(a.name());
-        if !v.is_null() && !v.is_unknown() {
+        if checked {
             for val in &a.behaviour.validators {
                 val.validate(v, &p, diags);
             }

@@ -234,14 +234,18 @@ impl<C: Send + Sync + 'static> Registry<C> {
     }
 
     fn find_resource(&self, type_name: &str) -> Result<&Entry<dyn Resource<C>>, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| {
-            Diagnostic::error(
-                "Unknown resource type",
-                format!("This provider has no resource type {type_name:?}."),
-            )
-            .into()
-        })
+        self.resources
+            .get(type_name)
+            .ok_or_else(|| unknown_resource(type_name))
     }
+}
+
+fn unknown_resource(type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Unknown resource type",
+        format!("This provider has no resource type {type_name:?}."),
+    )
+    .into()
 }
 
 fn validate_with(
@@ -313,7 +317,11 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
             Ok(r) => r,
             Err(d) => return (Value::Null, d),
         };
-        let ty = r.schema.value_type();
+        // Registered together with the entry; its value type is built once.
+        let Some(served) = self.schemas.resources.get(type_name) else {
+            return (Value::Null, unknown_resource(type_name));
+        };
+        let ty = served.value_type();
         let current = r.schema.version;
         let bytes = if version == current {
             raw.to_vec()
@@ -343,7 +351,7 @@ impl<C: Send + Sync + 'static> ProviderService for Registry<C> {
                 Err(d) => return (Value::Null, d.into()),
             }
         };
-        match json::decode_lenient(&bytes, &ty) {
+        match json::decode_lenient(&bytes, ty) {
             Ok(v) => (v, Diagnostics::new()),
             Err(e) => (
                 Value::Null,

@@ -274,10 +274,10 @@ impl ResourceSchema {
     }
 
     pub fn to_protocol(&self) -> ps::Schema {
-        ps::Schema {
-            version: self.version,
-            block: block(&self.attrs, &self.blocks, &self.description),
-        }
+        ps::Schema::new(
+            self.version,
+            block(&self.attrs, &self.blocks, &self.description),
+        )
     }
 
     pub fn value_type(&self) -> Type {

@@ -40,9 +40,9 @@ pub(super) async fn read_data_source<S: ProviderService>(
             ..Default::default()
         }));
     };
-    let ty = schema.block.value_type();
+    let ty = schema.value_type();
     let config = try_diags!(
-        decode(req.config.as_ref(), &ty, "data source configuration"),
+        decode(req.config.as_ref(), ty, "data source configuration"),
         resp
     );
     redact_sensitive(&schema.block, &config);
@@ -51,7 +51,7 @@ pub(super) async fn read_data_source<S: ProviderService>(
     let state = if diags.has_errors() {
         None
     } else {
-        encode(&state, &ty, "data source state")
+        encode(&state, ty, "data source state")
             .map_err(|d| diags.push(d))
             .ok()
     };
@@ -111,9 +111,9 @@ pub(super) async fn open_ephemeral_resource<S: ProviderService>(
             ..Default::default()
         }));
     };
-    let ty = schema.block.value_type();
+    let ty = schema.value_type();
     let config = try_diags!(
-        decode(req.config.as_ref(), &ty, "ephemeral resource configuration"),
+        decode(req.config.as_ref(), ty, "ephemeral resource configuration"),
         resp
     );
     redact_sensitive(&schema.block, &config);
@@ -126,7 +126,7 @@ pub(super) async fn open_ephemeral_resource<S: ProviderService>(
     let result = if diags.has_errors() {
         None
     } else {
-        encode(&out.result, &ty, "ephemeral result")
+        encode(&out.result, ty, "ephemeral result")
             .map_err(|d| diags.push(d))
             .ok()
     };

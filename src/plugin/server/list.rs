@@ -29,7 +29,7 @@ pub(super) async fn list_resource<S: ProviderService>(
     };
     let config = match decode(
         req.config.as_ref(),
-        &list_schema.block.value_type(),
+        list_schema.value_type(),
         "list configuration",
     ) {
         Ok(c) => c,
@@ -89,7 +89,7 @@ pub(super) async fn validate_list_resource_config<S: ProviderService>(
     let config = try_diags!(
         decode(
             req.config.as_ref(),
-            &schema.block.value_type(),
+            schema.value_type(),
             "list configuration"
         ),
         resp

@@ -112,7 +112,7 @@ fn decode_config(
     dv: Option<&pb::DynamicValue>,
     what: &str,
 ) -> Result<Value, Diagnostic> {
-    let value = decode(dv, &schema.block.value_type(), what)?;
+    let value = decode(dv, schema.value_type(), what)?;
     redact_sensitive(&schema.block, &value);
     Ok(value)
 }

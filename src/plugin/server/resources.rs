@@ -53,7 +53,7 @@ pub(super) async fn upgrade_resource_state<S: ProviderService>(
     let upgraded_state = if diags.has_errors() {
         None
     } else {
-        match encode(&value, &schema.block.value_type(), "upgraded state") {
+        match encode(&value, schema.value_type(), "upgraded state") {
             Ok(v) => Some(v),
             Err(d) => {
                 diags.push(d);
@@ -118,9 +118,9 @@ pub(super) async fn read_resource<S: ProviderService>(
     let _t = RpcTimer::start("ReadResource", &req.type_name);
     let resp = pb::read_resource::Response::default();
     let schema = try_diags!(p.resource_schema(&req.type_name).map_err(first), resp);
-    let ty = schema.block.value_type();
+    let ty = schema.value_type();
     let state = try_diags!(
-        decode(req.current_state.as_ref(), &ty, "current state"),
+        decode(req.current_state.as_ref(), ty, "current state"),
         resp
     );
     redact_sensitive(&schema.block, &state);
@@ -130,7 +130,7 @@ pub(super) async fn read_resource<S: ProviderService>(
         .await;
     let mut diags = out.diagnostics;
     redact_sensitive(&schema.block, &out.new_state);
-    let new_state = encode(&out.new_state, &ty, "state")
+    let new_state = encode(&out.new_state, ty, "state")
         .map_err(|d| diags.push(d))
         .ok();
     let new_identity = p
@@ -153,13 +153,13 @@ pub(super) async fn plan_resource_change<S: ProviderService>(
     let _t = RpcTimer::start("PlanResourceChange", &req.type_name);
     let resp = pb::plan_resource_change::Response::default();
     let schema = try_diags!(p.resource_schema(&req.type_name).map_err(first), resp);
-    let ty = schema.block.value_type();
-    let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
+    let ty = schema.value_type();
+    let prior_state = try_diags!(decode(req.prior_state.as_ref(), ty, "prior state"), resp);
     let proposed_new_state = try_diags!(
-        decode(req.proposed_new_state.as_ref(), &ty, "proposed new state"),
+        decode(req.proposed_new_state.as_ref(), ty, "proposed new state"),
         resp
     );
-    let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
+    let config = try_diags!(decode(req.config.as_ref(), ty, "configuration"), resp);
     redact_sensitive(&schema.block, &config);
     redact_sensitive(&schema.block, &prior_state);
     let out = p
@@ -173,7 +173,7 @@ pub(super) async fn plan_resource_change<S: ProviderService>(
         })
         .await;
     let mut diags = out.diagnostics;
-    let planned_state = encode(&out.planned_state, &ty, "planned state")
+    let planned_state = encode(&out.planned_state, ty, "planned state")
         .map_err(|d| diags.push(d))
         .ok();
     // Unknown during a create's plan (None): Terraform then takes it from the apply.
@@ -202,13 +202,13 @@ pub(super) async fn apply_resource_change<S: ProviderService>(
     let _t = RpcTimer::start("ApplyResourceChange", &req.type_name);
     let resp = pb::apply_resource_change::Response::default();
     let schema = try_diags!(p.resource_schema(&req.type_name).map_err(first), resp);
-    let ty = schema.block.value_type();
-    let prior_state = try_diags!(decode(req.prior_state.as_ref(), &ty, "prior state"), resp);
+    let ty = schema.value_type();
+    let prior_state = try_diags!(decode(req.prior_state.as_ref(), ty, "prior state"), resp);
     let planned_state = try_diags!(
-        decode(req.planned_state.as_ref(), &ty, "planned state"),
+        decode(req.planned_state.as_ref(), ty, "planned state"),
         resp
     );
-    let config = try_diags!(decode(req.config.as_ref(), &ty, "configuration"), resp);
+    let config = try_diags!(decode(req.config.as_ref(), ty, "configuration"), resp);
     redact_sensitive(&schema.block, &config);
     redact_sensitive(&schema.block, &planned_state);
     let out = p
@@ -222,7 +222,7 @@ pub(super) async fn apply_resource_change<S: ProviderService>(
         })
         .await;
     let mut diags = out.diagnostics;
-    let new_state = encode(&out.new_state, &ty, "new state")
+    let new_state = encode(&out.new_state, ty, "new state")
         .map_err(|d| diags.push(d))
         .ok();
     let new_identity = p
@@ -280,8 +280,8 @@ pub(super) async fn import_resource_state<S: ProviderService>(
             diags.extend(unknown_type("resource", &r.type_name));
             continue;
         };
-        if let Ok(state) = encode(&r.state, &schema.block.value_type(), "imported state")
-            .map_err(|d| diags.push(d))
+        if let Ok(state) =
+            encode(&r.state, schema.value_type(), "imported state").map_err(|d| diags.push(d))
         {
             let identity = p
                 .identity_data(&r.type_name, &r.state, &mut diags)
@@ -328,7 +328,7 @@ pub(super) async fn move_resource_state<S: ProviderService>(
     let (target_state, target_identity) = if diags.has_errors() {
         (None, None)
     } else {
-        let state = encode(&out.target_state, &schema.block.value_type(), "moved state")
+        let state = encode(&out.target_state, schema.value_type(), "moved state")
             .map_err(|d| diags.push(d))
             .ok();
         let identity = p.identity_data(&target_type_name, &out.target_state, &mut diags);
@@ -350,8 +350,8 @@ pub(super) async fn generate_resource_config<S: ProviderService>(
     let _t = RpcTimer::start("GenerateResourceConfig", &req.type_name);
     let resp = pb::generate_resource_config::Response::default();
     let schema = try_diags!(p.resource_schema(&req.type_name).map_err(first), resp);
-    let ty = schema.block.value_type();
-    let state = try_diags!(decode(req.state.as_ref(), &ty, "resource state"), resp);
+    let ty = schema.value_type();
+    let state = try_diags!(decode(req.state.as_ref(), ty, "resource state"), resp);
     redact_sensitive(&schema.block, &state);
     let config = try_diags!(
         p.service
@@ -359,7 +359,7 @@ pub(super) async fn generate_resource_config<S: ProviderService>(
             .map_err(first),
         resp
     );
-    let config = try_diags!(encode(&config, &ty, "generated configuration"), resp);
+    let config = try_diags!(encode(&config, ty, "generated configuration"), resp);
     Ok(Response::new(pb::generate_resource_config::Response {
         config: Some(config),
         diagnostics: Vec::new(),

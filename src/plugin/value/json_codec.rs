@@ -9,41 +9,41 @@ use serde_json::Value as J;
 
 use super::msgpack_codec::kind;
 use super::{CodecError, Number, Type, Value, MAX_DEPTH};
-use crate::plugin::diag::AttributePath;
+use crate::plugin::diag::Trail;
 
 /// Strict decode: every object attribute must be in the type.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let j = parse(bytes)?;
-    from_json(&j, ty, &AttributePath::root(), 0, false)
+    from_json(&j, ty, &Trail::Root, 0, false)
 }
 
 /// Lenient decode for stored state: attributes the schema no longer has are dropped,
 /// missing ones become null (the shape `UpgradeResourceState` must cope with).
 pub fn decode_lenient(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let j = parse(bytes)?;
-    from_json(&j, ty, &AttributePath::root(), 0, true)
+    from_json(&j, ty, &Trail::Root, 0, true)
 }
 
 /// A serde_json value (e.g. a typed model serialized by serde) read as `ty`, leniently.
 pub fn value_from_serde(j: &J, ty: &Type) -> Result<Value, CodecError> {
-    from_json(j, ty, &AttributePath::root(), 0, true)
+    from_json(j, ty, &Trail::Root, 0, true)
 }
 
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
-    let j = to_json(value, ty, &AttributePath::root())?;
+    let j = to_json(value, ty, &Trail::Root)?;
     Ok(serde_json::to_vec(&j).expect("a JSON value always serializes"))
 }
 
 fn parse(bytes: &[u8]) -> Result<J, CodecError> {
     // serde_json refuses nesting beyond 128 levels by itself.
     serde_json::from_slice(bytes)
-        .map_err(|e| CodecError::new(&AttributePath::root(), format!("invalid JSON: {e}")))
+        .map_err(|e| CodecError::new(&Trail::Root, format!("invalid JSON: {e}")))
 }
 
 fn from_json(
     j: &J,
     ty: &Type,
-    path: &AttributePath,
+    path: &Trail<'_>,
     depth: usize,
     lenient: bool,
 ) -> Result<Value, CodecError> {
@@ -155,7 +155,7 @@ fn from_json(
     })
 }
 
-fn to_json(v: &Value, ty: &Type, path: &AttributePath) -> Result<J, CodecError> {
+fn to_json(v: &Value, ty: &Type, path: &Trail<'_>) -> Result<J, CodecError> {
     let mismatch = || {
         CodecError::new(
             path,

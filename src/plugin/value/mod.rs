@@ -14,7 +14,7 @@ pub use number::{Number, NumberError};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::diag::{AttributePath, PathStep};
+use super::diag::{AttributePath, PathStep, Trail};
 
 /// Decoders and encoders between `Value` and msgpack.
 pub mod msgpack {
@@ -480,9 +480,9 @@ pub struct CodecError {
 }
 
 impl CodecError {
-    pub(crate) fn new(path: &AttributePath, message: impl Into<String>) -> Self {
+    pub(crate) fn new(at: &Trail<'_>, message: impl Into<String>) -> Self {
         CodecError {
-            path: path.clone(),
+            path: at.to_path(),
             message: message.into(),
         }
     }

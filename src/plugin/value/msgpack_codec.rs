@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 use rmp::Marker;
 
 use super::{CodecError, Number, Refinements, Type, Value, MAX_DEPTH};
-use crate::plugin::diag::AttributePath;
+use crate::plugin::diag::Trail;
 
 const EXT_REFINED_UNKNOWN: i8 = 12;
 
 /// Reads one value of type `ty` from `bytes`; trailing bytes are an error.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let mut r = Reader { buf: bytes, pos: 0 };
-    let root = AttributePath::root();
+    let root = Trail::Root;
     let v = r.value(ty, &root, 0)?;
     if r.pos != bytes.len() {
         return Err(CodecError::new(
@@ -34,7 +34,7 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 /// (a provider bug, reported as a diagnostic rather than sent to Terraform).
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(64);
-    write_value(&mut out, value, ty, &AttributePath::root())?;
+    write_value(&mut out, value, ty, &Trail::Root)?;
     Ok(out)
 }
 
@@ -44,7 +44,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, path: &AttributePath) -> Result<&'a [u8], CodecError> {
+    fn take(&mut self, n: usize, path: &Trail<'_>) -> Result<&'a [u8], CodecError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
         match end {
             Some(end) => {
@@ -56,19 +56,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn uint(&mut self, n: usize, path: &AttributePath) -> Result<u64, CodecError> {
+    fn uint(&mut self, n: usize, path: &Trail<'_>) -> Result<u64, CodecError> {
         Ok(self
             .take(n, path)?
             .iter()
             .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
-    fn marker(&mut self, path: &AttributePath) -> Result<Marker, CodecError> {
+    fn marker(&mut self, path: &Trail<'_>) -> Result<Marker, CodecError> {
         Ok(Marker::from_u8(self.take(1, path)?[0]))
     }
 
     /// Length that follows a marker for str / bin / array / map / ext.
-    fn len_after(&mut self, m: Marker, path: &AttributePath) -> Result<Option<usize>, CodecError> {
+    fn len_after(&mut self, m: Marker, path: &Trail<'_>) -> Result<Option<usize>, CodecError> {
         let n = match m {
             Marker::FixStr(n) => u64::from(n),
             Marker::FixArray(n) | Marker::FixMap(n) => u64::from(n),
@@ -107,12 +107,7 @@ impl<'a> Reader<'a> {
         )
     }
 
-    fn value(
-        &mut self,
-        ty: &Type,
-        path: &AttributePath,
-        depth: usize,
-    ) -> Result<Value, CodecError> {
+    fn value(&mut self, ty: &Type, path: &Trail<'_>, depth: usize) -> Result<Value, CodecError> {
         if depth > MAX_DEPTH {
             return Err(CodecError::new(path, "value nested too deeply"));
         }
@@ -182,20 +177,38 @@ impl<'a> Reader<'a> {
             }
             Type::Object(obj) => {
                 let n = self.map_len(m, path).ok_or_else(|| mismatch("object"))??;
-                let mut attrs = BTreeMap::new();
+                // Terraform writes attributes in name order, the order the
+                // schema's map keeps them in: follow along instead of searching
+                // for each one, and build the map from the sorted entries.
+                let mut expected = obj.attrs.iter();
+                let mut entries = Vec::with_capacity(n.min(obj.attrs.len()));
                 for _ in 0..n {
                     let key = self.key(path)?;
-                    let Some(t) = obj.attrs.get(&key) else {
-                        return Err(CodecError::new(
-                            path,
-                            format!("unsupported attribute {key:?}"),
-                        ));
+                    let t = match expected.clone().next() {
+                        Some((name, t)) if *name == key => {
+                            expected.next();
+                            t
+                        }
+                        _ => match obj.attrs.get(&key) {
+                            Some(t) => t,
+                            None => {
+                                return Err(CodecError::new(
+                                    path,
+                                    format!("unsupported attribute {key:?}"),
+                                ))
+                            }
+                        },
                     };
                     let v = self.value(t, &path.attr(&key), depth + 1)?;
-                    attrs.insert(key, v);
+                    entries.push((key, v));
                 }
-                for name in obj.attrs.keys() {
-                    attrs.entry(name.clone()).or_insert(Value::Null);
+                // Sorted input builds in one pass; a repeated key keeps its last value.
+                let mut attrs: BTreeMap<String, Value> = entries.into_iter().collect();
+                // Terraform sends every attribute; fill in only when some are missing.
+                if attrs.len() < obj.attrs.len() {
+                    for name in obj.attrs.keys() {
+                        attrs.entry(name.clone()).or_insert(Value::Null);
+                    }
                 }
                 Ok(Value::Object(attrs))
             }
@@ -232,23 +245,23 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn array_len(&mut self, m: Marker, path: &AttributePath) -> Option<Result<usize, CodecError>> {
+    fn array_len(&mut self, m: Marker, path: &Trail<'_>) -> Option<Result<usize, CodecError>> {
         matches!(m, Marker::FixArray(_) | Marker::Array16 | Marker::Array32)
             .then(|| self.len_after(m, path).map(|n| n.unwrap_or(0)))
     }
 
-    fn map_len(&mut self, m: Marker, path: &AttributePath) -> Option<Result<usize, CodecError>> {
+    fn map_len(&mut self, m: Marker, path: &Trail<'_>) -> Option<Result<usize, CodecError>> {
         matches!(m, Marker::FixMap(_) | Marker::Map16 | Marker::Map32)
             .then(|| self.len_after(m, path).map(|n| n.unwrap_or(0)))
     }
 
-    fn key(&mut self, path: &AttributePath) -> Result<String, CodecError> {
+    fn key(&mut self, path: &Trail<'_>) -> Result<String, CodecError> {
         let m = self.marker(path)?;
         self.str_after(m, path)?
             .ok_or_else(|| CodecError::new(path, "map keys must be strings"))
     }
 
-    fn str_after(&mut self, m: Marker, path: &AttributePath) -> Result<Option<String>, CodecError> {
+    fn str_after(&mut self, m: Marker, path: &Trail<'_>) -> Result<Option<String>, CodecError> {
         if !matches!(
             m,
             Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
@@ -262,7 +275,7 @@ impl<'a> Reader<'a> {
             .map_err(|_| CodecError::new(path, "string is not valid UTF-8"))
     }
 
-    fn number(&mut self, m: Marker, path: &AttributePath) -> Result<Number, CodecError> {
+    fn number(&mut self, m: Marker, path: &Trail<'_>) -> Result<Number, CodecError> {
         let signed = |v: u64, bits: u32| -> i64 {
             let shift = 64 - bits;
             ((v << shift) as i64) >> shift
@@ -301,7 +314,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value of any shape (unknown refinement keys must be ignored).
-    fn skip(&mut self, path: &AttributePath, depth: usize) -> Result<(), CodecError> {
+    fn skip(&mut self, path: &Trail<'_>, depth: usize) -> Result<(), CodecError> {
         if depth > MAX_DEPTH {
             return Err(CodecError::new(path, "value nested too deeply"));
         }
@@ -337,10 +350,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn read_refinements(
-    payload: &[u8],
-    path: &AttributePath,
-) -> Result<Option<Refinements>, CodecError> {
+fn read_refinements(payload: &[u8], path: &Trail<'_>) -> Result<Option<Refinements>, CodecError> {
     let mut r = Reader {
         buf: payload,
         pos: 0,
@@ -438,7 +448,7 @@ fn write_value(
     out: &mut Vec<u8>,
     v: &Value,
     ty: &Type,
-    path: &AttributePath,
+    path: &Trail<'_>,
 ) -> Result<(), CodecError> {
     let mismatch = || {
         CodecError::new(

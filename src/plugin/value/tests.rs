@@ -270,6 +270,37 @@ fn malformed_msgpack_is_an_error_with_a_path_never_a_panic() {
 }
 
 #[test]
+fn objects_decode_whatever_the_order_of_their_attributes() {
+    let ty = Type::object([("a", Type::String), ("b", Type::Bool), ("c", Type::Number)]);
+    let want = |a: Value, b: Value, c: Value| {
+        Value::Object([("a".into(), a), ("b".into(), b), ("c".into(), c)].into())
+    };
+    // Terraform's order (by name), another order, attributes left out, a key twice.
+    let sorted = [
+        0x83, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0xc3, 0xa1, b'c', 0x07,
+    ];
+    let shuffled = [
+        0x83, 0xa1, b'c', 0x07, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0xc3,
+    ];
+    let partial = [0x81, 0xa1, b'b', 0xc3];
+    let repeated = [
+        0x83, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0xc3, 0xa1, b'a', 0xa1, b'y',
+    ];
+    let full = want(Value::from("x"), Value::Bool(true), Value::from(7i64));
+    assert_eq!(msgpack::decode(&sorted, &ty).unwrap(), full);
+    assert_eq!(msgpack::decode(&shuffled, &ty).unwrap(), full);
+    assert_eq!(
+        msgpack::decode(&partial, &ty).unwrap(),
+        want(Value::Null, Value::Bool(true), Value::Null)
+    );
+    // As a map insert would: the last value of a repeated key wins.
+    assert_eq!(
+        msgpack::decode(&repeated, &ty).unwrap(),
+        want(Value::from("y"), Value::Bool(true), Value::Null)
+    );
+}
+
+#[test]
 fn specific_malformations_are_explained() {
     let e =
         msgpack::decode(&[0xdd, 0xff, 0xff, 0xff, 0xff], &Type::list(Type::String)).unwrap_err();

@@ -63,8 +63,8 @@ impl AttributePath {
 /// Where a walk over a value is, kept on the walker's stack: one step and a
 /// reference to the trail of its parent. The codecs pass this down instead of
 /// an [`AttributePath`] and build the path only when they report an error, so
-/// reading or writing a value allocates nothing for paths (measured: cloning
-/// a path per attribute was a fifth of the plugin server's CPU per RPC).
+/// reading or writing a value allocates nothing for paths (cloning a path
+/// per attribute, and freeing it, was the largest part of decoding a value).
 #[derive(Clone, Copy, Debug)]
 pub enum Trail<'a> {
     Root,

@@ -1,7 +1,7 @@
 //! Protocol-level schemas: blocks, attributes, nested types and functions, as
 //! Terraform sees them. The framework builds these from resource definitions;
-//! the server turns them into protobuf and uses [`Block::value_type`] to decode
-//! values.
+//! the server turns them into protobuf and uses [`Schema::value_type`] (built
+//! once per schema) to decode values.
 
 use std::sync::OnceLock;
 

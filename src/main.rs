@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn usage() -> String {
     format!(
         "terraform-provider-rhelazure {}\n\nA Terraform / OpenTofu provider; Terraform starts it for you.\n\n\

@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // As the provider does: the same logging set-up, so the floor pays it too.
     logging::init(logging::level_from_env());

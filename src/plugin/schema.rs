@@ -15,6 +15,9 @@ pub struct Schema {
     /// and building it (a map of attribute names) per call was a few percent
     /// of the plugin server's CPU. A schema is not changed once served.
     value_type: OnceLock<Type>,
+    /// `block.has_sensitive()`, for the same reason: every configuration
+    /// decoded is searched for sensitive values, and most schemas have none.
+    has_sensitive: OnceLock<bool>,
 }
 
 impl Schema {
@@ -23,12 +26,20 @@ impl Schema {
             version,
             block,
             value_type: OnceLock::new(),
+            has_sensitive: OnceLock::new(),
         }
     }
 
     /// The object type this schema's values have.
     pub fn value_type(&self) -> &Type {
         self.value_type.get_or_init(|| self.block.value_type())
+    }
+
+    /// Whether any attribute, in any nested block or object, is sensitive.
+    pub fn has_sensitive(&self) -> bool {
+        *self
+            .has_sensitive
+            .get_or_init(|| self.block.has_sensitive())
     }
 }
 
@@ -159,6 +170,17 @@ impl Block {
         object_of(&self.attributes, &self.blocks)
     }
 
+    /// Whether any attribute, in any nested block or object, is sensitive.
+    pub fn has_sensitive(&self) -> bool {
+        fn any_sensitive(attrs: &[Attribute]) -> bool {
+            attrs.iter().any(|a| {
+                a.sensitive
+                    || matches!(&a.ty, AttributeType::Nested(n) if any_sensitive(&n.attributes))
+            })
+        }
+        any_sensitive(&self.attributes) || self.blocks.iter().any(|b| b.block.has_sensitive())
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
@@ -210,4 +232,62 @@ pub struct Parameter {
     pub allow_null: bool,
     pub allow_unknown: bool,
     pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(name: &str, sensitive: bool, ty: AttributeType) -> Attribute {
+        Attribute {
+            name: name.into(),
+            ty,
+            description: String::new(),
+            required: false,
+            optional: true,
+            computed: false,
+            sensitive,
+            write_only: false,
+            deprecation: None,
+        }
+    }
+
+    #[test]
+    fn a_sensitive_attribute_is_found_at_any_depth() {
+        let plain =
+            |name: &str, sensitive| attr(name, sensitive, AttributeType::Plain(Type::String));
+        let none = Block {
+            attributes: vec![plain("a", false)],
+            ..Block::default()
+        };
+        assert!(!Schema::new(0, none.clone()).has_sensitive());
+
+        let in_nested_object = Block {
+            attributes: vec![attr(
+                "n",
+                false,
+                AttributeType::Nested(NestedObject {
+                    attributes: vec![plain("secret", true)],
+                    nesting: ObjectNesting::List,
+                }),
+            )],
+            ..Block::default()
+        };
+        assert!(Schema::new(0, in_nested_object).has_sensitive());
+
+        let in_nested_block = Block {
+            blocks: vec![NestedBlock {
+                type_name: "b".into(),
+                block: Block {
+                    attributes: vec![plain("secret", true)],
+                    ..Block::default()
+                },
+                nesting: BlockNesting::Single,
+                min_items: 0,
+                max_items: 1,
+            }],
+            ..none
+        };
+        assert!(Schema::new(0, in_nested_block).has_sensitive());
+    }
 }

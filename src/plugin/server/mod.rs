@@ -113,7 +113,9 @@ fn decode_config(
     what: &str,
 ) -> Result<Value, Diagnostic> {
     let value = decode(dv, schema.value_type(), what)?;
-    redact_sensitive(&schema.block, &value);
+    if schema.has_sensitive() {
+        redact_sensitive(&schema.block, &value);
+    }
     Ok(value)
 }
 

@@ -183,21 +183,25 @@ impl<'a> Reader<'a> {
                 let mut expected = obj.attrs.iter();
                 let mut entries = Vec::with_capacity(n.min(obj.attrs.len()));
                 for _ in 0..n {
-                    let key = self.key(path)?;
-                    let t = match expected.clone().next() {
-                        Some((name, t)) if *name == key => {
+                    let bytes = self.key_bytes(path)?;
+                    let (key, t) = match expected.clone().next() {
+                        Some((name, t)) if name.as_bytes() == bytes => {
                             expected.next();
-                            t
+                            (name.clone(), t)
                         }
-                        _ => match obj.attrs.get(&key) {
-                            Some(t) => t,
-                            None => {
-                                return Err(CodecError::new(
-                                    path,
-                                    format!("unsupported attribute {key:?}"),
-                                ))
+                        _ => {
+                            let key = std::str::from_utf8(bytes)
+                                .map_err(|_| CodecError::new(path, "string is not valid UTF-8"))?;
+                            match obj.attrs.get_key_value(key) {
+                                Some((name, t)) => (name.clone(), t),
+                                None => {
+                                    return Err(CodecError::new(
+                                        path,
+                                        format!("unsupported attribute {key:?}"),
+                                    ))
+                                }
                             }
-                        },
+                        }
                     };
                     let v = self.value(t, &path.attr(&key), depth + 1)?;
                     entries.push((key, v));
@@ -259,6 +263,20 @@ impl<'a> Reader<'a> {
         let m = self.marker(path)?;
         self.str_after(m, path)?
             .ok_or_else(|| CodecError::new(path, "map keys must be strings"))
+    }
+
+    /// A map key's bytes, borrowed from the input and not yet checked to be
+    /// UTF-8: an object's key that equals an attribute name needs no check.
+    fn key_bytes(&mut self, path: &Trail<'_>) -> Result<&'a [u8], CodecError> {
+        let m = self.marker(path)?;
+        if !matches!(
+            m,
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
+        ) {
+            return Err(CodecError::new(path, "map keys must be strings"));
+        }
+        let len = self.len_after(m, path)?.unwrap_or(0);
+        self.take(len, path)
     }
 
     fn str_after(&mut self, m: Marker, path: &Trail<'_>) -> Result<Option<String>, CodecError> {
@@ -494,17 +512,27 @@ fn write_value(
             }
         }
         (Value::Object(m) | Value::Map(m), Type::Object(obj)) => {
-            if let Some(extra) = m.keys().find(|k| !obj.attrs.contains_key(*k)) {
-                return Err(CodecError::new(
-                    path,
-                    format!("attribute {extra:?} is not in the schema"),
-                ));
-            }
-            // Every attribute is written, absent ones as null, as Terraform expects.
+            // Every attribute is written, absent ones as null, as Terraform
+            // expects. The value's keys and the schema's names are both in
+            // name order: walk them side by side instead of searching.
+            let extra =
+                |k: &str| CodecError::new(path, format!("attribute {k:?} is not in the schema"));
+            let mut values = m.iter().peekable();
             w::map_len(out, obj.attrs.len());
             for (k, t) in &obj.attrs {
+                let item = match values.peek() {
+                    Some((vk, _)) if vk.as_str() < k.as_str() => return Err(extra(vk)),
+                    Some(&(vk, v)) if vk == k => {
+                        values.next();
+                        v
+                    }
+                    _ => &Value::Null,
+                };
                 w::str(out, k);
-                write_value(out, m.get(k).unwrap_or(&Value::Null), t, &path.attr(k))?;
+                write_value(out, item, t, &path.attr(k))?;
+            }
+            if let Some((vk, _)) = values.next() {
+                return Err(extra(vk));
             }
         }
         _ => return Err(mismatch()),

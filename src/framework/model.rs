@@ -11,7 +11,7 @@ use crate::plugin::value::{json, Type, Value};
 
 /// Reads a typed model from a value.
 pub fn decode<T: DeserializeOwned>(v: &Value) -> Result<T, Diagnostic> {
-    serde_json::from_value(v.to_serde()).map_err(|e| {
+    T::deserialize(v).map_err(|e| {
         Diagnostic::error(
             "Unexpected value shape",
             format!("The provider could not read a value: {e}. Please report this."),
@@ -27,7 +27,7 @@ pub fn encode<T: Serialize>(model: &T, ty: &Type) -> Result<Value, Diagnostic> {
             format!("could not serialize a model: {e}"),
         )
     })?;
-    json::value_from_serde(&j, ty).map_err(|e| {
+    json::value_from_serde(j, ty).map_err(|e| {
         Diagnostic::error(
             "Internal error",
             format!("model does not fit the schema: {e}"),

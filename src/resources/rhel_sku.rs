@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(out.attr("sku"), &Value::from("rhel-lvm96-gen2"));
         // A version written as a number is read as the same version.
         let n = serde_json::from_str::<serde_json::Value>("9.6").unwrap();
-        let json = crate::plugin::value::json::value_from_serde(&n, &Type::Number).unwrap();
+        let json = crate::plugin::value::json::value_from_serde(n, &Type::Number).unwrap();
         let out = RhelMarketplaceSku
             .call(&[arg(&[("rhel_version", json)])])
             .unwrap();

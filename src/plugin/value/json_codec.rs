@@ -13,19 +13,17 @@ use crate::plugin::diag::Trail;
 
 /// Strict decode: every object attribute must be in the type.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let j = parse(bytes)?;
-    from_json(&j, ty, &Trail::Root, 0, false)
+    from_json(parse(bytes)?, ty, &Trail::Root, 0, false)
 }
 
 /// Lenient decode for stored state: attributes the schema no longer has are dropped,
 /// missing ones become null (the shape `UpgradeResourceState` must cope with).
 pub fn decode_lenient(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let j = parse(bytes)?;
-    from_json(&j, ty, &Trail::Root, 0, true)
+    from_json(parse(bytes)?, ty, &Trail::Root, 0, true)
 }
 
 /// A serde_json value (e.g. a typed model serialized by serde) read as `ty`, leniently.
-pub fn value_from_serde(j: &J, ty: &Type) -> Result<Value, CodecError> {
+pub fn value_from_serde(j: J, ty: &Type) -> Result<Value, CodecError> {
     from_json(j, ty, &Trail::Root, 0, true)
 }
 
@@ -40,8 +38,11 @@ fn parse(bytes: &[u8]) -> Result<J, CodecError> {
         .map_err(|e| CodecError::new(&Trail::Root, format!("invalid JSON: {e}")))
 }
 
+/// Reads `j` as `ty`. It takes the JSON by value so that strings and keys
+/// move into the result instead of being copied (models are written through
+/// here, and state read).
 fn from_json(
-    j: &J,
+    j: J,
     ty: &Type,
     path: &Trail<'_>,
     depth: usize,
@@ -50,32 +51,24 @@ fn from_json(
     if depth > MAX_DEPTH {
         return Err(CodecError::new(path, "value nested too deeply"));
     }
-    if j.is_null() {
-        return Ok(Value::Null);
-    }
-    let mismatch = |what: &str| CodecError::new(path, format!("expected {what}, found JSON {j}"));
-    Ok(match ty {
-        Type::Bool => Value::Bool(j.as_bool().ok_or_else(|| mismatch("bool"))?),
-        Type::Number => {
-            let text = match j {
-                J::Number(n) => n.to_string(),
-                // cty's JSON decoder accepts numbers written as strings too.
-                J::String(s) => s.clone(),
-                _ => return Err(mismatch("number")),
-            };
-            Value::Number(Number::parse(&text).map_err(|e| CodecError::new(path, e.to_string()))?)
-        }
-        Type::String => match j {
-            J::String(s) => Value::String(s.clone()),
-            // Terraform converts primitives to string where a string is expected.
-            J::Number(n) => Value::String(n.to_string()),
-            J::Bool(b) => Value::String(b.to_string()),
-            _ => return Err(mismatch("string")),
-        },
-        Type::List(t) | Type::Set(t) => {
-            let items = j.as_array().ok_or_else(|| mismatch("array"))?;
+    let number = |text: &str| {
+        Number::parse(text)
+            .map(Value::Number)
+            .map_err(|e| CodecError::new(path, e.to_string()))
+    };
+    Ok(match (ty, j) {
+        (_, J::Null) => Value::Null,
+        (Type::Bool, J::Bool(b)) => Value::Bool(b),
+        (Type::Number, J::Number(n)) => number(&n.to_string())?,
+        // cty's JSON decoder accepts numbers written as strings too.
+        (Type::Number, J::String(s)) => number(&s)?,
+        (Type::String, J::String(s)) => Value::String(s),
+        // Terraform converts primitives to string where a string is expected.
+        (Type::String, J::Number(n)) => Value::String(n.to_string()),
+        (Type::String, J::Bool(b)) => Value::String(b.to_string()),
+        (Type::List(t) | Type::Set(t), J::Array(items)) => {
             let vals = items
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, x)| from_json(x, t, &path.index(i), depth + 1, lenient))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -85,8 +78,7 @@ fn from_json(
                 Value::List(vals)
             }
         }
-        Type::Tuple(types) => {
-            let items = j.as_array().ok_or_else(|| mismatch("array"))?;
+        (Type::Tuple(types), J::Array(items)) => {
             if items.len() != types.len() {
                 return Err(CodecError::new(
                     path,
@@ -99,34 +91,28 @@ fn from_json(
             }
             Value::Tuple(
                 items
-                    .iter()
+                    .into_iter()
                     .zip(types)
                     .enumerate()
                     .map(|(i, (x, t))| from_json(x, t, &path.index(i), depth + 1, lenient))
                     .collect::<Result<_, _>>()?,
             )
         }
-        Type::Map(t) => {
-            let m = j.as_object().ok_or_else(|| mismatch("object"))?;
+        (Type::Map(t), J::Object(m)) => {
             let mut out = BTreeMap::new();
             for (k, x) in m {
-                out.insert(
-                    k.clone(),
-                    from_json(x, t, &path.key(k), depth + 1, lenient)?,
-                );
+                let v = from_json(x, t, &path.key(&k), depth + 1, lenient)?;
+                out.insert(k, v);
             }
             Value::Map(out)
         }
-        Type::Object(obj) => {
-            let m = j.as_object().ok_or_else(|| mismatch("object"))?;
+        (Type::Object(obj), J::Object(m)) => {
             let mut out = BTreeMap::new();
             for (k, x) in m {
-                match obj.attrs.get(k) {
+                match obj.attrs.get(&k) {
                     Some(t) => {
-                        out.insert(
-                            k.clone(),
-                            from_json(x, t, &path.attr(k), depth + 1, lenient)?,
-                        );
+                        let v = from_json(x, t, &path.attr(&k), depth + 1, lenient)?;
+                        out.insert(k, v);
                     }
                     None if lenient => {}
                     None => {
@@ -137,20 +123,33 @@ fn from_json(
                     }
                 }
             }
-            for name in obj.attrs.keys() {
-                out.entry(name.clone()).or_insert(Value::Null);
+            if out.len() < obj.attrs.len() {
+                for name in obj.attrs.keys() {
+                    out.entry(name.clone()).or_insert(Value::Null);
+                }
             }
             Value::Object(out)
         }
-        Type::Dynamic => {
-            let m = j
-                .as_object()
-                .ok_or_else(|| mismatch("{\"type\", \"value\"} object"))?;
-            let (Some(t), Some(v)) = (m.get("type"), m.get("value")) else {
-                return Err(mismatch("{\"type\", \"value\"} object"));
+        (Type::Dynamic, J::Object(mut m)) if m.contains_key("type") && m.contains_key("value") => {
+            let (Some(t), Some(v)) = (m.remove("type"), m.remove("value")) else {
+                unreachable!("both keys were just found")
             };
-            let inner = Type::from_json(t).map_err(|e| CodecError::new(path, e.to_string()))?;
+            let inner = Type::from_json(&t).map_err(|e| CodecError::new(path, e.to_string()))?;
             from_json(v, &inner, path, depth + 1, lenient)?
+        }
+        (ty, j) => {
+            let what = match ty {
+                Type::Bool => "bool",
+                Type::Number => "number",
+                Type::String => "string",
+                Type::List(_) | Type::Set(_) | Type::Tuple(_) => "array",
+                Type::Map(_) | Type::Object(_) => "object",
+                Type::Dynamic => "{\"type\", \"value\"} object",
+            };
+            return Err(CodecError::new(
+                path,
+                format!("expected {what}, found JSON {j}"),
+            ));
         }
     })
 }

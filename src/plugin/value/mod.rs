@@ -6,6 +6,7 @@
 //! codecs in [`msgpack`] and [`json`] read and write them with it, the way
 //! Terraform's own `DynamicValue` handling does.
 
+mod de;
 mod json_codec;
 mod msgpack_codec;
 mod number;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
+/// The provider's allocator (see `src/main.rs`), so the floor pays the same.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -8,13 +8,6 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
-/// mimalloc instead of the system allocator: serving an RPC allocates many
-/// small, short-lived buffers and values, and glibc's malloc and free were
-/// about a fifth of the plugin server's instructions (callgrind under
-/// `terraform apply`); mimalloc spends about a quarter of that.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn usage() -> String {
     format!(
         "terraform-provider-rhelazure {}\n\nA Terraform / OpenTofu provider; Terraform starts it for you.\n\n\

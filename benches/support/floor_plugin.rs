@@ -10,10 +10,6 @@ use std::sync::Arc;
 
 use rhelazure::plugin::{logging, serve};
 
-/// The provider's allocator (see `src/main.rs`), so the floor pays the same.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // As the provider does: the same logging set-up, so the floor pays it too.
     logging::init(logging::level_from_env());

@@ -345,17 +345,28 @@ async fn deliver(
     let request = compose_request(state);
     let earlier = compose_for_target(rh, &request, dl).await;
     match arm.get_as::<ManagedImage>(path, IMAGES_API, dl).await {
-        Ok(Some(img)) if earlier.as_ref().is_some_and(|(_, s)| s == "success") => {
-            // Made by a compose of an interrupted create: adopt it.
-            let (id, _) = earlier.unwrap_or_default();
+        Ok(Some(img)) => {
+            // Made by a compose of an interrupted create: adopt it. That
+            // compose may have delivered the image between the two reads
+            // above (it read as still running): wait for it to say so.
+            let ours = match earlier {
+                Some((id, status)) if status == "success" => Some(id),
+                Some((id, _)) => rh.wait_compose(&id, dl).await.ok().map(|_| id),
+                None => None,
+            };
+            let Some(id) = ours else {
+                return Err(failed(Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(attr_path!(Model.image_name))));
+            };
             tracing::info!(target: "rhelazure.resources", compose = %id, image = %name, "adopting the image an interrupted create's compose delivered");
             return Ok((id, img));
         }
-        Ok(Some(_)) => {
-            return Err(failed(Diagnostic::error("Image already exists", format!("{path} already exists. Import it (terraform import with this id) or choose another image_name.")).at(attr_path!(Model.image_name))))
-        }
         Ok(None) => {}
-        Err(e) => return Err(failed(arm_diag(&format!("check the resource group {rg}"), &e))),
+        Err(e) => {
+            return Err(failed(arm_diag(
+                &format!("check the resource group {rg}"),
+                &e,
+            )))
+        }
     }
     // A succeeded compose whose image is gone (deleted out of band) is not
     // adopted: the image is built again.

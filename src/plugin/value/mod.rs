@@ -453,8 +453,10 @@ impl Value {
         }
     }
 
-    /// Plain JSON for serde models: unknown becomes null (callers check
+    /// Plain JSON: unknown becomes null (callers check
     /// [`Value::is_fully_known`] first when that matters), sets become arrays.
+    /// Typed models read the same without building it (`&Value` is a serde
+    /// `Deserializer`, `de.rs`), which falls back to it for enums with data.
     pub fn to_serde(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {

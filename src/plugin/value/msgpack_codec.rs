@@ -190,8 +190,7 @@ impl<'a> Reader<'a> {
                             (name.clone(), t)
                         }
                         _ => {
-                            let key = std::str::from_utf8(bytes)
-                                .map_err(|_| CodecError::new(path, "string is not valid UTF-8"))?;
+                            let key = utf8(bytes, path)?;
                             match obj.attrs.get_key_value(key) {
                                 Some((name, t)) => (name.clone(), t),
                                 None => {
@@ -260,26 +259,24 @@ impl<'a> Reader<'a> {
     }
 
     fn key(&mut self, path: &Trail<'_>) -> Result<String, CodecError> {
-        let m = self.marker(path)?;
-        self.str_after(m, path)?
-            .ok_or_else(|| CodecError::new(path, "map keys must be strings"))
+        let bytes = self.key_bytes(path)?;
+        utf8(bytes, path).map(str::to_string)
     }
 
     /// A map key's bytes, borrowed from the input and not yet checked to be
     /// UTF-8: an object's key that equals an attribute name needs no check.
     fn key_bytes(&mut self, path: &Trail<'_>) -> Result<&'a [u8], CodecError> {
         let m = self.marker(path)?;
-        if !matches!(
-            m,
-            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
-        ) {
-            return Err(CodecError::new(path, "map keys must be strings"));
-        }
-        let len = self.len_after(m, path)?.unwrap_or(0);
-        self.take(len, path)
+        self.str_bytes_after(m, path)?
+            .ok_or_else(|| CodecError::new(path, "map keys must be strings"))
     }
 
-    fn str_after(&mut self, m: Marker, path: &Trail<'_>) -> Result<Option<String>, CodecError> {
+    /// The bytes of the string `m` starts; None when `m` starts no string.
+    fn str_bytes_after(
+        &mut self,
+        m: Marker,
+        path: &Trail<'_>,
+    ) -> Result<Option<&'a [u8]>, CodecError> {
         if !matches!(
             m,
             Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
@@ -287,10 +284,14 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let len = self.len_after(m, path)?.unwrap_or(0);
-        let bytes = self.take(len, path)?;
-        std::str::from_utf8(bytes)
-            .map(|s| Some(s.to_string()))
-            .map_err(|_| CodecError::new(path, "string is not valid UTF-8"))
+        self.take(len, path).map(Some)
+    }
+
+    fn str_after(&mut self, m: Marker, path: &Trail<'_>) -> Result<Option<String>, CodecError> {
+        match self.str_bytes_after(m, path)? {
+            Some(bytes) => utf8(bytes, path).map(|s| Some(s.to_string())),
+            None => Ok(None),
+        }
     }
 
     fn number(&mut self, m: Marker, path: &Trail<'_>) -> Result<Number, CodecError> {
@@ -538,6 +539,11 @@ fn write_value(
         _ => return Err(mismatch()),
     }
     Ok(())
+}
+
+/// Msgpack strings must be UTF-8, as cty's are.
+fn utf8<'b>(bytes: &'b [u8], path: &Trail<'_>) -> Result<&'b str, CodecError> {
+    std::str::from_utf8(bytes).map_err(|_| CodecError::new(path, "string is not valid UTF-8"))
 }
 
 fn write_number(out: &mut Vec<u8>, n: &Number) {

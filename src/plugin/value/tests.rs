@@ -398,3 +398,30 @@ fn unknowns_become_null_at_any_depth() {
         &Value::List(vec![obj(&[("a", Value::Null), ("b", Value::Bool(true))])])
     );
 }
+
+#[test]
+fn an_object_attribute_the_schema_lacks_is_named_wherever_it_sorts() {
+    // Writing walks the value beside the schema's names: an extra key must be
+    // caught before, between and after them.
+    let ty = Type::object([("b", Type::String), ("d", Type::String)]);
+    for extra in ["a", "c", "e"] {
+        let v = Value::Object(
+            [("b", "x"), ("d", "y"), (extra, "z")]
+                .into_iter()
+                .map(|(k, s)| (k.to_string(), Value::from(s)))
+                .collect(),
+        );
+        let e = msgpack::encode(&v, &ty).unwrap_err();
+        assert!(e.message.contains(&format!("{extra:?}")), "{extra}: {e}");
+    }
+    // Absent attributes are written as null.
+    let v = Value::Object([("d".to_string(), Value::from("y"))].into());
+    let back = msgpack::decode(&msgpack::encode(&v, &ty).unwrap(), &ty).unwrap();
+    assert_eq!(back.attr("b"), &Value::Null);
+    assert_eq!(back.attr("d"), &Value::from("y"));
+    // Object keys are strings, and UTF-8.
+    let e = msgpack::decode(&[0x81, 0x01, 0xc0], &ty).unwrap_err();
+    assert!(e.message.contains("keys must be strings"), "{e}");
+    let e = msgpack::decode(&[0x81, 0xa1, 0xff, 0xc0], &ty).unwrap_err();
+    assert!(e.message.contains("UTF-8"), "{e}");
+}

@@ -168,6 +168,113 @@ fn image_build_failure_reason_and_bad_input() {
     }
 }
 
+/// A re-run's create that finds the image of an interrupted create's compose
+/// while that compose still reads `registering` (Image Builder makes the
+/// image in Azure, then reports the compose done) waits for the compose and
+/// adopts the image: one compose, no "Image already exists". The local cloud
+/// holds the compose in `registering` until the provider has read it twice
+/// (once to find it, once waiting), so the interleaving is not left to timing.
+#[test]
+fn an_image_whose_compose_still_registers_is_adopted() {
+    let cloud = LocalCloud::start();
+    let tf = terraforms().into_iter().next().expect("a Terraform");
+    let sub = cloud.get("ARM_SUBSCRIPTION_ID");
+    let image = format!("/subscriptions/{sub}/resourceGroups/rhel-demo/providers/Microsoft.Compute/images/adopt-target?api-version=2024-03-01");
+
+    // The earlier create's compose: the request the provider sends, made
+    // by an apply of the same configuration under another image name.
+    let source = Workspace::new(&tf, &config("adopt-source", "\"podman\""))
+        .cloud(&cloud)
+        .secret(ACTIVATION_KEY);
+    source.run(&["apply", "-auto-approve", "-no-color"]).ok();
+    let source_id = source.values_of_type("rhelazure_image_build")["compose_id"]
+        .as_str()
+        .expect("a compose id in state")
+        .to_string();
+    let (s, made) = cloud.redhat(
+        "GET",
+        &format!("/api/image-builder/v1/composes/{source_id}"),
+        None,
+    );
+    assert_eq!(s, 200, "{made}");
+    let mut request = made["request"].clone();
+    request["image_requests"][0]["upload_request"]["options"]["image_name"] = json!("adopt-target");
+    cloud.configure(json!({ "compose_registering_ms": 600_000 }));
+    let (s, started) = cloud.redhat("POST", "/api/image-builder/v1/compose", Some(request));
+    assert_eq!(s, 201, "{started}");
+    let id = started["id"].as_str().expect("a compose id").to_string();
+    let status_path = format!("/api/image-builder/v1/composes/{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, st) = cloud.redhat("GET", &status_path, None);
+        if st["image_status"]["status"] == "registering" && cloud.arm("GET", &image, None).0 == 200
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never registering with its image in ARM: {st}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let reads = || {
+        cloud
+            .request_log()
+            .iter()
+            .filter(|r| {
+                r["method"] == "GET"
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(&status_path))
+            })
+            .count()
+    };
+    let before = reads();
+
+    let ws = Workspace::new(&tf, &config("adopt-target", "\"podman\""))
+        .cloud(&cloud)
+        .secret(ACTIVATION_KEY);
+    let applied = std::thread::scope(|scope| {
+        let apply = scope.spawn(|| ws.run(&["apply", "-auto-approve", "-no-color"]));
+        while reads() < before + 2 && !apply.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline + std::time::Duration::from_secs(120),
+                "the provider never waited for the compose"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // The provider is waiting on a compose it read as registering:
+        // let the compose finish.
+        cloud.configure(json!({ "compose_registering_ms": 0 }));
+        apply.join().expect("the apply thread")
+    });
+    applied.ok();
+    assert!(
+        reads() >= before + 2,
+        "the provider read the registering compose and waited"
+    );
+    assert_eq!(
+        ws.values_of_type("rhelazure_image_build")["compose_id"],
+        json!(id),
+        "the running compose's image is adopted"
+    );
+    let (_, composes) = cloud.redhat("GET", "/api/image-builder/v1/composes", None);
+    let for_target = composes["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|c| {
+            c["request"]["image_requests"][0]["upload_request"]["options"]["image_name"]
+                == "adopt-target"
+        })
+        .count();
+    assert_eq!(for_target, 1, "no second build: {composes}");
+    ws.assert_no_changes();
+    ws.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    source.run(&["destroy", "-auto-approve", "-no-color"]).ok();
+    assert_eq!(cloud.arm("GET", &image, None).0, 404, "nothing left behind");
+}
+
 /// Distributions as Image Builder's spec spells them (`rhel-95`, not
 /// `rhel-9.5`), and at plan time only those the account may build: the local
 /// cloud offers `rhel-95` but not `rhel-94`, which the spec also defines.

@@ -11,7 +11,7 @@
 //! | GET, DELETE | `/_emulator/requests` | request log (JSON lines) / clear it |
 //! | GET, POST, DELETE | `/_emulator/faults` | list / add / clear faults (see [`Fault`]: status, latency, dropped connection before or after serving, answer held after serving, LRO failure, probability, count) |
 //! | PUT | `/_emulator/throttle` | `{"reads":{"capacity","per_second"},"writes":{...}}` |
-//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms","list_page_size","gold_images_listed_to_all","gold_image_access"}` (fields not given keep their values) |
+//! | GET, PUT | `/_emulator/config` | `{"lro_delay_ms","token_lifetime_s","redhat_token_lifetime_s","compose_phase_ms","compose_registering_ms","list_page_size","gold_images_listed_to_all","gold_image_access"}` (fields not given keep their values) |
 //! | GET | `/_emulator/run-commands` | every Run Command executed (VM, script, exit code, output) |
 //! | POST | `/_emulator/run-commands/fail` | `{"vm": name or id or "*", "exit_code", "stderr", "stdout", "execution_state"}` (`execution_state`: `TimedOut` or `Canceled` instead of `Failed`): the next Run Command on it fails so |
 //! | GET, PATCH | `/_emulator/guest?vm=ID` | the simulated guest's facts; PATCH `{"booted_image", "booted_digest", "latest_digest", "files": {path: content or null}}` simulates drift and new image builds |

@@ -93,6 +93,10 @@ pub struct Tunables {
     /// Duration of each Image Builder compose phase (pending, building, uploading, registering).
     #[serde(default = "default_phase")]
     pub compose_phase_ms: u64,
+    /// How long a compose stays `registering` once its image is in ARM (the
+    /// service creates the image, then reports success); None: one phase.
+    #[serde(default)]
+    pub compose_registering_ms: Option<u64>,
     /// Items per page of an ARM list; the rest follows through `nextLink`.
     /// ARM pages every list and documents no page size, so clients must
     /// follow `nextLink` whatever it is; tests make it small to prove they do.
@@ -166,6 +170,7 @@ impl Emulator {
                 token_lifetime_s: 3599,
                 redhat_token_lifetime_s: 900,
                 compose_phase_ms: default_phase(),
+                compose_registering_ms: None,
                 list_page_size: default_page_size(),
                 gold_images_listed_to_all: false,
                 gold_image_access: default_gold_image_access(),

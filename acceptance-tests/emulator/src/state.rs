@@ -83,6 +83,9 @@ pub struct Compose {
     pub created_at: String,
     /// Final outcome once decided: None while running.
     pub status: Option<String>,
+    /// Its image is in ARM (from the start of `registering`).
+    #[serde(default)]
+    pub delivered: bool,
     pub error: Option<Json>,
     /// Forced failure (fault injection).
     pub fail: Option<Json>,

@@ -1,9 +1,13 @@
 //! Hosted Image Builder (`/api/image-builder/v1`), the Azure path: a compose
 //! of `image_type: azure` with an `azure` upload request moves pending ->
 //! building -> uploading -> registering -> success (or failure, with the
-//! service's `error.reason`), one phase per `compose_phase_ms`; on success a
-//! real `Microsoft.Compute/images` resource appears in the target resource
-//! group of the emulated ARM, as the service does. Errors are `HTTPErrorList`.
+//! service's `error.reason`), one phase per `compose_phase_ms`. When
+//! registering starts, a real `Microsoft.Compute/images` resource appears in
+//! the target resource group of the emulated ARM; the compose reads
+//! `registering` for one more phase (or `compose_registering_ms`) before
+//! `success`, as the service creates the image before it reports the
+//! compose done: a client can find the image of a compose still running.
+//! Errors are `HTTPErrorList`.
 
 use axum::http::Method;
 use axum::response::Response;
@@ -207,6 +211,7 @@ fn compose(emu: &Emulator, req: &Req) -> Response {
             created_ms: now_ms(),
             created_at: rfc3339(now_ms()),
             status: None,
+            delivered: false,
             error: None,
             fail,
         },
@@ -214,21 +219,31 @@ fn compose(emu: &Emulator, req: &Req) -> Response {
     json_response(201, &json!({ "id": id }))
 }
 
-/// Finishes composes whose last phase is over: the image appears in ARM, or the compose fails.
+/// Moves composes on with the clock: when registering starts, the image
+/// appears in ARM (or the compose fails); once registering is over, the
+/// compose succeeds.
 pub fn advance(st: &mut State, now: u64, emu: &Emulator) {
-    let phase = emu.tunables().compose_phase_ms;
+    let tunables = emu.tunables();
+    let phase = tunables.compose_phase_ms;
+    let registering = tunables.compose_registering_ms.unwrap_or(phase);
+    let registering_from = |c: &Compose| c.created_ms + phase * (PHASES.len() as u64 - 1);
     let due: Vec<String> = st
         .composes
         .values()
-        .filter(|c| c.status.is_none() && now >= c.created_ms + phase * PHASES.len() as u64)
+        .filter(|c| c.status.is_none() && now >= registering_from(c))
         .map(|c| c.id.clone())
         .collect();
     for id in due {
         let c = st.composes.get(&id).cloned().expect("listed");
-        let outcome = finish(st, &c);
+        let outcome = if c.delivered { Ok(()) } else { finish(st, &c) };
         let entry = st.composes.get_mut(&id).expect("listed");
         match outcome {
-            Ok(()) => entry.status = Some("success".into()),
+            Ok(()) => {
+                entry.delivered = true;
+                if now >= registering_from(&c) + registering {
+                    entry.status = Some("success".into());
+                }
+            }
             Err(e) => {
                 entry.status = Some("failure".into());
                 entry.error = Some(e);

@@ -8,12 +8,17 @@
 //!    emulator enforcing an ARM write budget: wall time against the minimum
 //!    the budget allows, 429s received;
 //! 3. `terraform query` over an estate of N RHEL VMs (Terraform 1.14+):
-//!    seconds, and the provider's CPU and peak memory.
+//!    seconds, and the provider's CPU and peak memory;
+//! 4. instructions per created and per refreshed resource, ours and the
+//!    plugin floor's, counted by valgrind's callgrind (skipped without
+//!    valgrind): a figure that does not move with the machine's load or
+//!    speed, as CPU seconds do.
 //!
-//! Writes `benches/results/terraform-scale.md` and `.svg`, `fleet.md` and
-//! `query.md`. Knobs: `BENCH_RUNS` (default 5), `BENCH_SIZES` (default
-//! `10,100,1000`), `BENCH_FLEET` (default 100), `BENCH_ESTATE` (default
-//! `2500,10000`), `BENCH_FLEET_TIMELINE` (a directory: every request of each
+//! Writes `benches/results/terraform-scale.md` and `.svg`, `fleet.md`,
+//! `query.md` and `instructions.md`. Knobs: `BENCH_RUNS` (default 5),
+//! `BENCH_SIZES` (default `10,100,1000`), `BENCH_FLEET` (default 100),
+//! `BENCH_ESTATE` (default `2500,10000`), `BENCH_INSTRUCTIONS` (two sizes,
+//! default `100,300`; `none` skips), `BENCH_FLEET_TIMELINE` (a directory: every request of each
 //! fleet command, seconds from its start, one file per command, for looking
 //! into where a run lost time). Uses the release provider (`make bench`
 //! builds it).
@@ -228,6 +233,10 @@ fn main() {
     if fleet > 0 {
         fleet_report(&tf, &cloud, fleet, runs);
     }
+    let counted: Vec<usize> = env_list("BENCH_INSTRUCTIONS", "100,300");
+    if let [small, large] = counted[..] {
+        instructions_report(&tf, &cloud, &release, floor_dir.path(), small, large);
+    }
     let estates: Vec<usize> = env_list("BENCH_ESTATE", "2500,10000");
     if !estates.is_empty() {
         match terraforms().into_iter().find(|t| t.at_least(1, 14)) {
@@ -235,6 +244,137 @@ fn main() {
             None => eprintln!("query bench skipped: no Terraform 1.14+"),
         }
     }
+}
+
+/// Instructions (valgrind's callgrind, every plugin process Terraform
+/// starts) of `apply` and of `plan` (a refresh of every key) of N keys.
+fn instructions(
+    tf: &Terraform,
+    cloud: &LocalCloud,
+    plugin_dir: &std::path::Path,
+    n: usize,
+) -> (u64, u64) {
+    let wrap = tempfile::tempdir().unwrap();
+    let shim = wrap.path().join("terraform-provider-rhelazure");
+    std::fs::copy(repo_root().join("benches/support/callgrind-wrap.sh"), &shim).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let before = std::env::var_os("RHELAZURE_PROVIDER_DIR");
+    std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
+    let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
+        .env(
+            "RHELAZURE_REAL_PROVIDER",
+            plugin_dir
+                .join("terraform-provider-rhelazure")
+                .to_str()
+                .unwrap(),
+        )
+        .env("RHELAZURE_CALLGRIND_DIR", out.path().to_str().unwrap());
+    match before {
+        Some(dir) => std::env::set_var("RHELAZURE_PROVIDER_DIR", dir),
+        None => std::env::remove_var("RHELAZURE_PROVIDER_DIR"),
+    }
+    // The sum of every process's `summary:` (or `totals:`) line; the files are
+    // removed so the next command counts only its own processes.
+    let take = || -> u64 {
+        let mut total = 0;
+        for entry in std::fs::read_dir(out.path()).unwrap().flatten() {
+            if !entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("callgrind.out.")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            total += text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("summary:")
+                        .or_else(|| l.strip_prefix("totals:"))
+                })
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            let _ = std::fs::remove_file(entry.path());
+        }
+        total
+    };
+    ws.run(&APPLY).ok();
+    let apply = take();
+    ws.run(&PLAN).ok();
+    let plan = take();
+    ws.run(&DESTROY).ok();
+    (apply, plan)
+}
+
+/// Instructions per created and per refreshed key, ours and the floor's:
+/// the difference between `large` and `small` keys over the difference in
+/// keys, so what every command pays once (process starts, handshakes,
+/// schemas, loading root certificates) is not spread over the keys.
+fn instructions_report(
+    tf: &Terraform,
+    cloud: &LocalCloud,
+    release: &std::path::Path,
+    floor: &std::path::Path,
+    small: usize,
+    large: usize,
+) {
+    if std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return eprintln!("instruction counts skipped: no valgrind");
+    }
+    let per_key = |dir: &std::path::Path| {
+        let (a1, p1) = instructions(tf, cloud, dir, small);
+        let (a2, p2) = instructions(tf, cloud, dir, large);
+        let keys = (large - small) as f64;
+        (
+            (a2 as f64 - a1 as f64) / keys,
+            (p2 as f64 - p1 as f64) / keys,
+            a1,
+            p1,
+        )
+    };
+    let (oa, op, oa1, op1) = per_key(release);
+    let (fa, fp, fa1, fp1) = per_key(floor);
+    let mut report = String::new();
+    let _ = writeln!(report, "# Instructions per resource\n");
+    let _ = writeln!(
+        report,
+        "Terraform {}, release builds, local cloud on loopback. Instructions executed by every plugin process \
+         Terraform starts, counted by valgrind's callgrind (`benches/support/callgrind-wrap.sh`): the same for the \
+         same binaries and inputs whatever the machine's speed or load, so these figures compare across machines \
+         and days where CPU seconds do not. Per resource: (count at N = {large} − count at N = {small}) / {}, so \
+         what each command pays once (process starts, TLS handshakes, schemas, root certificates) is left out; \
+         the whole count at N = {small} is given beside it. Ours: `rhelazure_activation_key` (a real RHSM \
+         create, a refresh at plan); plugin floor: `rhelazure-bench-floor`, the same schemas doing no work.\n",
+        tf.version,
+        large - small
+    );
+    let _ = writeln!(
+        report,
+        "| command | ours per resource | plugin floor per resource | ours / floor | ours at N = {small} | floor at N = {small} |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|---|---|");
+    let m = |x: u64| format!("{:.1} M", x as f64 / 1e6);
+    for (cmd, per, o, f, o1, f1) in [
+        ("apply", "created", oa, fa, oa1, fa1),
+        ("plan", "refreshed", op, fp, op1, fp1),
+    ] {
+        let _ = writeln!(
+            report,
+            "| {cmd} | {:.0} k per {per} | {:.0} k | **{:.2}×** | {} | {} |",
+            o / 1e3,
+            f / 1e3,
+            o / f,
+            m(o1),
+            m(f1)
+        );
+    }
+    let path = repo_root().join("benches/results/instructions.md");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}\nwritten to {}", path.display());
 }
 
 /// The plugin floor, built release (`make bench` builds it), in a directory

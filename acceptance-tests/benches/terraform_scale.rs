@@ -62,6 +62,38 @@ fn quiet(ws: Workspace) -> Workspace {
     ws.env("TF_LOG", "")
 }
 
+/// A workspace of N keys whose plugin is `wrapper` (a helper in
+/// `benches/support/` standing in under the provider's name) running the
+/// real binary in `plugin_dir`. The returned directory holds the wrapper:
+/// keep it while the workspace runs.
+fn wrapped(
+    tf: &Terraform,
+    cloud: &LocalCloud,
+    plugin_dir: &std::path::Path,
+    n: usize,
+    wrapper: &str,
+) -> (tempfile::TempDir, Workspace) {
+    let wrap = tempfile::tempdir().unwrap();
+    let shim = wrap.path().join("terraform-provider-rhelazure");
+    std::fs::copy(repo_root().join("benches/support").join(wrapper), &shim).unwrap();
+    // The workspace reads the plugin directory when it is made; restored
+    // after, since what follows (the RPC breakdown) measures the provider.
+    let before = std::env::var_os("RHELAZURE_PROVIDER_DIR");
+    std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
+    let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud)).env(
+        "RHELAZURE_REAL_PROVIDER",
+        plugin_dir
+            .join("terraform-provider-rhelazure")
+            .to_str()
+            .unwrap(),
+    );
+    match before {
+        Some(dir) => std::env::set_var("RHELAZURE_PROVIDER_DIR", dir),
+        None => std::env::remove_var("RHELAZURE_PROVIDER_DIR"),
+    }
+    (wrap, ws)
+}
+
 /// The CPU seconds for (apply, plan) of N keys of the plugin in `plugin_dir`
 /// (the provider or the floor), summed over every plugin process Terraform
 /// starts, through the rusage wrapper.
@@ -71,26 +103,9 @@ fn provider_cpu(
     plugin_dir: &std::path::Path,
     n: usize,
 ) -> (f64, f64) {
-    let wrap = tempfile::tempdir().unwrap();
-    let shim = wrap.path().join("terraform-provider-rhelazure");
-    std::fs::copy(repo_root().join("benches/support/rusage-wrap.py"), &shim).unwrap();
+    let (wrap, ws) = wrapped(tf, cloud, plugin_dir, n, "rusage-wrap.py");
     let log = wrap.path().join("rusage.log");
-    // Restored below: what follows (the RPC breakdown) measures the provider.
-    let before = std::env::var_os("RHELAZURE_PROVIDER_DIR");
-    std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
-    let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
-        .env(
-            "RHELAZURE_REAL_PROVIDER",
-            plugin_dir
-                .join("terraform-provider-rhelazure")
-                .to_str()
-                .unwrap(),
-        )
-        .env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
-    match before {
-        Some(dir) => std::env::set_var("RHELAZURE_PROVIDER_DIR", dir),
-        None => std::env::remove_var("RHELAZURE_PROVIDER_DIR"),
-    }
+    let ws = ws.env("RHELAZURE_RUSAGE_LOG", log.to_str().unwrap());
     let sum = |path: &std::path::Path| -> f64 {
         let total = rusage_lines(path).iter().map(|(cpu, _)| cpu).sum();
         let _ = std::fs::remove_file(path);
@@ -254,25 +269,9 @@ fn instructions(
     plugin_dir: &std::path::Path,
     n: usize,
 ) -> (u64, u64) {
-    let wrap = tempfile::tempdir().unwrap();
-    let shim = wrap.path().join("terraform-provider-rhelazure");
-    std::fs::copy(repo_root().join("benches/support/callgrind-wrap.sh"), &shim).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let before = std::env::var_os("RHELAZURE_PROVIDER_DIR");
-    std::env::set_var("RHELAZURE_PROVIDER_DIR", wrap.path());
-    let ws = quiet(Workspace::new(tf, &key_config(n)).cloud(cloud))
-        .env(
-            "RHELAZURE_REAL_PROVIDER",
-            plugin_dir
-                .join("terraform-provider-rhelazure")
-                .to_str()
-                .unwrap(),
-        )
-        .env("RHELAZURE_CALLGRIND_DIR", out.path().to_str().unwrap());
-    match before {
-        Some(dir) => std::env::set_var("RHELAZURE_PROVIDER_DIR", dir),
-        None => std::env::remove_var("RHELAZURE_PROVIDER_DIR"),
-    }
+    let (_wrap, ws) = wrapped(tf, cloud, plugin_dir, n, "callgrind-wrap.sh");
+    let ws = ws.env("RHELAZURE_CALLGRIND_DIR", out.path().to_str().unwrap());
     // The sum of every process's `summary:` (or `totals:`) line; the files are
     // removed so the next command counts only its own processes.
     let take = || -> u64 {
